@@ -1,0 +1,3 @@
+from envsnap.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""The command line: parse, dispatch to ``envsnap.commands.<verb>``, turn errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from envsnap import __version__
+from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
+
+COMMANDS = ("lock", "show", "record")
+
+
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """-C and --replay, accepted before the verb and after it (like ``make -C``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    default = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
+    parent.add_argument(
+        "-C",
+        dest="directory",
+        metavar="DIR",
+        default=default("."),
+        help="run as if started in DIR (envsnap walks up to the nearest go.mod)",
+    )
+    parent.add_argument(
+        "--replay",
+        metavar="RECORDING",
+        default=default(None),
+        help="answer every probe from a directory written by `envsnap record`",
+    )
+    return parent
+
+
+def _command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"envsnap.commands.{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envsnap",
+        description="Lock, verify and recreate the cgo toolchain a Go module builds with.",
+        parents=[_common_options(defaults=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _common_options(defaults=False)
+    for name in COMMANDS:
+        _command_module(name).add_parser(subparsers, common)
+    return parser
+
+
+def _crash_log() -> Path:
+    folder = Path(tempfile.gettempdir(), f"envsnap-{os.getuid()}")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / "crash.log"
+
+
+def _report_internal_error(exc: BaseException) -> int:
+    try:
+        log = _crash_log()
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"details in {log}"
+    except OSError:
+        where = "no log could be written"
+    print(f"envsnap: internal error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = _command_module(args.command).run(args)
+    except EnvsnapError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("envsnap: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become exit 3
+        return _report_internal_error(exc)
+    return code
+
+
+def console_main() -> None:
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per verb; each offers ``add_parser(subparsers, common)`` and ``run(args) -> int``."""

@@ -1,0 +1,33 @@
+"""``envsnap show``: print the live snapshot of this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from envsnap.errors import EXIT_OK
+from envsnap.lockfile import render_entry
+from envsnap.probes.collect import take_snapshot
+from envsnap.workspace import Workspace
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("show", parents=[common], help="print the live snapshot")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = Workspace.from_args(args)
+    try:
+        snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env)
+    finally:
+        ws.close()
+    if args.json:
+        document = {"platform": snapshot.platform, "snapshot": snapshot.entry}
+        json.dump(document, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_entry(snapshot.platform, snapshot.entry))
+    return EXIT_OK

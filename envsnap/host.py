@@ -1,0 +1,487 @@
+"""The only door to the machine.
+
+Every probe asks a :class:`Host` to run a command, read or stat a file, resolve a path or read an
+environment variable. :class:`LocalHost` does it for real; :class:`RecordingHost` does it for real
+and keeps a copy of every answer (``envsnap record``); :class:`ReplayHost` answers from such a
+copy, which is how macOS probes run on any machine. The recording format is described in
+``docs/recording-format.md``.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from envsnap import hashing, redact
+from envsnap.errors import HostError, RecordingError
+
+DEFAULT_TIMEOUT = 10.0
+MAX_READ = 4 * 1024 * 1024
+RECORDING_FORMAT = "envsnap-recording"
+RECORDING_VERSION = 1
+
+# Children whose output is parsed get a stable locale, and go must never download a toolchain.
+CHILD_ENV = {"LC_ALL": "C", "GOTOOLCHAIN": "local"}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one finished command printed and how it exited."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8", errors="replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode("utf-8", errors="replace")
+
+    def describe_failure(self) -> str:
+        """One line: the command, its status and the last line of what it said."""
+        tail = (self.err.strip() or self.out.strip()).splitlines()[-1:] or [""]
+        said = f": {tail[0][:200]}" if tail[0] else ""
+        return f"`{' '.join(self.argv)}` exited {self.returncode}{said}"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """The parts of ``stat()`` envsnap cares about (symlinks followed)."""
+
+    kind: Literal["file", "dir", "other"]
+    size: int
+    mtime_ns: int
+    inode: int
+    mode: int
+
+
+class ProbeTimeout(HostError):
+    """A command did not finish within its timeout and was killed."""
+
+
+class ToolNotFound(HostError):
+    """An executable is not on PATH (or not in the recording)."""
+
+
+class Host(abc.ABC):
+    """What probes may ask of a machine."""
+
+    system: str  # "linux" or "darwin" (Go's GOOS spelling)
+    machine: str  # as uname -m prints it
+
+    @abc.abstractmethod
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        """Run *argv*; raise :class:`ToolNotFound` or :class:`ProbeTimeout` if it cannot finish."""
+
+    @abc.abstractmethod
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
+        """Contents of the regular file *path*, or None if it is missing or not a regular file."""
+
+    @abc.abstractmethod
+    def stat(self, path: str) -> FileInfo | None:
+        """Information on *path* (symlinks followed), or None if it does not exist."""
+
+    @abc.abstractmethod
+    def realpath(self, path: str) -> str:
+        """*path* with every symlink resolved."""
+
+    @abc.abstractmethod
+    def which(self, name: str) -> str | None:
+        """The executable *name* resolves to on the host's PATH, or None."""
+
+    @abc.abstractmethod
+    def getenv(self, name: str) -> str | None:
+        """One environment variable; probes never see the whole environment."""
+
+    @abc.abstractmethod
+    def file_digest(self, path: str) -> str | None:
+        """``sha256:<hex>`` of a regular file, or None when it cannot be hashed."""
+
+    def module_dir(self, local_dir: str) -> str:
+        """The module directory as this host sees it (a replay maps it to the recorded one)."""
+        return local_dir
+
+    def read_text(self, path: str, limit: int = MAX_READ) -> str | None:
+        data = self.read_bytes(path, limit)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+class LocalHost(Host):
+    """This machine, for real."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = dict(os.environ if environ is None else environ)
+        self.system = {"Darwin": "darwin"}.get(platform.system(), platform.system().lower())
+        self.machine = platform.machine()
+        self._hashes = hashing.HashCache.for_user(self._environ)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        child_env = {**self._environ, **CHILD_ENV, **(env or {})}
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise ToolNotFound(
+                f"cannot run `{argv[0]}`: {exc.strerror}", "check that it is installed and on PATH"
+            ) from None
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            raise ProbeTimeout(
+                f"`{' '.join(argv)}` did not finish within {timeout:g}s and was stopped",
+                "run it by hand to see what it waits for (a licence prompt, a network call)",
+            ) from None
+        finally:
+            if proc.poll() is None:  # interrupted: never leave a child behind
+                _kill_group(proc)
+        return CommandResult(tuple(argv), proc.returncode, stdout, stderr)
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            if not _is_regular(os.fstat(fd).st_mode):
+                return None
+            return handle.read(limit)
+
+    def stat(self, path: str) -> FileInfo | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return _file_info(st)
+
+    def realpath(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    def which(self, name: str) -> str | None:
+        return shutil.which(name, path=self._environ.get("PATH", os.defpath))
+
+    def getenv(self, name: str) -> str | None:
+        return self._environ.get(name)
+
+    def file_digest(self, path: str) -> str | None:
+        return self._hashes.digest(path)
+
+    def close(self) -> None:
+        self._hashes.save()
+
+
+def _is_regular(mode: int) -> bool:
+    import stat as stat_module
+
+    return stat_module.S_ISREG(mode)
+
+
+def _file_info(st: os.stat_result) -> FileInfo:
+    import stat as stat_module
+
+    kind: Literal["file", "dir", "other"] = (
+        "file"
+        if stat_module.S_ISREG(st.st_mode)
+        else "dir"
+        if stat_module.S_ISDIR(st.st_mode)
+        else "other"
+    )
+    return FileInfo(kind, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode & 0o7777)
+
+
+@dataclass
+class _Tape:
+    """Everything a RecordingHost saw, in the shape written to ``host.json``."""
+
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, str | None] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    stat: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    realpath: dict[str, str] = field(default_factory=dict)
+    which: dict[str, str | None] = field(default_factory=dict)
+    environ: dict[str, str | None] = field(default_factory=dict)
+    digests: dict[str, str | None] = field(default_factory=dict)
+
+
+class RecordingHost(Host):
+    """A LocalHost that keeps a redacted copy of every answer, for :meth:`save`."""
+
+    def __init__(self, inner: LocalHost, environ: Mapping[str, str] | None = None) -> None:
+        self.inner = inner
+        self.system, self.machine = inner.system, inner.machine
+        self._secrets = redact.secret_values(dict(os.environ if environ is None else environ))
+        self._tape = _Tape()
+        self._lock = threading.Lock()
+        self.recorded_module_dir: str | None = None
+
+    def _scrub(self, data: bytes) -> bytes:
+        text = data.decode("utf-8", errors="surrogateescape")
+        return redact.scrub(text, self._secrets).encode("utf-8", errors="surrogateescape")
+
+    def _blob(self, kind: str, data: bytes) -> str:
+        name = f"{kind}/{len(self._tape.blobs):04d}"
+        self._tape.blobs[name] = self._scrub(data)
+        return name
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        entry: dict[str, Any] = {"argv": list(argv), "cwd": cwd}
+        try:
+            result = self.inner.run(argv, cwd=cwd, timeout=timeout, env=env)
+        except ProbeTimeout:
+            entry["error"] = "timeout"
+            raise
+        except ToolNotFound:
+            entry["error"] = "not-found"
+            raise
+        finally:
+            with self._lock:
+                if "error" in entry:
+                    self._tape.commands.append(entry)
+        with self._lock:
+            entry["exit"] = result.returncode
+            entry["stdout"] = self._blob("commands", result.stdout)
+            entry["stderr"] = self._blob("commands", result.stderr)
+            self._tape.commands.append(entry)
+        return result
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
+        data = self.inner.read_bytes(path, limit)
+        with self._lock:
+            self._tape.files[path] = None if data is None else self._blob("files", data)
+        return data
+
+    def stat(self, path: str) -> FileInfo | None:
+        info = self.inner.stat(path)
+        with self._lock:
+            self._tape.stat[path] = None if info is None else _info_to_json(info)
+        return info
+
+    def realpath(self, path: str) -> str:
+        real = self.inner.realpath(path)
+        with self._lock:
+            self._tape.realpath[path] = real
+        return real
+
+    def which(self, name: str) -> str | None:
+        found = self.inner.which(name)
+        with self._lock:
+            self._tape.which[name] = found
+        return found
+
+    def getenv(self, name: str) -> str | None:
+        value = self.inner.getenv(name)
+        with self._lock:
+            self._tape.environ[name] = None if value is None else redact.scrub(value, self._secrets)
+        return value
+
+    def file_digest(self, path: str) -> str | None:
+        digest = self.inner.file_digest(path)
+        with self._lock:
+            self._tape.digests[path] = digest
+        return digest
+
+    def module_dir(self, local_dir: str) -> str:
+        self.recorded_module_dir = local_dir
+        return local_dir
+
+    def save(self, directory: Path) -> None:
+        """Write the recording into *directory* (created; existing recordings are replaced)."""
+        from envsnap.atomic import atomic_write
+
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, data in self._tape.blobs.items():
+            target = directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, data)
+        manifest = {
+            "format": RECORDING_FORMAT,
+            "version": RECORDING_VERSION,
+            "system": self.system,
+            "machine": self.machine,
+            "module_dir": self.recorded_module_dir,
+            "environ": self._tape.environ,
+            "which": self._tape.which,
+            "realpath": self._tape.realpath,
+            "stat": self._tape.stat,
+            "files": self._tape.files,
+            "digests": self._tape.digests,
+            "commands": self._tape.commands,
+        }
+        text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
+        atomic_write(directory / "host.json", self._scrub(text.encode()) + b"\n")
+
+
+def _info_to_json(info: FileInfo) -> dict[str, Any]:
+    return {"kind": info.kind, "size": info.size, "mode": info.mode}
+
+
+class ReplayHost(Host):
+    """Answers every question from a recording directory; nothing touches the real machine."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        manifest = _load_manifest(directory)
+        self.system = str(manifest["system"])
+        self.machine = str(manifest["machine"])
+        self.recorded_module_dir: str | None = manifest.get("module_dir")
+        self._m = manifest
+        self._commands: list[dict[str, Any]] = list(manifest.get("commands", []))
+        self.misses: list[str] = []  # what was asked but not recorded, for fixture authors
+
+    def _blob(self, name: str) -> bytes:
+        path = (self.directory / name).resolve()
+        if self.directory.resolve() not in path.parents:
+            raise RecordingError(f"recording entry {name!r} points outside the recording")
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise RecordingError(
+                f"recording {self.directory} lacks {name}: {exc.strerror}",
+                "the recording is incomplete; record it again with `envsnap record`",
+            ) from None
+
+    def _find_command(self, argv: Sequence[str], cwd: str | None) -> dict[str, Any] | None:
+        same_argv = [c for c in self._commands if c.get("argv") == list(argv)]
+        exact = [c for c in same_argv if c.get("cwd") == cwd]
+        return (exact or same_argv or [None])[0]
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        entry = self._find_command(argv, cwd)
+        shown = " ".join(argv)
+        if entry is None:
+            self.misses.append(f"run {shown}")
+            raise ToolNotFound(f"`{shown}` is not in the recording {self.directory.name}")
+        if entry.get("error") == "timeout":
+            raise ProbeTimeout(f"`{shown}` did not finish within its timeout (recorded)")
+        if entry.get("error") == "not-found":
+            raise ToolNotFound(f"cannot run `{argv[0]}` (recorded: not found)")
+        return CommandResult(
+            tuple(argv),
+            int(entry.get("exit", 0)),
+            self._blob(entry["stdout"]) if entry.get("stdout") else b"",
+            self._blob(entry["stderr"]) if entry.get("stderr") else b"",
+        )
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
+        files: dict[str, str | None] = self._m.get("files", {})
+        if path not in files:
+            self.misses.append(f"read {path}")
+            return None
+        name = files[path]
+        return None if name is None else self._blob(name)[:limit]
+
+    def stat(self, path: str) -> FileInfo | None:
+        stats: dict[str, dict[str, Any] | None] = self._m.get("stat", {})
+        info = stats.get(path)
+        if info is None:
+            if path in self._m.get("files", {}) and self._m["files"][path] is not None:
+                size = len(self._blob(self._m["files"][path]))
+                return FileInfo("file", size, 0, 0, 0o644)
+            if path not in stats:
+                self.misses.append(f"stat {path}")
+            return None
+        return FileInfo(info["kind"], int(info.get("size", 0)), 0, 0, int(info.get("mode", 0)))
+
+    def realpath(self, path: str) -> str:
+        mapping: dict[str, str] = self._m.get("realpath", {})
+        return mapping.get(path, path)
+
+    def which(self, name: str) -> str | None:
+        found: str | None = self._m.get("which", {}).get(name)
+        return found
+
+    def getenv(self, name: str) -> str | None:
+        value: str | None = self._m.get("environ", {}).get(name)
+        return value
+
+    def file_digest(self, path: str) -> str | None:
+        digest: str | None = self._m.get("digests", {}).get(path)
+        return digest
+
+    def module_dir(self, local_dir: str) -> str:
+        return self.recorded_module_dir or local_dir
+
+
+def _load_manifest(directory: Path) -> dict[str, Any]:
+    hint = "pass a directory written by `envsnap record`"
+    try:
+        raw = (directory / "host.json").read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"cannot read recording {directory}: {exc.strerror}", hint) from None
+    try:
+        manifest = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RecordingError(f"{directory}/host.json is not valid JSON", hint) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != RECORDING_FORMAT:
+        raise RecordingError(f"{directory} is not an envsnap recording", hint)
+    if manifest.get("version") != RECORDING_VERSION:
+        raise RecordingError(
+            f"recording format {manifest.get('version')!r} is not supported",
+            "record it again with this envsnap",
+        )
+    if manifest.get("system") not in ("linux", "darwin") or not manifest.get("machine"):
+        raise RecordingError(f"{directory}/host.json lacks system/machine", hint)
+    return manifest

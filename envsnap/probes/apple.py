@@ -1,0 +1,122 @@
+"""macOS developer tools: developer dir, Command Line Tools, SDK and Xcode (FIELD-GUIDE §1).
+
+Files are read in preference to spawning Apple's tools: the SDK's ``SDKSettings.json`` instead of
+``xcrun --show-sdk-version``, the ``/var/db/xcode_select_link`` symlink before ``xcode-select -p``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from envsnap.host import Host, ToolNotFound
+from envsnap.probes import Section
+from envsnap.probes.system import parse_plist
+
+XCODE_SELECT_LINK = "/var/db/xcode_select_link"
+CLT_PACKAGE = "com.apple.pkg.CLTools_Executables"
+
+
+def developer_dir(host: Host) -> tuple[str | None, str]:
+    """The active developer dir and where it came from."""
+    from_env = host.getenv("DEVELOPER_DIR")
+    if from_env:
+        return from_env, "DEVELOPER_DIR"
+    if host.exists(XCODE_SELECT_LINK):
+        return host.realpath(XCODE_SELECT_LINK), "xcode-select"
+    try:
+        result = host.run(["xcode-select", "-p"])
+    except ToolNotFound:
+        return None, "xcode-select"
+    path = result.out.strip()
+    return (path if result.ok and path.startswith("/") else None), "xcode-select"
+
+
+def developer_dir_kind(path: str) -> str:
+    if path.startswith("/nix/store/"):
+        return "nix"
+    if path.rstrip("/").endswith("/CommandLineTools"):
+        return "clt"
+    if ".app/Contents/Developer" in path:
+        return "xcode"
+    return "other"
+
+
+def clt_version(host: Host) -> str | None:
+    try:
+        result = host.run(["pkgutil", f"--pkg-info={CLT_PACKAGE}"])
+    except ToolNotFound:
+        return None
+    match = re.search(r"^version: (\S+)", result.out, re.MULTILINE)
+    return match.group(1) if result.ok and match else None
+
+
+def default_sdk(devdir: str, kind: str) -> str:
+    if kind == "clt":
+        return f"{devdir}/SDKs/MacOSX.sdk"
+    return f"{devdir}/Platforms/MacOSX.platform/Developer/SDKs/MacOSX.sdk"
+
+
+def read_sdk(host: Host, sdk_path: str) -> Section:
+    """Version and build of the SDK at *sdk_path*, from its own files."""
+    real = host.realpath(sdk_path)
+    section: Section = {"sdk_path": sdk_path, "sdk_realpath": real}
+    settings = host.read_bytes(f"{real}/SDKSettings.json")
+    try:
+        data = json.loads(settings) if settings else {}
+    except ValueError:
+        data = {}
+    if isinstance(data, dict) and data.get("Version"):
+        section["sdk_version"] = str(data["Version"])
+        if data.get("CanonicalName"):
+            section["sdk_name"] = str(data["CanonicalName"])
+    else:
+        section["sdk_error"] = f"no SDKSettings.json in {real}"
+    plist = host.read_bytes(f"{real}/System/Library/CoreServices/SystemVersion.plist")
+    build = parse_plist(plist).get("ProductBuildVersion") if plist else None
+    if build:
+        section["sdk_build"] = str(build)
+    return section
+
+
+def xcode_version(host: Host) -> Section:
+    try:
+        result = host.run(["xcodebuild", "-version"])
+    except ToolNotFound:
+        return {}
+    version = re.search(r"^Xcode (\S+)", result.out, re.MULTILINE)
+    build = re.search(r"^Build version (\S+)", result.out, re.MULTILINE)
+    section: Section = {}
+    if result.ok and version:
+        section["xcode_version"] = version.group(1)
+    if result.ok and build:
+        section["xcode_build"] = build.group(1)
+    return section
+
+
+def probe_apple(host: Host) -> Section:
+    devdir, source = developer_dir(host)
+    if devdir is None:
+        return {"error": "no active developer directory (xcode-select -p failed)"}
+    kind = developer_dir_kind(devdir)
+    section: Section = {
+        "developer_dir": devdir,
+        "developer_dir_source": source,
+        "developer_dir_kind": kind,
+        "has_xcrun": host.exists(f"{devdir}/usr/bin/xcrun"),
+    }
+    version = clt_version(host)
+    if version:
+        section["clt_version"] = version
+    sdkroot = host.getenv("SDKROOT")
+    if sdkroot:
+        section["sdk_source"] = "SDKROOT"
+    sdk_path = sdkroot or default_sdk(devdir, kind)
+    if host.exists(sdk_path):
+        section.update(read_sdk(host, sdk_path))
+    else:
+        section["sdk_path"] = sdk_path
+        section["sdk_error"] = f"{sdk_path} does not exist"
+    if kind == "xcode" and section["has_xcrun"]:
+        section.update(xcode_version(host))
+    return section

@@ -1,0 +1,92 @@
+"""Run every probe against a host and assemble one platform entry of the lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from envsnap.errors import EnvsnapError
+from envsnap.host import Host
+from envsnap.normalize import PathNormalizer, check_secrets, prune
+from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, system
+
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The live state of one platform: its key (``darwin-arm64``) and its lock entry."""
+
+    platform: str
+    entry: dict[str, Any]
+
+    @property
+    def failed_sections(self) -> list[str]:
+        return [name for name, value in self.entry.items() if _has_error(value)]
+
+
+def _has_error(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "error" in value or any(_has_error(v) for v in value.values())
+    return False
+
+
+def _darwin_dirs(apple_section: Section) -> list[str]:
+    sdk = apple_section.get("sdk_realpath")
+    return ([f"{sdk}/usr/lib"] if sdk else []) + ["/usr/local/lib"]
+
+
+def _default_lib_dirs(host: Host, go_env: dict[str, str], apple_section: Section) -> list[str]:
+    if host.system == "darwin":
+        return _darwin_dirs(apple_section)
+    try:
+        return cc.library_search_dirs(host, go_env)
+    except EnvsnapError:
+        return []
+
+
+def take_snapshot(host: Host, local_module_dir: str, extra_env: Iterable[str] = ()) -> Snapshot:
+    """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable."""
+    module_dir = host.module_dir(local_module_dir)
+    go_bin = go.find_go(host)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        go_f = pool.submit(go.probe_go, host, module_dir)
+        cgo_f = pool.submit(guarded, "cgo", lambda: cgo.probe_cgo(host, go_bin, module_dir))
+        os_f = pool.submit(guarded, "os", lambda: system.probe_os(host))
+        apple_f = pool.submit(
+            guarded, "apple", lambda: apple.probe_apple(host) if host.system == "darwin" else {}
+        )
+        env_f = pool.submit(env.probe_env, host, tuple(extra_env))
+        go_section = go_f.result()
+        go_env = go_section["env"]
+        compiler_f = pool.submit(guarded, "cc", lambda: cc.probe_compiler(host, go_env))
+        linker_f = pool.submit(guarded, "ld", lambda: cc.probe_linker(host, go_env))
+        apple_section = apple_f.result()
+        cgo_section = cgo_f.result()
+        libs = libraries.probe_libraries(
+            host,
+            cgo_section.get("packages", []),
+            go_env.get("PKG_CONFIG") or "pkg-config",
+            _default_lib_dirs(host, go_env, apple_section),
+        )
+        entry: dict[str, Any] = {
+            "os": {
+                "goos": go_env.get("GOOS", ""),
+                "goarch": go_env.get("GOARCH", ""),
+                **os_f.result(),
+            },
+            "go": go_section,
+            "cc": {"compiler": compiler_f.result(), "linker": linker_f.result()},
+            "env": check_secrets(env_f.result(), "environment"),
+            "cgo": cgo_section,
+            "libraries": libs,
+        }
+    go_section["env"] = check_secrets(go_env, "go env")
+    if host.system == "darwin":
+        entry["apple"] = apple_section
+    normalizer = PathNormalizer(module_dir, host.getenv("HOME"))
+    entry = prune(normalizer.apply(entry))
+    platform = f"{entry['os']['goos']}-{entry['os']['goarch']}"
+    return Snapshot(platform, entry)

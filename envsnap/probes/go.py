@@ -1,0 +1,129 @@
+"""The Go toolchain: ``go env -json`` and the module's ``go`` and ``toolchain`` lines."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+from envsnap.errors import HostError
+from envsnap.host import Host, ToolNotFound
+from envsnap.probes import Section
+
+# The go env fields that change what a cgo build does (FIELD-GUIDE §1).
+GO_ENV_KEYS = (
+    "GOVERSION",
+    "GOOS",
+    "GOARCH",
+    "CGO_ENABLED",
+    "CC",
+    "CXX",
+    "CGO_CFLAGS",
+    "CGO_CPPFLAGS",
+    "CGO_CXXFLAGS",
+    "CGO_LDFLAGS",
+    "PKG_CONFIG",
+    "GOFLAGS",
+    "GO111MODULE",
+    "GOEXPERIMENT",
+    "GOAMD64",
+    "GOARM64",
+)
+GO_ENV_TIMEOUT = 20.0
+
+
+def find_go(host: Host) -> str:
+    go = host.which("go")
+    if go is None:
+        raise ToolNotFound("`go` is not on PATH", "install Go or put its bin directory on PATH")
+    return go
+
+
+def parse_go_env_text(text: str) -> dict[str, str]:
+    """Parse plain ``go env`` output: ``KEY="v"`` (go ≤1.20) or ``KEY='v'`` (newer)."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.removeprefix("set ").removeprefix("export ")
+        key, sep, raw = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Z0-9_]+", key):
+            continue
+        try:
+            parts = shlex.split(raw)
+        except ValueError:
+            continue
+        values[key] = " ".join(parts) if parts else ""
+    return values
+
+
+def read_go_env(host: Host, go: str, module_dir: str) -> dict[str, str]:
+    """``go env -json``; a go too old or a wrapper too broken for -json falls back to ``go env``."""
+    result = None
+    try:
+        result = host.run([go, "env", "-json"], cwd=module_dir, timeout=GO_ENV_TIMEOUT)
+        if result.ok:
+            data = json.loads(result.out)
+            if isinstance(data, dict):
+                return {str(k): str(v) for k, v in data.items()}
+    except (ValueError, ToolNotFound):
+        pass
+    plain = host.run([go, "env"], cwd=module_dir, timeout=GO_ENV_TIMEOUT)
+    values = parse_go_env_text(plain.out) if plain.ok else {}
+    if "GOOS" not in values:
+        failed = result if result is not None and not result.ok else plain
+        raise HostError(f"cannot read go env: {failed.describe_failure()}", "run `go env` by hand")
+    return values
+
+
+def parse_go_mod(text: str) -> Section:
+    """The ``go`` and ``toolchain`` lines of a go.mod."""
+    section: Section = {}
+    for line in text.splitlines():
+        words = line.split("//", 1)[0].split()
+        if len(words) == 2 and words[0] == "go":
+            section["mod_go"] = words[1]
+        elif len(words) == 2 and words[0] == "toolchain":
+            section["mod_toolchain"] = words[1]
+    return section
+
+
+def toolchain_setting(host: Host, env: dict[str, str]) -> str:
+    """GOTOOLCHAIN as the user's own go would see it: environment, then GOENV, then GOROOT/go.env.
+
+    envsnap runs go with GOTOOLCHAIN=local so it never downloads anything, which hides the
+    user's setting from ``go env``; so it is read from where go reads it.
+    """
+    from_env = host.getenv("GOTOOLCHAIN")
+    if from_env is not None:
+        return from_env
+    for path in (env.get("GOENV", ""), f"{env.get('GOROOT', '')}/go.env"):
+        text = host.read_text(path) if path.startswith("/") else None
+        if text is not None:
+            found = parse_go_env_text(text).get("GOTOOLCHAIN")
+            if found is not None:
+                return found
+    return "auto"
+
+
+def probe_go(host: Host, module_dir: str) -> Section:
+    go = find_go(host)
+    env = read_go_env(host, go, module_dir)
+    version = env.get("GOVERSION") or _version_from_go_version(host, go)
+    section: Section = {
+        "version": version,
+        "path": host.realpath(go),
+        "goroot": env.get("GOROOT", ""),
+        "gotoolchain": toolchain_setting(host, env),
+        "env": {key: env[key] for key in GO_ENV_KEYS if key in env and key != "GOVERSION"},
+    }
+    go_mod = host.read_text(f"{module_dir}/go.mod")
+    if go_mod is not None:
+        section.update(parse_go_mod(go_mod))
+    return section
+
+
+def _version_from_go_version(host: Host, go: str) -> str:
+    result = host.run([go, "version"])
+    match = re.search(r"\bgo version (\S+)", result.out)
+    if not result.ok or match is None:
+        raise HostError(f"cannot read the Go version: {result.describe_failure()}")
+    return match.group(1)

@@ -1,0 +1,3 @@
+module example.com/envsnap/zlib
+
+go 1.21
