@@ -32,8 +32,9 @@ def resolve_tool(host: Host, command: str) -> str:
 
 
 def first_line(text: str) -> str:
+    """The first meaningful line (old Apple ``gcc --version`` starts with ``Configured with:``)."""
     for line in text.splitlines():
-        if line.strip():
+        if line.strip() and not line.startswith("Configured with:"):
             return line.strip()
     return ""
 
