@@ -148,6 +148,7 @@ class LocalHost(Host):
         self.system = {"Darwin": "darwin"}.get(platform.system(), platform.system().lower())
         self.machine = platform.machine()
         self._hashes = hashing.HashCache.for_user(self._environ)
+        self.timeout_cap = _timeout_cap(self._environ.get("ENVSNAP_TIMEOUT"))
 
     def run(
         self,
@@ -158,6 +159,7 @@ class LocalHost(Host):
         env: Mapping[str, str] | None = None,
     ) -> CommandResult:
         child_env = {**self._environ, **CHILD_ENV, **(env or {})}
+        timeout = min(timeout, self.timeout_cap)
         try:
             proc = subprocess.Popen(
                 list(argv),
@@ -217,6 +219,15 @@ class LocalHost(Host):
 
     def close(self) -> None:
         self._hashes.save()
+
+
+def _timeout_cap(raw: str | None) -> float:
+    """ENVSNAP_TIMEOUT caps every command's timeout in seconds (for a hook that must be quick)."""
+    try:
+        value = float(raw) if raw else float("inf")
+    except ValueError:
+        return float("inf")
+    return value if value > 0 else float("inf")
 
 
 def _is_regular(mode: int) -> bool:
@@ -399,7 +410,8 @@ class ReplayHost(Host):
     def _find_command(self, argv: Sequence[str], cwd: str | None) -> dict[str, Any] | None:
         same_argv = [c for c in self._commands if c.get("argv") == list(argv)]
         exact = [c for c in same_argv if c.get("cwd") == cwd]
-        return (exact or same_argv or [None])[0]
+        matches = exact or same_argv
+        return matches[0] if matches else None
 
     def run(
         self,

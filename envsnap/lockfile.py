@@ -8,6 +8,7 @@ developers on different platforms produce changes git merges cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -98,7 +99,7 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
         raise _unusable(path, "has no `schema = N` line")
     if schema > SCHEMA:
         raise LockError(
-            f"{path.name} was written by a newer envsnap (schema {schema}, this one reads {SCHEMA})",
+            f"{path.name} was written by a newer envsnap (schema {schema}, known: {SCHEMA})",
             "upgrade envsnap: pip install -U envsnap",
         )
     if schema < 1:
@@ -182,6 +183,13 @@ def _mutex_path(path: Path) -> Path:
     return folder / f"{digest}.lock"
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temp files left by a writer killed mid-write (only call under :func:`exclusive`)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 @contextmanager
 def exclusive(path: Path, on_wait: Any = None) -> Iterator[None]:
     """Serialise writers of *path* (the mutex lives outside the repository)."""
@@ -201,6 +209,7 @@ def exclusive(path: Path, on_wait: Any = None) -> Iterator[None]:
                 "wait for it to finish, or stop it",
             ) from None
     try:
+        remove_stale_temporaries(path)
         yield
     finally:
         mutex.release()

@@ -17,5 +17,5 @@ def find_module_root(start: Path) -> Path:
             return directory
     raise NotInModule(
         f"no go.mod in {start} or any parent directory",
-        "run envsnap inside a Go module, or pass its directory with -C (create one with `go mod init`)",
+        "run envsnap in a Go module or pass its directory with -C; `go mod init` creates one",
     )

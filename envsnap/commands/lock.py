@@ -24,7 +24,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--check", action="store_true", help="write nothing; exit 1 if the lock would change"
     )
     parser.add_argument(
-        "--force", action="store_true", help="replace a lock that cannot be read (its entries are lost)"
+        "--force",
+        action="store_true",
+        help="replace a lock that cannot be read (its entries are lost)",
     )
 
 
@@ -36,7 +38,9 @@ def live_snapshot(ws: Workspace) -> Snapshot:
         message = section.get("error") if isinstance(section, dict) else None
         if name in ESSENTIAL and message:
             raise EnvsnapError(f"cannot lock: {message}", "fix the error above and run it again")
-        print(f"envsnap: warning: {name}: probe incomplete ({_first_error(section)})", file=sys.stderr)
+        print(
+            f"envsnap: warning: {name}: probe incomplete ({_first_error(section)})", file=sys.stderr
+        )
     return snapshot
 
 
@@ -70,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         snapshot = live_snapshot(ws)
     finally:
         ws.close()
-    validate_entry(snapshot.platform, {"envsnap": "-", "digest": "sha256:" + "0" * 64, **snapshot.entry})
+    validate_entry(
+        snapshot.platform, {"envsnap": "-", "digest": "sha256:" + "0" * 64, **snapshot.entry}
+    )
 
     def waiting() -> None:
         print(f"envsnap: another envsnap is writing {ws.lock_path.name}, waiting…", file=sys.stderr)

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from envsnap.config import load_config
 from envsnap.errors import EXIT_OK, EnvsnapError, SecretRefused
 from envsnap.host import LocalHost, RecordingHost
 from envsnap.module import find_module_root
 from envsnap.probes.collect import take_snapshot
-from envsnap.config import load_config
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:

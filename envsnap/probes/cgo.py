@@ -15,7 +15,8 @@ GO_LIST_TIMEOUT = 120.0
 def iter_json_stream(text: str) -> list[dict[str, Any]]:
     """``go list -json`` prints one JSON object after another, not an array."""
     decoder = json.JSONDecoder()
-    objects, pos = [], 0
+    objects: list[dict[str, Any]] = []
+    pos = 0
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1

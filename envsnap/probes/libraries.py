@@ -39,7 +39,8 @@ class Wanted:
 
 def split_pkg_config(args: Iterable[str]) -> tuple[list[str], list[str]]:
     """``CgoPkgConfig`` mixes options (``--static``) and module names or ``.pc`` paths."""
-    options, modules = [], []
+    options: list[str] = []
+    modules: list[str] = []
     for arg in args:
         (options if arg.startswith("-") else modules).append(arg)
     return options, modules
@@ -47,7 +48,8 @@ def split_pkg_config(args: Iterable[str]) -> tuple[list[str], list[str]]:
 
 def parse_link_flags(flags: list[str]) -> tuple[list[str], list[str]]:
     """``-L`` dirs and ``-l`` names (or direct library paths) from separate argv elements."""
-    dirs, libs = [], []
+    dirs: list[str] = []
+    libs: list[str] = []
     i = 0
     while i < len(flags):
         flag = flags[i]
@@ -144,7 +146,9 @@ def provider(host: Host, real_path: str, default: str) -> Section:
     keg = _KEG.match(real_path)
     if keg:
         formula, version = keg["formula"], keg["version"]
-        receipt = host.read_bytes(f"{keg['prefix']}/Cellar/{formula}/{version}/INSTALL_RECEIPT.json")
+        receipt = host.read_bytes(
+            f"{keg['prefix']}/Cellar/{formula}/{version}/INSTALL_RECEIPT.json"
+        )
         stable = _receipt_version(receipt)
         if stable and version.split("_")[0] != stable:
             version = stable

@@ -1,0 +1,179 @@
+"""Secrets never leave the machine; writes are all-or-nothing; hostile tools never hang envsnap."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from envsnap.atomic import atomic_write
+from tests.conftest import envsnap, require_tool, write_module
+
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+PROXY_PASSWORD = "hunter2-proxy-pass"
+CFLAGS_TOKEN = "glpat-" + "Zx9Yw8Vu7Ts6Rq5Po4Nm"
+SECRETS = (GITHUB_TOKEN, AWS_SECRET, PROXY_PASSWORD, CFLAGS_TOKEN)
+
+
+def secret_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "GITHUB_TOKEN": GITHUB_TOKEN,
+        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+        "GOPROXY": f"https://builder:{PROXY_PASSWORD}@proxy.example.com/go",
+    }
+
+
+def assert_no_secret(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    require_tool("go")
+    mod = write_module(tmp_path / "m", {"p.go": "package p\n"})
+    (mod / "envsnap.toml").write_text('[track]\nenv = ["GOPROXY"]\n')
+    return mod
+
+
+def test_secrets_stay_out_of_lock_show_and_recording(module: Path, tmp_path: Path) -> None:
+    env = secret_env()
+    lock = envsnap("lock", "-C", str(module), env=env)
+    assert lock.returncode == 0, lock.stderr
+    text = (module / "envsnap.lock").read_text()
+    assert_no_secret(text + lock.stdout + lock.stderr)
+    tracked = tomllib.loads(text)["platforms"]
+    (entry,) = tracked.values()
+    assert entry["env"]["GOPROXY"] == "https://proxy.example.com/go"  # userinfo stripped
+
+    show = envsnap("show", "--json", "-C", str(module), env=env)
+    assert show.returncode == 0, show.stderr
+    assert json.loads(show.stdout)["snapshot"]["env"]["GOPROXY"] == "https://proxy.example.com/go"
+    assert_no_secret(show.stdout + show.stderr)
+
+    recording = tmp_path / "rec"
+    record = envsnap("record", str(recording), "-C", str(module), env=env)
+    assert record.returncode == 0, record.stderr
+    assert_no_secret(record.stdout + record.stderr)
+    for path in recording.rglob("*"):
+        if path.is_file():
+            assert_no_secret(path.read_bytes().decode("utf-8", "replace"))
+
+
+def test_a_credential_in_cgo_cflags_is_refused_by_name(module: Path, tmp_path: Path) -> None:
+    env = {**secret_env(), "CGO_CFLAGS": f"-O2 -DAPI_TOKEN={CFLAGS_TOKEN}"}
+    for args in (["lock"], ["show", "--json"]):
+        result = envsnap(*args, "-C", str(module), env=env)
+        assert result.returncode == 2
+        assert "CGO_CFLAGS" in result.stderr and "credential" in result.stderr
+        assert_no_secret(result.stdout + result.stderr)
+    assert not (module / "envsnap.lock").exists()
+    recording = tmp_path / "rec"
+    record = envsnap("record", str(recording), "-C", str(module), env=env)
+    assert record.returncode == 0
+    assert_no_secret(record.stderr)
+    host_json = (recording / "host.json").read_text()
+    assert "<redacted>" in "".join(p.read_text("utf-8", "replace") for p in recording.rglob("0*"))
+    assert_no_secret(host_json)
+    for path in recording.rglob("*"):
+        if path.is_file():
+            assert_no_secret(path.read_bytes().decode("utf-8", "replace"))
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "envsnap.lock"
+    target.write_bytes(b"old contents\n")
+    target.chmod(0o640)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write(target, b"new contents that never land\n" * 1000)
+    assert target.read_bytes() == b"old contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["envsnap.lock"]
+    monkeypatch.undo()
+    atomic_write(target, b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert target.stat().st_mode & 0o777 == 0o640  # the old mode is kept
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_leaves_old_or_new_lock(module: Path, tmp_path: Path) -> None:
+    """100 `lock` runs killed at random: the lock always parses and is one of the two states."""
+    recordings = {}
+    for name in ("a", "b"):
+        env = {**os.environ, "PKG_CONFIG_PATH": f"/opt/{name}/pkgconfig"}
+        recordings[name] = tmp_path / f"rec-{name}"
+        assert envsnap("record", str(recordings[name]), "-C", str(module), env=env).returncode == 0
+    states = {}
+    for name, rec in recordings.items():
+        started = time.monotonic()
+        assert envsnap("--replay", str(rec), "lock", "-C", str(module)).returncode == 0
+        duration = time.monotonic() - started
+        states[name] = (module / "envsnap.lock").read_bytes()
+    assert states["a"] != states["b"]
+    rng = random.Random(1234)
+    lock = module / "envsnap.lock"
+    for i in range(100):
+        rec = recordings["a" if i % 2 else "b"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "envsnap", "--replay", str(rec), "lock", "-C", str(module)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0, duration * 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        data = lock.read_bytes()
+        tomllib.loads(data.decode())
+        assert data in (states["a"], states["b"]), f"run {i}: lock is neither old nor new"
+    assert envsnap("--replay", str(recordings["a"]), "lock", "-C", str(module)).returncode == 0
+    assert not list(module.glob(".envsnap.lock.*.tmp"))
+
+
+def fake_go(bin_dir: Path, body: str) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "go"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("sleep 30", ("did not finish", "stopped")),
+        ("echo 'panic: runtime error' >&2; exit 2", ("exited 2", "panic")),
+        ("printf '\\377\\376\\000garbage'; exit 0", ("go env",)),
+    ],
+    ids=["hangs", "crashes", "garbage"],
+)
+def test_hostile_go_gives_one_line_and_never_hangs(
+    tmp_path: Path, body: str, words: tuple[str, ...]
+) -> None:
+    module = write_module(tmp_path / "m", {"p.go": "package p\n"})
+    fake_go(tmp_path / "bin", body)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "ENVSNAP_TIMEOUT": "2"}
+    started = time.monotonic()
+    result = envsnap("lock", "-C", str(module), env=env, timeout=60)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+    assert not (module / "envsnap.lock").exists()
