@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from envsnap.hashing import HashCache
 from envsnap.lockfile import LockFile, entry_digest, make_entry, parse_lock, render, with_entry
 from envsnap.redact import looks_like_credential, scrub, strip_userinfo
 
-CONTENT = {
+CONTENT: dict[str, Any] = {
     "os": {"goos": "linux", "goarch": "amd64", "name": "linux"},
     "env": {"PKG_CONFIG_PATH": "~/lib/pkgconfig", "CPATH": "/opt/é"},
     "libraries": [{"name": "z", "files": [{"path": "/usr/lib/libz.so.1"}]}],
@@ -24,7 +25,7 @@ CONTENT = {
 PINNED = "sha256:43522201857b65cc53676804208682f59747861920608487bc0a440279343575"
 
 
-def recipe_digest(entry: dict[str, object]) -> str:
+def recipe_digest(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "digest"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     out = subprocess.run(["sha256sum"], input=text.encode(), capture_output=True, check=True)
