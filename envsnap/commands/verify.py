@@ -1,0 +1,115 @@
+"""``envsnap verify``: compare this machine with the lock; the exit code is the contract.
+
+The clean path is the fast path: when the live entry's digest equals the locked digest nothing
+else runs, so deepdiff, gitpython and pydantic are not even imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from envsnap.config import Config
+from envsnap.errors import EXIT_OK, LockError
+from envsnap.lockfile import LOCK_NAME, LockFile, entry_digest, parse_lock, read_lock
+from envsnap.probes.collect import take_snapshot
+from envsnap.report import Outcome, render_json, render_quiet, render_text
+from envsnap.workspace import Workspace
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "verify", parents=[common], help="compare this machine with envsnap.lock (read-only)"
+    )
+    add_output_options(parser)
+    parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.add_argument("--quiet", action="store_true", help="exit code and at most one line")
+    parser.add_argument("--rev", metavar="REV", help="verify against the lock as committed at REV")
+    parser.add_argument(
+        "--allow-missing-platform",
+        action="store_true",
+        help="exit 0 when the lock has no entry for this platform",
+    )
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON document")
+
+
+def load_lock(path: Path, rev: str | None) -> tuple[LockFile, str]:
+    """The lock from the work tree, or as committed at *rev*, and how to name it."""
+    if rev is not None:
+        from envsnap.git import file_at_rev
+
+        return parse_lock(path, file_at_rev(path, rev)), f"{LOCK_NAME} at {rev}"
+    lock = read_lock(path)
+    if lock is None:
+        raise LockError(f"there is no {LOCK_NAME} beside go.mod", "create it with `envsnap lock`")
+    return lock, LOCK_NAME
+
+
+def checked_entry(lock: LockFile, platform: str, name: str) -> dict[str, Any]:
+    """The locked entry for *platform*, refusing one whose digest shows a hand edit."""
+    if not lock.digest_ok(platform):
+        raise LockError(
+            f"the {platform} entry of {name} was edited by hand (its digest does not match)",
+            "run `envsnap lock` or restore the file",
+        )
+    return lock.platforms[platform]
+
+
+def findings_for(
+    locked: dict[str, Any],
+    live: dict[str, Any],
+    platform: str,
+    config: Config,
+    validate: bool = True,
+) -> list[Any]:
+    """Explain the differences (the slow path: validates the lock, imports deepdiff)."""
+    from envsnap.drift import Policy, compare
+    from envsnap.snapshot import validate_entry
+
+    if validate:
+        validate_entry(platform, locked)
+    return compare(locked, live, Policy(config.severity, config.ignore))
+
+
+def is_clean(locked: dict[str, Any], live_content: dict[str, Any]) -> bool:
+    live = {"envsnap": locked.get("envsnap"), **live_content}
+    return entry_digest(live) == locked.get("digest")
+
+
+def emit(outcome: Outcome, args: argparse.Namespace) -> int:
+    if getattr(args, "json", False):
+        sys.stdout.write(render_json(outcome))
+    elif getattr(args, "quiet", False):
+        sys.stderr.write(render_quiet(outcome))
+    else:
+        sys.stdout.write(render_text(outcome))
+    return outcome.exit_code
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = Workspace.from_args(args)
+    lock, name = load_lock(ws.lock_path, args.rev)
+    try:
+        snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env)
+    finally:
+        ws.close()
+    platform = snapshot.platform
+    if platform not in lock.platforms:
+        if args.allow_missing_platform:
+            if not args.quiet:
+                print(f"envsnap: {name} has no entry for {platform} (allowed)", file=sys.stderr)
+            return EXIT_OK
+        from envsnap.drift import missing_platform
+
+        finding = missing_platform(platform, sorted(lock.platforms))
+        return emit(Outcome(platform, name, [finding], args.strict), args)
+    locked = checked_entry(lock, platform, name)
+    if is_clean(locked, snapshot.entry):
+        return emit(Outcome(platform, name, [], args.strict), args)
+    findings = findings_for(locked, snapshot.entry, platform, ws.config)
+    return emit(Outcome(platform, name, findings, args.strict), args)

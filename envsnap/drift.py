@@ -1,0 +1,516 @@
+"""Compare a locked platform entry with a live one: every difference becomes a Finding.
+
+:func:`compare` is pure. deepdiff finds the differences between the two entries (first re-keyed so
+that libraries, files and packages are matched by name, not by position); a rule table
+(:data:`RULES`) gives each difference a category, a severity, a readable name, why it matters and
+the fix. Differences on the same subject (a compiler whose path, version and hash all changed) are
+merged into one finding.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from envsnap.probes.env import CGO_VARIABLES
+
+Category = Literal["changed", "missing", "extra", "unverifiable"]
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+_ABSENT = object()
+
+XCRUN_MISSING = (
+    "xcrun: error: invalid active developer path ({dir}), missing xcrun at: {dir}/usr/bin/xcrun"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing that differs between the lock and the live machine."""
+
+    id: str  # dotted path of the field, e.g. "go.env.CGO_CFLAGS" or "libraries.zlib.version"
+    subject: str  # what a person calls it: "CGO_CFLAGS (go env)", "zlib"
+    category: Category
+    severity: Severity
+    locked: Any
+    live: Any
+    why: str
+    fix: str
+    also: tuple[str, ...] = ()
+    detail: str = ""  # which part of the subject, e.g. the library file that changed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "category": self.category,
+            "severity": self.severity,
+            "locked": self.locked,
+            "live": self.live,
+            "why": self.why,
+            "fix": self.fix,
+            "also": list(self.also),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Severity overrides and ignored ids from envsnap.toml (globs on finding ids)."""
+
+    severity: Mapping[str, str] = field(default_factory=dict)
+    ignore: Sequence[str] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-keying: lists of records become dicts keyed by identity, lists of strings become one value.
+
+
+def _flags(values: Any) -> Any:
+    return json.dumps(values) if isinstance(values, list) else values
+
+
+def library_key(lib: Mapping[str, Any]) -> str:
+    return lib["name"] if lib.get("found_by") == "pkg-config" else f"-l{lib['name']}"
+
+
+def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """*entry* with libraries, files and cgo packages keyed by name/path for a stable diff."""
+    out: dict[str, Any] = {k: v for k, v in entry.items() if k not in ("digest", "envsnap")}
+    libraries = {}
+    for lib in entry.get("libraries", []):
+        item = {k: _flags(v) for k, v in lib.items() if k not in ("name", "found_by", "files")}
+        item["files"] = {f["path"]: f.get("sha256", "unknown") for f in lib.get("files", [])}
+        if "pc_file" in lib:
+            item["pc_file"] = lib["pc_file"].get("sha256", lib["pc_file"].get("path"))
+        libraries[library_key(lib)] = item
+    out["libraries"] = libraries
+    cgo = dict(entry.get("cgo", {}))
+    cgo["packages"] = {
+        p["path"]: {k: _flags(v) for k, v in p.items() if k != "path"}
+        for p in cgo.get("packages", [])
+    }
+    if "package_errors" in cgo:
+        cgo["package_errors"] = _flags(cgo["package_errors"])
+    out["cgo"] = cgo
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+
+
+@dataclass(frozen=True)
+class Diff:
+    """One raw difference, before a rule explains it."""
+
+    path: tuple[str, ...]
+    locked: Any
+    live: Any
+    locked_entry: Mapping[str, Any]
+    live_entry: Mapping[str, Any]
+
+    @property
+    def category(self) -> Category:
+        if self.locked is _ABSENT:
+            return "extra"
+        if self.live is _ABSENT:
+            return "missing"
+        return "changed"
+
+
+Explain = Callable[[Diff], tuple[Severity, str, str]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: tuple[str, ...]
+    subject: Callable[[tuple[str, ...]], str]
+    explain: Explain
+    depth: int  # how many path parts name the subject (findings on one subject merge)
+
+
+def _fixed(severity: Severity, why: str, fix: str) -> Explain:
+    return lambda d: (severity, why, fix)
+
+
+RELOCK = "`envsnap lock` if the change is intended"
+
+
+def _go_minor(version: Any) -> tuple[int, ...] | None:
+    match = re.match(r"go(\d+)\.(\d+)", str(version))
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _go_version(d: Diff) -> tuple[Severity, str, str]:
+    same_minor = _go_minor(d.locked) == _go_minor(d.live) and _go_minor(d.live) is not None
+    if same_minor:
+        return (
+            "warning",
+            "a Go patch release: cgo output rarely changes, but builds are no longer identical",
+            f"install {d.locked}, or {RELOCK}",
+        )
+    return (
+        "error",
+        "a different Go minor version changes cgo's generated code and the runtime it links",
+        f"install {d.locked} and put it first on PATH, or {RELOCK}",
+    )
+
+
+def _go_env(d: Diff) -> tuple[Severity, str, str]:
+    name = d.path[-1]
+    if name in CGO_VARIABLES:
+        return (
+            "error",
+            f"{name} changes how every cgo package is compiled or linked; set in one shell or "
+            "profile, it is missing in CI, in an IDE's go test and on teammates' machines",
+            f"restore {name} (check `go env {name}` and your shell profile), move the flags into "
+            f"#cgo directives or the emitted .envrc, or {RELOCK}",
+        )
+    return ("warning", f"{name} affects what go builds", f"restore {name}, or {RELOCK}")
+
+
+def _env(d: Diff) -> tuple[Severity, str, str]:
+    name = d.path[-1]
+    if name in CGO_VARIABLES:
+        return _go_env(d)
+    why = f"{name} changes where the compiler, linker or pkg-config look"
+    live = str(d.live)
+    if name in ("SDKROOT", "DEVELOPER_DIR") and _nix_switch(d):
+        why = _nix_why(d)
+    fix = f"unset {name}" if d.category == "extra" else f"set {name} as locked"
+    return ("warning", why, f"{fix}, or {RELOCK}" if live else fix)
+
+
+def _nix_switch(d: Diff) -> bool:
+    return str(d.locked).startswith("/nix/store/") != str(d.live).startswith("/nix/store/")
+
+
+def _nix_why(d: Diff) -> str:
+    if str(d.live).startswith("/nix/store/"):
+        return (
+            "this shell is inside Nix (stdenv sets DEVELOPER_DIR and SDKROOT to the Nix SDK) "
+            "while the lock was taken outside it"
+        )
+    return "the lock was taken inside a Nix shell and this shell is outside it"
+
+
+def _developer_dir(d: Diff) -> tuple[Severity, str, str]:
+    if _nix_switch(d):
+        return ("warning", _nix_why(d), "verify in the same kind of shell the lock was taken in")
+    return (
+        "warning",
+        "a different developer dir (Command Line Tools versus Xcode) usually brings another SDK",
+        f"sudo xcode-select --switch {d.locked}, or {RELOCK}",
+    )
+
+
+def _has_xcrun(d: Diff) -> tuple[Severity, str, str]:
+    devdir = d.live_entry.get("apple", {}).get("developer_dir", "the developer dir")
+    if d.live is False:
+        return (
+            "error",
+            "the developer tools are gone (typical after a macOS upgrade); cgo builds fail with "
+            + XCRUN_MISSING.format(dir=devdir),
+            "xcode-select --install (or sudo xcode-select --reset), then envsnap verify again",
+        )
+    return ("info", "xcrun is back in the developer dir", RELOCK)
+
+
+def _sdk_version(d: Diff) -> tuple[Severity, str, str]:
+    return (
+        "error",
+        "cgo compiles against the SDK (-isysroot): its headers and link stubs changed, often "
+        "after a macOS or Command Line Tools upgrade",
+        "select the locked SDK (xcode-select --switch, or SDKROOT), or envsnap lock once the "
+        "team agrees on the new SDK",
+    )
+
+
+def _library(d: Diff) -> tuple[Severity, str, str]:
+    name = d.path[1]
+    if len(d.path) == 2:
+        if d.category == "extra":
+            users = ", ".join(json.loads(d.live.get("used_by", "[]")))
+            return ("error", f"the lock is stale: {users or 'the module'} now uses {name}", RELOCK)
+        return ("error", f"the lock is stale: the module no longer uses {name}", RELOCK)
+    if d.path[2] == "provider" and _brew(d.locked) and _brew(d.live):
+        return (
+            "error",
+            "`brew upgrade` moved the keg: the library the binary links is a different build",
+            f"brew install the locked version (and `brew pin {_brew(d.locked)}`), or {RELOCK}",
+        )
+    if d.path[2] == "error":
+        return ("error", f"{name} can no longer be found: {d.live}", f"reinstall {name}")
+    if d.path[2] == "files":
+        return (
+            "error",
+            "the library file was replaced or moved (a package upgrade or a rebuilt keg)",
+            f"reinstall the locked version of {name}, or {RELOCK}",
+        )
+    if d.path[2] == "used_by":
+        return ("info", f"other packages now use {name}", RELOCK)
+    if d.path[2] == "pc_file":
+        return ("warning", f"{name}'s pkg-config file changed (flags may differ)", RELOCK)
+    return (
+        "error",
+        f"a different {name} changes the C code the module links",
+        f"install the locked {name}, or {RELOCK}",
+    )
+
+
+def _brew(provider: Any) -> str:
+    match = re.match(r"brew:(\S+) ", str(provider))
+    return match[1] if match else ""
+
+
+def _cgo_package(d: Diff) -> tuple[Severity, str, str]:
+    pkg = d.path[2]
+    if len(d.path) == 3 and d.category == "extra":
+        return ("error", f"the lock is stale: {pkg} is a new cgo package", RELOCK)
+    if len(d.path) == 3:
+        return ("error", f"the lock is stale: {pkg} no longer uses cgo", RELOCK)
+    return ("error", f"the lock is stale: {pkg}'s #cgo directives changed", RELOCK)
+
+
+def _const(text: str) -> Callable[[tuple[str, ...]], str]:
+    return lambda path: text
+
+
+def _last(template: str) -> Callable[[tuple[str, ...]], str]:
+    return lambda path: template.format(path[-1])
+
+
+def _lib_subject(path: tuple[str, ...]) -> str:
+    return path[1]
+
+
+TOOL_WHY = "a different C compiler or linker builds the C parts differently"
+TOOL_FIX = "put the locked tool first on PATH or `go env -w CC=…`, or " + RELOCK
+
+RULES: tuple[Rule, ...] = (
+    Rule(("go", "version"), _const("Go version"), _go_version, 2),
+    Rule(("go", "env", "*"), _last("{} (go env)"), _go_env, 3),
+    Rule(("go", "*"), _last("Go {}"), _fixed("warning", "a different Go installation", RELOCK), 2),
+    Rule(
+        ("cc", "compiler", "sha256"),
+        _const("C compiler"),
+        _fixed(
+            "warning",
+            "same version, different binary: the compiler was rebuilt or replaced",
+            RELOCK,
+        ),
+        2,
+    ),
+    Rule(("cc", "compiler", "*"), _const("C compiler"), _fixed("error", TOOL_WHY, TOOL_FIX), 2),
+    Rule(
+        ("cc", "linker", "sha256"),
+        _const("linker"),
+        _fixed(
+            "warning", "same version, different binary: the linker was rebuilt or replaced", RELOCK
+        ),
+        2,
+    ),
+    Rule(("cc", "linker", "*"), _const("linker"), _fixed("error", TOOL_WHY, TOOL_FIX), 2),
+    Rule(("apple", "has_xcrun"), _const("developer tools"), _has_xcrun, 2),
+    Rule(("apple", "sdk_version"), _const("macOS SDK"), _sdk_version, 2),
+    Rule(
+        ("apple", "sdk_error"),
+        _const("macOS SDK"),
+        _fixed(
+            "error",
+            "the SDK is missing",
+            "xcode-select --install, or select a developer dir that has the SDK",
+        ),
+        2,
+    ),
+    Rule(
+        ("apple", "sdk_*"),
+        _const("macOS SDK"),
+        _fixed(
+            "warning",
+            "same SDK version at another path (a different developer dir or SDKROOT)",
+            RELOCK,
+        ),
+        2,
+    ),
+    Rule(("apple", "developer_dir*"), _const("developer dir"), _developer_dir, 2),
+    Rule(
+        ("apple", "clt_version"),
+        _const("Command Line Tools"),
+        _fixed(
+            "warning",
+            "the Command Line Tools were updated (the SDK rule reports an SDK change)",
+            RELOCK,
+        ),
+        2,
+    ),
+    Rule(
+        ("apple", "xcode_*"),
+        _const("Xcode"),
+        _fixed("warning", "Xcode was updated (the SDK rule reports an SDK change)", RELOCK),
+        2,
+    ),
+    Rule(
+        ("os", "*"),
+        _const("operating system"),
+        _fixed(
+            "warning",
+            "an OS update; the SDK, compiler and library rules report what matters to cgo",
+            RELOCK,
+        ),
+        1,
+    ),
+    Rule(("env", "*"), _last("{} (environment)"), _env, 2),
+    Rule(("libraries", "*"), _lib_subject, _library, 2),
+    Rule(("libraries", "*", "*"), _lib_subject, _library, 2),
+    Rule(("libraries", "*", "*", "*"), _lib_subject, _library, 2),
+    Rule(("cgo", "packages", "*"), _last("cgo package {}"), _cgo_package, 3),
+    Rule(("cgo", "packages", "*", "*"), lambda p: f"cgo package {p[2]}", _cgo_package, 3),
+    Rule(
+        ("cgo", "package_errors"),
+        _const("package errors"),
+        _fixed("warning", "go list reports broken packages", "run `go build ./...` to see them"),
+        2,
+    ),
+)
+FALLBACK = Rule(("*",), lambda p: ".".join(p), _fixed("warning", "this field changed", RELOCK), 1)
+
+
+def rule_for(path: tuple[str, ...]) -> Rule:
+    for rule in RULES:
+        if len(rule.pattern) == len(path) and all(
+            fnmatch.fnmatchcase(part, pat) for part, pat in zip(path, rule.pattern, strict=True)
+        ):
+            return rule
+    return FALLBACK
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison
+
+
+def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
+    from deepdiff import DeepDiff
+
+    a, b = keyed(locked), keyed(live)
+    result = DeepDiff(a, b, view="tree", verbose_level=2)
+    diffs = []
+    for kind, items in result.items():
+        for item in items:
+            path = tuple(str(p) for p in item.path(output_format="list"))
+            old = _ABSENT if kind == "dictionary_item_added" else item.t1
+            new = _ABSENT if kind == "dictionary_item_removed" else item.t2
+            diffs.append(Diff(path, old, new, locked, live))
+    return sorted(diffs, key=lambda d: d.path)
+
+
+def _unverifiable(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
+    """A probe that fails now but worked at lock time hides every field below it."""
+    broken = [d for d in diffs if d.path[-1] == "error" and d.category == "extra"]
+    prefixes = [d.path[:-1] for d in broken]
+    findings = [
+        Finding(
+            ".".join(d.path),
+            rule_for(d.path).subject(d.path[:-1] or d.path),
+            "unverifiable",
+            "error",
+            None,
+            d.live,
+            "a probe that worked at lock time cannot run now, so this part cannot be checked",
+            "fix the error shown, then run envsnap verify again",
+        )
+        for d in broken
+    ]
+    rest = [d for d in diffs if not any(d.path[: len(p)] == p for p in prefixes)]
+    return findings, rest
+
+
+def _readable(value: Any) -> Any:
+    if value is _ABSENT:
+        return None
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed
+    return value
+
+
+def explain(diff: Diff) -> Finding:
+    rule = rule_for(diff.path)
+    severity, why, fix = rule.explain(diff)
+    return Finding(
+        ".".join(diff.path),
+        rule.subject(diff.path),
+        diff.category,
+        severity,
+        _readable(diff.locked),
+        _readable(diff.live),
+        why,
+        fix,
+        detail=diff.path[3] if diff.path[0] == "libraries" and len(diff.path) > 3 else "",
+    )
+
+
+_HEADLINE_FIELDS = {"has_xcrun": 0, "provider": 1, "version": 2, "sdk_version": 2}
+
+
+def _priority(finding_id: str) -> int:
+    """Which of several merged differences makes the headline (a version before a path)."""
+    return _HEADLINE_FIELDS.get(finding_id.rsplit(".", 1)[-1], 9)
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per subject: the most severe first-listed one, naming the others in `also`."""
+    by_subject: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_subject.setdefault(finding.subject, []).append(finding)
+    merged = []
+    for group in by_subject.values():
+        group.sort(key=lambda f: (SEVERITY_ORDER[f.severity], _priority(f.id)))
+        head = group[0]
+        also = tuple(f.id for f in group[1:])
+        merged.append(replace(head, also=also) if also else head)
+    return merged
+
+
+def apply_policy(findings: list[Finding], policy: Policy) -> list[Finding]:
+    kept = []
+    for finding in findings:
+        if any(fnmatch.fnmatchcase(finding.id, pattern) for pattern in policy.ignore):
+            continue
+        for pattern, severity in policy.severity.items():
+            if fnmatch.fnmatchcase(finding.id, pattern) and severity in SEVERITY_ORDER:
+                finding = replace(finding, severity=severity)  # type: ignore[arg-type]
+        kept.append(finding)
+    return kept
+
+
+def compare(
+    locked: Mapping[str, Any], live: Mapping[str, Any], policy: Policy | None = None
+) -> list[Finding]:
+    """Every difference between a locked entry and a live one, explained, most severe first."""
+    unverifiable, diffs = _unverifiable(raw_diffs(locked, live))
+    findings = unverifiable + _merge([explain(d) for d in diffs])
+    findings = apply_policy(findings, policy or Policy())
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.id))
+
+
+def missing_platform(platform: str, available: Sequence[str]) -> Finding:
+    have = ", ".join(available) or "none"
+    return Finding(
+        f"platforms.{platform}",
+        f"platform {platform}",
+        "missing",
+        "error",
+        None,
+        platform,
+        f"the lock has no entry for {platform} (it has: {have})",
+        "run `envsnap lock` on this platform and commit the lock, or pass --allow-missing-platform",
+    )

@@ -1,0 +1,117 @@
+"""Rendering findings: a text report grouped by severity, or a versioned JSON document."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envsnap.drift import SEVERITY_ORDER, Finding
+
+JSON_SCHEMA_ID = "envsnap-verify/1"
+WIDTH = 100
+INDENT = " " * 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a verify or diff run concluded, before it is rendered."""
+
+    platform: str
+    against: str  # what the live side was compared with: "envsnap.lock", "HEAD:envsnap.lock", …
+    findings: Sequence[Finding]
+    strict: bool = False
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def exit_code(self) -> int:
+        failing = self.count("error") + (self.count("warning") if self.strict else 0)
+        return 1 if failing else 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{n} {name}{'s' if n != 1 else ''}"
+            for name in SEVERITY_ORDER
+            if (n := self.count(name))
+        ]
+        return ", ".join(parts)
+
+
+def show_value(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, list):
+        return " ".join(shlex.quote(str(v)) for v in value) or "(empty)"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if value == "":
+        return '""'
+    return str(value)
+
+
+def _wrapped(label: str, text: str) -> list[str]:
+    return textwrap.wrap(
+        text, width=WIDTH, initial_indent=f"{INDENT}{label}: ", subsequent_indent=INDENT + "     "
+    )
+
+
+def render_finding(finding: Finding) -> list[str]:
+    lines = [f"{finding.severity:<8}{finding.subject}: {_change(finding)}"]
+    lines += _wrapped("why", finding.why)
+    lines += _wrapped("fix", finding.fix)
+    if finding.also:
+        lines += _wrapped("also", ", ".join(finding.also))
+    return lines
+
+
+def _change(finding: Finding) -> str:
+    if finding.detail:
+        return f"{finding.detail}: {_values(finding)}"
+    return _values(finding)
+
+
+def _values(finding: Finding) -> str:
+    if finding.category == "extra":
+        return f"not in the lock, now {show_value(finding.live)}"
+    if finding.category == "missing":
+        return f"locked {show_value(finding.locked)}, now absent"
+    if finding.category == "unverifiable":
+        return f"cannot be checked: {show_value(finding.live)}"
+    return f"{show_value(finding.locked)} → {show_value(finding.live)}"
+
+
+def render_text(outcome: Outcome) -> str:
+    if not outcome.findings:
+        return f"envsnap: {outcome.platform} matches {outcome.against}\n"
+    lines = [f"envsnap: {outcome.platform} differs from {outcome.against}: {outcome.summary()}"]
+    for finding in outcome.findings:
+        lines.append("")
+        lines.extend(render_finding(finding))
+    return "\n".join(lines) + "\n"
+
+
+def render_quiet(outcome: Outcome) -> str:
+    if not outcome.findings:
+        return ""
+    return (
+        f"envsnap: {outcome.platform} differs from {outcome.against}: {outcome.summary()} "
+        "(run `envsnap verify` for details)\n"
+    )
+
+
+def render_json(outcome: Outcome) -> str:
+    document = {
+        "schema": JSON_SCHEMA_ID,
+        "platform": outcome.platform,
+        "against": outcome.against,
+        "ok": outcome.exit_code == 0,
+        "exit_code": outcome.exit_code,
+        "summary": {name: outcome.count(name) for name in SEVERITY_ORDER},
+        "findings": [f.to_json() for f in outcome.findings],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
