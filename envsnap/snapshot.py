@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envsnap.errors import LockError
 
-Sha256 = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+Sha256 = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
 
 
 class Strict(BaseModel):
@@ -35,7 +35,7 @@ class GoSection(Strict):
     version: str
     path: str
     goroot: str
-    gotoolchain: str
+    gotoolchain: str | None = None
     env: dict[str, str]
     mod_go: str | None = None
     mod_toolchain: str | None = None
@@ -104,7 +104,7 @@ class CgoSection(Strict):
 
 class PlatformEntry(Strict):
     envsnap: str
-    digest: str = Sha256
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     os: OsSection
     go: GoSection
     cc: CcSection

@@ -42,6 +42,9 @@ def first_line(text: str) -> str:
 def describe_binary(host: Host, path: str, version_argv: list[str], stream: str) -> Section:
     """Path, realpath, first line of its version output and hash of one executable."""
     result = host.run([path, *version_argv])
+    if not result.ok:
+        # e.g. /usr/bin/cc, a shim, exits 1 with xcrun's error when the developer tools are gone
+        raise HostError(result.describe_failure(), "check the developer tools (xcode-select -p)")
     text = result.err if stream == "stderr" else result.out
     version = first_line(text) or first_line(result.err + result.out)
     if not version:

@@ -86,12 +86,16 @@ def parse_go_mod(text: str) -> Section:
     return section
 
 
-def toolchain_setting(host: Host, env: dict[str, str]) -> str:
+def toolchain_setting(host: Host, env: dict[str, str]) -> str | None:
     """GOTOOLCHAIN as the user's own go would see it: environment, then GOENV, then GOROOT/go.env.
 
     envsnap runs go with GOTOOLCHAIN=local so it never downloads anything, which hides the
-    user's setting from ``go env``; so it is read from where go reads it.
+    user's setting from ``go env``; so it is read from where go reads it. Go before 1.21 has no
+    such setting (None).
     """
+    minor = re.match(r"go1\.(\d+)", env.get("GOVERSION", ""))
+    if minor and int(minor[1]) < 21:
+        return None
     from_env = host.getenv("GOTOOLCHAIN")
     if from_env is not None:
         return from_env

@@ -105,6 +105,8 @@ def _suffixes(host: Host) -> tuple[str, ...]:
 
 def ld_script_members(host: Host, path: str) -> list[str]:
     """Files named by a GNU ld script such as glibc's ``libm.so``; [] for a real library."""
+    if host.system == "darwin":  # ld64 has no linker scripts
+        return []
     info = host.stat(path)
     if info is None or info.size > 16 * 1024:
         return []
