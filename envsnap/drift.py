@@ -221,6 +221,20 @@ def _has_xcrun(d: Diff) -> tuple[Severity, str, str]:
     return ("info", "xcrun is back in the developer dir", RELOCK)
 
 
+def _clt_version(d: Diff) -> tuple[Severity, str, str]:
+    if d.category == "missing":
+        return (
+            "warning",
+            "the Command Line Tools package is no longer installed",
+            "xcode-select --install, or " + RELOCK,
+        )
+    return (
+        "warning",
+        "the Command Line Tools changed (the SDK rule reports an SDK change)",
+        RELOCK,
+    )
+
+
 def _sdk_version(d: Diff) -> tuple[Severity, str, str]:
     return (
         "error",
@@ -342,11 +356,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         ("apple", "clt_version"),
         _const("Command Line Tools"),
-        _fixed(
-            "warning",
-            "the Command Line Tools were updated (the SDK rule reports an SDK change)",
-            RELOCK,
-        ),
+        _clt_version,
         2,
     ),
     Rule(
@@ -394,19 +404,59 @@ def rule_for(path: tuple[str, ...]) -> Rule:
 # Comparison
 
 
+# Records that are reported whole when they appear or disappear (a new library, a gone package).
+_RECORDS = (("libraries", "*"), ("cgo", "packages", "*"))
+
+
+def flatten(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Leaf values by path, so that every difference is reported at the field that changed."""
+    leaves: dict[tuple[str, ...], Any] = {}
+    for key, value in data.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping) and value:
+            leaves.update(flatten(value, path))
+        else:
+            leaves[path] = value
+    return leaves
+
+
+def _record_prefix(path: tuple[str, ...]) -> tuple[str, ...] | None:
+    for pattern in _RECORDS:
+        head = path[: len(pattern)]
+        if len(head) == len(pattern) and all(
+            fnmatch.fnmatchcase(p, q) for p, q in zip(head, pattern, strict=True)
+        ):
+            return head
+    return None
+
+
+def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
 def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     from deepdiff import DeepDiff
 
     a, b = keyed(locked), keyed(live)
-    result = DeepDiff(a, b, view="tree", verbose_level=2)
-    diffs = []
+    flat_a, flat_b = flatten(a), flatten(b)
+    result = DeepDiff(flat_a, flat_b, view="tree")
+    diffs: dict[tuple[str, ...], Diff] = {}
     for kind, items in result.items():
         for item in items:
-            path = tuple(str(p) for p in item.path(output_format="list"))
+            path = item.path(output_format="list")[0]
             old = _ABSENT if kind == "dictionary_item_added" else item.t1
             new = _ABSENT if kind == "dictionary_item_removed" else item.t2
-            diffs.append(Diff(path, old, new, locked, live))
-    return sorted(diffs, key=lambda d: d.path)
+            record = _record_prefix(path)
+            in_a = record is not None and any(p[: len(record)] == record for p in flat_a)
+            in_b = record is not None and any(p[: len(record)] == record for p in flat_b)
+            if record is not None and in_a != in_b:  # the whole record appeared or went away
+                path = record
+                old = _lookup(a, record) if in_a else _ABSENT
+                new = _lookup(b, record) if in_b else _ABSENT
+            diffs[path] = Diff(path, old, new, locked, live)
+    return sorted(diffs.values(), key=lambda d: d.path)
 
 
 def _unverifiable(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
