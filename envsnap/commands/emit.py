@@ -1,0 +1,125 @@
+"""``envsnap emit``: write a shell.nix, flake.nix or .envrc that recreates the locked toolchain."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from envsnap.atomic import atomic_write
+from envsnap.config import Config, load_config
+from envsnap.emit import is_generated
+from envsnap.errors import EXIT_OK, EnvsnapError, LockError
+from envsnap.lockfile import LOCK_NAME, read_lock
+from envsnap.module import find_module_root
+
+TARGETS = {"nix": "shell.nix", "flake": "flake.nix", "direnv": ".envrc"}
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "emit", parents=[common], help="write a shell.nix, flake.nix or .envrc from the lock"
+    )
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--nix", dest="target", action="store_const", const="nix")
+    kind.add_argument("--flake", dest="target", action="store_const", const="flake")
+    kind.add_argument("--direnv", dest="target", action="store_const", const="direnv")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", dest="output", metavar="PATH", help="write here instead")
+    where.add_argument("--stdout", action="store_true", help="print instead of writing")
+    parser.add_argument("--force", action="store_true", help="replace a file envsnap did not write")
+    parser.add_argument("--nixpkgs", metavar="REV", help="pin nixpkgs at this revision")
+    parser.add_argument("--nixpkgs-sha256", metavar="HASH", help="the pinned tarball's sha256")
+
+
+def locked_entries(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Every platform entry of the lock, checked (digest, schema) before anything is emitted."""
+    from envsnap.commands.verify import checked_entry
+    from envsnap.snapshot import validate_entry
+
+    lock = read_lock(root / LOCK_NAME)
+    if lock is None or not lock.platforms:
+        raise LockError(f"there is no locked platform in {LOCK_NAME}", "run `envsnap lock` first")
+    entries = []
+    for platform in sorted(lock.platforms):
+        entry = checked_entry(lock, platform, LOCK_NAME)
+        validate_entry(platform, entry)
+        entries.append((platform, entry))
+    return entries
+
+
+def _pin(args: argparse.Namespace, config: Config) -> Any:
+    from envsnap.emit.nix import Pin
+
+    rev = args.nixpkgs or config.nix.get("nixpkgs")
+    sha = args.nixpkgs_sha256 or config.nix.get("nixpkgs_sha256")
+    if not rev and not sha:
+        return None
+    if not (isinstance(rev, str) and isinstance(sha, str)):
+        raise EnvsnapError(
+            "a nixpkgs pin needs both a revision and its sha256",
+            "pass --nixpkgs REV --nixpkgs-sha256 HASH",
+        )
+    return Pin(rev, sha)
+
+
+def render(
+    target: str, entries: list[tuple[str, dict[str, Any]]], args: argparse.Namespace, config: Config
+) -> tuple[str, list[str]]:
+    """The file's text and the warnings to print."""
+    if target == "direnv":
+        from envsnap.emit.direnv import render_envrc
+
+        text, skipped = render_envrc(entries)
+        return text, [f"{p}: no .envrc case for this platform" for p in skipped]
+    from envsnap.emit import nix
+    from envsnap.emit.plan import load_tables, plan_shell
+
+    tables = load_tables(config)
+    plans = [plan_shell(p, e, tables) for p, e in entries]
+    warnings = [
+        f"{p}: no Nix system for this platform"
+        for (p, _), pl in zip(entries, plans, strict=True)
+        if pl is None
+    ]
+    kept = [p for p in plans if p is not None]
+    warnings += [f"{p.platform}: {w}" for p in kept for w in p.warnings]
+    pin = _pin(args, config)
+    if target == "flake":
+        return nix.render_flake(kept, pin), warnings
+    tarball = config.nix.get("tarball_url", nix.DEFAULT_TARBALL)
+    return nix.render_shell_nix(kept, pin, str(tarball)), warnings
+
+
+def write(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        try:
+            existing = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise EnvsnapError(
+                f"cannot read {path}: {exc.strerror}", "check its permissions"
+            ) from None
+        if not is_generated(existing):
+            raise EnvsnapError(
+                f"{path} exists and was not written by envsnap",
+                "pass --force to replace it, or -o PATH to write elsewhere",
+            )
+    atomic_write(path, text.encode())
+
+
+def run(args: argparse.Namespace) -> int:
+    root = find_module_root(Path(args.directory))
+    config = load_config(root)
+    text, warnings = render(args.target, locked_entries(root), args, config)
+    for warning in warnings:
+        print(f"envsnap: warning: {warning}", file=sys.stderr)
+    if args.stdout:
+        sys.stdout.write(text)
+        return EXIT_OK
+    path = Path(args.output) if args.output else root / TARGETS[args.target]
+    write(path, text, args.force)
+    print(f"wrote {path}", file=sys.stderr)
+    if args.target == "direnv":
+        print("run `direnv allow` to trust it", file=sys.stderr)
+    return EXIT_OK
