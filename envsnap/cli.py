@@ -15,7 +15,7 @@ from types import ModuleType
 from envsnap import __version__
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
 
-COMMANDS = ("lock", "verify", "diff", "show", "record")
+COMMANDS = ("lock", "verify", "diff", "emit", "show", "record")
 
 
 def _common_options(defaults: bool) -> argparse.ArgumentParser:
