@@ -53,16 +53,16 @@ def take_snapshot(host: Host, local_module_dir: str, extra_env: Iterable[str] = 
     go_bin = go.find_go(host)
     with ThreadPoolExecutor(max_workers=8) as pool:
         go_f = pool.submit(go.probe_go, host, module_dir)
-        cgo_f = pool.submit(guarded, "cgo", lambda: cgo.probe_cgo(host, go_bin, module_dir))
-        os_f = pool.submit(guarded, "os", lambda: system.probe_os(host))
+        cgo_f = pool.submit(guarded, lambda: cgo.probe_cgo(host, go_bin, module_dir))
+        os_f = pool.submit(guarded, lambda: system.probe_os(host))
         apple_f = pool.submit(
-            guarded, "apple", lambda: apple.probe_apple(host) if host.system == "darwin" else {}
+            guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
         )
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))
         go_section = go_f.result()
         go_env = go_section["env"]
-        compiler_f = pool.submit(guarded, "cc", lambda: cc.probe_compiler(host, go_env))
-        linker_f = pool.submit(guarded, "ld", lambda: cc.probe_linker(host, go_env))
+        compiler_f = pool.submit(guarded, lambda: cc.probe_compiler(host, go_env))
+        linker_f = pool.submit(guarded, lambda: cc.probe_linker(host, go_env))
         apple_section = apple_f.result()
         cgo_section = cgo_f.result()
         libs = libraries.probe_libraries(
