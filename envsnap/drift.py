@@ -413,7 +413,7 @@ def flatten(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple
     leaves: dict[tuple[str, ...], Any] = {}
     for key, value in data.items():
         path = (*prefix, str(key))
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):  # an empty table has no leaves: nothing to compare
             leaves.update(flatten(value, path))
         else:
             leaves[path] = value
@@ -481,8 +481,11 @@ def _unverifiable(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
 
 
 def _readable(value: Any) -> Any:
+    """A value as the lock spells it (flag lists were compared as JSON text)."""
     if value is _ABSENT:
         return None
+    if isinstance(value, Mapping):
+        return {k: _readable(v) for k, v in value.items()}
     if isinstance(value, str) and value.startswith("["):
         try:
             parsed = json.loads(value)

@@ -1,0 +1,101 @@
+"""The pure comparison: rules, merging and policy, on small hand-made entries."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from envsnap.drift import Policy, compare
+from envsnap.host import ReplayHost
+from envsnap.probes.libraries import provider
+
+BASE: dict[str, Any] = {
+    "os": {
+        "goos": "darwin",
+        "goarch": "arm64",
+        "name": "macos",
+        "version": "14.3",
+        "build": "23D56",
+    },
+    "go": {"version": "go1.22.3", "path": "/opt/homebrew/bin/go", "goroot": "/x", "env": {}},
+    "cc": {"compiler": {"version": "Apple clang version 15.0.0"}, "linker": {"version": "ld"}},
+    "apple": {
+        "developer_dir": "/Library/Developer/CommandLineTools",
+        "has_xcrun": True,
+        "sdk_version": "14.0",
+        "sdk_path": "/Library/Developer/CommandLineTools/SDKs/MacOSX.sdk",
+    },
+    "env": {},
+    "cgo": {"packages": []},
+    "libraries": [],
+}
+
+
+def changed(**paths: Any) -> dict[str, Any]:
+    entry = copy.deepcopy(BASE)
+    for dotted, value in paths.items():
+        *parents, last = dotted.split("__")
+        target = entry
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return entry
+
+
+def test_identical_entries_have_no_findings() -> None:
+    assert compare(BASE, copy.deepcopy(BASE)) == []
+
+
+def test_go_patch_is_a_warning_and_minor_an_error() -> None:
+    (patch,) = compare(BASE, changed(go__version="go1.22.5"))
+    assert (patch.id, patch.severity) == ("go.version", "warning")
+    (minor,) = compare(BASE, changed(go__version="go1.23.0"))
+    assert minor.severity == "error"
+
+
+def test_a_nix_developer_dir_is_named_as_such() -> None:
+    nix_sdk = "/nix/store/8m3w1pqc7kd2b3w9yqbqsj3m2rm7l5hd-apple-sdk-14.4"
+    (finding,) = compare(BASE, changed(apple__developer_dir=nix_sdk))
+    assert "inside Nix" in finding.why
+    (reverse,) = compare(changed(apple__developer_dir=nix_sdk), BASE)
+    assert "inside a Nix shell" in reverse.why
+
+
+def test_differences_on_one_subject_merge_with_the_version_first() -> None:
+    live = changed(cc__compiler={"version": "clang 18", "path": "/usr/bin/clang", "sha256": "x"})
+    (finding,) = compare(BASE, live)
+    assert finding.id == "cc.compiler.version" and finding.live == "clang 18"
+    assert set(finding.also) == {"cc.compiler.path", "cc.compiler.sha256"}
+
+
+def test_policy_overrides_severity_and_ignores() -> None:
+    live = changed(apple__clt_version="16.0")
+    policy = Policy(severity={"apple.clt_*": "error"})
+    (finding,) = compare(changed(apple__clt_version="15.3"), live, policy)
+    assert finding.severity == "error"
+    ignored = compare(BASE, changed(os__version="14.4"), Policy(ignore=["os.*"]))
+    assert ignored == []
+
+
+def test_a_library_that_appears_is_one_stale_lock_finding() -> None:
+    lib = {"name": "png", "found_by": "ldflags", "provider": "system", "used_by": ["m/p"]}
+    (finding,) = compare(BASE, changed(libraries=[lib]))
+    assert (finding.id, finding.category, finding.severity) == ("libraries.-lpng", "extra", "error")
+    assert "m/p now uses -lpng" in finding.why
+
+
+def test_keg_and_nix_store_providers(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(
+        json.dumps({"format": "envsnap-recording", "version": 1, "system": "linux", "machine": "x"})
+    )
+    host = ReplayHost(tmp_path)
+    nix = "/nix/store/0c8fnz6jkh8f4s3cylm4vqzr1d4ah1lm-zlib-1.3.1/lib/libz.so.1.3.1"
+    assert provider(host, nix, "system") == {"provider": "nix:zlib-1.3.1"}
+    keg = "/opt/homebrew/Cellar/openssl@3/3.3.1_1/lib/libssl.3.dylib"
+    assert provider(host, keg, "system") == {
+        "provider": "brew:openssl@3 3.3.1_1",
+        "version": "3.3.1_1",
+    }
+    assert provider(host, "/usr/lib/libz.so", "system") == {"provider": "system"}
