@@ -7,9 +7,12 @@ import shlex
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envsnap.drift import SEVERITY_ORDER, Finding
+if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
+    from envsnap.drift import Finding
+
+SEVERITY_ORDER = ("error", "warning", "info")
 
 JSON_SCHEMA_ID = "envsnap-verify/1"
 WIDTH = 100

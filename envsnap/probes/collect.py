@@ -63,14 +63,16 @@ def take_snapshot(host: Host, local_module_dir: str, extra_env: Iterable[str] = 
         go_env = go_section["env"]
         compiler_f = pool.submit(guarded, lambda: cc.probe_compiler(host, go_env))
         linker_f = pool.submit(guarded, lambda: cc.probe_linker(host, go_env))
-        apple_section = apple_f.result()
+        # the linker's search path is asked while go list still runs
+        dirs_f = pool.submit(lambda: _default_lib_dirs(host, go_env, apple_f.result()))
         cgo_section = cgo_f.result()
         libs = libraries.probe_libraries(
             host,
             cgo_section.get("packages", []),
             go_env.get("PKG_CONFIG") or "pkg-config",
-            _default_lib_dirs(host, go_env, apple_section),
+            dirs_f.result(),
         )
+        apple_section = apple_f.result()
         entry: dict[str, Any] = {
             "os": {
                 "goos": go_env.get("GOOS", ""),
