@@ -45,16 +45,21 @@ class Outcome:
         return ", ".join(parts)
 
 
+def _printable(text: str) -> str:
+    """Control characters (a lock may hold anything) shown escaped, never sent to the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def show_value(value: Any) -> str:
     if value is None:
         return "(absent)"
     if isinstance(value, list):
-        return " ".join(shlex.quote(str(v)) for v in value) or "(empty)"
+        return _printable(" ".join(shlex.quote(str(v)) for v in value)) or "(empty)"
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     if value == "":
         return '""'
-    return str(value)
+    return _printable(str(value))
 
 
 def _wrapped(label: str, text: str) -> list[str]:
@@ -69,7 +74,7 @@ def render_finding(finding: Finding) -> list[str]:
     lines += _wrapped("fix", finding.fix)
     if finding.also:
         lines += _wrapped("also", ", ".join(finding.also))
-    return lines
+    return [_printable(line) for line in lines]
 
 
 def _change(finding: Finding) -> str:
