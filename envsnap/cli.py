@@ -15,7 +15,19 @@ from types import ModuleType
 from envsnap import __version__
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
 
-COMMANDS = ("lock", "verify", "diff", "emit", "show", "record")
+COMMANDS = (
+    "lock",
+    "verify",
+    "diff",
+    "emit",
+    "show",
+    "doctor",
+    "record",
+    "log",
+    "hook",
+    "git",
+    "merge-driver",
+)
 
 
 def _common_options(defaults: bool) -> argparse.ArgumentParser:
@@ -39,7 +51,8 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
 
 
 def _command_module(name: str) -> ModuleType:
-    return importlib.import_module(f"envsnap.commands.{name}")
+    """``envsnap.commands.<verb>``, a dash in the verb spelled ``_`` (merge-driver)."""
+    return importlib.import_module(f"envsnap.commands.{name.replace('-', '_')}")
 
 
 def build_parser() -> argparse.ArgumentParser:

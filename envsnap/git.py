@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +11,9 @@ from envsnap.errors import EnvsnapError, LockError
 
 if TYPE_CHECKING:
     import git
+
+GIT_TIMEOUT = 30.0  # seconds for a git command envsnap runs (log, hook install, setup)
+STATUS_TIMEOUT = 5.0  # verify's `git status`: a commit hook never hangs on it
 
 
 def open_repo(path: Path) -> git.Repo:
@@ -41,3 +46,159 @@ def file_at_rev(path: Path, rev: str) -> bytes:
         ) from None
     data: bytes = blob.data_stream.read()
     return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Work tree, hooks and config (issue 5): git itself answers, through gitpython's command runner.
+
+
+def run_git(path: Path, *args: str) -> str:
+    """``git <args>`` in the work tree holding *path*; a failure becomes a one-line EnvsnapError."""
+    import git
+
+    repo = open_repo(path)
+    try:
+        out: str = repo.git.execute(["git", *args], kill_after_timeout=GIT_TIMEOUT)
+    except git.GitCommandNotFound:
+        raise EnvsnapError("cannot run `git`", "install git and put it on PATH") from None
+    except git.GitCommandError as exc:
+        raise EnvsnapError(
+            f"`git {' '.join(args)}` exited {exc.status}: {_last_line(exc.stderr)}",
+            "check the repository with `git status`",
+        ) from None
+    return out
+
+
+def _last_line(stderr: object) -> str:
+    """git's last words, without the ``stderr: '…'`` wrapping gitpython adds."""
+    lines = str(stderr).strip().removeprefix("stderr: ").strip("'").strip().splitlines()
+    return lines[-1].strip()[:200] if lines else ""
+
+
+def work_tree_top(path: Path) -> Path:
+    """The top of the work tree (of the linked worktree, when *path* is in one) holding *path*."""
+    repo = open_repo(path)
+    if repo.working_tree_dir is None:
+        raise EnvsnapError(f"{path} is in a bare repository", "run envsnap in a work tree")
+    return Path(repo.working_tree_dir).resolve()
+
+
+def hooks_dir(path: Path) -> Path:
+    """Where git looks for hooks: ``git rev-parse --git-path hooks`` (honours core.hooksPath and
+    worktrees; a relative answer is relative to the top of the work tree, where gitpython runs)."""
+    return work_tree_top(path) / run_git(path, "rev-parse", "--git-path", "hooks")
+
+
+def config_value(path: Path, key: str) -> str | None:
+    """The repository-local value of *key*, or None when it is not set (git exits 1)."""
+    try:
+        return run_git(path, "config", "--local", "--get", key)
+    except EnvsnapError:
+        return None
+
+
+def set_config(path: Path, key: str, value: str) -> None:
+    run_git(path, "config", "--local", key, value)
+
+
+def merge_attribute(path: Path, file: Path) -> str:
+    """The ``merge`` attribute git gives *file* (``unspecified`` when none applies)."""
+    relative = file.resolve().relative_to(work_tree_top(path)).as_posix()
+    out = run_git(path, "check-attr", "merge", "--", relative)
+    return out.rsplit(": ", 1)[-1].strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# The lock's history (``envsnap log``).
+
+
+@dataclass(frozen=True)
+class LockRevision:
+    """One commit that changed the lock: who, when, and the lock before and after it."""
+
+    sha: str
+    date: str  # author date, YYYY-MM-DD
+    author: str
+    before: bytes | None  # the lock at the first parent (None: absent there, or a root commit)
+    after: bytes | None  # the lock at this commit (None: deleted)
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+
+_FIELD, _RECORD = "\x1f", "\x00"  # as git prints them for %x1f and %x00 (argv cannot hold NUL)
+_LOG_FORMAT = "--format=%x00%H%x1f%as%x1f%an%x1f%P"
+
+
+def lock_revisions(lock_path: Path) -> list[LockRevision]:
+    """Every commit that changed *lock_path*, newest first, following renames (``--follow``)."""
+    repo = open_repo(lock_path.parent)
+    if not repo.head.is_valid():  # no commit yet
+        return []
+    relative = lock_path.resolve().relative_to(work_tree_top(lock_path.parent)).as_posix()
+    out = run_git(
+        lock_path.parent,
+        *("-c", "core.quotePath=false", "log", "--follow", "--name-status", _LOG_FORMAT),
+        *("--", relative),
+    )
+    revisions, current = [], relative
+    for record in out.split(_RECORD)[1:]:
+        header, _, changes = record.partition("\n")
+        sha, date, author, parents = header.split(_FIELD)
+        old, new = _renamed(changes, current)
+        before = _blob(repo, parents.split()[0], old) if parents else None
+        revisions.append(LockRevision(sha, date, author, before, _blob(repo, sha, new)))
+        current = old
+    return revisions
+
+
+def _renamed(changes: str, current: str) -> tuple[str, str]:
+    """(path in the parent, path in the commit) from ``--name-status`` lines."""
+    for line in changes.splitlines():
+        status, *paths = line.split("\t")
+        if status.startswith(("R", "C")) and len(paths) == 2:
+            return paths[0], paths[1]
+        if len(paths) == 1 and not paths[0].startswith('"'):
+            return paths[0], paths[0]
+    return current, current
+
+
+def _blob(repo: git.Repo, rev: str, relative: str) -> bytes | None:
+    try:
+        blob = repo.commit(rev).tree / relative
+    except KeyError:
+        return None
+    data: bytes = blob.data_stream.read()
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# verify's warning: is the lock committed? A plain git process, no gitpython (the fast path).
+
+
+def in_git_work_tree(path: Path) -> bool:
+    """A cheap guess (one stat per parent folder): is there a ``.git`` at or above *path*?"""
+    return "GIT_DIR" in os.environ or any(
+        (folder / ".git").exists() for folder in (path, *path.parents)
+    )
+
+
+def lock_status(lock_path: Path) -> str | None:
+    """git's two-letter status of the lock (``??``, ``!!``, `` M``, ``A `` …; ``""`` when it is
+    committed and unchanged), or None when there is no git or no repository to ask."""
+    from envsnap.errors import HostError
+    from envsnap.host import LocalHost
+
+    folder = lock_path.parent.absolute()
+    if not in_git_work_tree(folder):
+        return None
+    argv = ["git", "status", "--porcelain", "--ignored=matching", "--", lock_path.name]
+    # GIT_OPTIONAL_LOCKS=0: `git status` must not refresh the index, verify is read-only. In a
+    # hook, git's GIT_INDEX_FILE (relative to the top of the work tree) is used as it is.
+    environ = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+    try:
+        result = LocalHost(environ).run(argv, cwd=str(folder), timeout=STATUS_TIMEOUT)
+    except HostError:
+        return None
+    return result.out[:2] if result.ok else None

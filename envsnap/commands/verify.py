@@ -7,6 +7,7 @@ else runs, so deepdiff, gitpython and pydantic are not even imported.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,9 +92,42 @@ def emit(outcome: Outcome, args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+# --- git: say when the lock being verified is not what is committed -------------------------
+# One `git status` process (a few ms), only when a .git is found above the module; no gitpython,
+# so the clean path stays fast. It runs on every path, not only the slow one: a lock that was
+# never committed is the common mistake, and it verifies clean on the machine that wrote it.
+
+
+def uncommitted_warning(status: str | None, in_commit_hook: bool) -> str | None:
+    """The warning for git's two-letter status of the lock (None: nothing to say)."""
+    if status == "??":
+        return "is not tracked by git: commit it, so that teammates and CI verify against it"
+    if status == "!!":
+        return "is ignored by git (.gitignore): teammates and CI never see it; commit it"
+    if not status:
+        return None
+    if in_commit_hook:  # staged changes are what this commit records: only unstaged ones matter
+        if status[1] == " ":
+            return None
+        return "has changes not staged for this commit: verify checked the work-tree file"
+    return "has uncommitted changes: verify checked the work-tree file, not the committed one"
+
+
+def warn_if_uncommitted(lock_path: Path, args: argparse.Namespace) -> None:
+    if args.rev is not None or args.quiet:
+        return
+    from envsnap.git import lock_status
+
+    # git exports GIT_INDEX_FILE to a pre-commit hook (both envsnap's and the framework's).
+    warning = uncommitted_warning(lock_status(lock_path), "GIT_INDEX_FILE" in os.environ)
+    if warning:
+        print(f"envsnap: warning: {lock_path.name} {warning}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     ws = Workspace.from_args(args)
     lock, name = load_lock(ws.lock_path, args.rev)
+    warn_if_uncommitted(ws.lock_path, args)
     try:
         snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env)
     finally:

@@ -1,0 +1,49 @@
+"""``envsnap hook install | uninstall``: envsnap's own git pre-commit hook (no framework needed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from envsnap import hooks
+from envsnap.errors import EXIT_OK
+from envsnap.git import hooks_dir, work_tree_top
+from envsnap.module import find_module_root
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "hook", parents=[common], help="install or remove a git pre-commit hook running verify"
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser(
+        "install",
+        parents=[common],
+        help="run `envsnap verify` before every commit (an existing hook is kept and runs first)",
+    )
+    actions.add_parser(
+        "uninstall", parents=[common], help="remove envsnap's hook and restore the previous one"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not sys.executable:
+        raise hooks.HookError(
+            "cannot tell which Python runs envsnap", "run it as `python -m envsnap`"
+        )
+    module = find_module_root(Path(args.directory))
+    paths = hooks.HookPaths.in_dir(hooks_dir(module))
+    try:
+        if args.action == "install":
+            relative = module.resolve().relative_to(work_tree_top(module)).as_posix()
+            done = hooks.install(paths, hooks.hook_script(sys.executable, relative))
+        else:
+            done = hooks.uninstall(paths)
+    except OSError as exc:
+        raise hooks.HookError(
+            f"cannot change {paths.hook}: {exc.strerror}", "check the hooks folder's permissions"
+        ) from None
+    print(f"envsnap: {done}", file=sys.stderr)
+    return EXIT_OK

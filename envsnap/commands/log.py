@@ -1,0 +1,41 @@
+"""``envsnap log``: the lock's history from git, each change explained with verify's rules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from envsnap import history
+from envsnap.config import load_config
+from envsnap.drift import Policy
+from envsnap.errors import EXIT_OK
+from envsnap.git import lock_revisions
+from envsnap.lockfile import LOCK_NAME
+from envsnap.module import find_module_root
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "log",
+        parents=[common],
+        help="list the commits that changed envsnap.lock and what drifted in each",
+    )
+    parser.add_argument("--platform", metavar="GOOS-GOARCH", help="only this platform's entry")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = find_module_root(Path(args.directory))
+    config = load_config(root)
+    revisions = lock_revisions(root / LOCK_NAME)
+    if not revisions:
+        print(f"envsnap: {LOCK_NAME} has never been committed", file=sys.stderr)
+        return EXIT_OK
+    found = history.changes(revisions, Policy(config.severity, config.ignore), args.platform)
+    if not found:
+        what = f"the {args.platform} entry" if args.platform else "a platform entry"
+        print(f"envsnap: no commit changed {what} of {LOCK_NAME}", file=sys.stderr)
+        return EXIT_OK
+    sys.stdout.write(history.render(found))
+    return EXIT_OK
