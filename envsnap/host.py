@@ -214,6 +214,11 @@ class LocalHost(Host):
     def getenv(self, name: str) -> str | None:
         return self._environ.get(name)
 
+    @property
+    def environment(self) -> dict[str, str]:
+        """The whole environment, for cache fingerprints only (never stored, only hashed)."""
+        return dict(self._environ)
+
     def file_digest(self, path: str) -> str | None:
         return self._hashes.digest(path)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from envsnap.errors import EnvsnapError
-from envsnap.host import Host
+from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
+from envsnap.probecache import ProbeCache, environment_key, module_key
 from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, system
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
@@ -47,13 +48,41 @@ def _default_lib_dirs(host: Host, go_env: dict[str, str], apple_section: Section
         return []
 
 
-def take_snapshot(host: Host, local_module_dir: str, extra_env: Iterable[str] = ()) -> Snapshot:
+def _go_probes(
+    host: Host, go_bin: str, module_dir: str, cache: ProbeCache | None
+) -> tuple[Callable[[], Section], Callable[[], Section]]:
+    """The go env and go list probes, memoised when a cache is given (LocalHost only)."""
+
+    def go_section() -> Section:
+        section = go.probe_go(host, module_dir)
+        check_secrets(section["env"], "go env")  # never cache a credential
+        return section
+
+    def cgo_section() -> Section:
+        return guarded(lambda: cgo.probe_cgo(host, go_bin, module_dir))
+
+    if cache is None or not isinstance(host, LocalHost):
+        return go_section, cgo_section
+    key = module_key(environment_key(host.environment, go_bin), module_dir)
+    return (
+        lambda: cache.memo("go", key, go_section),
+        lambda: cache.memo("cgo", key, cgo_section),
+    )
+
+
+def take_snapshot(
+    host: Host,
+    local_module_dir: str,
+    extra_env: Iterable[str] = (),
+    cache: ProbeCache | None = None,
+) -> Snapshot:
     """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable."""
     module_dir = host.module_dir(local_module_dir)
     go_bin = go.find_go(host)
+    go_probe, cgo_probe = _go_probes(host, go_bin, module_dir, cache)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        go_f = pool.submit(go.probe_go, host, module_dir)
-        cgo_f = pool.submit(guarded, lambda: cgo.probe_cgo(host, go_bin, module_dir))
+        go_f = pool.submit(go_probe)
+        cgo_f = pool.submit(cgo_probe)
         os_f = pool.submit(guarded, lambda: system.probe_os(host))
         apple_f = pool.submit(
             guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
