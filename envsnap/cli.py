@@ -13,21 +13,11 @@ from pathlib import Path
 from types import ModuleType
 
 from envsnap import __version__
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
 
-COMMANDS = (
-    "lock",
-    "verify",
-    "diff",
-    "emit",
-    "show",
-    "doctor",
-    "record",
-    "log",
-    "hook",
-    "git",
-    "merge-driver",
-)
+COMMANDS = tuple(SUMMARIES)
+_OPTIONS_WITH_VALUES = ("-C", "--replay")
 
 
 def _common_options(defaults: bool) -> argparse.ArgumentParser:
@@ -55,7 +45,22 @@ def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"envsnap.commands.{name.replace('-', '_')}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested_verb(argv: Sequence[str]) -> str | None:
+    """The verb on the command line, found without importing any command module."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _OPTIONS_WITH_VALUES:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in SUMMARIES else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the requested verb's module is imported (all of them for ``--help``)."""
+    verb = requested_verb(argv)
     parser = argparse.ArgumentParser(
         prog="envsnap",
         description="Lock, verify and recreate the cgo toolchain a Go module builds with.",
@@ -65,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = _common_options(defaults=False)
     for name in COMMANDS:
-        _command_module(name).add_parser(subparsers, common)
+        if verb in (None, name):
+            _command_module(name).add_parser(subparsers, common)
+        else:
+            subparsers.add_parser(name, help=SUMMARIES[name])
     return parser
 
 
@@ -87,8 +95,8 @@ def _report_internal_error(exc: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         code: int = _command_module(args.command).run(args)
     except EnvsnapError as exc:

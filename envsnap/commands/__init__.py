@@ -1,1 +1,19 @@
-"""One module per verb; each offers ``add_parser(subparsers, common)`` and ``run(args) -> int``."""
+"""One module per verb; each offers ``add_parser(subparsers, common)`` and ``run(args) -> int``.
+
+The one-line summaries live here, so that ``envsnap <verb>`` imports only its own module: the
+other verbs are listed for ``--help`` from this table alone.
+"""
+
+SUMMARIES = {
+    "lock": "write this platform's entry of envsnap.lock",
+    "verify": "compare this machine with envsnap.lock (read-only)",
+    "diff": "compare two locks, revisions, recordings or live",
+    "emit": "write a shell.nix, flake.nix or .envrc from the lock",
+    "show": "print the live snapshot",
+    "doctor": "diagnose why `go run` works and `go test` does not (no lock needed)",
+    "record": "record every probe's output into a directory",
+    "log": "list the commits that changed envsnap.lock and what drifted in each",
+    "hook": "install or remove a git pre-commit hook running verify",
+    "git": "set up git for envsnap.lock (its merge driver)",
+    "merge-driver": "merge envsnap.lock per platform (git runs it; see `envsnap git setup`)",
+}

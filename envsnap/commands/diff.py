@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost, ReplayHost
 from envsnap.lockfile import LOCK_NAME, LockFile, parse_lock, read_lock
@@ -24,9 +25,7 @@ from .verify import add_output_options, checked_entry, emit, findings_for, is_cl
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "diff", parents=[common], help="compare two locks, revisions, recordings or live"
-    )
+    parser = subparsers.add_parser("diff", parents=[common], help=SUMMARIES["diff"])
     parser.add_argument("sides", nargs="*", metavar="SIDE", help="lock path, REV[:path], live, DIR")
     parser.add_argument("--platform", metavar="GOOS-GOARCH", help="which entry to compare")
     add_output_options(parser)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from envsnap.commands import SUMMARIES
 from envsnap.doctor import (
     STATUS_ORDER,
     AppleFacts,
@@ -51,7 +52,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "doctor",
         parents=[common],
-        help="diagnose why `go run` works and `go test` does not (no lock needed)",
+        help=SUMMARIES["doctor"],
     )
     parser.add_argument("--json", action="store_true", help="print a JSON document")
 

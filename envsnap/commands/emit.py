@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.atomic import atomic_write
+from envsnap.commands import SUMMARIES
 from envsnap.config import Config, load_config
 from envsnap.emit import is_generated
 from envsnap.errors import EXIT_OK, EnvsnapError, LockError
@@ -18,9 +19,7 @@ TARGETS = {"nix": "shell.nix", "flake": "flake.nix", "direnv": ".envrc"}
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "emit", parents=[common], help="write a shell.nix, flake.nix or .envrc from the lock"
-    )
+    parser = subparsers.add_parser("emit", parents=[common], help=SUMMARIES["emit"])
     kind = parser.add_mutually_exclusive_group(required=True)
     kind.add_argument("--nix", dest="target", action="store_const", const="nix")
     kind.add_argument("--flake", dest="target", action="store_const", const="flake")

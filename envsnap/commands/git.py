@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.atomic import atomic_write
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EnvsnapError
 from envsnap.git import config_value, merge_attribute, set_config, work_tree_top
 from envsnap.lockfile import LOCK_NAME
@@ -29,9 +30,7 @@ DRIVER_NAME = "envsnap: merge envsnap.lock one platform entry at a time"
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "git", parents=[common], help="set up git for envsnap.lock (its merge driver)"
-    )
+    parser = subparsers.add_parser("git", parents=[common], help=SUMMARIES["git"])
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(
         "setup",

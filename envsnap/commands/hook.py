@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from envsnap import hooks
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
 from envsnap.git import hooks_dir, work_tree_top
 from envsnap.module import find_module_root
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "hook", parents=[common], help="install or remove a git pre-commit hook running verify"
-    )
+    parser = subparsers.add_parser("hook", parents=[common], help=SUMMARIES["hook"])
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(
         "install",

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from envsnap.atomic import atomic_write
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, EnvsnapError, LockError
 from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry
 from envsnap.probes.collect import Snapshot, take_snapshot
@@ -16,9 +17,7 @@ ESSENTIAL = ("go", "cgo")
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "lock", parents=[common], help="write this platform's entry of envsnap.lock"
-    )
+    parser = subparsers.add_parser("lock", parents=[common], help=SUMMARIES["lock"])
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the lock would change"
     )

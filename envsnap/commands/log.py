@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap import history
+from envsnap.commands import SUMMARIES
 from envsnap.config import load_config
 from envsnap.drift import Policy
 from envsnap.errors import EXIT_OK
@@ -20,7 +21,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "log",
         parents=[common],
-        help="list the commits that changed envsnap.lock and what drifted in each",
+        help=SUMMARIES["log"],
     )
     parser.add_argument("--platform", metavar="GOOS-GOARCH", help="only this platform's entry")
 

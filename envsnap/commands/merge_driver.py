@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.atomic import atomic_write
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, LockError
 from envsnap.lockfile import (
     LOCK_NAME,
@@ -34,7 +35,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "merge-driver",
         parents=[common],
-        help="merge envsnap.lock per platform (git runs it; set up with `envsnap git setup`)",
+        help=SUMMARIES["merge-driver"],
     )
     for side in SIDES:
         parser.add_argument(

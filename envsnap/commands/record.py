@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from envsnap.commands import SUMMARIES
 from envsnap.config import load_config
 from envsnap.errors import EXIT_OK, EnvsnapError, SecretRefused
 from envsnap.host import LocalHost, RecordingHost
@@ -19,9 +20,7 @@ from envsnap.probes.collect import take_snapshot
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "record", parents=[common], help="record every probe's output into a directory"
-    )
+    parser = subparsers.add_parser("record", parents=[common], help=SUMMARIES["record"])
     parser.add_argument("recording", metavar="DIR", help="where to write the recording")
 
 

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
 from envsnap.lockfile import render_entry
 from envsnap.probes.collect import take_snapshot
@@ -14,7 +15,7 @@ from envsnap.workspace import Workspace
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("show", parents=[common], help="print the live snapshot")
+    parser = subparsers.add_parser("show", parents=[common], help=SUMMARIES["show"])
     parser.add_argument("--json", action="store_true", help="print JSON instead of TOML")
 
 

@@ -12,18 +12,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from envsnap.commands import SUMMARIES
 from envsnap.config import Config
 from envsnap.errors import EXIT_OK, LockError
+from envsnap.host import LocalHost
 from envsnap.lockfile import LOCK_NAME, LockFile, entry_digest, parse_lock, read_lock
-from envsnap.probes.collect import take_snapshot
+from envsnap.probecache import ProbeCache
+from envsnap.probes.collect import Snapshot, take_snapshot
 from envsnap.report import Outcome, render_json, render_quiet, render_text
 from envsnap.workspace import Workspace
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "verify", parents=[common], help="compare this machine with envsnap.lock (read-only)"
-    )
+    parser = subparsers.add_parser("verify", parents=[common], help=SUMMARIES["verify"])
     add_output_options(parser)
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
     parser.add_argument("--quiet", action="store_true", help="exit code and at most one line")
@@ -124,14 +125,28 @@ def warn_if_uncommitted(lock_path: Path, args: argparse.Namespace) -> None:
         print(f"envsnap: warning: {lock_path.name} {warning}", file=sys.stderr)
 
 
+def live_snapshot(ws: Workspace, cached: bool) -> Snapshot:
+    """This machine's snapshot; with *cached*, go env and go list may come from the memo."""
+    cache = ProbeCache.for_user(os.environ) if cached and isinstance(ws.host, LocalHost) else None
+    try:
+        return take_snapshot(ws.host, str(ws.module_root), ws.config.track_env, cache)
+    finally:
+        if cache is not None:
+            cache.save()
+
+
 def run(args: argparse.Namespace) -> int:
     ws = Workspace.from_args(args)
     lock, name = load_lock(ws.lock_path, args.rev)
     warn_if_uncommitted(ws.lock_path, args)
     try:
-        snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env)
+        return compare_with_lock(ws, lock, name, args)
     finally:
         ws.close()
+
+
+def compare_with_lock(ws: Workspace, lock: LockFile, name: str, args: argparse.Namespace) -> int:
+    snapshot = live_snapshot(ws, cached=True)
     platform = snapshot.platform
     if platform not in lock.platforms:
         if args.allow_missing_platform:
@@ -143,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         finding = missing_platform(platform, sorted(lock.platforms))
         return emit(Outcome(platform, name, [finding], args.strict), args)
     locked = checked_entry(lock, platform, name)
+    if not is_clean(locked, snapshot.entry):
+        snapshot = live_snapshot(ws, cached=False)  # a drift is only ever reported fresh
     if is_clean(locked, snapshot.entry):
         return emit(Outcome(platform, name, [], args.strict), args)
     findings = findings_for(locked, snapshot.entry, platform, ws.config)
