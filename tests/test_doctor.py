@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from envsnap.doctor import version_key
+from envsnap.doctor.toolchain import version_key
 from tests.conftest import LIBM_PACKAGE, REPO, ZLIB_PACKAGE, envsnap, require_tool, write_module
 
 SCHEMA = json.loads((REPO / "docs" / "doctor.schema.json").read_text())

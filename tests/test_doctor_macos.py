@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from envsnap.commands.doctor import gather
 from envsnap.doctor import Check, diagnose
+from envsnap.doctor.gather import gather
 from envsnap.host import FileInfo, ReplayHost
 from tests.conftest import RECORDINGS, REPO, envsnap
 

@@ -130,6 +130,16 @@ def test_readme_first_command_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     subprocess.run(lock_cmd, cwd=repo, check=True, timeout=120)
     assert lock.read_bytes() == first
     subprocess.run([*lock_cmd, "--check"], cwd=repo, check=True, timeout=120)
+    # the installed wheel carries its data files: the nixpkgs tables and the .envrc template
+    for flag in ("--nix", "--direnv"):
+        emitted = subprocess.run(
+            [str(venv / "bin" / "envsnap"), "emit", flag, "--stdout", "-C", "examples/zlib"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "envsnap:generated" in emitted.stdout
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def _darwin_dirs(apple_section: Section) -> list[str]:
     return ([f"{sdk}/usr/lib"] if sdk else []) + ["/usr/local/lib"]
 
 
-def _default_lib_dirs(host: Host, go_env: dict[str, str], apple_section: Section) -> list[str]:
+def default_library_dirs(host: Host, go_env: dict[str, str], apple_section: Section) -> list[str]:
+    """Where the linker looks after the -L dirs; empty when the compiler cannot say."""
     if host.system == "darwin":
         return _darwin_dirs(apple_section)
     try:
@@ -93,7 +94,7 @@ def take_snapshot(
         compiler_f = pool.submit(guarded, lambda: cc.probe_compiler(host, go_env))
         linker_f = pool.submit(guarded, lambda: cc.probe_linker(host, go_env))
         # the linker's search path is asked while go list still runs
-        dirs_f = pool.submit(lambda: _default_lib_dirs(host, go_env, apple_f.result()))
+        dirs_f = pool.submit(lambda: default_library_dirs(host, go_env, apple_f.result()))
         cgo_section = cgo_f.result()
         libs = libraries.probe_libraries(
             host,

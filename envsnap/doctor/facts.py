@@ -1,0 +1,254 @@
+"""What doctor's checks read (:class:`Facts`) and write (:class:`Check`), and helpers they share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from envsnap.doctor.gomod import module_path
+
+Status = Literal["ok", "warning", "problem", "skipped"]
+STATUS_ORDER: tuple[Status, ...] = ("problem", "warning", "ok", "skipped")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One diagnosis: its id, status, a one-line summary, the evidence and the fix."""
+
+    id: str
+    title: str
+    status: Status
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    fix: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "summary": self.summary,
+            "evidence": [e.to_json() for e in self.evidence],
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a conclusion comes from: a command and the lines of its output that show it."""
+
+    kind: Literal["command", "file", "environment", "derived"]
+    source: str  # the command line, the file (with line number), or the variable
+    lines: tuple[str, ...] = ()
+    exit_code: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"kind": self.kind, "source": self.source}
+        if self.exit_code is not None:
+            document["exit_code"] = self.exit_code
+        document["lines"] = list(self.lines)
+        return document
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the checks look at, gathered once through the Host."""
+
+    system: str
+    directory: str
+    module_root: str | None
+    go_path: str | None  # the go executable, None when go is not on PATH
+    go_env: dict[str, str]
+    go_env_run: Ran | None
+    gotoolchain: str | None
+    gotoolchain_source: str
+    go_mod: str | None  # go.mod's text
+    list_module: Ran | None  # go list -m
+    listing: Ran | None  # CGO_ENABLED=1 go list -e -deps -json ./...
+    packages: tuple[dict[str, Any], ...] = ()
+    test_listing: Ran | None = None  # go list -e -test -deps -json ./...
+    test_packages: tuple[dict[str, Any], ...] = ()
+    environ: dict[str, str | None] = field(default_factory=dict)
+    cc_command: str = ""
+    cc_path: str | None = None
+    replacements: tuple[Replacement, ...] = ()
+    vendored: bool = False
+    linked: tuple[LinkedLibrary, ...] = ()
+    pkg_config: str = "pkg-config"
+    pkg_config_modules: tuple[PkgConfigModule, ...] = ()
+    linker_search_known: bool = True  # False: the compiler could not say where the linker looks
+    apple: AppleFacts | None = None
+    lock: LockSummary | None = None
+
+    @property
+    def module_path(self) -> str | None:
+        return module_path(self.go_mod) if self.go_mod is not None else None
+
+    @property
+    def cgo_packages(self) -> list[dict[str, Any]]:
+        return [p for p in self.packages if not p.get("Standard") and p.get("CgoFiles")]
+
+    @property
+    def listed(self) -> bool:
+        return self.listing is not None and self.listing.ok and bool(self.packages)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A command doctor ran through the Host, or why it could not run (``failure``)."""
+
+    shown: str  # the command line as a user would type it
+    returncode: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    failure: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def ran(self) -> bool:
+        return self.returncode is not None
+
+    def evidence(self, lines: Iterable[str] | None = None, limit: int = 6) -> Evidence:
+        """This command with the chosen lines (default: the last lines of stderr, else stdout)."""
+        if lines is None:
+            lines = (
+                tail(self.stderr) or tail(self.stdout) or ([self.failure] if self.failure else [])
+            )
+        return Evidence("command", self.shown, tuple(list(lines)[:limit]), self.returncode)
+
+
+def tail(text: str, count: int = 4) -> list[str]:
+    return [line for line in text.strip().splitlines() if line.strip()][-count:]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A ``replace`` directive of go.mod whose target is a local directory."""
+
+    line_number: int
+    line: str
+    target: str  # as written
+    directory: str  # resolved against the module root
+    has_go_mod: bool
+    exists: bool
+
+
+@dataclass(frozen=True)
+class LinkedLibrary:
+    """Where one ``-l`` library of a cgo package resolves, with the flags that chose it."""
+
+    package: str
+    name: str
+    flags: tuple[str, ...]  # the package's #cgo CFLAGS/CPPFLAGS/LDFLAGS as go list gives them
+    searched: tuple[str, ...]  # -L dirs (CGO_LDFLAGS first), then the linker's default dirs
+    resolved: str | None
+    header_prefixes: tuple[str, ...] = ()  # realpaths of the prefixes the -I flags name
+    copies_in_prefixes: tuple[str, ...] = ()  # the library as found inside those prefixes
+    resolved_real: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """``-lfoo``, or the file itself when the flags name one (``:…``, FIELD-GUIDE §5.4)."""
+        return self.name[1:] if self.name.startswith(":") else f"-l{self.name}"
+
+
+@dataclass(frozen=True)
+class PkgConfigModule:
+    """A ``#cgo pkg-config:`` module and how pkg-config answered for it."""
+
+    name: str
+    used_by: tuple[str, ...]
+    modversion: Ran
+    missing_libraries: tuple[str, ...] = ()  # what `pkg-config --libs` names, found nowhere
+    libs: Ran | None = None
+
+
+@dataclass(frozen=True)
+class AppleFacts:
+    """The macOS developer tools as the apple probe and a few extra reads see them."""
+
+    section: dict[str, Any]  # probe_apple's section
+    os_version: str | None
+    xcode_select: Ran | None
+    compiler_run: Ran | None
+    clt_sdk: Sdk | None
+    xcode_sdk: Sdk | None
+    clt_receipt: Ran | None
+    environ: dict[str, str | None]  # DEVELOPER_DIR, SDKROOT, IN_NIX_SHELL
+    store_paths_exist: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sdk:
+    """An SDK directory and the version its SDKSettings.json states."""
+
+    path: str
+    version: str | None
+
+
+@dataclass(frozen=True)
+class LockSummary:
+    """What ``envsnap verify`` concludes, in one line."""
+
+    line: str
+    errors: int = 0
+    warnings: int = 0
+    unusable: bool = False
+    subjects: tuple[str, ...] = ()
+
+
+# --- helpers the checks share ---------------------------------------------------------------
+
+
+def skipped(check_id: str, title: str, why: str, *evidence: Evidence) -> Check:
+    return Check(check_id, title, "skipped", why, tuple(evidence))
+
+
+def listing_unavailable(facts: Facts, check_id: str, title: str) -> Check | None:
+    """A skipped check when the package listing could not be read, else None."""
+    if facts.listing is None:
+        return skipped(check_id, title, "go is not available, so the packages cannot be listed")
+    if not facts.listing.ok:
+        return skipped(
+            check_id,
+            title,
+            "`go list` failed, so the packages are unknown",
+            facts.listing.evidence(),
+        )
+    return None
+
+
+def go_env_evidence(facts: Facts, *keys: str) -> Evidence:
+    lines = tuple(f"{key}={facts.go_env.get(key, '')}" for key in keys)
+    source = facts.go_env_run.shown if facts.go_env_run else "go env"
+    return Evidence(
+        "command", source, lines, facts.go_env_run.returncode if facts.go_env_run else None
+    )
+
+
+def go_mod_evidence(facts: Facts, pattern: str) -> Evidence:
+    text = facts.go_mod or ""
+    lines = [
+        f"{n}: {line}"
+        for n, line in enumerate(text.splitlines(), start=1)
+        if re.match(pattern, line.strip())
+    ]
+    return Evidence("file", f"{facts.module_root}/go.mod", tuple(lines))
+
+
+def is_under(path: str, prefix: str) -> bool:
+    prefix = prefix.rstrip("/") or "/"
+    return path == prefix or path.startswith(prefix + "/") or prefix == "/"
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def names(items: Sequence[str]) -> str:
+    return ", ".join(f"`{i}`" for i in items)

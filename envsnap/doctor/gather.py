@@ -1,0 +1,349 @@
+"""The facts doctor judges, asked of a Host only (so ``--replay`` works, and every command gets
+the Host's timeout, ``LC_ALL=C`` and ``GOTOOLCHAIN=local``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from envsnap.doctor.facts import (
+    AppleFacts,
+    Facts,
+    LinkedLibrary,
+    LockSummary,
+    PkgConfigModule,
+    Ran,
+    Replacement,
+    Sdk,
+)
+from envsnap.doctor.gomod import local_replacements
+from envsnap.errors import EnvsnapError, HostError, NotInModule
+from envsnap.host import DEFAULT_TIMEOUT, Host
+from envsnap.probes import apple as apple_probe
+from envsnap.probes import cc, cgo, go, guarded, libraries, system
+from envsnap.probes.collect import default_library_dirs
+
+CLT_SDK = "/Library/Developer/CommandLineTools/SDKs/MacOSX.sdk"
+XCODE_DEVELOPER_DIR = "/Applications/Xcode.app/Contents/Developer"
+LISTING = ("list", "-e", "-deps", "-json", "./...")
+TEST_LISTING = ("list", "-e", "-test", "-deps", "-json", "./...")
+
+
+def gather(host: Host, local_dir: str) -> Facts:
+    """Every fact the checks need, asked of *host* for the directory envsnap was pointed at."""
+    directory = host.module_dir(local_dir)
+    root = find_root(host, directory)
+    go_mod = host.read_text(f"{root}/go.mod") if root else None
+    environ = {k: host.getenv(k) for k in ("CGO_ENABLED", "GOTOOLCHAIN", *go.GO_ENV_KEYS)}
+    go_bin = host.which("go")
+    base = Facts(
+        system=host.system,
+        directory=directory,
+        module_root=root,
+        go_path=go_bin,
+        go_env={},
+        go_env_run=None,
+        gotoolchain=None,
+        gotoolchain_source="",
+        go_mod=go_mod,
+        list_module=None,
+        listing=None,
+    )
+    if go_bin is None:
+        return with_fields(base, environ=environ)
+    go_env, env_run = read_go_env(host, go_bin, root or directory)
+    listed = list_packages(host, go_bin, root or directory)
+    facts = with_fields(
+        base,
+        go_env=go_env,
+        go_env_run=env_run,
+        gotoolchain=go.toolchain_setting(host, go_env) if go_env else None,
+        gotoolchain_source="environment"
+        if environ["GOTOOLCHAIN"] is not None
+        else "the GOENV file, $GOROOT/go.env or go's default",
+        environ=environ,
+        replacements=tuple(replacements(host, root, go_mod)),
+        vendored=bool(root) and host.exists(f"{root}/vendor/modules.txt"),
+        **listed,
+    )
+    return with_fields(facts, **cgo_facts(host, facts))
+
+
+def find_root(host: Host, directory: str) -> str | None:
+    """The nearest directory at or above *directory* (on the host) that holds a go.mod."""
+    current = posixpath.normpath(directory)
+    while True:
+        if host.exists(f"{current}/go.mod"):
+            return current
+        parent = posixpath.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def read_go_env(host: Host, go_bin: str, cwd: str) -> tuple[dict[str, str], Ran]:
+    try:
+        values = go.read_go_env(host, go_bin, cwd)
+    except HostError as exc:
+        return {}, Ran("go env -json", failure=exc.message)
+    return values, Ran("go env", 0)
+
+
+def list_packages(host: Host, go_bin: str, cwd: str) -> dict[str, Any]:
+    """`go list -m`, and the package graph with and without tests, listed with cgo on."""
+    cgo_on = {"CGO_ENABLED": "1"}  # else every cgo field silently disappears (FIELD-GUIDE §5.9)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        module = pool.submit(run_command, host, [go_bin, "list", "-m"], cwd)
+        plain = pool.submit(run_command, host, [go_bin, *LISTING], cwd, cgo.GO_LIST_TIMEOUT, cgo_on)
+        tests = pool.submit(
+            run_command, host, [go_bin, *TEST_LISTING], cwd, cgo.GO_LIST_TIMEOUT, cgo_on
+        )
+        listing, packages = parse_listing(plain.result())
+        test_listing, test_packages = parse_listing(tests.result())
+        return {
+            "list_module": module.result(),
+            "listing": listing,
+            "packages": packages,
+            "test_listing": test_listing,
+            "test_packages": test_packages,
+        }
+
+
+def run_command(
+    host: Host,
+    argv: Sequence[str],
+    cwd: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+) -> Ran:
+    """Run *argv*; a missing tool, a hang or an unrecorded command becomes ``Ran.failure``."""
+    shown = " ".join([*(f"{k}={v}" for k, v in (env or {}).items()), shown_argv(argv)])
+    try:
+        result = host.run(argv, cwd=cwd, timeout=timeout, env=env)
+    except HostError as exc:
+        return Ran(shown, failure=exc.message)
+    return Ran(shown, result.returncode, result.out, result.err)
+
+
+def shown_argv(argv: Sequence[str]) -> str:
+    """The command as a user types it: the go on PATH is just `go`."""
+    head = "go" if posixpath.basename(argv[0]) == "go" else argv[0]
+    return shlex.join([head, *argv[1:]])
+
+
+def parse_listing(listing: Ran) -> tuple[Ran, tuple[dict[str, Any], ...]]:
+    if not listing.ok:
+        return listing, ()
+    try:
+        return listing, tuple(cgo.iter_json_stream(listing.stdout))
+    except ValueError:
+        return Ran(listing.shown, failure="it printed something that is not JSON"), ()
+
+
+def with_fields(facts: Facts, **changes: Any) -> Facts:
+    return replace(facts, **changes)
+
+
+def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Replacement]:
+    found = []
+    for number, line, target in local_replacements(go_mod or "") if root else []:
+        directory = posixpath.normpath(posixpath.join(root or "", target))
+        info = host.stat(directory)
+        exists = info is not None and info.kind == "dir"
+        has_go_mod = exists and host.exists(f"{directory}/go.mod")
+        found.append(Replacement(number, line, target, directory, has_go_mod, exists))
+    return found
+
+
+def cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
+    """The compiler, the macOS tools, and where each C library of the cgo packages resolves."""
+    command = cc.compiler_command(facts.go_env, host.system)
+    try:
+        cc_path: str | None = cc.resolve_tool(host, command)
+    except HostError:
+        cc_path = None
+    apple = gather_apple(host, cc_path) if host.system == "darwin" else None
+    packages = [p for p in map(cgo.cgo_package, facts.packages) if p is not None]
+    # the linker's default dirs, as the lock's probe sees them; none known: the compiler could
+    # not say (the darwin list is never empty)
+    search = default_library_dirs(host, facts.go_env, apple.section if apple else {}) or None
+    pkg_config = facts.go_env.get("PKG_CONFIG") or "pkg-config"
+    return {
+        "linker_search_known": search is not None,
+        "cc_command": command,
+        "cc_path": cc_path,
+        "apple": apple,
+        "pkg_config": pkg_config,
+        "pkg_config_modules": pkg_config_modules(host, packages, pkg_config, search or []),
+        "linked": tuple(linked_libraries(host, packages, facts.go_env, search or [])),
+    }
+
+
+def pkg_config_modules(
+    host: Host, packages: list[dict[str, Any]], pkg_config: str, search: list[str]
+) -> tuple[PkgConfigModule, ...]:
+    wanted = libraries.wanted_libraries([{**p, "ldflags": []} for p in packages])
+    found = []
+    for want in wanted.values():
+        modversion = run_command(host, [pkg_config, "--modversion", want.name])
+        libs = missing = None
+        if modversion.ok:
+            libs = run_command(host, [pkg_config, "--libs", *want.options, want.name])
+            dirs, names = libraries.parse_link_flags(libs.stdout.split())
+            missing = libraries.resolve_files(host, names, dirs + search)[1]
+        found.append(
+            PkgConfigModule(
+                want.name, tuple(sorted(want.used_by)), modversion, tuple(missing or ()), libs
+            )
+        )
+    return tuple(found)
+
+
+def linked_libraries(
+    host: Host, packages: list[dict[str, Any]], go_env: dict[str, str], search: list[str]
+) -> list[LinkedLibrary]:
+    """Each ``-l`` of each cgo package, resolved in the linker's order (CGO_LDFLAGS first)."""
+    env_dirs = flag_values(env_flags(go_env, "CGO_LDFLAGS"), "-L")
+    env_cflags = env_flags(go_env, "CGO_CFLAGS", "CGO_CPPFLAGS")
+    found = []
+    for pkg in packages:
+        dirs, names = libraries.parse_link_flags(pkg["ldflags"])
+        searched = tuple(dict.fromkeys(env_dirs + dirs + search))
+        prefixes = header_prefixes(host, env_cflags + pkg["cflags"])
+        for name in names:
+            resolved = libraries.find_library(host, name, list(searched))
+            copies = [
+                copy
+                for p in prefixes
+                if (copy := libraries.find_library(host, name, [f"{p}/lib", f"{p}/lib64"]))
+            ]
+            found.append(
+                LinkedLibrary(
+                    pkg["path"],
+                    name,
+                    tuple(pkg["cflags"] + pkg["ldflags"]),
+                    searched,
+                    resolved,
+                    prefixes,
+                    tuple(copies),
+                    host.realpath(resolved) if resolved else None,
+                )
+            )
+    return found
+
+
+def flag_values(flags: Sequence[str], flag: str) -> list[str]:
+    """The values of ``-I``/``-L`` in both spellings (``-Idir`` and ``-I dir``)."""
+    values = []
+    for i, word in enumerate(flags):
+        if word == flag and i + 1 < len(flags):
+            values.append(flags[i + 1])
+        elif word.startswith(flag) and len(word) > len(flag):
+            values.append(word[len(flag) :])
+    return values
+
+
+def env_flags(go_env: dict[str, str], *keys: str) -> list[str]:
+    words: list[str] = []
+    for key in keys:
+        try:
+            words += shlex.split(go_env.get(key, ""))
+        except ValueError:
+            words += go_env.get(key, "").split()
+    return words
+
+
+def header_prefixes(host: Host, cflags: Sequence[str]) -> tuple[str, ...]:
+    """The install prefixes the -I flags name: ``<prefix>/include`` → ``<prefix>``."""
+    found = []
+    for directory in flag_values(cflags, "-I"):
+        prefix = directory.removesuffix("/").removesuffix("/include")
+        if prefix and prefix != directory.removesuffix("/"):
+            found.append(host.realpath(prefix))
+    return tuple(dict.fromkeys(found))
+
+
+def gather_apple(host: Host, cc_path: str | None) -> AppleFacts:
+    section = guarded(lambda: apple_probe.probe_apple(host))
+    broken = not section.get("has_xcrun", False)
+    devdir = section.get("developer_dir")
+    active_xcode = section.get("developer_dir_kind") == "xcode" and devdir
+    xcode_dir = devdir if active_xcode else XCODE_DEVELOPER_DIR
+    clt_sdk = read_sdk(host, CLT_SDK)
+    environ = {k: host.getenv(k) for k in ("DEVELOPER_DIR", "SDKROOT", "IN_NIX_SHELL")}
+    receipt = f"--pkg-info={apple_probe.CLT_PACKAGE}"
+    return AppleFacts(
+        section=section,
+        os_version=system.probe_macos(host).get("version") or None,
+        xcode_select=run_command(host, ["xcode-select", "-p"]),
+        compiler_run=run_command(host, [cc_path, "--version"]) if broken and cc_path else None,
+        clt_sdk=clt_sdk,
+        xcode_sdk=read_sdk(host, apple_probe.default_sdk(str(xcode_dir), "xcode")),
+        clt_receipt=run_command(host, ["pkgutil", receipt]) if clt_sdk else None,
+        environ=environ,
+        store_paths_exist={
+            k: host.exists(v) for k, v in environ.items() if v and v.startswith("/nix/store/")
+        },
+    )
+
+
+def read_sdk(host: Host, path: str) -> Sdk | None:
+    if not host.exists(path):
+        return None
+    section = apple_probe.read_sdk(host, path)
+    return Sdk(str(section["sdk_realpath"]), section.get("sdk_version"))
+
+
+# --- the lock: verify's own functions, summed up in one line ---------------------------------
+
+
+def with_lock(facts: Facts, host: Host, directory: Path) -> Facts:
+    try:
+        from envsnap.module import find_module_root
+
+        root = find_module_root(directory)
+    except NotInModule:
+        return facts
+    from envsnap.lockfile import LOCK_NAME
+
+    if not (root / LOCK_NAME).is_file():
+        return facts
+    try:
+        summary = verify_summary(host, root)
+    except EnvsnapError as exc:
+        summary = LockSummary(exc.render().removeprefix("envsnap: "), unusable=True)
+    return with_fields(facts, lock=summary)
+
+
+def verify_summary(host: Host, root: Path) -> LockSummary:
+    from envsnap.commands import verify
+    from envsnap.config import load_config
+    from envsnap.drift import missing_platform
+    from envsnap.lockfile import LOCK_NAME
+    from envsnap.probes.collect import take_snapshot
+    from envsnap.report import Outcome
+
+    config = load_config(root)
+    lock, name = verify.load_lock(root / LOCK_NAME, None)
+    snapshot = take_snapshot(host, str(root), config.track_env)
+    platform = snapshot.platform
+    if platform not in lock.platforms:
+        findings = [missing_platform(platform, sorted(lock.platforms))]
+    else:
+        locked = verify.checked_entry(lock, platform, name)
+        clean = verify.is_clean(locked, snapshot.entry)
+        findings = [] if clean else verify.findings_for(locked, snapshot.entry, platform, config)
+    outcome = Outcome(platform, name, findings)
+    line = (
+        f"{platform} differs from {name}: {outcome.summary()}"
+        if findings
+        else f"{platform} matches {name}"
+    )
+    subjects = tuple(f"{f.severity}: {f.subject}" for f in findings)
+    return LockSummary(line, outcome.count("error"), outcome.count("warning"), False, subjects)

@@ -1,0 +1,85 @@
+"""``envsnap doctor``'s result shown once, at the edge: as text for people or as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from envsnap.doctor import STATUS_ORDER, Check, Evidence, Facts, exit_code
+
+JSON_SCHEMA_ID = "envsnap-doctor/1"
+INDENT = " " * 9
+
+
+def render_text(facts: Facts, checks: Sequence[Check]) -> str:
+    """Problems, then warnings, each with its evidence and fix; then one line per other check."""
+    ordered = sorted(checks, key=lambda c: STATUS_ORDER.index(c.status))
+    loud = [c for c in ordered if c.status in ("problem", "warning")]
+    quiet = [c for c in ordered if c.status in ("ok", "skipped")]
+    lines = [headline(facts, checks)]
+    for check in loud:
+        lines += ["", *render_check(check)]
+    if quiet:
+        lines += ["", *(line for check in quiet for line in render_check(check))]
+    return "\n".join(map(printable, lines)) + "\n"
+
+
+def headline(facts: Facts, checks: Sequence[Check]) -> str:
+    where = facts.module_path or "no module"
+    platform = platform_of(facts) or facts.system
+    summary = ", ".join(
+        f"{n} {status}{'s' if n != 1 and status in ('problem', 'warning') else ''}"
+        for status, n in counts(checks).items()
+        if n
+    )
+    return f"envsnap doctor: {where} in {facts.directory} ({platform}): {summary}"
+
+
+def counts(checks: Sequence[Check]) -> dict[str, int]:
+    return {status: sum(1 for c in checks if c.status == status) for status in STATUS_ORDER}
+
+
+def platform_of(facts: Facts) -> str | None:
+    goos, goarch = facts.go_env.get("GOOS"), facts.go_env.get("GOARCH")
+    return f"{goos}-{goarch}" if goos and goarch else None
+
+
+def render_check(check: Check) -> list[str]:
+    lines = [f"{check.status:<9}{check.id}: {check.summary}"]
+    if check.status in ("ok", "skipped"):
+        return lines
+    for evidence in check.evidence:
+        lines += [f"{INDENT}{line}" for line in render_evidence(evidence)]
+    if check.fix:
+        lines.append(f"{INDENT}fix: {check.fix}")
+    return lines
+
+
+def render_evidence(evidence: Evidence) -> list[str]:
+    if evidence.kind == "command":
+        status = f"  (exit {evidence.exit_code})" if evidence.exit_code not in (0, None) else ""
+        head = f"$ {evidence.source}{status}"
+    else:
+        head = f"{evidence.source}:"
+    return [head, *(f"  {line}" for line in evidence.lines)]
+
+
+def printable(line: str) -> str:
+    """Control characters (tools print anything) escaped, never sent to the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
+def render_json(facts: Facts, checks: Sequence[Check]) -> str:
+    code = exit_code(checks)
+    document = {
+        "schema": JSON_SCHEMA_ID,
+        "directory": facts.directory,
+        "module_root": facts.module_root,
+        "module_path": facts.module_path,
+        "platform": platform_of(facts),
+        "ok": code == 0,
+        "exit_code": code,
+        "summary": counts(checks),
+        "checks": [c.to_json() for c in checks],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
