@@ -271,3 +271,26 @@ def test_a_foreign_envrc_survives_without_force(linux_module: Path) -> None:
     emit(linux_module, "--direnv", "--force")
     assert "envsnap:generated" in envrc.read_text()
     emit(linux_module, "--direnv")  # its own file is replaced without --force
+
+
+def test_homebrew_flags_stay_out_of_the_nix_shell_with_a_comment() -> None:
+    from envsnap.config import Config
+    from envsnap.emit.plan import load_tables, plan_shell
+
+    entry = {
+        "go": {
+            "version": "go1.26.1",
+            "env": {
+                "CGO_CFLAGS": "-I/opt/homebrew/opt/openssl@3/include",
+                "CGO_LDFLAGS": "-O2 -g",
+            },
+        },
+        "cc": {"compiler": {"version": "Apple clang version 17.0.0 (clang-1700.0.13.5)"}},
+        "apple": {"sdk_version": "15.0"},
+        "libraries": [],
+    }
+    plan = plan_shell("darwin-arm64", entry, load_tables(Config()))
+    assert plan is not None
+    assert "CGO_CFLAGS" not in plan.env and plan.env["CGO_LDFLAGS"] == "-O2 -g"
+    assert any("CGO_CFLAGS is not set" in note and "Homebrew" in note for note in plan.notes)
+    assert plan.packages == ["go_1_26", "clang", "apple-sdk_15"]
