@@ -33,6 +33,7 @@ PREAMBLE = (
 _HEADER = re.compile(r'^\[\[?\s*platforms\s*\.\s*(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_-]+))')
 _FIRST_KEYS = ("envsnap", "digest")
 LOCK_WAIT_SECONDS = 60.0
+_CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 
 
 def canonical_json(entry: dict[str, Any]) -> bytes:
@@ -93,6 +94,12 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
     except UnicodeDecodeError:
         raise _unusable(path, "is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
+        if _CONFLICT.search(text):
+            raise LockError(
+                f"{path.name} has unresolved git conflict markers",
+                "finish the merge: keep one side of each entry, or run `envsnap lock` on each "
+                "platform; `envsnap git setup` lets git merge the lock per platform",
+            ) from None
         raise _unusable(path, f"is not valid TOML ({exc})") from None
     schema = doc.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool):

@@ -176,6 +176,10 @@ def test_go_not_on_path(plain_module: Path) -> None:
         (b"schema = 1\n[platforms\n", ("not valid TOML", "--force")),
         (b"schema = 7\n", ("newer envsnap", "upgrade")),
         (b"[platforms]\n", ("schema", "restore")),
+        (
+            b"schema = 1\n<<<<<<< ours\n[platforms.a]\n=======\n[platforms.b]\n>>>>>>> theirs\n",
+            ("conflict markers", "envsnap git setup"),
+        ),
     ],
 )
 def test_unusable_lock_is_refused_and_kept(
