@@ -6,11 +6,12 @@ CI sets ENVSNAP_REQUIRE_TOOLS=1 and a missing tool is then a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,30 @@ def envsnap(
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+HEAVY_MODULES = ("deepdiff", "git", "pydantic")
+
+
+def heavy_imports_of(argv: Sequence[str]) -> tuple[int, list[str], set[str]]:
+    """Run ``main(argv)`` in a fresh interpreter: its exit code, the heavy top-level packages it
+    imported, and every envsnap module it imported."""
+    code = (
+        "import json, sys\n"
+        "from envsnap.cli import main\n"
+        "try:\n    rc = main(json.loads(sys.argv[1]))\n"
+        "except SystemExit as exit:\n    rc = exit.code\n"
+        "print(json.dumps([rc, sorted(m for m in sys.modules if m.startswith('envsnap')),"
+        " sorted({m.split('.')[0] for m in sys.modules})]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(list(argv))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rc, own, top = json.loads(out.stdout.strip().splitlines()[-1])
+    return rc, sorted(set(top) & set(HEAVY_MODULES)), set(own)
 
 
 def write_module(root: Path, files: Mapping[str, str], module: str = "example.com/m") -> Path:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.conftest import LIBM_PACKAGE, REPO, envsnap, require_tool
+from tests.conftest import LIBM_PACKAGE, REPO, envsnap, heavy_imports_of, require_tool
 
 SCHEMA = json.loads((REPO / "docs" / "verify.schema.json").read_text())
 
@@ -237,28 +236,10 @@ def test_diff_between_commits_and_recordings_matches_verify(
 
 
 def test_clean_verify_never_imports_deepdiff_gitpython_or_pydantic(locked_module: Path) -> None:
-    code = (
-        "import sys\n"
-        "from envsnap.cli import main\n"
-        f"rc = main(['verify', '-C', {str(locked_module)!r}])\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'deepdiff', 'git', 'pydantic'})\n"
-        "print(rc, heavy)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "0 []"
-    version = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys\nfrom envsnap.cli import main\ntry:\n main(['--version'])\n"
-            "except SystemExit:\n pass\nprint(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'deepdiff', 'git', 'pydantic'}))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert version.stdout.strip().splitlines()[-1] == "[]"
+    rc, heavy, _ = heavy_imports_of(["verify", "-C", str(locked_module)])
+    assert (rc, heavy) == (0, [])
+    rc, heavy, _ = heavy_imports_of(["--version"])
+    assert (rc, heavy) == (0, [])
 
 
 def test_verify_works_from_a_subdirectory(locked_module: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from envsnap.config import Config
 from envsnap.emit import safe_comment
 from envsnap.errors import ConfigError
+from envsnap.normalize import MODULE_MARK
 
 NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
 CGO_FLAG_VARIABLES = ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS")
@@ -151,7 +152,7 @@ def _env(plan: ShellPlan, entry: dict[str, Any]) -> None:
         value = go_env.get(name)
         if not isinstance(value, str) or not value:
             continue
-        if any(path in value for path in HOMEBREW_PATHS) or "~" in value or "${MODULE}" in value:
+        if any(path in value for path in HOMEBREW_PATHS) or "~" in value or MODULE_MARK in value:
             plan.notes.append(
                 f"{name} is not set: its locked value points into Homebrew, the home directory "
                 "or the module, which the Nix shell provides differently"
