@@ -1,36 +1,33 @@
 """sha256 of library and compiler files, cached per user.
 
-The cache maps (path, size, mtime_ns, inode) to a digest, so an unchanged file is never read
-twice; it is a plain JSON file in the user's cache directory, guarded by a filelock. A cache
-that cannot be read is discarded; a cache that cannot be written is skipped. Neither is fatal.
+The cache maps a file's path and stamp (device, inode, size, mtime_ns, ctime_ns; see
+:mod:`envsnap.stamps`) to its digest, so an unchanged file is never read twice, and a file
+rewritten in place with its size and mtime restored is read again. A digest taken too close to
+the file's last change (git's racy-clean rule) is not kept. The cache is a JSON file in the
+user's cache folder, guarded by a filelock; one that cannot be read, or holds anything but
+well-formed digests, is discarded; one that cannot be written is skipped. ENVSNAP_NO_CACHE=1
+turns it off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
+import re
 import stat
-import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from envsnap.stamps import cache_dir, is_racy, read_cache_json, stamp_of, write_cache_json
+
 MAX_HASHED_SIZE = 2 * 1024**3
 MAX_ENTRIES = 20_000
+CACHE_VERSION = 2
 _CHUNK = 1024 * 1024
-
-
-def cache_dir(environ: Mapping[str, str]) -> Path | None:
-    """The per-user cache folder: ``~/Library/Caches`` on macOS, XDG on Linux."""
-    home = environ.get("HOME")
-    if sys.platform == "darwin" and home:
-        return Path(home, "Library", "Caches", "envsnap")
-    xdg = environ.get("XDG_CACHE_HOME")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg, "envsnap")
-    return Path(home, ".cache", "envsnap") if home else None
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def sha256_file(path: str) -> tuple[str, os.stat_result] | None:
@@ -50,11 +47,11 @@ def sha256_file(path: str) -> tuple[str, os.stat_result] | None:
 
 
 def _key(path: str, st: os.stat_result) -> str:
-    return f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+    return "\0".join(map(str, (path, *stamp_of(st))))
 
 
 class HashCache:
-    """File digests keyed by (path, size, mtime_ns, inode)."""
+    """File digests keyed by path and stamp."""
 
     def __init__(self, file: Path | None) -> None:
         self.file = file
@@ -70,20 +67,17 @@ class HashCache:
 
     def _load(self) -> None:
         self._loaded = True
-        if self.file is None:
-            return
-        with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
-            data = json.loads(self.file.read_bytes())
-            if isinstance(data, dict) and data.get("version") == 1:
-                entries = data.get("entries", {})
-                self._entries = {
-                    k: v for k, v in entries.items() if isinstance(v, str) and isinstance(k, str)
-                }
+        entries = read_cache_json(self.file, CACHE_VERSION)
+        self._entries = {
+            k: v
+            for k, v in entries.items()
+            if isinstance(k, str) and isinstance(v, str) and _DIGEST.fullmatch(v)
+        }
 
     def digest(self, path: str) -> str | None:
         try:
             st = os.stat(path)
-        except OSError:
+        except (OSError, ValueError):
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
@@ -93,13 +87,15 @@ class HashCache:
             cached = self._entries.get(_key(path, st))
         if cached is not None:
             return cached
+        started = time.time_ns()
         hashed = sha256_file(path)
         if hashed is None:
             return None
         digest, opened = hashed
-        with self._lock:
-            self._entries[_key(path, opened)] = digest
-            self._new[_key(path, opened)] = digest
+        if not is_racy(stamp_of(opened), started) and self.file is not None:
+            with self._lock:
+                self._entries[_key(path, opened)] = digest
+                self._new[_key(path, opened)] = digest
         return digest
 
     def save(self) -> None:
@@ -108,18 +104,13 @@ class HashCache:
             return
         from filelock import FileLock, Timeout
 
-        from envsnap.atomic import atomic_write
-
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError, Timeout):
+            self.file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with FileLock(str(self.file) + ".lock", timeout=2):
                 fresh = HashCache(self.file)
                 fresh._load()
                 merged = {**fresh._entries, **self._new}
                 if len(merged) > MAX_ENTRIES:
                     merged = dict(list(merged.items())[-MAX_ENTRIES:])
-                payload = json.dumps({"version": 1, "entries": merged}, sort_keys=True)
-                atomic_write(self.file, payload.encode())
+                write_cache_json(self.file, CACHE_VERSION, merged)
             self._new.clear()
-        except (OSError, Timeout):
-            return

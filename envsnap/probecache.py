@@ -1,126 +1,202 @@
-"""Memoising the two slow probes, ``go env`` and ``go list``, for ``verify``'s clean path.
+"""Memoised probe answers for ``verify``'s clean path, each kept with what it was read from.
 
-A cached section is reused only when a fingerprint of everything that could change its answer is
-unchanged: the go binary, the go env files, every GO*/CGO_* variable and the few others cgo reads,
-and the stat of every directory and build-relevant file of the module (plus local ``replace`` and
-``go.work`` directories). Values are never stored in the fingerprint, only a hash of them. ``lock``
-and ``show`` never use the cache; ``verify`` re-probes without it before reporting any drift, so a
-stale entry can never invent a finding. ENVSNAP_NO_CACHE=1 turns it off.
+A probe that runs tools (``go env``, ``go list``, the compiler, pkg-config) is memoised under a
+key of its inputs — the environment, the module directory as given, the arguments — together with
+a *manifest*: the stamp (:mod:`envsnap.stamps`) of every file and directory the answer was read
+from. The manifest is recorded while the probe runs uncached: every path the probe asks the host
+about, every executable it runs and every directory searched on PATH, plus what only the probe
+knows its tools read (Go's settings files as ``go env`` names them, go.work and every package
+directory ``go list`` reported, pkg-config's search path). An entry is reused only while every
+stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not stored.
+
+``lock`` never reads the memo; ``verify`` re-probes without it before it reports a drift, so a
+stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
+ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from envsnap.hashing import cache_dir
+from envsnap import __version__
+from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, CommandResult, FileInfo, Host
+from envsnap.redact import SECRET_NAME
+from envsnap.stamps import Stamp, cache_dir, is_racy, read_cache_json, stamp, write_cache_json
 
 Section = dict[str, Any]
-BUILD_FILES = re.compile(
-    r"(\.go|\.s|\.syso|^go\.mod|^go\.sum|^go\.work|^go\.work\.sum|^modules\.txt)$"
-)
-ENV_NAMES = ("CC", "CXX", "PKG_CONFIG", "PATH", "HOME", "XDG_CONFIG_HOME", "APPDATA")
+CACHE_VERSION = 2
 MAX_ENTRIES = 64
 
-
-def _stat_line(path: str) -> str:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"{path}:missing"
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-
-
-def environment_key(environ: Mapping[str, str], go_path: str) -> str:
-    """Everything ``go env`` answers from: the binary, its files, the variables it reads."""
-    names = sorted(n for n in environ if n.startswith(("GO", "CGO_")) or n in ENV_NAMES)
-    parts = [f"{n}={environ[n]}" for n in names]
-    real = os.path.realpath(go_path)
-    goroot = os.path.dirname(os.path.dirname(real))
-    config = environ.get("XDG_CONFIG_HOME") or os.path.join(environ.get("HOME", ""), ".config")
-    go_env_file = environ.get("GOENV") or os.path.join(config, "go", "env")
-    parts += [_stat_line(p) for p in (real, os.path.join(goroot, "go.env"), go_env_file)]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+# Variables no build tool reads: they change between shells, terminals and hooks, and would only
+# make the memo miss. Everything else in the environment is part of every key (as a hash).
+VOLATILE = frozenset(
+    (
+        *("_", "PWD", "OLDPWD", "SHLVL", "TMPDIR", "MAIL", "EDITOR", "VISUAL", "PAGER", "LESS"),
+        *("TERM", "COLORTERM", "COLUMNS", "LINES", "DISPLAY", "WINDOWID", "TMUX", "TMUX_PANE"),
+        *("STY", "SSH_AUTH_SOCK", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AGENT_PID"),
+        *("LS_COLORS", "HISTFILE", "HISTSIZE", "PS1", "PS2", "PS4", "PROMPT_COMMAND"),
+        *("GIT_INDEX_FILE", "GIT_EXEC_PATH", "GIT_PREFIX", "GIT_EDITOR", "GIT_REFLOG_ACTION"),
+    )
+)
+VOLATILE_PREFIXES = ("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_")
 
 
-def _local_dirs(module_dir: str) -> list[str]:
-    """The module plus directories its go.mod ``replace``s or go.work ``use``s point at."""
-    dirs = [module_dir]
-    for name in ("go.mod", "go.work"):
-        with contextlib.suppress(OSError):
-            text = Path(module_dir, name).read_text(encoding="utf-8", errors="replace")
-            for match in re.finditer(r"(?:=>|use)\s*\(?\s*(\.{1,2}/\S*|/\S+)", text):
-                dirs.append(os.path.normpath(os.path.join(module_dir, match[1])))
-    return dirs
-
-
-def _tree_lines(root: str) -> Iterable[str]:
-    for top, subdirs, names in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith((".", "_")))
-        yield _stat_line(top)
-        yield from (
-            _stat_line(os.path.join(top, n)) for n in sorted(names) if BUILD_FILES.search(n)
-        )
-
-
-def module_key(environment: str, module_dir: str) -> str:
-    """The environment key plus the stat of every directory and build file of the module."""
-    digest = hashlib.sha256(environment.encode())
-    for directory in _local_dirs(module_dir):
-        for line in _tree_lines(directory):
-            digest.update(line.encode() + b"\0")
+def environment_key(environ: Mapping[str, str]) -> str:
+    """A hash of every variable that could change a tool's answer (values never stored)."""
+    names = sorted(
+        name
+        for name in environ
+        if name not in VOLATILE
+        and not name.startswith(VOLATILE_PREFIXES)
+        and not SECRET_NAME.search(name)
+    )
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(f"{name}={environ[name]}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
-class ProbeCache:
-    """Sections by probe name and fingerprint, in the user's cache directory."""
+def key_of(*parts: Any) -> str:
+    """A stable hash of plain JSON data."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
-    def __init__(self, file: Path | None) -> None:
+
+class TrackingHost(Host):
+    """A host that notes every path a probe asks about, and every executable it runs."""
+
+    def __init__(self, inner: Host) -> None:
+        self.inner = inner
+        self.system, self.machine = inner.system, inner.machine
+        self.paths: set[str] = set()
+        self._lock = threading.Lock()
+
+    def note(self, paths: Iterable[str]) -> None:
+        with self._lock:
+            self.paths.update(p for p in paths if p.startswith("/"))
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        program = argv[0] if argv[0].startswith("/") else self.which(argv[0])
+        self.note([program] if program else [])
+        return self.inner.run(argv, cwd=cwd, timeout=timeout, env=env)
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
+        self.note([path])
+        return self.inner.read_bytes(path, limit)
+
+    def stat(self, path: str) -> FileInfo | None:
+        self.note([path])
+        return self.inner.stat(path)
+
+    def realpath(self, path: str) -> str:
+        self.note([path])
+        return self.inner.realpath(path)
+
+    def which(self, name: str) -> str | None:
+        found = self.inner.which(name)
+        self.note(path_dirs_searched(self.inner.getenv("PATH") or "", found))
+        self.note([found] if found else [])
+        return found
+
+    def getenv(self, name: str) -> str | None:
+        return self.inner.getenv(name)
+
+    def file_digest(self, path: str) -> str | None:
+        self.note([path])
+        return self.inner.file_digest(path)
+
+    def module_dir(self, local_dir: str) -> str:
+        return self.inner.module_dir(local_dir)
+
+
+def path_dirs_searched(path_variable: str, found: str | None) -> list[str]:
+    """The PATH directories looked in before (and including) the one *found* is in."""
+    searched = []
+    for directory in path_variable.split(os.pathsep):
+        if not directory:
+            continue
+        searched.append(directory)
+        if found is not None and os.path.dirname(found) == directory.rstrip("/"):
+            break
+    return searched
+
+
+def manifest_of(paths: Iterable[str]) -> dict[str, Stamp]:
+    return {path: stamp(path) for path in sorted(set(paths))}
+
+
+def _reusable(hit: Any) -> bool:
+    """A well-formed entry whose every stamp is unchanged."""
+    if not isinstance(hit, dict) or not isinstance(hit.get("value"), dict):
+        return False
+    manifest = hit.get("manifest")
+    if not isinstance(manifest, dict) or not manifest:
+        return False
+    for path, recorded in manifest.items():
+        now = stamp(path)
+        if (list(now) if now is not None else None) != recorded:
+            return False
+    return True
+
+
+Probe = Callable[[Host], Section]
+# The paths a probe's tools read that the host never saw (e.g. every package directory go list
+# walked), given the section the probe returned.
+Inputs = Callable[[Section], Iterable[str]]
+
+
+class ProbeCache:
+    """Probe sections by name and key, each with its manifest, in the user's cache folder."""
+
+    def __init__(self, host: Host, file: Path | None) -> None:
+        self.host = host
         self.file = file
-        self._entries: dict[str, Section] = {}
+        self._entries: dict[str, Any] = read_cache_json(file, CACHE_VERSION)
         self._dirty = False
         self._lock = threading.Lock()
-        if file is not None:
-            with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
-                data = json.loads(file.read_bytes())
-                if isinstance(data, dict) and data.get("version") == 1:
-                    self._entries = dict(data.get("entries", {}))
 
     @classmethod
-    def for_user(cls, environ: Mapping[str, str]) -> ProbeCache:
-        if environ.get("ENVSNAP_NO_CACHE") == "1":
-            return cls(None)
+    def for_user(cls, host: Host, environ: Mapping[str, str]) -> ProbeCache:
         folder = cache_dir(environ)
-        return cls(folder / "probes.json" if folder else None)
+        return cls(host, folder / "probes.json" if folder else None)
 
-    def memo(self, probe: str, key: str, compute: Callable[[], Section]) -> Section:
-        """The cached section for (*probe*, *key*), or *compute*'s, which is then remembered."""
-        slot = f"{probe}:{key}"
+    def memo(self, probe: str, key: str, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
+        """The section remembered for (*probe*, *key*) while its manifest holds, else computed."""
+        slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
-            hit = self._entries.get(slot)
-        if isinstance(hit, dict):
-            copy: Section = json.loads(json.dumps(hit))  # a private copy
-            return copy
-        section = compute()
-        if "error" not in section and self.file is not None:
-            with self._lock:
-                self._entries[slot] = json.loads(json.dumps(section))
-                self._dirty = True
+            hit: Any = self._entries.get(slot)
+        if _reusable(hit):
+            value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
+            return value
+        started = time.time_ns()
+        tracker = TrackingHost(self.host)
+        section = compute(tracker)
+        if "error" in section:
+            return section
+        manifest = manifest_of([*tracker.paths, *inputs(section)])
+        if any(is_racy(s, started) for s in manifest.values()):
+            return section
+        with self._lock:
+            self._entries.pop(slot, None)
+            self._entries[slot] = {"manifest": manifest, "value": json.loads(json.dumps(section))}
+            self._dirty = True
         return section
 
     def save(self) -> None:
-        if not self._dirty or self.file is None:
-            return
-        from envsnap.atomic import atomic_write
-
-        entries = dict(list(self._entries.items())[-MAX_ENTRIES:])
-        with contextlib.suppress(OSError):
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.file, json.dumps({"version": 1, "entries": entries}).encode())
+        if self._dirty and self.file is not None:
+            entries = dict(list(self._entries.items())[-MAX_ENTRIES:])
+            write_cache_json(self.file, CACHE_VERSION, entries)

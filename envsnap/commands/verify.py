@@ -15,7 +15,6 @@ from typing import Any
 from envsnap.commands import SUMMARIES
 from envsnap.config import Config
 from envsnap.errors import EXIT_OK, LockError
-from envsnap.host import LocalHost
 from envsnap.lockfile import LOCK_NAME, LockFile, entry_digest, parse_lock, read_lock
 from envsnap.probecache import ProbeCache
 from envsnap.probes.collect import Snapshot, take_snapshot
@@ -127,7 +126,7 @@ def warn_if_uncommitted(lock_path: Path, args: argparse.Namespace) -> None:
 
 def live_snapshot(ws: Workspace, cached: bool) -> Snapshot:
     """This machine's snapshot; with *cached*, go env and go list may come from the memo."""
-    cache = ProbeCache.for_user(os.environ) if cached and isinstance(ws.host, LocalHost) else None
+    cache = ProbeCache.for_user(ws.host, os.environ) if cached else None
     try:
         return take_snapshot(ws.host, str(ws.module_root), ws.config.track_env, cache)
     finally:

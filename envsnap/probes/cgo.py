@@ -49,24 +49,32 @@ def cgo_package(pkg: dict[str, Any]) -> Section | None:
     }
 
 
-def probe_cgo(host: Host, go: str, module_dir: str) -> Section:
-    """Every cgo package the module builds, standard library excluded.
-
-    The standard library's own cgo flags (``-lpthread`` for runtime/cgo, ``-lresolv`` for net)
-    follow the Go version, which is locked already.
-    """
+def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
+    """Every package the module builds, with its dependencies, as ``go list`` describes them."""
     result = host.run(
         [go, "list", "-e", "-deps", "-json", "./..."], cwd=module_dir, timeout=GO_LIST_TIMEOUT
     )
     if not result.ok:
         raise HostError(f"cannot list the module's packages: {result.describe_failure()}")
     try:
-        packages = iter_json_stream(result.out)
+        return iter_json_stream(result.out)
     except ValueError:
         raise HostError("`go list -json` printed something that is not JSON") from None
+
+
+def cgo_section(packages: list[dict[str, Any]]) -> Section:
+    """Every cgo package among *packages*, standard library excluded.
+
+    The standard library's own cgo flags (``-lpthread`` for runtime/cgo, ``-lresolv`` for net)
+    follow the Go version, which is locked already.
+    """
     found = [p for p in map(cgo_package, packages) if p is not None]
     errors = sorted({e for p in packages for e in _package_errors(p)})
     section: Section = {"packages": sorted(found, key=lambda p: p["path"])}
     if errors:
         section["package_errors"] = errors
     return section
+
+
+def probe_cgo(host: Host, go: str, module_dir: str) -> Section:
+    return cgo_section(list_packages(host, go, module_dir))

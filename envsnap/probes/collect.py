@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from envsnap import toolinputs
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
-from envsnap.probecache import ProbeCache, environment_key, module_key
+from envsnap.probecache import Inputs, Probe, ProbeCache, environment_key, key_of
 from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, system
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
@@ -49,26 +50,78 @@ def default_library_dirs(host: Host, go_env: dict[str, str], apple_section: Sect
         return []
 
 
-def _go_probes(
-    host: Host, go_bin: str, module_dir: str, cache: ProbeCache | None
-) -> tuple[Callable[[], Section], Callable[[], Section]]:
-    """The go env and go list probes, memoised when a cache is given (LocalHost only)."""
+class Probes:
+    """The probes that run tools, memoised when a cache is given (a LocalHost only)."""
 
-    def go_section() -> Section:
-        section = go.probe_go(host, module_dir)
-        check_secrets(section["env"], "go env")  # never cache a credential
-        return section
+    def __init__(self, host: Host, module_dir: str, cache: ProbeCache | None) -> None:
+        self.host = host
+        self.module_dir = module_dir
+        self.cache = cache if isinstance(host, LocalHost) else None
+        self.env_key = environment_key(host.environment) if isinstance(host, LocalHost) else ""
 
-    def cgo_section() -> Section:
-        return guarded(lambda: cgo.probe_cgo(host, go_bin, module_dir))
+    def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
+        if self.cache is None:
+            return compute(self.host)
+        return self.cache.memo(name, key_of(self.env_key, self.module_dir, key), compute, inputs)
 
-    if cache is None or not isinstance(host, LocalHost):
-        return go_section, cgo_section
-    key = module_key(environment_key(host.environment, go_bin), module_dir)
-    return (
-        lambda: cache.memo("go", key, go_section),
-        lambda: cache.memo("cgo", key, cgo_section),
-    )
+    def go(self, go_bin: str) -> tuple[Section, Section]:
+        """The ``go`` and ``cgo`` sections: ``go env`` and ``go list``, run side by side."""
+        seen: dict[str, Any] = {}
+
+        def compute(host: Host) -> Section:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                listed = pool.submit(guarded_list, host, go_bin, self.module_dir)
+                settings = go.read_go_env(host, go_bin, self.module_dir)
+                section = go.go_section(host, go_bin, settings, self.module_dir)
+                check_secrets(section["env"], "go env")  # never cache a credential
+                packages, cgo_section = listed.result()
+            seen.update(settings=settings, packages=packages)
+            return {"go": section, "cgo": cgo_section}
+
+        def inputs(_: Section) -> Iterable[str]:
+            settings = seen["settings"]
+            yield from toolinputs.settings_inputs(
+                settings, self.module_dir, self.host.getenv("HOME")
+            )
+            yield from toolinputs.module_tree(self.module_dir)
+            yield from toolinputs.package_inputs(seen["packages"], settings)
+
+        both = self._memo("go", go_bin, compute, inputs)
+        return both["go"], both["cgo"]
+
+    def compiler(self, go_env: dict[str, str]) -> Section:
+        return self._memo("cc", go_env, lambda h: guarded(lambda: cc.probe_compiler(h, go_env)))
+
+    def linker(self, go_env: dict[str, str]) -> Section:
+        return self._memo("ld", go_env, lambda h: guarded(lambda: cc.probe_linker(h, go_env)))
+
+    def library_dirs(self, go_env: dict[str, str], apple_section: Section) -> list[str]:
+        key = (go_env, apple_section.get("sdk_realpath"))
+        dirs = self._memo(
+            "dirs", key, lambda h: {"dirs": default_library_dirs(h, go_env, apple_section)}
+        )
+        return list(dirs["dirs"])
+
+    def libraries(self, packages: list[Section], go_env: dict[str, str], dirs: list[str]) -> Any:
+        pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
+
+        def compute(host: Host) -> Section:
+            return {"libraries": libraries.probe_libraries(host, packages, pkg_config, dirs)}
+
+        def inputs(_: Section) -> Iterable[str]:
+            return toolinputs.pkg_config_inputs(self.host, pkg_config)
+
+        key = (packages, go_env, dirs)
+        return self._memo("libraries", key, compute, inputs)["libraries"]
+
+
+def guarded_list(host: Host, go_bin: str, module_dir: str) -> tuple[list[Any], Section]:
+    """``go list``'s packages and the cgo section built from them (an error section on failure)."""
+    try:
+        packages = cgo.list_packages(host, go_bin, module_dir)
+    except EnvsnapError as exc:
+        return [], {"error": exc.message}
+    return packages, cgo.cgo_section(packages)
 
 
 def take_snapshot(
@@ -80,28 +133,20 @@ def take_snapshot(
     """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable."""
     module_dir = host.module_dir(local_module_dir)
     go_bin = go.find_go(host)
-    go_probe, cgo_probe = _go_probes(host, go_bin, module_dir, cache)
+    probes = Probes(host, module_dir, cache)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        go_f = pool.submit(go_probe)
-        cgo_f = pool.submit(cgo_probe)
+        go_f = pool.submit(probes.go, go_bin)
         os_f = pool.submit(guarded, lambda: system.probe_os(host))
         apple_f = pool.submit(
             guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
         )
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))
-        go_section = go_f.result()
+        go_section, cgo_section = go_f.result()
         go_env = go_section["env"]
-        compiler_f = pool.submit(guarded, lambda: cc.probe_compiler(host, go_env))
-        linker_f = pool.submit(guarded, lambda: cc.probe_linker(host, go_env))
-        # the linker's search path is asked while go list still runs
-        dirs_f = pool.submit(lambda: default_library_dirs(host, go_env, apple_f.result()))
-        cgo_section = cgo_f.result()
-        libs = libraries.probe_libraries(
-            host,
-            cgo_section.get("packages", []),
-            go_env.get("PKG_CONFIG") or "pkg-config",
-            dirs_f.result(),
-        )
+        compiler_f = pool.submit(probes.compiler, go_env)
+        linker_f = pool.submit(probes.linker, go_env)
+        dirs = probes.library_dirs(go_env, apple_f.result())
+        libs = probes.libraries(cgo_section.get("packages", []), go_env, dirs)
         apple_section = apple_f.result()
         entry: dict[str, Any] = {
             "os": {

@@ -110,7 +110,11 @@ def toolchain_setting(host: Host, env: dict[str, str]) -> str | None:
 
 def probe_go(host: Host, module_dir: str) -> Section:
     go = find_go(host)
-    env = read_go_env(host, go, module_dir)
+    return go_section(host, go, read_go_env(host, go, module_dir), module_dir)
+
+
+def go_section(host: Host, go: str, env: dict[str, str], module_dir: str) -> Section:
+    """The lock's ``go`` section from ``go env``'s answer."""
     version = env.get("GOVERSION") or _version_from_go_version(host, go)
     section: Section = {
         "version": version,

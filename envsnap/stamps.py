@@ -1,0 +1,103 @@
+"""What envsnap's caches stand on: the per-user cache folder and file stamps.
+
+A stamp is what ``stat()`` says of a path — type, device, inode, size, ``mtime_ns`` and
+``ctime_ns`` — or ``None`` when it does not exist. A file whose stamp is unchanged is taken to be
+unchanged, with git's "racy clean" rule (https://git-scm.com/docs/racy-git): a file modified
+within the timestamp granularity of the moment its stamp was taken may change again without its
+stamp changing, so such a stamp is never trusted. ``ctime`` cannot be set by a user, so a file
+rewritten in place with its size and ``mtime`` restored still gets a new stamp.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+Stamp = tuple[int, int, int, int, int, int] | None
+
+# How close to "now" a change may be and still hide behind an unchanged stamp. Filesystems with
+# nanosecond timestamps (ext4, APFS, btrfs, xfs, tmpfs) take them from a clock that may lag by a
+# kernel tick (at most 10 ms); whole-second timestamps (HFS+, FAT's 2 s, some network mounts)
+# need the wide window.
+RACY_FINE_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
+MAX_CACHE_FILE = 64 * 1024 * 1024
+
+
+def caching_disabled(environ: Mapping[str, str]) -> bool:
+    """``ENVSNAP_NO_CACHE=1`` turns every cache off, the file hashes' included."""
+    return environ.get("ENVSNAP_NO_CACHE", "") not in ("", "0")
+
+
+def cache_dir(environ: Mapping[str, str]) -> Path | None:
+    """The platform's per-user cache folder for envsnap (platformdirs), or None."""
+    if caching_disabled(environ):
+        return None
+    import platformdirs
+
+    with contextlib.suppress(Exception):  # no home, an odd platform: run without a cache
+        return Path(platformdirs.user_cache_dir("envsnap", appauthor=False))
+    return None
+
+
+def stamp_of(st: os.stat_result) -> tuple[int, int, int, int, int, int]:
+    kind = stat.S_IFMT(st.st_mode)
+    return (kind, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def stamp(path: str) -> Stamp:
+    """The stamp of *path* (symlinks followed), None if it cannot be stat'ed."""
+    try:
+        return stamp_of(os.stat(path))
+    except (OSError, ValueError):
+        return None
+
+
+def is_racy(found: Stamp, taken_at_ns: int) -> bool:
+    """True when *found* was modified too close to *taken_at_ns* to be trusted later."""
+    if found is None:
+        return False
+    coarse = found[4] % 1_000_000_000 == 0 and found[5] % 1_000_000_000 == 0
+    window = RACY_COARSE_NS if coarse else RACY_FINE_NS
+    return max(found[4], found[5]) >= taken_at_ns - window
+
+
+def read_cache_json(path: Path | None, version: int) -> dict[str, Any]:
+    """The ``entries`` of a cache file of *version*; {} for anything else, silently.
+
+    The file is opened without blocking and read only if it is a regular file of sane size, so
+    a FIFO, a device or a huge file planted in the cache folder is ignored, never waited on.
+    """
+    if path is None:
+        return {}
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return {}
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_FILE:
+                return {}
+            data = json.loads(handle.read())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != version:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def write_cache_json(path: Path, version: int, entries: dict[str, Any]) -> None:
+    """Replace the cache file atomically; a cache that cannot be written is simply skipped."""
+    from envsnap.atomic import atomic_write
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        payload = json.dumps({"version": version, "entries": entries}, sort_keys=True)
+        atomic_write(path, payload.encode(), mode=0o600)
