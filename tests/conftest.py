@@ -31,6 +31,15 @@ def require_tool(name: str) -> str:
     return found
 
 
+def other_go(variable: str) -> str:
+    bin_dir = os.environ.get(variable)
+    if not bin_dir or not Path(bin_dir, "go").exists():
+        if os.environ.get("ENVSNAP_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{variable} must name a bin dir with another real go (scripts/test.sh)")
+        pytest.skip(f"{variable} not set")
+    return bin_dir
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

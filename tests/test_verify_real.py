@@ -13,7 +13,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.conftest import LIBM_PACKAGE, REPO, envsnap, heavy_imports_of, require_tool
+from tests.conftest import (
+    LIBM_PACKAGE,
+    REPO,
+    envsnap,
+    heavy_imports_of,
+    other_go,
+    require_tool,
+)
 
 SCHEMA = json.loads((REPO / "docs" / "verify.schema.json").read_text())
 
@@ -129,15 +136,6 @@ def test_new_cgo_package_with_a_library_the_lock_lacks(locked_module: Path) -> N
     assert library["category"] == "extra" and "stale" in library["why"]
     assert "example.com/m/pp" in library["why"]
     assert finding(document, "cgo.packages.example.com/m/pp")["category"] == "extra"
-
-
-def other_go(variable: str) -> str:
-    bin_dir = os.environ.get(variable)
-    if not bin_dir or not Path(bin_dir, "go").exists():
-        if os.environ.get("ENVSNAP_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{variable} must name a bin dir with another real go (scripts/test.sh)")
-        pytest.skip(f"{variable} not set")
-    return bin_dir
 
 
 def test_go_minor_change_is_an_error(locked_module: Path) -> None:
