@@ -91,3 +91,41 @@ def test_a_credential_never_reaches_the_cache(cgo_module: Path, isolated_home: P
     for path in (isolated_home / ".cache").rglob("*"):
         if path.is_file():
             assert token not in path.read_text(errors="replace")
+
+
+def _cache_files(home: Path) -> list[Path]:
+    return [home / ".cache" / "envsnap" / name for name in ("probes.json", "file-hashes.json")]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00{not json", b'{"version": 2, "entries": {"x": {"manifest": 1, "value": []}}}', b"[]"],
+)
+def test_a_corrupt_or_foreign_cache_is_discarded_silently(
+    cgo_module: Path, isolated_home: Path, content: bytes
+) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    for path in _cache_files(isolated_home):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    result = envsnap("verify", "-C", str(cgo_module))
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_fifo_in_place_of_a_cache_file_is_never_waited_on(
+    cgo_module: Path, isolated_home: Path
+) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    for path in _cache_files(isolated_home):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
+    result = envsnap("verify", "-C", str(cgo_module), timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_file_hash_cache_is_off_with_no_cache(cgo_module: Path, isolated_home: Path) -> None:
+    env = {**os.environ, "ENVSNAP_NO_CACHE": "1"}
+    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
+    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    assert not any(path.exists() for path in _cache_files(isolated_home))
