@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from envsnap import redact
 from envsnap.errors import SecretRefused
 
 MODULE_MARK = "${MODULE}"
+GOMODCACHE_MARK = "${GOMODCACHE}"
+HOME_MARK = "~"
 
 
 def _path_prefix(prefix: str) -> re.Pattern[str]:
@@ -20,14 +23,34 @@ def _path_prefix(prefix: str) -> re.Pattern[str]:
 
 
 class PathNormalizer:
-    """Rewrites absolute module and home paths inside every string of a snapshot."""
+    """Rewrites the absolute paths that differ between machines inside every string of a snapshot.
 
-    def __init__(self, module_dir: str | None, home: str | None) -> None:
-        self.rules: list[tuple[re.Pattern[str], str]] = []
-        if module_dir and module_dir != "/":
-            self.rules.append((_path_prefix(module_dir), MODULE_MARK))
-        if home and home != "/":
-            self.rules.append((_path_prefix(home), "~"))
+    The module's own directory becomes ``${MODULE}``, Go's module cache ``${GOMODCACHE}`` and the
+    home directory ``~``, each spelled both as given and as its real path (a checkout reached
+    through a symlink, ``/tmp`` → ``/private/tmp`` on macOS). The longest prefix is replaced
+    first, so a module cache under the home directory is named as the module cache.
+    """
+
+    def __init__(
+        self,
+        module_dir: str | None,
+        home: str | None,
+        gomodcache: str | None = None,
+        realpath: Callable[[str], str] = lambda path: path,
+    ) -> None:
+        prefixes: dict[str, str] = {}
+        for path, mark in (
+            (home, HOME_MARK),
+            (gomodcache, GOMODCACHE_MARK),
+            (module_dir, MODULE_MARK),
+        ):
+            if path and path.startswith("/") and path.rstrip("/"):
+                prefixes[path.rstrip("/")] = mark
+                prefixes.setdefault(realpath(path).rstrip("/") or path, mark)
+        self.rules = [
+            (_path_prefix(path), mark)
+            for path, mark in sorted(prefixes.items(), key=lambda item: -len(item[0]))
+        ]
 
     def text(self, value: str) -> str:
         for pattern, replacement in self.rules:

@@ -57,6 +57,7 @@ class Probes:
         self.host = host
         self.module_dir = module_dir
         self.cache = cache if isinstance(host, LocalHost) else None
+        self.gomodcache = ""
         self.env_key = environment_key(host.environment) if isinstance(host, LocalHost) else ""
 
     def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
@@ -76,7 +77,8 @@ class Probes:
                 check_secrets(section["env"], "go env")  # never cache a credential
                 packages, cgo_section = listed.result()
             seen.update(settings=settings, packages=packages)
-            return {"go": section, "cgo": cgo_section}
+            where = {"gomodcache": settings.get("GOMODCACHE", "")}
+            return {"go": section, "cgo": cgo_section, "where": where}
 
         def inputs(_: Section) -> Iterable[str]:
             settings = seen["settings"]
@@ -87,6 +89,7 @@ class Probes:
             yield from toolinputs.package_inputs(seen["packages"], settings)
 
         both = self._memo("go", go_bin, compute, inputs)
+        self.gomodcache = str(both["where"]["gomodcache"])
         return both["go"], both["cgo"]
 
     def compiler(self, go_env: dict[str, str]) -> Section:
@@ -163,7 +166,7 @@ def take_snapshot(
     go_section["env"] = check_secrets(go_env, "go env")
     if host.system == "darwin":
         entry["apple"] = apple_section
-    normalizer = PathNormalizer(module_dir, host.getenv("HOME"))
+    normalizer = PathNormalizer(module_dir, host.getenv("HOME"), probes.gomodcache, host.realpath)
     entry = prune(normalizer.apply(entry))
     platform = f"{entry['os']['goos']}-{entry['os']['goarch']}"
     return Snapshot(platform, entry)
