@@ -320,6 +320,17 @@ RULES: tuple[Rule, ...] = (
         ),
         2,
     ),
+    Rule(
+        ("cc", "compiler", "wrapper*"),
+        _const("compiler wrapper"),
+        _fixed(
+            "warning",
+            "the wrapper in front of the compiler (ccache, sccache, distcc) changed; the "
+            "compiler behind it is checked on its own",
+            f"restore the wrapper in CC, or {RELOCK}",
+        ),
+        3,
+    ),
     Rule(("cc", "compiler", "*"), _const("C compiler"), _fixed("error", TOOL_WHY, TOOL_FIX), 2),
     Rule(
         ("cc", "linker", "sha256"),

@@ -47,6 +47,8 @@ class Tool(Strict):
     realpath: str | None = None
     version: str | None = None
     sha256: str | None = Sha256
+    wrapper: str | None = None
+    wrapper_version: str | None = None
     error: str | None = None
 
 

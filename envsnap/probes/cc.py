@@ -1,24 +1,44 @@
-"""The C compiler go would call (``CC`` from go env) and the linker behind it."""
+"""The C (and C++) compiler go would call and the linker behind it, seen through wrappers.
+
+go splits ``CC`` like a shell line and runs it, so ``CC="ccache gcc"`` runs ccache, which runs
+gcc: the compiler that builds is gcc, and that is what is locked (path, version, hash), with
+the wrapper named beside it. The same holds when a wrapper masquerades as the compiler (a
+``/usr/lib/ccache/gcc`` symlink to ccache first on PATH). A driver with arguments (``zig cc``)
+is asked with its arguments. On macOS, ``/usr/bin/cc``, ``clang`` and ``ld`` are shims that
+xcrun resolves in the active developer dir: the file locked is the one ``xcrun --find`` names.
+"""
 
 from __future__ import annotations
 
+import os
+import posixpath
 import shlex
+from dataclasses import dataclass
 
 from envsnap.errors import HostError
 from envsnap.host import Host, ToolNotFound
 from envsnap.probes import Section
 
 DEFAULT_CC = {"darwin": "clang", "linux": "gcc"}
+DEFAULT_CXX = {"darwin": "clang++", "linux": "g++"}
+WRAPPERS = frozenset({"ccache", "sccache", "distcc", "icecc", "buildcache"})
+XCRUN_SHIMS = frozenset({"cc", "c++", "clang", "clang++", "gcc", "g++", "ld"})
 
 
-def compiler_command(go_env: dict[str, str], system: str) -> str:
-    """The executable part of CC (go splits CC like a shell line: ``CC="ccache gcc"``)."""
-    raw = go_env.get("CC") or DEFAULT_CC.get(system, "cc")
+def compiler_words(go_env: dict[str, str], system: str, cxx: bool = False) -> list[str]:
+    """CC (or CXX) split like a shell line, as go splits it."""
+    defaults = DEFAULT_CXX if cxx else DEFAULT_CC
+    raw = go_env.get("CXX" if cxx else "CC") or defaults.get(system, "c++" if cxx else "cc")
     try:
         words = shlex.split(raw)
     except ValueError:
         words = raw.split()
-    return words[0] if words else DEFAULT_CC.get(system, "cc")
+    return words or [defaults.get(system, "cc")]
+
+
+def compiler_command(go_env: dict[str, str], system: str) -> str:
+    """The executable part of CC, as a person would name it."""
+    return compiler_words(go_env, system)[0]
 
 
 def resolve_tool(host: Host, command: str) -> str:
@@ -29,6 +49,52 @@ def resolve_tool(host: Host, command: str) -> str:
             "install it, or set CC (go env -w CC=...) to one that is",
         )
     return path
+
+
+@dataclass(frozen=True)
+class Driver:
+    """How go runs the compiler: the command as configured, what really runs, and any wrapper."""
+
+    command: str
+    argv: tuple[str, ...]
+    wrapper: str | None = None
+
+
+def _is_wrapper(path: str) -> bool:
+    return posixpath.basename(path) in WRAPPERS
+
+
+def _which_after(host: Host, name: str, after_dir: str) -> str | None:
+    """*name* on PATH in a directory after *after_dir* (what a masquerading wrapper runs)."""
+    dirs = [d.rstrip("/") for d in (host.getenv("PATH") or "").split(os.pathsep) if d]
+    if after_dir.rstrip("/") in dirs:
+        dirs = dirs[dirs.index(after_dir.rstrip("/")) + 1 :]
+    for directory in dirs:
+        candidate = f"{directory}/{name}"
+        info = host.stat(candidate)
+        if info is not None and info.kind == "file" and not _is_wrapper(host.realpath(candidate)):
+            return candidate
+    return None
+
+
+def find_driver(host: Host, go_env: dict[str, str], cxx: bool = False) -> Driver:
+    """The compiler go runs for CC (or CXX), with a ccache-like wrapper seen through."""
+    words = compiler_words(go_env, host.system, cxx)
+    command = " ".join(words)
+    wrapper = None
+    if _is_wrapper(words[0]) and len(words) > 1:
+        wrapper, words = resolve_tool(host, words[0]), words[1:]
+    path = resolve_tool(host, words[0])
+    if wrapper is None and _is_wrapper(host.realpath(path)) and not _is_wrapper(path):
+        name = posixpath.basename(path)
+        behind = _which_after(host, name, posixpath.dirname(path))
+        if behind is None:
+            raise ToolNotFound(
+                f"`{name}` on PATH is {host.realpath(path)}, with no real {name} behind it",
+                f"install {name}, or take the wrapper's directory off PATH",
+            )
+        wrapper, path = path, behind
+    return Driver(command, (path, *words[1:]), wrapper)
 
 
 def first_line(text: str) -> str:
@@ -57,10 +123,45 @@ def describe_binary(host: Host, path: str, version_argv: list[str], stream: str)
     return section
 
 
-def probe_compiler(host: Host, go_env: dict[str, str]) -> Section:
-    command = compiler_command(go_env, host.system)
-    section = describe_binary(host, resolve_tool(host, command), ["--version"], "stdout")
-    return {"command": command, **section}
+def xcrun_target(host: Host, path: str) -> str | None:
+    """The developer-dir tool a macOS ``/usr/bin`` shim runs (``xcrun --find``), or None."""
+    name = posixpath.basename(path)
+    if host.system != "darwin" or posixpath.dirname(path) != "/usr/bin" or name not in XCRUN_SHIMS:
+        return None
+    try:
+        result = host.run(["xcrun", "--find", name])
+    except HostError:
+        return None
+    found = result.out.strip()
+    return found if result.ok and found.startswith("/") else None
+
+
+def describe_tool(
+    host: Host, argv: tuple[str, ...], version_argv: list[str], stream: str
+) -> Section:
+    """Path, version, realpath and hash of the tool *argv* runs, seen through an xcrun shim."""
+    section = describe_binary(host, argv[0], [*argv[1:], *version_argv], stream)
+    behind = xcrun_target(host, argv[0])
+    if behind is not None:
+        section["realpath"] = host.realpath(behind)
+        section.pop("sha256", None)
+        digest = host.file_digest(section["realpath"])
+        if digest is not None:
+            section["sha256"] = digest
+    return section
+
+
+def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Section:
+    driver = find_driver(host, go_env, cxx)
+    section = describe_tool(host, driver.argv, ["--version"], "stdout")
+    section = {"command": driver.command, **section}
+    if driver.wrapper is not None:
+        section["wrapper"] = driver.wrapper
+        result = host.run([driver.wrapper, "--version"])
+        version = first_line(result.out) if result.ok else ""
+        if version:
+            section["wrapper_version"] = version
+    return section
 
 
 def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
@@ -69,9 +170,9 @@ def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
         ld = host.which("ld")
         if ld is None:
             raise ToolNotFound("`ld` is not on PATH", "install the Xcode Command Line Tools")
-        return describe_binary(host, ld, ["-v"], "stderr")
-    compiler = resolve_tool(host, compiler_command(go_env, host.system))
-    named = first_line(host.run([compiler, "-print-prog-name=ld"]).out) or "ld"
+        return describe_tool(host, (ld,), ["-v"], "stderr")
+    driver = find_driver(host, go_env)
+    named = first_line(host.run([*driver.argv, "-print-prog-name=ld"]).out) or "ld"
     ld = named if named.startswith("/") else host.which(named)
     if ld is None:
         raise ToolNotFound(f"the linker `{named}` is not on PATH", "install binutils")
@@ -80,8 +181,7 @@ def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
 
 def library_search_dirs(host: Host, go_env: dict[str, str]) -> list[str]:
     """The directories the compiler's linker searches for ``-l`` after any ``-L``."""
-    compiler = resolve_tool(host, compiler_command(go_env, host.system))
-    result = host.run([compiler, "-print-search-dirs"])
+    result = host.run([*find_driver(host, go_env).argv, "-print-search-dirs"])
     for line in result.out.splitlines():
         if line.startswith("libraries:"):
             raw = line.split(":", 1)[1].strip().removeprefix("=")

@@ -1,0 +1,110 @@
+"""The compiler locked is the compiler that runs, seen through ccache (real ccache, real gcc)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LIBM_PACKAGE, envsnap, require_tool, write_module
+
+
+def sha256(path: str) -> str:
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def first_line(argv: list[str]) -> str:
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return out.splitlines()[0].strip()
+
+
+def locked_compiler(module: Path) -> dict[str, Any]:
+    lock = tomllib.loads((module / "envsnap.lock").read_text())
+    entry = next(iter(lock["platforms"].values()))
+    compiler: dict[str, Any] = entry["cc"]["compiler"]
+    return compiler
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    for tool in ("go", "gcc", "ccache", "clang"):
+        require_tool(tool)
+    return write_module(tmp_path / "mod", {"mm/mm.go": LIBM_PACKAGE})
+
+
+@pytest.fixture
+def own_gcc(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A `gcc` of the test's own on PATH (a link to the real one, re-pointable)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real = os.path.realpath(require_tool("gcc"))
+    (bin_dir / "gcc").symlink_to(real)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "CCACHE_DIR": str(tmp_path / "ccache"),
+    }
+    return bin_dir / "gcc", env
+
+
+def test_ccache_gcc_locks_gcc_and_names_ccache(
+    module: Path, own_gcc: tuple[Path, dict[str, str]]
+) -> None:
+    gcc, env = own_gcc
+    env = {**env, "CC": "ccache gcc"}
+    assert envsnap("lock", "-C", str(module), env=env).returncode == 0
+    compiler = locked_compiler(module)
+    real = os.path.realpath(gcc)
+    assert compiler["command"] == "ccache gcc"
+    assert (compiler["path"], compiler["realpath"]) == (str(gcc), real)
+    assert compiler["sha256"] == sha256(real)
+    assert compiler["version"] == first_line([str(gcc), "--version"])
+    assert compiler["wrapper"] == shutil.which("ccache")
+    assert compiler["wrapper_version"] == first_line(["ccache", "--version"])
+    # the build really goes through ccache: its statistics count the compilations
+    subprocess.run(["go", "build", "-a", "./..."], cwd=module, env=env, check=True)
+    stats = subprocess.run(["ccache", "-s"], env=env, capture_output=True, text=True).stdout
+    assert "Cacheable calls" in stats or "cache miss" in stats
+
+
+def test_a_changed_gcc_under_ccache_is_a_finding(
+    module: Path, own_gcc: tuple[Path, dict[str, str]]
+) -> None:
+    gcc, env = own_gcc
+    env = {**env, "CC": "ccache gcc"}
+    assert envsnap("lock", "-C", str(module), env=env).returncode == 0
+    assert envsnap("verify", "-C", str(module), env=env).returncode == 0
+    gcc.unlink()
+    gcc.symlink_to(os.path.realpath(require_tool("clang")))
+    for cache in ("0", "1"):
+        result = envsnap(
+            "verify", "--json", "-C", str(module), env={**env, "ENVSNAP_NO_CACHE": cache}
+        )
+        document = json.loads(result.stdout)
+        ids = [f["id"] for f in document["findings"]]
+        assert result.returncode == 1, result.stdout
+        assert any(i.startswith("cc.compiler.") for i in ids), ids
+
+
+def test_a_ccache_masquerading_as_gcc_is_seen_through(module: Path, tmp_path: Path) -> None:
+    masquerade = tmp_path / "ccache-links"
+    masquerade.mkdir()
+    (masquerade / "gcc").symlink_to(require_tool("ccache"))
+    env = {
+        **os.environ,
+        "PATH": f"{masquerade}:{os.environ['PATH']}",
+        "CCACHE_DIR": str(tmp_path / "ccache"),
+    }
+    assert envsnap("lock", "-C", str(module), env=env).returncode == 0
+    compiler = locked_compiler(module)
+    real_gcc = shutil.which("gcc")  # without the masquerade directory
+    assert real_gcc is not None
+    assert compiler["path"] == real_gcc and compiler["sha256"] == sha256(os.path.realpath(real_gcc))
+    assert compiler["wrapper"] == str(masquerade / "gcc")
