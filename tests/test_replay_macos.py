@@ -167,12 +167,26 @@ def test_developer_dir_clt_and_sdk(name: str, expected: dict[str, Any]) -> None:
     ],
 )
 def test_compiler_version_line(name: str, command: str, version: str) -> None:
+    behind = XCODE_CLANG if name == XCODE_16 else f"/usr/bin/{command}"
     assert entry(name)["cc"]["compiler"] == {
         "command": command,
         "path": f"/usr/bin/{command}",
-        "realpath": f"/usr/bin/{command}",
+        "realpath": behind,
         "version": version,
     }
+
+
+XCODE_CLANG = (
+    "/Applications/Xcode.app/Contents/Developer/Toolchains/XcodeDefault.xctoolchain/usr/bin/clang"
+)
+
+
+def test_the_compiler_behind_the_cc_shim_is_found_through_xcrun() -> None:
+    """Only the Xcode host has a recorded `xcrun --find clang`; the others keep the shim."""
+    _, misses = replay(XCODE_16)
+    assert "run xcrun --find clang" not in misses
+    assert entry(XCODE_16)["cc"]["compiler"]["realpath"] == XCODE_CLANG
+    assert "run xcrun --find clang" in replay(HOST_1)[1]
 
 
 def test_compiler_without_developer_tools_is_an_error() -> None:
@@ -264,6 +278,7 @@ GO_1223_MISSES = {
     "read /Users/furychick/Library/Application Support/go/env",
     "read /opt/homebrew/Cellar/go/1.22.3/libexec/go.env",
     "stat /var/db/xcode_select_link",
+    "run xcrun --find clang",
 }
 GO_1240_MISSES = {
     "run /opt/homebrew/bin/go env -json",
@@ -291,7 +306,15 @@ def _keg_misses(version: str) -> set[str]:
         (MACOS_15_CLT, GO_1223_MISSES | _keg_misses("3.3.0")),
         (OPENSSL_340, GO_1223_MISSES | _keg_misses("3.4.0")),
         (XCODE_16, GO_1240_MISSES),
-        (CLT_LD, GO_1240_MISSES | {"run pkgutil --pkg-info=com.apple.pkg.CLTools_Executables"}),
+        (
+            CLT_LD,
+            GO_1240_MISSES
+            | {
+                "run pkgutil --pkg-info=com.apple.pkg.CLTools_Executables",
+                "run xcrun --find clang",
+                "run xcrun --find ld",
+            },
+        ),
         (
             INTEL,
             {
@@ -299,6 +322,7 @@ def _keg_misses(version: str) -> set[str]:
                 "read /usr/local/Cellar/go/1.16/libexec/go.env",
                 "stat /var/db/xcode_select_link",
                 "run pkgutil --pkg-info=com.apple.pkg.CLTools_Executables",
+                "run xcrun --find clang",
             },
         ),
     ],

@@ -22,7 +22,16 @@ from envsnap.probes import Section
 DEFAULT_CC = {"darwin": "clang", "linux": "gcc"}
 DEFAULT_CXX = {"darwin": "clang++", "linux": "g++"}
 WRAPPERS = frozenset({"ccache", "sccache", "distcc", "icecc", "buildcache"})
-XCRUN_SHIMS = frozenset({"cc", "c++", "clang", "clang++", "gcc", "g++", "ld"})
+# The /usr/bin shims and the developer-dir tool each runs: cc, gcc and clang all run Apple clang.
+XCRUN_SHIMS = {
+    "cc": "clang",
+    "gcc": "clang",
+    "clang": "clang",
+    "c++": "clang++",
+    "g++": "clang++",
+    "clang++": "clang++",
+    "ld": "ld",
+}
 
 
 def compiler_words(go_env: dict[str, str], system: str, cxx: bool = False) -> list[str]:
@@ -125,11 +134,11 @@ def describe_binary(host: Host, path: str, version_argv: list[str], stream: str)
 
 def xcrun_target(host: Host, path: str) -> str | None:
     """The developer-dir tool a macOS ``/usr/bin`` shim runs (``xcrun --find``), or None."""
-    name = posixpath.basename(path)
-    if host.system != "darwin" or posixpath.dirname(path) != "/usr/bin" or name not in XCRUN_SHIMS:
+    tool = XCRUN_SHIMS.get(posixpath.basename(path))
+    if host.system != "darwin" or posixpath.dirname(path) != "/usr/bin" or tool is None:
         return None
     try:
-        result = host.run(["xcrun", "--find", name])
+        result = host.run(["xcrun", "--find", tool])
     except HostError:
         return None
     found = result.out.strip()
