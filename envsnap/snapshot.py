@@ -39,6 +39,7 @@ class GoSection(Strict):
     env: dict[str, str]
     mod_go: str | None = None
     mod_toolchain: str | None = None
+    switched_from: str | None = None  # the local go, when GOTOOLCHAIN switches the build away
 
 
 class Tool(Strict):

@@ -91,6 +91,10 @@ def take_snapshot(
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))
         go_section = go_f.result()
         go_env = go_section["env"]
+        if "switched_from" in go_section:  # the build runs another go: list with that one
+            cgo_f = pool.submit(
+                guarded, lambda: cgo.probe_cgo(host, go_section["path"], module_dir)
+            )
         compiler_f = pool.submit(guarded, lambda: cc.probe_compiler(host, go_env))
         linker_f = pool.submit(guarded, lambda: cc.probe_linker(host, go_env))
         # the linker's search path is asked while go list still runs
