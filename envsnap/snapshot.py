@@ -113,6 +113,8 @@ class PlatformEntry(Strict):
     cgo: CgoSection
     libraries: list[Library]
     apple: AppleSection | None = None
+    # the probes that failed when it was written (lock --allow-incomplete); absent when none did
+    incomplete: list[str] | None = None
 
 
 def validate_entry(platform: str, entry: dict[str, object]) -> PlatformEntry:

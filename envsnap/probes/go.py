@@ -8,7 +8,7 @@ import shlex
 from typing import NamedTuple
 
 from envsnap import gover
-from envsnap.errors import HostError
+from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, ToolNotFound
 from envsnap.probes import Section, toolchain
 
@@ -139,9 +139,27 @@ class BuildGo(NamedTuple):
     switched_from: str | None  # the local go's version, when the build switches away from it
 
 
+def refuse_cross_target(host: Host, env: dict[str, str]) -> None:
+    """A GOOS/GOARCH other than the host's would file this host's compiler, libraries and SDK
+    under another platform's entry; refuse it (build variants for other targets come later)."""
+    target = f"{env.get('GOOS')}-{env.get('GOARCH')}"
+    native = f"{env.get('GOHOSTOS', env.get('GOOS'))}-{env.get('GOHOSTARCH', env.get('GOARCH'))}"
+    if target == native:
+        return
+    where = "the environment" if host.getenv("GOOS") or host.getenv("GOARCH") else "go env -w"
+    raise EnvsnapError(
+        f"GOOS/GOARCH select {target} (set in {where}) but this host is {native}: its compiler, "
+        f"libraries and SDK would be recorded as the {target} entry",
+        "unset GOOS and GOARCH (`go env -u GOOS GOARCH` if set with go env -w) and run it on "
+        f"a {target} machine for that entry; locking other targets as build variants is not "
+        "supported yet",
+    )
+
+
 def build_go(host: Host, module_dir: str) -> BuildGo:
     go = find_go(host)
     env = read_go_env(host, go, module_dir)
+    refuse_cross_target(host, env)
     setting = toolchain_setting(host, env)
     local = env.get("GOVERSION") or _version_from_go_version(host, go)
     choice = toolchain.select_toolchain(
