@@ -13,13 +13,10 @@ from typing import Any
 from envsnap.host import Host
 from envsnap.probes import cgo
 
-SECTION_NAMES = {
-    "os": "operating system",
-    "cc.compiler": "C compiler",
-    "cc.linker": "linker",
-    "apple": "Apple developer tools",
-    "cgo": "package list (go list)",
-}
+# The sections whose failure means the module cannot be built here. The others (os, linker,
+# apple) only describe the machine less fully; lock warns about them (see WARN_ONLY).
+SECTION_NAMES = {"cc.compiler": "C compiler", "cgo": "package list (go list)"}
+WARN_ONLY = {"os": "operating system", "cc.linker": "linker", "apple": "Apple developer tools"}
 
 
 def _one_line(text: str) -> str:
@@ -33,19 +30,22 @@ def _library_failure(lib: Mapping[str, Any]) -> str:
     return f"{name} (used by {users}): {_one_line(lib['error'])}"
 
 
-def probe_failures(entry: Mapping[str, Any]) -> list[str]:
-    """One line per failed probe of *entry*, naming what failed and go's or the tool's message."""
+def section_failures(entry: Mapping[str, Any], names: Mapping[str, str]) -> list[str]:
+    """``name: error`` for each section of *names* (dotted paths) whose probe failed."""
     failures = []
-    for where, name in SECTION_NAMES.items():
+    for where, name in names.items():
         section: Any = entry
         for key in where.split("."):
             section = section.get(key, {}) if isinstance(section, Mapping) else {}
         if isinstance(section, Mapping) and section.get("error"):
             failures.append(f"{name}: {_one_line(section['error'])}")
-    apple = entry.get("apple") or {}
-    if apple.get("sdk_error"):
-        failures.append(f"macOS SDK: {_one_line(apple['sdk_error'])}")
-    failures += [f"go list: {_one_line(e)}" for e in entry.get("cgo", {}).get("package_errors", [])]
+    return failures
+
+
+def probe_failures(entry: Mapping[str, Any]) -> list[str]:
+    """One line per failed probe of *entry* that leaves the build unusable: the compiler, the
+    package list, each library that did not resolve."""
+    failures = section_failures(entry, SECTION_NAMES)
     failures += [_library_failure(lib) for lib in entry.get("libraries", []) if lib.get("error")]
     return failures
 

@@ -63,6 +63,10 @@ def failures_of(ws: Workspace, snapshot: Snapshot) -> list[str]:
 def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
     """The snapshot to write: refused (exit 1) when a probe failed, unless *allow*; then the
     entry lists the failures in ``incomplete``."""
+    from envsnap.completeness import WARN_ONLY, section_failures
+
+    for partial in section_failures(snapshot.entry, WARN_ONLY):
+        print(f"envsnap: warning: probe incomplete: {partial}", file=sys.stderr)
     failures = failures_of(ws, snapshot)
     if not failures:
         return snapshot

@@ -109,15 +109,15 @@ def locate(host: Host, choice: Choice, go_env: dict[str, str]) -> str:
         return on_path
     if choice.path_only:
         raise HostError(
-            f"the build runs {choice.name} ({choice.why}) and it is not on PATH",
+            f"cannot probe {choice.name}: the build runs it ({choice.why}) and it is not on PATH",
             f"install it (go install golang.org/dl/{choice.name}@latest && {choice.name} download)",
         )
     cached = posixpath.join(toolchain_dir(go_env, choice.name), "bin", "go")
     if _executable(host, cached):
         return cached
     raise HostError(
-        f"the build switches to {choice.name} ({choice.why}) and it is not in the module cache; "
-        "envsnap never downloads a toolchain",
+        f"cannot probe {choice.name}: the build switches to it ({choice.why}) and it is not in "
+        "the module cache; envsnap never downloads a toolchain",
         "run `go version` in the module once with network access to fetch it, then run envsnap "
         "again",
     )
