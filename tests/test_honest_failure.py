@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LIBM_PACKAGE, ZLIB_PACKAGE, envsnap, require_tool, write_module
+from tests.conftest import LIBM_PACKAGE, ZLIB_PACKAGE, envsnap, require_tool
 
 
 def verify_json(module: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
