@@ -80,7 +80,8 @@ def library_key(lib: Mapping[str, Any]) -> str:
 
 def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
     """*entry* with libraries, files and cgo packages keyed by name/path for a stable diff."""
-    out: dict[str, Any] = {k: v for k, v in entry.items() if k not in ("digest", "envsnap")}
+    skip = ("digest", "envsnap", "incomplete")  # incomplete: its own finding, reported first
+    out: dict[str, Any] = {k: v for k, v in entry.items() if k not in skip}
     libraries = {}
     for lib in entry.get("libraries", []):
         item = {k: _flags(v) for k, v in lib.items() if k not in ("name", "found_by", "files")}
@@ -470,25 +471,79 @@ def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     return sorted(diffs.values(), key=lambda d: d.path)
 
 
+# What a failed probe hides besides its own section: no package list, no libraries to resolve.
+DERIVED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {("cgo",): (("libraries",),)}
+UNVERIFIABLE_WHY: dict[tuple[str, ...], str] = {
+    ("cgo",): "go cannot list the module's packages, so neither its cgo packages nor the "
+    "libraries they link can be checked (go's whole message is shown)",
+}
+
+
+def _hidden(prefixes: list[tuple[str, ...]], diffs: list[Diff]) -> list[Diff]:
+    """*diffs* without those under a prefix, or derived from one (see :data:`DERIVED`)."""
+    hidden = prefixes + [d for p in prefixes for d in DERIVED.get(p, ())]
+    return [d for d in diffs if not any(d.path[: len(p)] == p for p in hidden)]
+
+
 def _unverifiable(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
     """A probe that fails now but worked at lock time hides every field below it."""
     broken = [d for d in diffs if d.path[-1] == "error" and d.category == "extra"]
-    prefixes = [d.path[:-1] for d in broken]
     findings = [
         Finding(
             ".".join(d.path),
-            rule_for(d.path).subject(d.path[:-1] or d.path),
+            "package list (go list)"
+            if d.path == ("cgo", "error")
+            else rule_for(d.path).subject(d.path[:-1] or d.path),
             "unverifiable",
             "error",
             None,
             d.live,
-            "a probe that worked at lock time cannot run now, so this part cannot be checked",
+            UNVERIFIABLE_WHY.get(
+                d.path[:-1],
+                "a probe that worked at lock time cannot run now, so this part cannot be checked",
+            ),
             "fix the error shown, then run envsnap verify again",
         )
         for d in broken
     ]
-    rest = [d for d in diffs if not any(d.path[: len(p)] == p for p in prefixes)]
-    return findings, rest
+    return findings, _hidden([d.path[:-1] for d in broken], diffs)
+
+
+def _recovered(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
+    """A probe that failed at lock time (an incomplete lock) and works here: the lock holds no
+    value to compare with, so this is neither an upgrade nor something to reinstall."""
+    healed = [d for d in diffs if d.path[-1] == "error" and d.category == "missing"]
+    findings = [
+        Finding(
+            ".".join(d.path),
+            rule_for(d.path).subject(d.path[:-1] or d.path),
+            "changed",
+            "error",
+            _readable(d.locked),
+            None,
+            "the lock was written where this probe failed, so it records nothing to compare "
+            "with; here it works",
+            "run `envsnap lock` on a machine where the build works and commit the lock",
+        )
+        for d in healed
+    ]
+    return findings, _hidden([d.path[:-1] for d in healed], diffs)
+
+
+def incomplete_finding(failures: Sequence[str]) -> Finding:
+    """The first finding for an entry written with ``lock --allow-incomplete``."""
+    return Finding(
+        "incomplete",
+        "incomplete lock",
+        "unverifiable",
+        "error",
+        list(failures),
+        None,
+        "it was written with --allow-incomplete while these probes failed, so it does not "
+        "describe a working build and the parts they cover are checked on no machine",
+        "fix the failures (or lock on a machine where the build works), run `envsnap lock` "
+        "and commit the lock",
+    )
 
 
 def _readable(value: Any) -> Any:
@@ -559,11 +614,16 @@ def apply_policy(findings: list[Finding], policy: Policy) -> list[Finding]:
 def compare(
     locked: Mapping[str, Any], live: Mapping[str, Any], policy: Policy | None = None
 ) -> list[Finding]:
-    """Every difference between a locked entry and a live one, explained, most severe first."""
+    """Every difference between a locked entry and a live one, explained, most severe first;
+    an incomplete lock says so before anything else."""
     unverifiable, diffs = _unverifiable(raw_diffs(locked, live))
-    findings = unverifiable + _merge([explain(d) for d in diffs])
-    findings = apply_policy(findings, policy or Policy())
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.id))
+    recovered, diffs = _recovered(diffs)
+    findings = unverifiable + recovered + _merge([explain(d) for d in diffs])
+    findings = sorted(
+        apply_policy(findings, policy or Policy()), key=lambda f: (SEVERITY_ORDER[f.severity], f.id)
+    )
+    first = [incomplete_finding(locked["incomplete"])] if locked.get("incomplete") else []
+    return apply_policy(first, policy or Policy()) + findings
 
 
 def missing_platform(platform: str, available: Sequence[str]) -> Finding:

@@ -46,3 +46,9 @@ class HostError(EnvsnapError):
 
 class RecordingError(EnvsnapError):
     """A recording directory is missing or malformed."""
+
+
+class IncompleteLock(EnvsnapError):
+    """Probes failed at ``lock`` and --allow-incomplete was not given."""
+
+    exit_code = EXIT_DRIFT

@@ -56,11 +56,17 @@ class CommandResult:
     def err(self) -> str:
         return self.stderr.decode("utf-8", errors="replace")
 
-    def describe_failure(self) -> str:
-        """One line: the command, its status and the last line of what it said."""
-        tail = (self.err.strip() or self.out.strip()).splitlines()[-1:] or [""]
-        said = f": {tail[0][:200]}" if tail[0] else ""
-        return f"`{' '.join(self.argv)}` exited {self.returncode}{said}"
+    def describe_failure(self, first_lines: int = 0) -> str:
+        """The command, its status and the last line of what it said; with *first_lines*, the
+        first lines instead, one per line (go prints what failed first and the fix after)."""
+        said = (self.err.strip() or self.out.strip()).splitlines()
+        head = f"`{' '.join(self.argv)}` exited {self.returncode}"
+        if first_lines and said:
+            more = len(said) - first_lines
+            kept = [line.rstrip()[:300] for line in said[:first_lines]]
+            return "\n".join([f"{head}:", *kept, *([f"… ({more} more lines)"] if more > 0 else [])])
+        tail = said[-1:] or [""]
+        return f"{head}: {tail[0][:200]}" if tail[0] else head
 
 
 @dataclass(frozen=True)

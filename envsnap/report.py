@@ -59,7 +59,7 @@ def show_value(value: Any) -> str:
         return json.dumps(value, sort_keys=True)
     if value == "":
         return '""'
-    return _printable(str(value))
+    return "\n".join(_printable(line) for line in str(value).expandtabs(4).split("\n"))
 
 
 def _wrapped(label: str, text: str) -> list[str]:
@@ -69,7 +69,9 @@ def _wrapped(label: str, text: str) -> list[str]:
 
 
 def render_finding(finding: Finding) -> list[str]:
-    lines = [f"{finding.severity:<8}{finding.subject}: {_change(finding)}"]
+    # A value of several lines (go's whole message) continues below the headline, indented.
+    head, *more = f"{finding.severity:<8}{finding.subject}: {_change(finding)}".split("\n")
+    lines = [head, *(INDENT + line.replace("\t", "    ").strip() for line in more)]
     lines += _wrapped("why", finding.why)
     lines += _wrapped("fix", finding.fix)
     if finding.also:
@@ -88,6 +90,10 @@ def _values(finding: Finding) -> str:
         return f"not in the lock, now {show_value(finding.live)}"
     if finding.category == "missing":
         return f"locked {show_value(finding.locked)}, now absent"
+    if finding.category == "unverifiable" and isinstance(finding.locked, list):
+        return "the lock was written while probes failed:\n" + "\n".join(
+            f"- {item}" for item in finding.locked
+        )
     if finding.category == "unverifiable":
         return f"cannot be checked: {show_value(finding.live)}"
     return f"{show_value(finding.locked)} → {show_value(finding.live)}"

@@ -39,6 +39,7 @@ class GoSection(Strict):
     env: dict[str, str]
     mod_go: str | None = None
     mod_toolchain: str | None = None
+    switched_from: str | None = None  # the local go, when GOTOOLCHAIN switches the build away
 
 
 class Tool(Strict):
@@ -114,6 +115,8 @@ class PlatformEntry(Strict):
     cgo: CgoSection
     libraries: list[Library]
     apple: AppleSection | None = None
+    # the probes that failed when it was written (lock --allow-incomplete); absent when none did
+    incomplete: list[str] | None = None
 
 
 def validate_entry(platform: str, entry: dict[str, object]) -> PlatformEntry:

@@ -8,7 +8,7 @@ from typing import Any
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
-from envsnap.errors import EXIT_DRIFT, EXIT_OK, EnvsnapError, LockError
+from envsnap.errors import EXIT_DRIFT, EXIT_OK, EnvsnapError, IncompleteLock, LockError
 from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry
 from envsnap.probes.collect import Snapshot, take_snapshot
 from envsnap.workspace import Workspace
@@ -26,31 +26,60 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace a lock that cannot be read (its entries are lost)",
     )
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="write the entry even when probes failed, marked incomplete (verify reports it)",
+    )
 
 
 def live_snapshot(ws: Workspace) -> Snapshot:
-    """Probe the host; refuse when the Go or cgo probe failed, warn about the others."""
+    """Probe the host; refuse when the Go or cgo probe failed."""
     snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env)
-    for name in snapshot.failed_sections:
-        section = snapshot.entry[name]
+    for name in ESSENTIAL:
+        section = snapshot.entry.get(name)
         message = section.get("error") if isinstance(section, dict) else None
-        if name in ESSENTIAL and message:
-            raise EnvsnapError(f"cannot lock: {message}", "fix the error above and run it again")
-        print(
-            f"envsnap: warning: {name}: probe incomplete ({_first_error(section)})", file=sys.stderr
-        )
+        if message:
+            flat = " ".join(str(message).split())  # go's lines, as one line
+            raise EnvsnapError(f"cannot lock: {flat}", "fix the error above and run it again")
     return snapshot
 
 
-def _first_error(section: Any) -> str:
-    if isinstance(section, dict):
-        if "error" in section:
-            return str(section["error"])
-        for value in section.values():
-            found = _first_error(value)
-            if found:
-                return found
-    return ""
+def failures_of(ws: Workspace, snapshot: Snapshot) -> list[str]:
+    """Every probe that failed, including CGO_ENABLED=0 hiding the module's cgo packages."""
+    from envsnap.completeness import cgo_disabled_failure, probe_failures
+    from envsnap.probes.go import build_go
+
+    failures = probe_failures(snapshot.entry)
+    go_env = snapshot.entry["go"]["env"]
+    if go_env.get("CGO_ENABLED", "1") != "1":
+        module_dir = ws.host.module_dir(str(ws.module_root))
+        go_bin = build_go(ws.host, module_dir).path
+        disabled = cgo_disabled_failure(ws.host, go_bin, module_dir, go_env)
+        failures += [disabled] if disabled else []
+    return failures
+
+
+def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
+    """The snapshot to write: refused (exit 1) when a probe failed, unless *allow*; then the
+    entry lists the failures in ``incomplete``."""
+    from envsnap.completeness import WARN_ONLY, section_failures
+
+    for partial in section_failures(snapshot.entry, WARN_ONLY):
+        print(f"envsnap: warning: probe incomplete: {partial}", file=sys.stderr)
+    failures = failures_of(ws, snapshot)
+    if not failures:
+        return snapshot
+    for failure in failures:
+        level = "warning" if allow else "error"
+        print(f"envsnap: {level}: probe failed: {failure}", file=sys.stderr)
+    if not allow:
+        raise IncompleteLock(
+            f"not writing {ws.lock_path.name}: {len(failures)} probe(s) failed on this machine",
+            "fix them and lock again, or pass --allow-incomplete to write an entry marked "
+            "incomplete",
+        )
+    return Snapshot(snapshot.platform, {**snapshot.entry, "incomplete": failures})
 
 
 def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
@@ -71,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = Workspace.from_args(args)
     try:
-        snapshot = live_snapshot(ws)
+        snapshot = mark_incomplete(ws, live_snapshot(ws), args.allow_incomplete)
     finally:
         ws.close()
     validate_entry(

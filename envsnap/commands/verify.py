@@ -78,6 +78,10 @@ def findings_for(
 
 
 def is_clean(locked: dict[str, Any], live_content: dict[str, Any]) -> bool:
+    """The live entry has the locked digest, and the lock is not marked incomplete (which no
+    machine verifies clean)."""
+    if locked.get("incomplete"):
+        return False
     live = {"envsnap": locked.get("envsnap"), **live_content}
     return entry_digest(live) == locked.get("digest")
 

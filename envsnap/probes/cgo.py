@@ -10,6 +10,7 @@ from envsnap.host import Host
 from envsnap.probes import Section
 
 GO_LIST_TIMEOUT = 120.0
+GO_LIST_MESSAGE_LINES = 20  # go's whole message: what failed comes first, the fix after
 
 
 def iter_json_stream(text: str) -> list[dict[str, Any]]:
@@ -55,7 +56,8 @@ def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
         [go, "list", "-e", "-deps", "-json", "./..."], cwd=module_dir, timeout=GO_LIST_TIMEOUT
     )
     if not result.ok:
-        raise HostError(f"cannot list the module's packages: {result.describe_failure()}")
+        said = result.describe_failure(first_lines=GO_LIST_MESSAGE_LINES)
+        raise HostError(f"cannot list the module's packages: {said}")
     try:
         return iter_json_stream(result.out)
     except ValueError:

@@ -72,10 +72,13 @@ class Probes:
         def compute(host: Host) -> Section:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 listed = pool.submit(guarded_list, host, go_bin, self.module_dir)
-                settings = go.read_go_env(host, go_bin, self.module_dir)
-                section = go.go_section(host, go_bin, settings, self.module_dir)
+                build = go.build_go(host, self.module_dir, go_bin)
+                section = go.go_section(host, build, self.module_dir)
                 check_secrets(section["env"], "go env")  # never cache a credential
                 packages, cgo_section = listed.result()
+            if build.switched_from is not None:  # the build runs another go: list with that one
+                packages, cgo_section = guarded_list(host, build.path, self.module_dir)
+            settings = build.env
             seen.update(settings=settings, packages=packages)
             where = {"gomodcache": settings.get("GOMODCACHE", "")}
             return {"go": section, "cgo": cgo_section, "where": where}

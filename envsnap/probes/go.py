@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from typing import NamedTuple
 
-from envsnap.errors import HostError
+from envsnap import gover
+from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, ToolNotFound
-from envsnap.probes import Section
+from envsnap.probes import Section, toolchain
 
 # The go env fields that change what a cgo build does (FIELD-GUIDE §1).
 GO_ENV_KEYS = (
@@ -86,43 +88,106 @@ def parse_go_mod(text: str) -> Section:
     return section
 
 
-def toolchain_setting(host: Host, env: dict[str, str]) -> str | None:
-    """GOTOOLCHAIN as the user's own go would see it: environment, then GOENV, then GOROOT/go.env.
+def configured_toolchain(host: Host, env: dict[str, str]) -> str | None:
+    """GOTOOLCHAIN as the user's own go reads it: environment, then GOENV, then GOROOT/go.env.
 
     envsnap runs go with GOTOOLCHAIN=local so it never downloads anything, which hides the
-    user's setting from ``go env``; so it is read from where go reads it. Go before 1.21 has no
-    such setting (None).
+    user's setting from ``go env``; so it is read from where go reads it (an empty variable
+    counts as unset, as in go's ``cfg.Getenv``). None: set nowhere, or a Go before 1.21, which
+    has no such setting.
     """
-    minor = re.match(r"go1\.(\d+)", env.get("GOVERSION", ""))
-    if minor and int(minor[1]) < 21:
+    if _before_go121(env):
         return None
     from_env = host.getenv("GOTOOLCHAIN")
-    if from_env is not None:
+    if from_env:
         return from_env
     for path in (env.get("GOENV", ""), f"{env.get('GOROOT', '')}/go.env"):
         text = host.read_text(path) if path.startswith("/") else None
-        if text is not None:
-            found = parse_go_env_text(text).get("GOTOOLCHAIN")
-            if found is not None:
-                return found
-    return "auto"
+        found = parse_go_env_text(text).get("GOTOOLCHAIN") if text is not None else None
+        if found:
+            return found
+    return None
+
+
+def toolchain_setting(host: Host, env: dict[str, str]) -> str | None:
+    """The GOTOOLCHAIN setting to record ("auto" when a Go 1.21+ has none written anywhere)."""
+    if _before_go121(env):
+        return None
+    return configured_toolchain(host, env) or "auto"
+
+
+def _before_go121(env: dict[str, str]) -> bool:
+    minor = re.match(r"go1\.(\d+)", env.get("GOVERSION", ""))
+    return minor is not None and int(minor[1]) < 21
+
+
+def switch_lines(host: Host, env: dict[str, str], module_dir: str) -> tuple[str, str]:
+    """The ``go`` and ``toolchain`` lines go's switch reads: go.work's in a workspace, else
+    go.mod's (the first of each, as ``gover.GoModLookup`` reads them)."""
+    work = env.get("GOWORK", "")
+    path = work if work.startswith("/") and host.exists(work) else f"{module_dir}/go.mod"
+    text = host.read_text(path) or ""
+    return gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+
+
+class BuildGo(NamedTuple):
+    """The go the user's build runs (after any toolchain switch) and what led there."""
+
+    path: str
+    env: dict[str, str]  # its go env
+    setting: str | None  # the user's GOTOOLCHAIN, as recorded
+    switched_from: str | None  # the local go's version, when the build switches away from it
+
+
+def refuse_cross_target(host: Host, env: dict[str, str]) -> None:
+    """A GOOS/GOARCH other than the host's would file this host's compiler, libraries and SDK
+    under another platform's entry; refuse it (build variants for other targets come later)."""
+    target = f"{env.get('GOOS')}-{env.get('GOARCH')}"
+    native = f"{env.get('GOHOSTOS', env.get('GOOS'))}-{env.get('GOHOSTARCH', env.get('GOARCH'))}"
+    if target == native:
+        return
+    where = "the environment" if host.getenv("GOOS") or host.getenv("GOARCH") else "go env -w"
+    raise EnvsnapError(
+        f"GOOS/GOARCH select {target} (set in {where}) but this host is {native}: its compiler, "
+        f"libraries and SDK would be recorded as the {target} entry",
+        "unset GOOS and GOARCH (`go env -u GOOS GOARCH` if set with go env -w) and run it on "
+        f"a {target} machine for that entry; locking other targets as build variants is not "
+        "supported yet",
+    )
+
+
+def build_go(host: Host, module_dir: str, go: str | None = None) -> BuildGo:
+    """The go the build runs: *go* (default: the one on PATH) unless the toolchain switches."""
+    go = go or find_go(host)
+    env = read_go_env(host, go, module_dir)
+    refuse_cross_target(host, env)
+    setting = toolchain_setting(host, env)
+    local = env.get("GOVERSION") or _version_from_go_version(host, go)
+    choice = toolchain.select_toolchain(
+        configured_toolchain(host, env), local, *switch_lines(host, env, module_dir)
+    )
+    if not choice.switches:
+        return BuildGo(go, env, setting, None)
+    switched = toolchain.locate(host, choice, env)
+    return BuildGo(switched, read_go_env(host, switched, module_dir), setting, local)
 
 
 def probe_go(host: Host, module_dir: str) -> Section:
-    go = find_go(host)
-    return go_section(host, go, read_go_env(host, go, module_dir), module_dir)
+    return go_section(host, build_go(host, module_dir), module_dir)
 
 
-def go_section(host: Host, go: str, env: dict[str, str], module_dir: str) -> Section:
-    """The lock's ``go`` section from ``go env``'s answer."""
-    version = env.get("GOVERSION") or _version_from_go_version(host, go)
+def go_section(host: Host, go: BuildGo, module_dir: str) -> Section:
+    """The lock's ``go`` section for the go the build runs."""
+    env = go.env
     section: Section = {
-        "version": version,
-        "path": host.realpath(go),
+        "version": env.get("GOVERSION") or _version_from_go_version(host, go.path),
+        "path": host.realpath(go.path),
         "goroot": env.get("GOROOT", ""),
-        "gotoolchain": toolchain_setting(host, env),
+        "gotoolchain": go.setting,
         "env": {key: env[key] for key in GO_ENV_KEYS if key in env and key != "GOVERSION"},
     }
+    if go.switched_from is not None:
+        section["switched_from"] = go.switched_from
     go_mod = host.read_text(f"{module_dir}/go.mod")
     if go_mod is not None:
         section.update(parse_go_mod(go_mod))

@@ -1,0 +1,75 @@
+"""Which probes of a snapshot failed: a lock with any of them does not describe a working build.
+
+``lock`` refuses such an entry (exit 1, naming each failure) unless ``--allow-incomplete``; then
+the entry keeps the list in its ``incomplete`` field, covered by the digest, and ``verify`` on
+any machine reports it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from envsnap.host import Host
+from envsnap.probes import cgo
+
+# The sections whose failure means the module cannot be built here. The others (os, linker,
+# apple) only describe the machine less fully; lock warns about them (see WARN_ONLY).
+SECTION_NAMES = {"cc.compiler": "C compiler", "cgo": "package list (go list)"}
+WARN_ONLY = {"os": "operating system", "cc.linker": "linker", "apple": "Apple developer tools"}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _library_failure(lib: Mapping[str, Any]) -> str:
+    pkg_config = lib.get("found_by") == "pkg-config"
+    name = f"pkg-config module {lib['name']}" if pkg_config else f"library -l{lib['name']}"
+    users = ", ".join(lib.get("used_by", []))
+    return f"{name} (used by {users}): {_one_line(lib['error'])}"
+
+
+def section_failures(entry: Mapping[str, Any], names: Mapping[str, str]) -> list[str]:
+    """``name: error`` for each section of *names* (dotted paths) whose probe failed."""
+    failures = []
+    for where, name in names.items():
+        section: Any = entry
+        for key in where.split("."):
+            section = section.get(key, {}) if isinstance(section, Mapping) else {}
+        if isinstance(section, Mapping) and section.get("error"):
+            failures.append(f"{name}: {_one_line(section['error'])}")
+    return failures
+
+
+def probe_failures(entry: Mapping[str, Any]) -> list[str]:
+    """One line per failed probe of *entry* that leaves the build unusable: the compiler, the
+    package list, each library that did not resolve."""
+    failures = section_failures(entry, SECTION_NAMES)
+    failures += [_library_failure(lib) for lib in entry.get("libraries", []) if lib.get("error")]
+    return failures
+
+
+def cgo_disabled_failure(host: Host, go: str, module_dir: str, go_env: Mapping[str, str]) -> str:
+    """With CGO_ENABLED=0 go silently skips every cgo file, so the lock would list no cgo
+    package: name the packages a cgo-enabled build compiles ("" when there are none)."""
+    if go_env.get("CGO_ENABLED", "1") == "1":
+        return ""
+    result = host.run(
+        [go, "list", "-e", "-deps", "-json", "./..."],
+        cwd=module_dir,
+        timeout=cgo.GO_LIST_TIMEOUT,
+        env={"CGO_ENABLED": "1"},
+    )
+    if not result.ok:
+        return ""
+    found = [p for p in map(cgo.cgo_package, cgo.iter_json_stream(result.out)) if p is not None]
+    if not found:
+        return ""
+    where = (
+        "set in the environment"
+        if host.getenv("CGO_ENABLED")
+        else "from go env -w, or go's default when it finds no C compiler"
+    )
+    packages = ", ".join(sorted(p["path"] for p in found))
+    return f"CGO_ENABLED=0 ({where}): go skips the cgo files of {packages}"

@@ -1,0 +1,111 @@
+"""Go toolchain version strings compared as the go command compares them.
+
+A transcription of Go's ``internal/gover`` (``1.21`` < ``1.21rc1`` < ``1.21.0``) and of
+``cmd/go/internal/gover``'s ``FromToolchain`` and ``GoModLookup``, so that envsnap predicts the
+same toolchain switch as the go command.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_KINDS = re.compile(r"([a-z]+)(0|[1-9][0-9]*)?")
+_INT = re.compile(r"0|[1-9][0-9]*")
+
+
+class Version(NamedTuple):
+    major: str = ""
+    minor: str = ""
+    patch: str = ""
+    kind: str = ""  # "", "alpha", "beta", "rc"
+    pre: str = ""
+
+
+ZERO = Version()
+
+
+def _cut_int(text: str) -> tuple[str, str] | None:
+    match = re.match(r"[0-9]+", text)
+    if match is None or (match[0].startswith("0") and len(match[0]) != 1):
+        return None
+    return match[0], text[match.end() :]
+
+
+def _pre_release(text: str) -> tuple[str, str] | None:
+    match = _KINDS.fullmatch(text)
+    return (match[1], match[2] or "") if match else None
+
+
+def parse(text: str) -> Version:
+    """*text* (``1.21.3``, ``1.22rc1``, no ``go`` prefix) parsed; ZERO when malformed."""
+    major = _cut_int(text)
+    if major is None:
+        return ZERO
+    v_major, rest = major
+    if not rest:
+        return Version(v_major, "0", "0")
+    minor = _cut_int(rest[1:]) if rest[0] == "." else None
+    if minor is None:
+        return ZERO
+    v_minor, rest = minor
+    if not rest:  # from Go 1.21 on, "1.21" is a language version, not "1.21.0"
+        return Version(v_major, v_minor, "0" if cmp_int(v_minor, "21") < 0 else "")
+    if rest[0] == ".":
+        patch = _cut_int(rest[1:])
+        if patch is None:
+            return ZERO
+        pre = _pre_release(patch[1]) if patch[1] else ("", "")
+        return ZERO if pre is None else Version(v_major, v_minor, patch[0], *pre)
+    pre = _pre_release(rest)
+    return ZERO if pre is None else Version(v_major, v_minor, "", *pre)
+
+
+def cmp_int(x: str, y: str) -> int:
+    """Compare two decimal strings as numbers."""
+    if x == y:
+        return 0
+    if len(x) != len(y):
+        return -1 if len(x) < len(y) else 1
+    return -1 if x < y else 1
+
+
+def _cmp(x: str, y: str) -> int:
+    return (x > y) - (x < y)
+
+
+def compare(x: str, y: str) -> int:
+    """-1, 0 or 1; malformed versions compare less than well-formed ones."""
+    vx, vy = parse(x), parse(y)
+    for a, b in ((vx.major, vy.major), (vx.minor, vy.minor), (vx.patch, vy.patch)):
+        if c := cmp_int(a, b):
+            return c
+    if c := _cmp(vx.kind, vy.kind):  # "" < alpha < beta < rc, except after a patch number
+        if vx.patch:
+            return 1 if not vx.kind else -1 if not vy.kind else c
+        return c
+    return cmp_int(vx.pre, vy.pre)
+
+
+def is_lang(text: str) -> bool:
+    """``1.21`` names the language version; ``1.21.0`` is its first release."""
+    v = parse(text)
+    return v != ZERO and not v.patch and not v.kind and not v.pre
+
+
+def from_toolchain(name: str) -> str:
+    """``go1.21.3-bigcorp`` → ``1.21.3``; ``""`` when *name* names no Go version."""
+    if not name.startswith("go"):
+        return ""
+    version = re.split(r"[ \t-]", name[2:], maxsplit=1)[0]
+    return version if parse(version) != ZERO else ""
+
+
+def go_mod_lookup(text: str, key: str) -> str:
+    """The value of the first ``go`` or ``toolchain`` line of a go.mod or go.work."""
+    for raw in text.split("\n"):
+        line = raw.strip()
+        rest = line[len(key) :]
+        if line.startswith(key) and rest[:1] in (" ", "\t"):
+            return rest.split("//", 1)[0].strip()
+    return ""
