@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from tests.conftest import envsnap, other_go, require_tool, write_module
-from tests.test_cache_truth import MAIN_IMPORTING, rewrite_keeping_size_and_mtime
+from tests.test_cache_truth import MAIN_IMPORTING, NO_GO_INDEX, rewrite_keeping_size_and_mtime
 
 KINDS = {
     "cgo-line",
@@ -123,6 +123,7 @@ class Machine(RuleBasedStateMachine):
         (shims / "go").chmod(0o755)
         return {
             **os.environ,
+            **NO_GO_INDEX,
             "PATH": f"{shims}:{os.environ['PATH']}",
             "GOFLAGS": "",  # workspace mode refuses -mod=mod
             "PKG_CONFIG_PATH": str(self.top / "pc"),

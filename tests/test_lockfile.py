@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,13 @@ def test_corrupt_hash_cache_is_discarded(tmp_path: Path) -> None:
     cache_file.write_bytes(b"\x00{not json")
     target = tmp_path / "lib.so"
     target.write_bytes(b"library bytes")
+    os.utime(target, (1_000_000_000, 1_000_000_000))  # not modified "just now" (racy)
+    time.sleep(0.2)  # nor its ctime
     cache = HashCache(cache_file)
     digest = cache.digest(str(target))
     assert digest is not None and digest.startswith("sha256:")
     cache.save()
-    assert json.loads(cache_file.read_text())["version"] == 1
+    assert json.loads(cache_file.read_text())["version"] == 2
 
 
 def test_hash_cache_sees_a_rewritten_file(tmp_path: Path) -> None:
