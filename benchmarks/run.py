@@ -75,6 +75,7 @@ def machine(go_dir: Path) -> dict[str, object]:
         "python": platform.python_version(),
         "go": go_version,
         "go_binary": str(go_dir / "go"),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews
     }
 
 
@@ -101,18 +102,23 @@ def main(argv: list[str] | None = None) -> int:
     except ToolchainError as exc:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 2
+    before = machine(go_dir)
     rows, failures = measure(args.only or list(CASES), args.full, go_dir)
+    after = {
+        **before,
+        "load_average_1m": [before["load_average_1m"], machine(go_dir)["load_average_1m"]],
+    }
     if args.json:
         document = {
             "mode": "full" if args.full else "short",
-            "machine": machine(go_dir),
+            "machine": after,
             "rows": [asdict(row) for row in rows],
             "failures": failures,
         }
         print(json.dumps(document, indent=2))
     else:
         print(render_table(rows))
-        print(f"\nmode: {'full' if args.full else 'short'}; {json.dumps(machine(go_dir))}")
+        print(f"\nmode: {'full' if args.full else 'short'}; {json.dumps(after)}")
     for failure in failures:
         print(f"benchmarks: could not run {failure}", file=sys.stderr)
     return 1 if failures else 0
