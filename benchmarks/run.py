@@ -88,6 +88,7 @@ def measure(names: list[str], full: bool, go_dir: Path) -> tuple[list[Row], list
         for name in names:
             case_dir = scratch / name
             case_dir.mkdir()
+            print(f"benchmarks: running {name}", file=sys.stderr, flush=True)
             try:
                 rows += CASES[name](Context(ctx.sizes, ctx.env, case_dir))
             except SetupError as exc:
