@@ -34,6 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--short", dest="full", action="store_false", help="CI sizes (default)")
     size.add_argument("--full", dest="full", action="store_true", help="the targets' sizes")
+    parser.set_defaults(full=False)
     parser.add_argument("--json", action="store_true", help="print a JSON document")
     parser.add_argument("--go", type=Path, metavar="DIR", help="directory of a native go binary")
     parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these cases")

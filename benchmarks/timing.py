@@ -25,15 +25,15 @@ def seconds(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None
     return time.perf_counter() - started
 
 
-def paired_medians(
+def paired_runs(
     first: Sequence[str],
     second: Sequence[str],
     env: Mapping[str, str],
     runs: int,
     cwd: Path | None = None,
     warmups: int = 2,
-) -> tuple[float, float]:
-    """Median wall times of two commands, run alternately so that drift hits both alike."""
+) -> tuple[list[float], list[float]]:
+    """Wall times of two commands, run alternately so that drift hits both alike."""
     for _ in range(warmups):
         seconds(first, env, cwd)
         seconds(second, env, cwd)
@@ -42,6 +42,18 @@ def paired_medians(
     for _ in range(runs):
         a.append(seconds(first, env, cwd))
         b.append(seconds(second, env, cwd))
+    return a, b
+
+
+def paired_medians(
+    first: Sequence[str],
+    second: Sequence[str],
+    env: Mapping[str, str],
+    runs: int,
+    cwd: Path | None = None,
+) -> tuple[float, float]:
+    """Median wall times of two commands run alternately (see ``paired_runs``)."""
+    a, b = paired_runs(first, second, env, runs, cwd)
     return statistics.median(a), statistics.median(b)
 
 

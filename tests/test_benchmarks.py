@@ -78,3 +78,11 @@ def test_the_native_go_is_found_behind_go_bins_wrapper() -> None:
     assert is_native_executable(found)
     version = subprocess.run([str(found), "version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("go version go")
+
+
+def test_short_is_the_default_mode() -> None:
+    from benchmarks.run import parse_args
+
+    assert parse_args([]).full is False
+    assert parse_args(["--short"]).full is False
+    assert parse_args(["--full"]).full is True
