@@ -6,15 +6,16 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from envsnap import __version__
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import ModuleType
 
 COMMANDS = tuple(SUMMARIES)
 _OPTIONS_WITH_VALUES = ("-C", "--replay")
@@ -59,7 +60,12 @@ def requested_verb(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser; only the requested verb's module is imported (all of them for ``--help``)."""
+    """The parser; only the requested verb's module is imported.
+
+    Without a verb (``--version``, ``--help``, a typo) no command module is imported at all: the
+    top-level help lists the verbs from ``SUMMARIES`` alone, which is what each verb's own
+    parser shows there too.
+    """
     verb = requested_verb(argv)
     parser = argparse.ArgumentParser(
         prog="envsnap",
@@ -70,7 +76,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = _common_options(defaults=False)
     for name in COMMANDS:
-        if verb in (None, name):
+        if name == verb:
             _command_module(name).add_parser(subparsers, common)
         else:
             subparsers.add_parser(name, help=SUMMARIES[name])
@@ -78,12 +84,17 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 
 def _crash_log() -> Path:
+    import tempfile
+    from pathlib import Path
+
     folder = Path(tempfile.gettempdir(), f"envsnap-{os.getuid()}")
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder / "crash.log"
 
 
 def _report_internal_error(exc: BaseException) -> int:
+    import traceback
+
     try:
         log = _crash_log()
         log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(git gcc g++ clang ccache pkg-config zlib1g-dev libpng-dev direnv shellcheck nix-bin)
+DEBIAN_PACKAGES=(git gcc g++ clang ccache pkg-config zlib1g-dev libpng-dev direnv shellcheck nix-bin
+                 openssl)
 
 install_debian_packages() {
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 0
