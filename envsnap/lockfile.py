@@ -72,7 +72,19 @@ class LockFile:
     path: Path
     schema: int = SCHEMA
     platforms: dict[str, dict[str, Any]] = field(default_factory=dict)
-    blocks: dict[str, str] = field(default_factory=dict)
+    given_blocks: dict[str, str] | None = None
+    text: str = ""  # what it was parsed from; its blocks are split out only when written
+
+    @property
+    def blocks(self) -> dict[str, str]:
+        """Each platform's own text, kept only if it parses to exactly that platform's entry.
+
+        Only ``lock`` and the merge driver need it, so ``verify`` never pays for re-parsing
+        the file block by block.
+        """
+        if self.given_blocks is None:
+            self.given_blocks = _blocks_that_parse_alone(self.text, self.platforms)
+        return self.given_blocks
 
     def digest_ok(self, platform: str) -> bool:
         entry = self.platforms[platform]
@@ -114,9 +126,7 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
     platforms = doc.get("platforms", {})
     if not isinstance(platforms, dict) or not all(isinstance(v, dict) for v in platforms.values()):
         raise _unusable(path, "has a `platforms` key that is not a table of tables")
-    lock = LockFile(path, schema, platforms)
-    lock.blocks = _blocks_that_parse_alone(text, platforms)
-    return lock
+    return LockFile(path, schema, platforms, text=text)
 
 
 def _split_blocks(text: str) -> dict[str, str]:
