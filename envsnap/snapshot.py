@@ -94,6 +94,7 @@ class CgoPackage(Strict):
     pkg_config: list[str]
     cflags: list[str]
     ldflags: list[str]
+    cxx: bool | None = None  # the package has C++ files: the link runs through $CXX
 
 
 class CgoSection(Strict):

@@ -11,7 +11,7 @@ from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import ProbeCache, environment_key, module_key
-from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, system
+from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
@@ -39,14 +39,25 @@ def _darwin_dirs(apple_section: Section) -> list[str]:
     return ([f"{sdk}/usr/lib"] if sdk else []) + ["/usr/local/lib"]
 
 
-def default_library_dirs(host: Host, go_env: dict[str, str], apple_section: Section) -> list[str]:
-    """Where the linker looks after the -L dirs; empty when the compiler cannot say."""
+def default_library_dirs(
+    host: Host, go_env: dict[str, str], apple_section: Section, cxx: bool = False
+) -> list[str]:
+    """Where the link driver's linker looks after the -L dirs; empty when it cannot say."""
     if host.system == "darwin":
         return _darwin_dirs(apple_section)
     try:
-        return cc.library_search_dirs(host, go_env)
+        return link.linker_search_dirs(host, link.link_driver(go_env, host.system, cxx))
     except EnvsnapError:
         return []
+
+
+def _library_dirs(
+    host: Host, go_env: dict[str, str], early: list[str], packages: list[Section]
+) -> list[str]:
+    """*early* were asked of $CC while go list ran; a C++ link asks $CXX instead."""
+    if not any(p.get("cxx") for p in packages) or host.system == "darwin":
+        return early
+    return default_library_dirs(host, go_env, {}, cxx=True)
 
 
 def _go_probes(
@@ -76,8 +87,14 @@ def take_snapshot(
     local_module_dir: str,
     extra_env: Iterable[str] = (),
     cache: ProbeCache | None = None,
+    *,
+    trace: bool = False,
 ) -> Snapshot:
-    """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable."""
+    """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable.
+
+    With *trace* the module's libraries are the files a real link opens (``lock``, and
+    ``verify`` re-checking a drift); without, GNU ld's search is modelled (fast).
+    """
     module_dir = host.module_dir(local_module_dir)
     go_bin = go.find_go(host)
     go_probe, cgo_probe = _go_probes(host, go_bin, module_dir, cache)
@@ -96,11 +113,14 @@ def take_snapshot(
         # the linker's search path is asked while go list still runs
         dirs_f = pool.submit(lambda: default_library_dirs(host, go_env, apple_f.result()))
         cgo_section = cgo_f.result()
+        packages = cgo_section.get("packages", [])
         libs = libraries.probe_libraries(
             host,
-            cgo_section.get("packages", []),
-            go_env.get("PKG_CONFIG") or "pkg-config",
-            dirs_f.result(),
+            packages,
+            go_env,
+            module_dir,
+            _library_dirs(host, go_env, dirs_f.result(), packages),
+            trace=trace,
         )
         apple_section = apple_f.result()
         entry: dict[str, Any] = {
