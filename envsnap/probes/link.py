@@ -57,6 +57,7 @@ class Input:
     bare: bool  # a file named directly: the driver opens it relative to the link's directory
     static: bool  # -Bstatic in force at this point of the link
     key: Key
+    package: str = ""  # the cgo package whose flags hold it
 
     @property
     def shown(self) -> str:
@@ -143,7 +144,7 @@ class _Builder:
             self.add_dir(option[2:])
 
     def library(self, words: tuple[str, ...], name: str, bare: bool, key: Key) -> None:
-        self.words.append(Input(words, name, bare, self.static, key))
+        self.words.append(Input(words, name, bare, self.static, key, self.package))
         self.use(key)
 
     def add(self, flags: Sequence[str], key_of: Any) -> None:
@@ -274,11 +275,12 @@ def candidates(host: Host, item: Input) -> list[str]:
 
 
 def find_in_dirs(host: Host, names: list[str], dirs: Iterable[str]) -> str | None:
-    """The first of *names* in the first directory holding one (every look goes through host)."""
+    """The first of *names* in the first directory holding one.
+
+    Every candidate is looked at through ``host.stat``, found or not, so a layer that records
+    the host's answers sees each file whose appearance would change the pick.
+    """
     for directory in dirs:
-        info = host.stat(directory)
-        if info is None or info.kind != "dir":
-            continue
         for name in names:
             path = posixpath.normpath(posixpath.join(directory, name))
             found = host.stat(path)
