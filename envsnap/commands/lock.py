@@ -43,10 +43,10 @@ def live_snapshot(ws: Workspace) -> Snapshot:
 
 
 def _first_error(section: Any) -> str:
-    if isinstance(section, dict):
-        if "error" in section:
-            return str(section["error"])
-        for value in section.values():
+    if isinstance(section, dict) and "error" in section:
+        return str(section["error"])
+    if isinstance(section, (dict, list)):
+        for value in section.values() if isinstance(section, dict) else section:
             found = _first_error(value)
             if found:
                 return found

@@ -31,6 +31,8 @@ class Snapshot:
 def _has_error(value: Any) -> bool:
     if isinstance(value, dict):
         return "error" in value or any(_has_error(v) for v in value.values())
+    if isinstance(value, list):  # the libraries
+        return any(_has_error(v) for v in value)
     return False
 
 
