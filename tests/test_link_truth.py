@@ -9,6 +9,7 @@ must find the same files as the traced link ``lock`` uses.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,7 +106,7 @@ def baseline(tmp_path: Path, env: dict[str, str], cxx: bool) -> set[str]:
     return traced_build(Case(module, env), tmp_path / f"baseline-{cxx}.bin")
 
 
-def locked_files(case: Case) -> tuple[set[str], dict[str, object]]:
+def locked_files(case: Case) -> tuple[set[str], dict[str, Any]]:
     result = envsnap("lock", "-C", str(case.module), env=case.env)
     assert result.returncode == 0, result.stderr
     lock = tomllib.loads((case.module / "envsnap.lock").read_text())
@@ -119,7 +121,7 @@ def snapshot_files(case: Case, trace: bool) -> set[str]:
     return {f["path"] for lib in libraries for f in lib.get("files", [])}
 
 
-def assert_lock_is_the_link(case: Case, tmp_path: Path, expected: set[str]) -> dict[str, object]:
+def assert_lock_is_the_link(case: Case, tmp_path: Path, expected: set[str]) -> dict[str, Any]:
     """Lock == the link's own files; the fast resolver == the traced link; *expected* is in."""
     opened = traced_build(case, tmp_path / "module.bin")
     common = baseline(tmp_path, case.env, case.cxx)
@@ -232,7 +234,7 @@ def test_pkg_config_static_brings_libs_private(tmp_path: Path) -> None:
     entry = assert_lock_is_the_link(
         case, tmp_path, {str(libs / "libpub.so"), str(libs / "libpriv.so")}
     )
-    (library,) = entry["libraries"]  # type: ignore[attr-defined]
+    (library,) = entry["libraries"]
     assert (library["name"], library["version"]) == ("pub", "1.2.3")
 
 
@@ -247,7 +249,7 @@ def test_cxx_package_links_libstdcxx_through_cxx(tmp_path: Path) -> None:
     }
     case = Case(write_module(tmp_path / "mod", files), environment(), cxx=True)
     entry = assert_lock_is_the_link(case, tmp_path, {libstdcxx})
-    (pkg,) = entry["cgo"]["packages"]  # type: ignore[index]
+    (pkg,) = entry["cgo"]["packages"]
     assert pkg["cxx"] is True
 
 
@@ -274,7 +276,7 @@ def test_test_only_cgo_dependency_is_locked(tmp_path: Path) -> None:
         )
     case = Case(module, environment(), build=("test", "-c"))
     entry = assert_lock_is_the_link(case, tmp_path, {str(libs / "libhelper.so")})
-    paths = [p["path"] for p in entry["cgo"]["packages"]]  # type: ignore[index]
+    paths = [p["path"] for p in entry["cgo"]["packages"]]
     assert paths == ["example.com/helper"]
 
 
@@ -294,6 +296,13 @@ def test_one_packages_dir_serves_anothers_library(tmp_path: Path) -> None:
         environment(),
     )
     assert_lock_is_the_link(case, tmp_path, {str(libs / "libserved.so")})
+    assert doctor_libraries(case) == "ok"  # doctor resolves through the same link model
+
+
+def doctor_libraries(case: Case) -> str:
+    result = envsnap("doctor", "--json", "-C", str(case.module), env=case.env)
+    (check,) = [c for c in json.loads(result.stdout)["checks"] if c["id"] == "cgo.libraries"]
+    return f"{check['status']}: {check['summary']}" if check["status"] != "ok" else "ok"
 
 
 def test_missing_bare_archive_is_the_links_error(tmp_path: Path) -> None:
