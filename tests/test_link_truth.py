@@ -37,6 +37,7 @@ class Case:
     build: tuple[str, ...] = ("build",)  # or ("test", "-c") for test-only dependencies
     target: str = "."
     cxx: bool = False
+    static: bool = False  # the whole link is static (the trivial program's too)
 
 
 def tools() -> None:
@@ -97,9 +98,11 @@ def traced_build(case: Case, out: Path) -> set[str]:
     return files
 
 
-def baseline(tmp_path: Path, env: dict[str, str], cxx: bool) -> set[str]:
-    """What a trivial cgo program of the same language makes the linker open."""
-    files = {"main.go": CGO_MAIN}
+def baseline(tmp_path: Path, case: Case) -> set[str]:
+    """What a trivial cgo program of the same language and linkage makes the linker open."""
+    cxx, env = case.cxx, case.env
+    static = "// #cgo LDFLAGS: -static\n// int"
+    files = {"main.go": CGO_MAIN.replace("// int", static) if case.static else CGO_MAIN}
     if cxx:
         files["extra.cpp"] = 'extern "C" int envsnap_cxx_marker(void) { return 0; }\n'
     module = write_module(tmp_path / f"baseline-{cxx}", files, "example.com/baseline")
@@ -124,7 +127,7 @@ def snapshot_files(case: Case, trace: bool) -> set[str]:
 def assert_lock_is_the_link(case: Case, tmp_path: Path, expected: set[str]) -> dict[str, Any]:
     """Lock == the link's own files; the fast resolver == the traced link; *expected* is in."""
     opened = traced_build(case, tmp_path / "module.bin")
-    common = baseline(tmp_path, case.env, case.cxx)
+    common = baseline(tmp_path, case)
     locked, entry = locked_files(case)
     assert locked <= opened, f"locked but not opened: {locked - opened}"
     assert opened - common <= locked, f"opened but not locked: {opened - common - locked}"
@@ -194,17 +197,29 @@ def test_library_only_in_lds_own_search_dir(tmp_path: Path) -> None:
         installed.unlink()
 
 
-def test_bstatic_picks_the_archive_over_the_shared_library(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "env_flags"),
+    [
+        ("-L{libs} -Wl,-Bstatic -lboth -Wl,-Bdynamic", "-O2 -g"),
+        ("-L{libs} -lboth -static", "-O2 -g"),  # the driver's -static: every input is static
+    ],
+)
+def test_static_picks_the_archive_over_the_shared_library(
+    tmp_path: Path, flags: str, env_flags: str
+) -> None:
     tools()
     libs = tmp_path / "libs"
     build_library(libs, "both")
-    flags = f"-L{libs} -Wl,-Bstatic -lboth -Wl,-Bdynamic"
     case = Case(
         write_module(
             tmp_path / "mod",
-            {"st/st.go": package("st", flags, "both"), "main.go": main_importing("st")},
+            {
+                "st/st.go": package("st", flags.format(libs=libs), "both"),
+                "main.go": main_importing("st"),
+            },
         ),
-        environment(),
+        environment(CGO_LDFLAGS=env_flags),
+        static="-static" in flags,
     )
     entry = assert_lock_is_the_link(case, tmp_path, {str(libs / "libboth.a")})
     assert str(libs / "libboth.so") not in str(entry["libraries"])

@@ -25,7 +25,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,7 @@ class _Builder:
         self.words: list[str | Input] = []
         self.dirs: list[str] = []
         self.static = False
+        self.driver_static = False
         self.package = ""
         self.used_by: dict[Key, set[str]] = {}
 
@@ -179,8 +180,8 @@ class _Builder:
         elif word.startswith("-Wl,"):
             for option in word[4:].split(","):
                 self.linker_option(option)
-        elif word == "-static":
-            self.static = True
+        elif word == "-static":  # the driver passes -static to ld before every input
+            self.driver_static = True
         elif not word.startswith("-") and LIBRARY_FILE.search(word):
             self.library((word,), word, True, key_of(":" + word))
             return
@@ -229,10 +230,11 @@ def link_plan(
             builder.add(split_words(text), lambda _n, k=key: k)
     cxx = any(pkg.get("cxx") for pkg in packages)
     driver = link_driver(go_env, host.system, cxx)
+    words = builder.words
+    if builder.driver_static:
+        words = [replace(w, static=True) if isinstance(w, Input) else w for w in words]
     used_by = {key: tuple(sorted(users)) for key, users in builder.used_by.items()}
-    return LinkPlan(
-        driver, tuple(builder.words), tuple(builder.dirs), module_dir, failures, used_by
-    )
+    return LinkPlan(driver, tuple(words), tuple(builder.dirs), module_dir, failures, used_by)
 
 
 # --- the fast resolver: GNU ld's search, modelled -------------------------------------------
