@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from envsnap.host import LocalHost
+from envsnap.host import LocalHost, ReplayHost
 from envsnap.probes.collect import take_snapshot
-from tests.conftest import envsnap, require_tool, write_module
+from tests.conftest import RECORDINGS, envsnap, require_tool, write_module
 
 CGO_MAIN = 'package main\n\n// int envsnap_main_marker(void) { return 0; }\nimport "C"\n\n'
 CGO_MAIN += "func main() { C.envsnap_main_marker() }\n"
@@ -336,3 +336,38 @@ def test_missing_bare_archive_is_the_links_error(tmp_path: Path) -> None:
     (library,) = entry["libraries"]
     assert "cannot find libenvsnapnothere.a" in library["error"]
     assert library.get("files", []) == []
+
+
+def test_ld_script_members_and_its_l_names_as_the_link_opens_them(tmp_path: Path) -> None:
+    """An ld script (like glibc's libm.so) naming a file and an ``-l``: both are opened."""
+    tools()
+    libs = tmp_path / "libs"
+    build_library(libs, "real", static=False)
+    build_library(libs, "other", static=False)
+    (libs / "libscripted.so").write_text(
+        f"/* GNU ld script */\nGROUP ( {libs}/libreal.so AS_NEEDED ( -lother ) )\n"
+    )
+    case = Case(
+        write_module(
+            tmp_path / "mod",
+            {
+                "sc/sc.go": package("sc", f"-L{libs} -lscripted", "real other"),
+                "main.go": main_importing("sc"),
+            },
+        ),
+        environment(),
+    )
+    expected = {str(libs / n) for n in ("libscripted.so", "libreal.so", "libother.so")}
+    assert_lock_is_the_link(case, tmp_path, expected)
+
+
+def test_replayed_mac_keeps_the_model_when_asked_to_trace() -> None:
+    """A recording holds no scratch-directory link, so a trace falls back to the model."""
+    recording = RECORDINGS / "macos14-arm64-clt-brew-openssl"
+    modelled = take_snapshot(ReplayHost(recording), "/unused", trace=False)
+    traced = take_snapshot(ReplayHost(recording), "/unused", trace=True)
+    assert traced.entry["libraries"] == modelled.entry["libraries"]
+    (library,) = traced.entry["libraries"]
+    assert [f["path"] for f in library["files"]] == [
+        "/opt/homebrew/Cellar/openssl@3/3.3.0/lib/libcrypto.3.dylib"
+    ]
