@@ -322,7 +322,7 @@ RULES: tuple[Rule, ...] = (
         2,
     ),
     Rule(
-        ("cc", "compiler", "wrapper*"),
+        ("cc", "*", "wrapper*"),
         _const("compiler wrapper"),
         _fixed(
             "warning",
@@ -342,6 +342,22 @@ RULES: tuple[Rule, ...] = (
         2,
     ),
     Rule(("cc", "linker", "*"), _const("linker"), _fixed("error", TOOL_WHY, TOOL_FIX), 2),
+    Rule(
+        ("cc", "cxx", "sha256"),
+        _const("C++ compiler"),
+        _fixed("warning", "same version, different binary: the C++ compiler was replaced", RELOCK),
+        2,
+    ),
+    Rule(
+        ("cc", "cxx", "*"),
+        _const("C++ compiler"),
+        _fixed(
+            "error",
+            "a different C++ compiler builds the C++ parts, and links the whole program",
+            "put the locked compiler first on PATH or `go env -w CXX=…`, or " + RELOCK,
+        ),
+        2,
+    ),
     Rule(("apple", "has_xcrun"), _const("developer tools"), _has_xcrun, 2),
     Rule(("apple", "sdk_version"), _const("macOS SDK"), _sdk_version, 2),
     Rule(

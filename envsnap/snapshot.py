@@ -56,6 +56,7 @@ class Tool(Strict):
 class CcSection(Strict):
     compiler: Tool
     linker: Tool
+    cxx: Tool | None = None  # the C++ compiler, when a cgo package has C++ files
 
 
 class AppleSection(Strict):
@@ -97,6 +98,8 @@ class CgoPackage(Strict):
     pkg_config: list[str]
     cflags: list[str]
     ldflags: list[str]
+    cxx: bool | None = None  # the package has C++ files: the link runs through $CXX
+    cxxflags: list[str] | None = None  # its #cgo CXXFLAGS
 
 
 class CgoSection(Strict):

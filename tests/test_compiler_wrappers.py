@@ -108,3 +108,36 @@ def test_a_ccache_masquerading_as_gcc_is_seen_through(module: Path, tmp_path: Pa
     assert real_gcc is not None
     assert compiler["path"] == real_gcc and compiler["sha256"] == sha256(os.path.realpath(real_gcc))
     assert compiler["wrapper"] == str(masquerade / "gcc")
+
+
+CXX_PACKAGE = """package cx
+
+// #cgo CXXFLAGS: -std=c++17
+// #cgo LDFLAGS: -lstdc++
+// int twice(int);
+import "C"
+
+func Twice(x int) int { return int(C.twice(C.int(x))) }
+"""
+
+
+def test_a_cxx_package_locks_the_cxx_compiler_and_its_flags(tmp_path: Path) -> None:
+    for tool in ("go", "gcc", "g++"):
+        require_tool(tool)
+    module = write_module(
+        tmp_path / "mod",
+        {"cx/cx.go": CXX_PACKAGE, "cx/twice.cc": 'extern "C" int twice(int x) { return 2 * x; }\n'},
+    )
+    subprocess.run(["go", "build", "./..."], cwd=module, check=True)
+    assert envsnap("lock", "-C", str(module)).returncode == 0
+    lock = tomllib.loads((module / "envsnap.lock").read_text())
+    entry = next(iter(lock["platforms"].values()))
+    gxx = shutil.which("g++")
+    assert gxx is not None
+    cxx = entry["cc"]["cxx"]
+    assert (cxx["command"], cxx["path"]) == ("g++", gxx)
+    assert cxx["version"] == first_line([gxx, "--version"])
+    assert cxx["sha256"] == sha256(os.path.realpath(gxx))
+    (package,) = entry["cgo"]["packages"]
+    assert package["cxx"] is True and package["cxxflags"] == ["-std=c++17"]
+    assert envsnap("verify", "-C", str(module)).returncode == 0

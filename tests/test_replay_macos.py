@@ -273,7 +273,10 @@ def test_cgo_packages(name: str, packages: list[tuple[str, list[str], list[str]]
     assert [(p["path"], p["pkg_config"], p["ldflags"]) for p in found] == packages
 
 
+# recorded before envsnap listed test dependencies: replays fall back to the plain listing
+HOMEBREW_TEST_LISTING = "run /opt/homebrew/bin/go list -e -test -deps -json ./..."
 GO_1223_MISSES = {
+    HOMEBREW_TEST_LISTING,
     "run /opt/homebrew/bin/go env -json",
     "read /Users/furychick/Library/Application Support/go/env",
     "read /opt/homebrew/Cellar/go/1.22.3/libexec/go.env",
@@ -281,6 +284,7 @@ GO_1223_MISSES = {
     "run xcrun --find clang",
 }
 GO_1240_MISSES = {
+    HOMEBREW_TEST_LISTING,
     "run /opt/homebrew/bin/go env -json",
     "read /Users/jettcc/Library/Application Support/go/env",
     "read /opt/homebrew/Cellar/go/1.24.0/libexec/go.env",
@@ -318,6 +322,7 @@ def _keg_misses(version: str) -> set[str]:
         (
             INTEL,
             {
+                "run /usr/local/bin/go list -e -test -deps -json ./...",
                 "read /Users/kido/Library/Application Support/go/env",
                 "read /usr/local/Cellar/go/1.16/libexec/go.env",
                 "stat /var/db/xcode_select_link",

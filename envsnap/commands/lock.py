@@ -35,7 +35,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def live_snapshot(ws: Workspace) -> Snapshot:
     """Probe the host; refuse when the Go or cgo probe failed."""
-    snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env)
+    snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env, trace=True)
     for name in ESSENTIAL:
         section = snapshot.entry.get(name)
         message = section.get("error") if isinstance(section, dict) else None

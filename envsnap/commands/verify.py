@@ -132,7 +132,10 @@ def live_snapshot(ws: Workspace, cached: bool) -> Snapshot:
     """This machine's snapshot; with *cached*, go env and go list may come from the memo."""
     cache = ProbeCache.for_user(ws.host, os.environ) if cached else None
     try:
-        return take_snapshot(ws.host, str(ws.module_root), ws.config.track_env, cache)
+        # the first look models the linker; a drift is re-checked against the real link
+        return take_snapshot(
+            ws.host, str(ws.module_root), ws.config.track_env, cache, trace=not cached
+        )
     finally:
         if cache is not None:
             cache.save()

@@ -26,7 +26,7 @@ from envsnap.doctor.gomod import local_replacements
 from envsnap.errors import EnvsnapError, HostError, NotInModule
 from envsnap.host import DEFAULT_TIMEOUT, Host
 from envsnap.probes import apple as apple_probe
-from envsnap.probes import cc, cgo, go, guarded, libraries, system
+from envsnap.probes import cc, cgo, go, guarded, link, system
 from envsnap.probes.collect import default_library_dirs
 
 CLT_SDK = "/Library/Developer/CommandLineTools/SDKs/MacOSX.sdk"
@@ -162,80 +162,99 @@ def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Repla
 
 
 def cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
-    """The compiler, the macOS tools, and where each C library of the cgo packages resolves."""
+    """The compiler, the macOS tools, and where each C library of the cgo packages resolves.
+
+    Libraries resolve through the same model of the link as ``verify`` (envsnap.probes.link).
+    """
     command = cc.compiler_command(facts.go_env, host.system)
     try:
         cc_path: str | None = cc.resolve_tool(host, command)
     except HostError:
         cc_path = None
     apple = gather_apple(host, cc_path) if host.system == "darwin" else None
-    packages = [p for p in map(cgo.cgo_package, facts.packages) if p is not None]
+    packages = cgo.cgo_packages(list(facts.packages))
+    cxx = any(p.get("cxx") for p in packages)
     # the linker's default dirs, as the lock's probe sees them; none known: the compiler could
     # not say (the darwin list is never empty)
-    search = default_library_dirs(host, facts.go_env, apple.section if apple else {}) or None
+    search = default_library_dirs(host, facts.go_env, apple.section if apple else {}, cxx) or None
     pkg_config = facts.go_env.get("PKG_CONFIG") or "pkg-config"
+    root = facts.module_root or facts.directory
+    plan = link.link_plan(host, packages, facts.go_env, root, pkg_config)
+    dirs = list(dict.fromkeys([*plan.dirs, *(search or [])]))
     return {
         "linker_search_known": search is not None,
         "cc_command": command,
         "cc_path": cc_path,
         "apple": apple,
         "pkg_config": pkg_config,
-        "pkg_config_modules": pkg_config_modules(host, packages, pkg_config, search or []),
-        "linked": tuple(linked_libraries(host, packages, facts.go_env, search or [])),
+        "pkg_config_modules": pkg_config_modules(host, plan, packages, pkg_config, dirs),
+        "linked": tuple(linked_libraries(host, plan, packages, facts.go_env, dirs)),
     }
 
 
 def pkg_config_modules(
-    host: Host, packages: list[dict[str, Any]], pkg_config: str, search: list[str]
+    host: Host,
+    plan: link.LinkPlan,
+    packages: list[dict[str, Any]],
+    pkg_config: str,
+    dirs: list[str],
 ) -> tuple[PkgConfigModule, ...]:
-    wanted = libraries.wanted_libraries([{**p, "ldflags": []} for p in packages])
-    found = []
-    for want in wanted.values():
-        modversion = run_command(host, [pkg_config, "--modversion", want.name])
-        libs = missing = None
-        if modversion.ok:
-            libs = run_command(host, [pkg_config, "--libs", *want.options, want.name])
-            dirs, names = libraries.parse_link_flags(libs.stdout.split())
-            missing = libraries.resolve_files(host, names, dirs + search)[1]
-        found.append(
-            PkgConfigModule(
-                want.name, tuple(sorted(want.used_by)), modversion, tuple(missing or ()), libs
-            )
-        )
+    found: list[PkgConfigModule] = []
+    for pkg in packages:
+        options, modules = link.split_pkg_config(pkg["pkg_config"])
+        for name in modules:
+            if any(m.name == name for m in found):
+                continue
+            modversion = run_command(host, [pkg_config, "--modversion", name])
+            libs = missing = None
+            if modversion.ok:
+                libs = run_command(host, [pkg_config, "--libs", *options, name])
+                missing = [
+                    item.shown
+                    for item in plan.inputs
+                    if item.key == ("pkg-config", name)
+                    and link.find_input(host, item, dirs, plan.cwd) is None
+                ]
+            used_by = plan.used_by.get(("pkg-config", name), ())
+            found.append(PkgConfigModule(name, used_by, modversion, tuple(missing or ()), libs))
     return tuple(found)
 
 
 def linked_libraries(
-    host: Host, packages: list[dict[str, Any]], go_env: dict[str, str], search: list[str]
+    host: Host,
+    plan: link.LinkPlan,
+    packages: list[dict[str, Any]],
+    go_env: dict[str, str],
+    dirs: list[str],
 ) -> list[LinkedLibrary]:
-    """Each ``-l`` of each cgo package, resolved in the linker's order (CGO_LDFLAGS first)."""
-    env_dirs = flag_values(env_flags(go_env, "CGO_LDFLAGS"), "-L")
+    """Each ``-l`` of each cgo package ($CGO_LDFLAGS first), resolved as the link resolves it."""
     env_cflags = env_flags(go_env, "CGO_CFLAGS", "CGO_CPPFLAGS")
-    found = []
-    for pkg in packages:
-        dirs, names = libraries.parse_link_flags(pkg["ldflags"])
-        searched = tuple(dict.fromkeys(env_dirs + dirs + search))
+    by_path = {p["path"]: p for p in packages}
+    found: dict[tuple[str, str], LinkedLibrary] = {}
+    for item in plan.inputs:
+        pkg = by_path.get(item.package)
+        if item.key[0] != "ldflags" or pkg is None or (item.package, item.name) in found:
+            continue
+        name = ":" + item.name if item.bare else item.name
+        resolved = link.find_input(host, item, dirs, plan.cwd)
         prefixes = header_prefixes(host, env_cflags + pkg["cflags"])
-        for name in names:
-            resolved = libraries.find_library(host, name, list(searched))
-            copies = [
-                copy
-                for p in prefixes
-                if (copy := libraries.find_library(host, name, [f"{p}/lib", f"{p}/lib64"]))
-            ]
-            found.append(
-                LinkedLibrary(
-                    pkg["path"],
-                    name,
-                    tuple(pkg["cflags"] + pkg["ldflags"]),
-                    searched,
-                    resolved,
-                    prefixes,
-                    tuple(copies),
-                    host.realpath(resolved) if resolved else None,
-                )
-            )
-    return found
+        copies = [
+            copy
+            for p in prefixes
+            if (copy := link.find_input(host, item, [f"{p}/lib", f"{p}/lib64"], plan.cwd))
+            and copy != resolved
+        ]
+        found[(item.package, item.name)] = LinkedLibrary(
+            item.package,
+            name,
+            tuple(pkg["cflags"] + pkg["ldflags"]),
+            tuple(dirs),
+            resolved,
+            prefixes,
+            tuple(copies),
+            host.realpath(resolved) if resolved else None,
+        )
+    return list(found.values())
 
 
 def flag_values(flags: Sequence[str], flag: str) -> list[str]:

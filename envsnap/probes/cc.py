@@ -186,13 +186,3 @@ def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
     if ld is None:
         raise ToolNotFound(f"the linker `{named}` is not on PATH", "install binutils")
     return describe_binary(host, ld, ["--version"], "stdout")
-
-
-def library_search_dirs(host: Host, go_env: dict[str, str]) -> list[str]:
-    """The directories the compiler's linker searches for ``-l`` after any ``-L``."""
-    result = host.run([*find_driver(host, go_env).argv, "-print-search-dirs"])
-    for line in result.out.splitlines():
-        if line.startswith("libraries:"):
-            raw = line.split(":", 1)[1].strip().removeprefix("=")
-            return [d for d in raw.split(":") if d]
-    return []

@@ -1,4 +1,9 @@
-"""Which packages of the module use cgo, and their directives, from ``go list -deps -json``."""
+"""Which packages of the build use cgo, and their directives, from ``go list -test -deps -json``.
+
+Tests are listed too, so a cgo package only a test imports is locked; the test variants go
+lists (``p [p.test]``) are the same package and count once, the generated ``p.test`` mains have
+no cgo.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import json
 from typing import Any
 
 from envsnap.errors import HostError
-from envsnap.host import Host
+from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
 
 GO_LIST_TIMEOUT = 120.0
 GO_LIST_MESSAGE_LINES = 20  # go's whole message: what failed comes first, the fix after
+LISTING = ("list", "-e", "-test", "-deps", "-json", "./...")
+PLAIN_LISTING = ("list", "-e", "-deps", "-json", "./...")
 
 
 def iter_json_stream(text: str) -> list[dict[str, Any]]:
@@ -42,19 +49,45 @@ def cgo_package(pkg: dict[str, Any]) -> Section | None:
     """The cgo part of one ``go list`` package, or None for pure-Go and standard packages."""
     if pkg.get("Standard") or not (pkg.get("CgoFiles") or pkg.get("CgoPkgConfig")):
         return None
-    return {
-        "path": str(pkg.get("ImportPath", "")),
+    section: Section = {
+        "path": package_path(str(pkg.get("ImportPath", ""))),
         "pkg_config": [str(x) for x in pkg.get("CgoPkgConfig") or []],
         "cflags": [str(x) for x in (pkg.get("CgoCPPFLAGS") or []) + (pkg.get("CgoCFLAGS") or [])],
         "ldflags": [str(x) for x in pkg.get("CgoLDFLAGS") or []],
     }
+    if pkg.get("CXXFiles"):  # the link then runs through $CXX (cmd/go/internal/work/gc.go)
+        section["cxx"] = True
+    if pkg.get("CgoCXXFLAGS"):
+        section["cxxflags"] = [str(x) for x in pkg["CgoCXXFLAGS"]]
+    return section
+
+
+def package_path(import_path: str) -> str:
+    """``p [p.test]`` (p recompiled for its tests) is the package ``p``."""
+    return import_path.split(" [", 1)[0]
+
+
+def cgo_packages(packages: list[dict[str, Any]]) -> list[Section]:
+    """Each cgo package once, sorted by import path."""
+    found: dict[str, Section] = {}
+    for section in filter(None, map(cgo_package, packages)):
+        found.setdefault(section["path"], section)
+    return [found[path] for path in sorted(found)]
+
+
+def _list(host: Host, go: str, module_dir: str) -> CommandResult:
+    try:
+        return host.run([go, *LISTING], cwd=module_dir, timeout=GO_LIST_TIMEOUT)
+    except ToolNotFound:
+        if not isinstance(host, ReplayHost):
+            raise
+    # a recording made before envsnap listed tests holds only the plain listing
+    return host.run([go, *PLAIN_LISTING], cwd=module_dir, timeout=GO_LIST_TIMEOUT)
 
 
 def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
     """Every package the module builds, with its dependencies, as ``go list`` describes them."""
-    result = host.run(
-        [go, "list", "-e", "-deps", "-json", "./..."], cwd=module_dir, timeout=GO_LIST_TIMEOUT
-    )
+    result = _list(host, go, module_dir)
     if not result.ok:
         said = result.describe_failure(first_lines=GO_LIST_MESSAGE_LINES)
         raise HostError(f"cannot list the module's packages: {said}")
@@ -70,9 +103,8 @@ def cgo_section(packages: list[dict[str, Any]]) -> Section:
     The standard library's own cgo flags (``-lpthread`` for runtime/cgo, ``-lresolv`` for net)
     follow the Go version, which is locked already.
     """
-    found = [p for p in map(cgo_package, packages) if p is not None]
     errors = sorted({e for p in packages for e in _package_errors(p)})
-    section: Section = {"packages": sorted(found, key=lambda p: p["path"])}
+    section: Section = {"packages": cgo_packages(packages)}
     if errors:
         section["package_errors"] = errors
     return section

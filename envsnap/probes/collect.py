@@ -12,7 +12,7 @@ from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache, environment_key, key_of
-from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, system
+from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
@@ -40,12 +40,14 @@ def _darwin_dirs(apple_section: Section) -> list[str]:
     return ([f"{sdk}/usr/lib"] if sdk else []) + ["/usr/local/lib"]
 
 
-def default_library_dirs(host: Host, go_env: dict[str, str], apple_section: Section) -> list[str]:
-    """Where the linker looks after the -L dirs; empty when the compiler cannot say."""
+def default_library_dirs(
+    host: Host, go_env: dict[str, str], apple_section: Section, cxx: bool = False
+) -> list[str]:
+    """Where the link driver's linker looks after the -L dirs; empty when it cannot say."""
     if host.system == "darwin":
         return _darwin_dirs(apple_section)
     try:
-        return cc.library_search_dirs(host, go_env)
+        return link.linker_search_dirs(host, link.link_driver(go_env, host.system, cxx))
     except EnvsnapError:
         return []
 
@@ -95,30 +97,43 @@ class Probes:
         self.gomodcache = str(both["where"]["gomodcache"])
         return both["go"], both["cgo"]
 
-    def compiler(self, go_env: dict[str, str]) -> Section:
-        return self._memo("cc", go_env, lambda h: guarded(lambda: cc.probe_compiler(h, go_env)))
+    def compiler(self, go_env: dict[str, str], cxx: bool = False) -> Section:
+        """The C compiler, or with *cxx* the C++ one, that go runs."""
+        return self._memo(
+            "cxx" if cxx else "cc",
+            go_env,
+            lambda h: guarded(lambda: cc.probe_compiler(h, go_env, cxx)),
+        )
 
     def linker(self, go_env: dict[str, str]) -> Section:
         return self._memo("ld", go_env, lambda h: guarded(lambda: cc.probe_linker(h, go_env)))
 
-    def library_dirs(self, go_env: dict[str, str], apple_section: Section) -> list[str]:
-        key = (go_env, apple_section.get("sdk_realpath"))
+    def library_dirs(self, go_env: dict[str, str], apple_section: Section, cxx: bool) -> list[str]:
+        """The linker's own search path, asked of $CXX when the link runs through it."""
+        key = (go_env, apple_section.get("sdk_realpath"), cxx)
         dirs = self._memo(
-            "dirs", key, lambda h: {"dirs": default_library_dirs(h, go_env, apple_section)}
+            "dirs", key, lambda h: {"dirs": default_library_dirs(h, go_env, apple_section, cxx)}
         )
         return list(dirs["dirs"])
 
-    def libraries(self, packages: list[Section], go_env: dict[str, str], dirs: list[str]) -> Any:
+    def libraries(
+        self, packages: list[Section], go_env: dict[str, str], dirs: list[str], trace: bool
+    ) -> Any:
+        """The module's libraries: traced from a real link, or modelled (and memoised)."""
         pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
 
         def compute(host: Host) -> Section:
-            return {"libraries": libraries.probe_libraries(host, packages, pkg_config, dirs)}
+            found = libraries.probe_libraries(
+                host, packages, go_env, self.module_dir, dirs, trace=trace
+            )
+            return {"libraries": found}
 
         def inputs(_: Section) -> Iterable[str]:
             return toolinputs.pkg_config_inputs(self.host, pkg_config)
 
-        key = (packages, go_env, dirs)
-        return self._memo("libraries", key, compute, inputs)["libraries"]
+        if trace:  # the truth is asked fresh: lock, and verify re-checking a drift
+            return compute(self.host)["libraries"]
+        return self._memo("libraries", (packages, go_env, dirs), compute, inputs)["libraries"]
 
 
 def guarded_list(host: Host, go_bin: str, module_dir: str) -> tuple[list[Any], Section]:
@@ -135,8 +150,14 @@ def take_snapshot(
     local_module_dir: str,
     extra_env: Iterable[str] = (),
     cache: ProbeCache | None = None,
+    *,
+    trace: bool = False,
 ) -> Snapshot:
-    """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable."""
+    """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable.
+
+    With *trace* the module's libraries are the files a real link opens (``lock``, and
+    ``verify`` re-checking a drift); without, GNU ld's search is modelled (fast).
+    """
     module_dir = host.module_dir(local_module_dir)
     go_bin = go.find_go(host)
     probes = Probes(host, module_dir, cache)
@@ -151,8 +172,11 @@ def take_snapshot(
         go_env = go_section["env"]
         compiler_f = pool.submit(probes.compiler, go_env)
         linker_f = pool.submit(probes.linker, go_env)
-        dirs = probes.library_dirs(go_env, apple_f.result())
-        libs = probes.libraries(cgo_section.get("packages", []), go_env, dirs)
+        packages = cgo_section.get("packages", [])
+        cxx = any(p.get("cxx") for p in packages)
+        cxx_f = pool.submit(probes.compiler, go_env, True) if cxx else None
+        dirs = probes.library_dirs(go_env, apple_f.result(), cxx and host.system != "darwin")
+        libs = probes.libraries(packages, go_env, dirs, trace)
         apple_section = apple_f.result()
         entry: dict[str, Any] = {
             "os": {
@@ -161,7 +185,11 @@ def take_snapshot(
                 **os_f.result(),
             },
             "go": go_section,
-            "cc": {"compiler": compiler_f.result(), "linker": linker_f.result()},
+            "cc": {
+                "compiler": compiler_f.result(),
+                "linker": linker_f.result(),
+                "cxx": cxx_f.result() if cxx_f else None,
+            },
             "env": check_secrets(env_f.result(), "environment"),
             "cgo": cgo_section,
             "libraries": libs,
