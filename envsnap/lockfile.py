@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +21,8 @@ from typing import Any
 
 from envsnap import __version__
 from envsnap.errors import LockError
+from envsnap.module import LOCK_NAME as LOCK_NAME
 
-LOCK_NAME = "envsnap.lock"
 SCHEMA = 1
 PREAMBLE = (
     "# envsnap.lock: the cgo toolchain this module builds with, one entry per platform.\n"
@@ -100,6 +98,8 @@ def _unusable(path: Path, what: str) -> LockError:
 
 def parse_lock(path: Path, data: bytes) -> LockFile:
     """Parse lock bytes; a corrupt or newer lock raises LockError with a hint."""
+    import tomllib
+
     try:
         text = data.decode("utf-8")
         doc = tomllib.loads(text)
@@ -145,6 +145,8 @@ def _split_blocks(text: str) -> dict[str, str]:
 
 def _blocks_that_parse_alone(text: str, platforms: dict[str, Any]) -> dict[str, str]:
     """Each platform's own text, kept only if it parses to exactly that platform's entry."""
+    import tomllib
+
     kept = {}
     for name, block in _split_blocks(text).items():
         try:
@@ -194,6 +196,8 @@ def with_entry(lock: LockFile, platform: str, content: dict[str, Any]) -> LockFi
 
 
 def _mutex_path(path: Path) -> Path:
+    import tempfile
+
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
     folder = Path(tempfile.gettempdir(), f"envsnap-{os.getuid()}")
     folder.mkdir(mode=0o700, exist_ok=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from envsnap.errors import NotInModule
 
+LOCK_NAME = "envsnap.lock"  # beside go.mod
+
 
 def find_module_root(start: Path) -> Path:
     """The nearest directory at or above *start* holding a go.mod."""

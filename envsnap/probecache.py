@@ -16,7 +16,6 @@ ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded si
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -27,46 +26,19 @@ from typing import Any
 
 from envsnap import __version__
 from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, CommandResult, FileInfo, Host
-from envsnap.redact import SECRET_NAME
-from envsnap.stamps import Stamp, cache_dir, is_racy, read_cache_json, stamp, write_cache_json
+from envsnap.stamps import (
+    Stamp,
+    cache_dir,
+    is_racy,
+    key_of,
+    read_cache_json,
+    stamp,
+    write_cache_json,
+)
 
 Section = dict[str, Any]
 CACHE_VERSION = 2
 MAX_ENTRIES = 64
-
-# Variables no build tool reads: they change between shells, terminals and hooks, and would only
-# make the memo miss. Everything else in the environment is part of every key (as a hash).
-VOLATILE = frozenset(
-    (
-        *("_", "PWD", "OLDPWD", "SHLVL", "TMPDIR", "MAIL", "EDITOR", "VISUAL", "PAGER", "LESS"),
-        *("TERM", "COLORTERM", "COLUMNS", "LINES", "DISPLAY", "WINDOWID", "TMUX", "TMUX_PANE"),
-        *("STY", "SSH_AUTH_SOCK", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AGENT_PID"),
-        *("LS_COLORS", "HISTFILE", "HISTSIZE", "PS1", "PS2", "PS4", "PROMPT_COMMAND"),
-        *("GIT_INDEX_FILE", "GIT_EXEC_PATH", "GIT_PREFIX", "GIT_EDITOR", "GIT_REFLOG_ACTION"),
-    )
-)
-VOLATILE_PREFIXES = ("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_")
-
-
-def environment_key(environ: Mapping[str, str]) -> str:
-    """A hash of every variable that could change a tool's answer (values never stored)."""
-    names = sorted(
-        name
-        for name in environ
-        if name not in VOLATILE
-        and not name.startswith(VOLATILE_PREFIXES)
-        and not SECRET_NAME.search(name)
-    )
-    digest = hashlib.sha256()
-    for name in names:
-        digest.update(f"{name}={environ[name]}\0".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
-def key_of(*parts: Any) -> str:
-    """A stable hash of plain JSON data."""
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class TrackingHost(Host):
@@ -168,6 +140,9 @@ class ProbeCache:
         self._entries: dict[str, Any] = read_cache_json(file, CACHE_VERSION)
         self._dirty = False
         self._lock = threading.Lock()
+        # what this run's answers stand on, for a verdict (envsnap.verdict); None once an
+        # answer was computed but could not be kept (a racy stamp, an error)
+        self.used: dict[str, Stamp] | None = {}
 
     @classmethod
     def for_user(cls, host: Host, environ: Mapping[str, str]) -> ProbeCache:
@@ -180,21 +155,29 @@ class ProbeCache:
         with self._lock:
             hit: Any = self._entries.get(slot)
         if _reusable(hit):
+            self._stood_on(hit["manifest"])
             value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
             return value
         started = time.time_ns()
         tracker = TrackingHost(self.host)
         section = compute(tracker)
-        if "error" in section:
+        manifest = {} if "error" in section else manifest_of([*tracker.paths, *inputs(section)])
+        if not manifest or any(is_racy(s, started) for s in manifest.values()):
+            self._stood_on(None)
             return section
-        manifest = manifest_of([*tracker.paths, *inputs(section)])
-        if any(is_racy(s, started) for s in manifest.values()):
-            return section
+        self._stood_on(manifest)
         with self._lock:
             self._entries.pop(slot, None)
             self._entries[slot] = {"manifest": manifest, "value": json.loads(json.dumps(section))}
             self._dirty = True
         return section
+
+    def _stood_on(self, manifest: dict[str, Any] | None) -> None:
+        with self._lock:
+            if manifest is None or self.used is None:
+                self.used = None
+            else:
+                self.used.update(manifest)
 
     def save(self) -> None:
         if self._dirty and self.file is not None:

@@ -6,8 +6,7 @@ import json
 import shlex
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
     from envsnap.drift import Finding
@@ -19,8 +18,7 @@ WIDTH = 100
 INDENT = " " * 8
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a verify or diff run concluded, before it is rendered."""
 
     platform: str

@@ -11,12 +11,16 @@ rewritten in place with its size and ``mtime`` restored still gets a new stamp.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import stat
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from envsnap.redact import SECRET_NAME
 
 Stamp = tuple[int, int, int, int, int, int] | None
 
@@ -35,14 +39,35 @@ def caching_disabled(environ: Mapping[str, str]) -> bool:
 
 
 def cache_dir(environ: Mapping[str, str]) -> Path | None:
-    """The platform's per-user cache folder for envsnap (platformdirs), or None."""
+    """The platform's per-user cache folder for envsnap, or None when caching is off."""
     if caching_disabled(environ):
         return None
+    known = user_cache_dir(sys.platform, environ)
+    if known is not None:
+        return Path(known)
     import platformdirs
 
     with contextlib.suppress(Exception):  # no home, an odd platform: run without a cache
         return Path(platformdirs.user_cache_dir("envsnap", appauthor=False))
     return None
+
+
+def user_cache_dir(platform: str, environ: Mapping[str, str]) -> str | None:
+    """platformdirs' user cache folder for envsnap on Linux and macOS, without importing it on
+    the path of every verify (tests hold the two equal); None elsewhere.
+
+    An absolute ``XDG_CACHE_HOME`` wins on both; otherwise ``~/.cache`` or ``~/Library/Caches``.
+    """
+    if platform != "darwin" and not platform.startswith("linux"):
+        return None
+    xdg = environ.get("XDG_CACHE_HOME", "").strip()
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "envsnap")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    if not os.path.isabs(home):
+        return None
+    base = ("Library", "Caches") if platform == "darwin" else (".cache",)
+    return os.path.join(home, *base, "envsnap")
 
 
 def stamp_of(st: os.stat_result) -> tuple[int, int, int, int, int, int]:
@@ -58,7 +83,7 @@ def stamp(path: str) -> Stamp:
         return None
 
 
-def is_racy(found: Stamp, taken_at_ns: int) -> bool:
+def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
     """True when *found* was modified too close to *taken_at_ns* to be trusted later."""
     if found is None:
         return False
@@ -101,3 +126,38 @@ def write_cache_json(path: Path, version: int, entries: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         payload = json.dumps({"version": version, "entries": entries}, sort_keys=True)
         atomic_write(path, payload.encode(), mode=0o600)
+
+
+# Variables no build tool reads: they change between shells, terminals and hooks, and would only
+# make the memo miss. Everything else in the environment is part of every key (as a hash).
+VOLATILE = frozenset(
+    (
+        *("_", "PWD", "OLDPWD", "SHLVL", "TMPDIR", "MAIL", "EDITOR", "VISUAL", "PAGER", "LESS"),
+        *("TERM", "COLORTERM", "COLUMNS", "LINES", "DISPLAY", "WINDOWID", "TMUX", "TMUX_PANE"),
+        *("STY", "SSH_AUTH_SOCK", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AGENT_PID"),
+        *("LS_COLORS", "HISTFILE", "HISTSIZE", "PS1", "PS2", "PS4", "PROMPT_COMMAND"),
+        *("GIT_INDEX_FILE", "GIT_EXEC_PATH", "GIT_PREFIX", "GIT_EDITOR", "GIT_REFLOG_ACTION"),
+    )
+)
+VOLATILE_PREFIXES = ("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_")
+
+
+def environment_key(environ: Mapping[str, str]) -> str:
+    """A hash of every variable that could change a tool's answer (values never stored)."""
+    names = sorted(
+        name
+        for name in environ
+        if name not in VOLATILE
+        and not name.startswith(VOLATILE_PREFIXES)
+        and not SECRET_NAME.search(name)
+    )
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(f"{name}={environ[name]}\0".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def key_of(*parts: Any) -> str:
+    """A stable hash of plain JSON data."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()

@@ -9,17 +9,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap.commands import SUMMARIES
-from envsnap.config import Config
 from envsnap.errors import EXIT_OK, LockError
-from envsnap.lockfile import LOCK_NAME, LockFile, entry_digest, parse_lock, read_lock
-from envsnap.probecache import ProbeCache
-from envsnap.probes.collect import Snapshot, take_snapshot
+from envsnap.module import LOCK_NAME
 from envsnap.report import Outcome, render_json, render_quiet, render_text
-from envsnap.workspace import Workspace
+from envsnap.stamps import caching_disabled
+
+if TYPE_CHECKING:  # a clean verdict needs none of these (envsnap.verdict)
+    from envsnap.config import Config
+    from envsnap.lockfile import LockFile
+    from envsnap.probes.collect import Snapshot
+    from envsnap.workspace import Workspace
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -41,6 +45,8 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def load_lock(path: Path, rev: str | None) -> tuple[LockFile, str]:
     """The lock from the work tree, or as committed at *rev*, and how to name it."""
+    from envsnap.lockfile import parse_lock, read_lock
+
     if rev is not None:
         from envsnap.git import file_at_rev
 
@@ -80,6 +86,8 @@ def findings_for(
 def is_clean(locked: dict[str, Any], live_content: dict[str, Any]) -> bool:
     """The live entry has the locked digest, and the lock is not marked incomplete (which no
     machine verifies clean)."""
+    from envsnap.lockfile import entry_digest
+
     if locked.get("incomplete"):
         return False
     live = {"envsnap": locked.get("envsnap"), **live_content}
@@ -128,31 +136,61 @@ def warn_if_uncommitted(lock_path: Path, args: argparse.Namespace) -> None:
         print(f"envsnap: warning: {lock_path.name} {warning}", file=sys.stderr)
 
 
-def live_snapshot(ws: Workspace, cached: bool) -> Snapshot:
-    """This machine's snapshot; with *cached*, go env and go list may come from the memo."""
+def live_snapshot(ws: Workspace, cached: bool) -> tuple[Snapshot, dict[str, Any] | None]:
+    """This machine's snapshot; with *cached*, probe answers may come from the memo. Also what
+    the answers stood on, when every one of them is in the memo (None otherwise)."""
+    from envsnap.probecache import ProbeCache
+    from envsnap.probes.collect import take_snapshot
+
     cache = ProbeCache.for_user(ws.host, os.environ) if cached else None
     try:
         # the first look models the linker; a drift is re-checked against the real link
-        return take_snapshot(
+        snapshot = take_snapshot(
             ws.host, str(ws.module_root), ws.config.track_env, cache, trace=not cached
         )
     finally:
         if cache is not None:
             cache.save()
+    stood_on = cache.used if cache is not None and ws.host.system != "darwin" else None
+    return snapshot, stood_on
+
+
+def remembered_clean(args: argparse.Namespace) -> bool:
+    """Report a clean result from a verdict whose every stamp still holds (envsnap.verdict)."""
+    if args.rev is not None or getattr(args, "replay", None) or caching_disabled(os.environ):
+        return False
+    from envsnap.module import find_module_root
+    from envsnap.verdict import clean_platform
+
+    start = Path(args.directory)
+    root = find_module_root(start)
+    platform = clean_platform(os.environ, start, root)
+    if platform is None:
+        return False
+    warn_if_uncommitted(root / LOCK_NAME, args)
+    emit(Outcome(platform, LOCK_NAME, [], args.strict), args)
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.time_ns()
+    if remembered_clean(args):
+        return EXIT_OK
+    from envsnap.workspace import Workspace
+
     ws = Workspace.from_args(args)
     lock, name = load_lock(ws.lock_path, args.rev)
     warn_if_uncommitted(ws.lock_path, args)
     try:
-        return compare_with_lock(ws, lock, name, args)
+        return compare_with_lock(ws, lock, name, args, started)
     finally:
         ws.close()
 
 
-def compare_with_lock(ws: Workspace, lock: LockFile, name: str, args: argparse.Namespace) -> int:
-    snapshot = live_snapshot(ws, cached=True)
+def compare_with_lock(
+    ws: Workspace, lock: LockFile, name: str, args: argparse.Namespace, started: int
+) -> int:
+    snapshot, stood_on = live_snapshot(ws, cached=True)
     platform = snapshot.platform
     if platform not in lock.platforms:
         if args.allow_missing_platform:
@@ -164,8 +202,14 @@ def compare_with_lock(ws: Workspace, lock: LockFile, name: str, args: argparse.N
         finding = missing_platform(platform, sorted(lock.platforms))
         return emit(Outcome(platform, name, [finding], args.strict), args)
     locked = checked_entry(lock, platform, name)
+    if is_clean(locked, snapshot.entry) and args.rev is None:
+        from envsnap.verdict import remember_clean
+
+        remember_clean(
+            os.environ, Path(args.directory), ws.module_root, platform, stood_on, started
+        )
     if not is_clean(locked, snapshot.entry):
-        snapshot = live_snapshot(ws, cached=False)  # a drift is only ever reported fresh
+        snapshot, _ = live_snapshot(ws, cached=False)  # a drift is only ever reported fresh
     if is_clean(locked, snapshot.entry):
         return emit(Outcome(platform, name, [], args.strict), args)
     findings = findings_for(locked, snapshot.entry, platform, ws.config)

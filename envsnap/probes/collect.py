@@ -11,8 +11,9 @@ from envsnap import toolinputs
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
-from envsnap.probecache import Inputs, Probe, ProbeCache, environment_key, key_of
+from envsnap.probecache import Inputs, Probe, ProbeCache
 from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
+from envsnap.stamps import environment_key, key_of
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
@@ -97,6 +98,10 @@ class Probes:
         self.gomodcache = str(both["where"]["gomodcache"])
         return both["go"], both["cgo"]
 
+    def os(self) -> Section:
+        """os-release and glibc (``getconf``, which glibc itself ships and upgrades)."""
+        return self._memo("os", None, lambda h: guarded(lambda: system.probe_os(h)))
+
     def compiler(self, go_env: dict[str, str], cxx: bool = False) -> Section:
         """The C compiler, or with *cxx* the C++ one, that go runs."""
         return self._memo(
@@ -163,7 +168,7 @@ def take_snapshot(
     probes = Probes(host, module_dir, cache)
     with ThreadPoolExecutor(max_workers=8) as pool:
         go_f = pool.submit(probes.go, go_bin)
-        os_f = pool.submit(guarded, lambda: system.probe_os(host))
+        os_f = pool.submit(probes.os)
         apple_f = pool.submit(
             guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
         )

@@ -1,0 +1,83 @@
+"""A remembered clean verdict: reused while every stamp holds; a warm clean verify runs no tool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RECORDINGS, envsnap, require_tool
+
+TOOLS = ("go", "gcc", "pkg-config", "getconf", "ld")
+
+
+@pytest.fixture
+def logged_tools(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose build tools note each call, then run the real tool."""
+    bin_dir, log = tmp_path / "logged-bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for name in TOOLS:
+        real = shutil.which(require_tool(name))
+        assert real is not None
+        (bin_dir / name).write_text(f'#!/bin/sh\necho {name} >> {log}\nexec {real} "$@"\n')
+        (bin_dir / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CC": "gcc"}, log
+
+
+def calls(log: Path) -> list[str]:
+    found = log.read_text().split() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return found
+
+
+def test_a_warm_clean_verify_runs_no_tool(
+    cgo_module: Path, logged_tools: tuple[dict[str, str], Path]
+) -> None:
+    env, log = logged_tools
+    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
+    time.sleep(0.2)
+    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    assert "go" in calls(log)  # the first verify fills the memo and keeps the verdict
+    for _ in range(2):
+        result = envsnap("verify", "-C", str(cgo_module), env=env)
+        assert (result.returncode, result.stdout.strip()) == (
+            0,
+            "envsnap: linux-amd64 matches envsnap.lock",
+        )
+        assert calls(log) == []
+
+
+def test_the_verdict_falls_with_the_lock_or_the_settings(
+    cgo_module: Path, logged_tools: tuple[dict[str, str], Path]
+) -> None:
+    env, log = logged_tools
+    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
+    time.sleep(0.2)
+    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    lock = cgo_module / "envsnap.lock"
+    lock.write_text(lock.read_text().replace('id = "', 'id = "x', 1))  # a hand edit
+    result = envsnap("verify", "-C", str(cgo_module), env=env)
+    assert result.returncode == 2 and "edited by hand" in result.stderr
+    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
+    time.sleep(0.2)
+    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    calls(log)
+    (cgo_module / "envsnap.toml").write_text('[severity]\n"go.version" = "warning"\n')
+    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    assert "go" in calls(log)  # a new envsnap.toml: the full verify ran
+
+
+def test_no_verdict_answers_for_a_replayed_host(
+    cgo_module: Path, logged_tools: tuple[dict[str, str], Path]
+) -> None:
+    env, _ = logged_tools
+    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
+    time.sleep(0.2)
+    for _ in range(2):
+        assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    mac = str(RECORDINGS / "macos14-arm64-clt-brew-openssl")
+    replayed = envsnap("--replay", mac, "verify", "-C", str(cgo_module), env=env)
+    assert replayed.returncode == 1 and "darwin-arm64" in replayed.stdout
