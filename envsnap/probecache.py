@@ -29,6 +29,7 @@ from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, CommandResult, FileInfo, Hos
 from envsnap.stamps import (
     Stamp,
     cache_dir,
+    holds,
     is_racy,
     key_of,
     read_cache_json,
@@ -113,16 +114,9 @@ def manifest_of(paths: Iterable[str]) -> dict[str, Stamp]:
 
 def _reusable(hit: Any) -> bool:
     """A well-formed entry whose every stamp is unchanged."""
-    if not isinstance(hit, dict) or not isinstance(hit.get("value"), dict):
-        return False
-    manifest = hit.get("manifest")
-    if not isinstance(manifest, dict) or not manifest:
-        return False
-    for path, recorded in manifest.items():
-        now = stamp(path)
-        if (list(now) if now is not None else None) != recorded:
-            return False
-    return True
+    return (
+        isinstance(hit, dict) and isinstance(hit.get("value"), dict) and holds(hit.get("manifest"))
+    )
 
 
 Probe = Callable[[Host], Section]

@@ -83,6 +83,17 @@ def stamp(path: str) -> Stamp:
         return None
 
 
+def holds(manifest: Any) -> bool:
+    """True when *manifest* (path → stamp, as stored) is well formed and no stamp changed."""
+    if not isinstance(manifest, dict) or not manifest:
+        return False
+    for path, recorded in manifest.items():
+        now = stamp(path)
+        if (list(now) if now is not None else None) != recorded:
+            return False
+    return True
+
+
 def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
     """True when *found* was modified too close to *taken_at_ns* to be trusted later."""
     if found is None:

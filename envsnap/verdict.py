@@ -23,6 +23,7 @@ from envsnap.stamps import (
     Stamp,
     cache_dir,
     environment_key,
+    holds,
     is_racy,
     key_of,
     read_cache_json,
@@ -61,15 +62,8 @@ def clean_platform(
     hit = entries.get(_key(environ, start, module_root, extra))
     if not isinstance(hit, dict) or not isinstance(hit.get("platform"), str):
         return None
-    manifest = hit.get("manifest")
-    if not isinstance(manifest, dict) or not manifest:
-        return None
-    for path, recorded in manifest.items():
-        now = stamp(path)
-        if (list(now) if now is not None else None) != recorded:
-            return None
     platform: str = hit["platform"]
-    return platform
+    return platform if holds(hit.get("manifest")) else None
 
 
 def remember_clean(

@@ -22,16 +22,7 @@ from pathlib import Path
 import pytest
 
 from envsnap.probes.toolchain import select_toolchain
-from tests.conftest import ZLIB_PACKAGE, envsnap, require_tool, write_module
-
-
-def other_go(variable: str) -> str:
-    bin_dir = os.environ.get(variable)
-    if not bin_dir or not Path(bin_dir, "go").exists():
-        if os.environ.get("ENVSNAP_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{variable} must name a bin dir with another real go (scripts/test.sh)")
-        pytest.skip(f"{variable} not set")
-    return bin_dir
+from tests.conftest import ZLIB_PACKAGE, envsnap, other_go, require_tool, write_module
 
 
 def go_env(go: str, *names: str) -> list[str]:
