@@ -208,9 +208,12 @@ def test_a_library_rewritten_in_place_with_size_and_mtime_kept(tmp_path: Path, t
     assert any(p.startswith("libraries.-lfoo") for p in paths_of(document)), document
 
 
+INCLUDING = LIBM_PACKAGE.replace("-lm", "-lm\n// #cgo CFLAGS: -I${SRCDIR}/include")
+
+
 def test_a_checkout_reached_through_a_symlink(tmp_path: Path, tools: None) -> None:
-    module = write_module(tmp_path / "real" / "mod", {"mm/mm.go": LIBM_PACKAGE})
+    module = write_module(tmp_path / "real" / "mod", {"mm/mm.go": INCLUDING, "mm/include/m.h": ""})
     link = tmp_path / "link"
     link.symlink_to(tmp_path / "real", target_is_directory=True)
     warm(module, os.environ)
-    after_change(link / "mod", os.environ)  # whatever it says, cached and uncached agree
+    assert after_change(link / "mod", os.environ)["findings"] == []  # the same checkout
