@@ -391,17 +391,34 @@ def resolve_traced(host: Host, plan: LinkPlan) -> dict[Key, Resolution]:
         shutil.rmtree(scratch, ignore_errors=True)
     owned = _owned_files(result.out + "\n" + result.err, marks, plan.cwd)
     complaint = [] if result.ok else _linker_complaint(result.err or result.out)
-    for index, item in enumerate(inputs):
+    first = _first_occurrences(inputs)
+    for item in inputs:
+        files = owned[first[_identity(item)]]
         resolution = found.setdefault(item.key, Resolution())
-        for path in owned[index]:
+        for path in files:
             resolution.add_file(path)
-        if not owned[index] and complaint:
+        if not files and complaint:
             resolution.errors.append(_complaint_for(item, complaint))
     return found
 
 
+def _identity(item: Input) -> tuple[tuple[str, ...], bool]:
+    """What decides the file an input opens: GNU ld applies every -L dir to every -l, wherever
+    it stands, so the same words in the same -Bstatic state open the same file."""
+    return item.words, item.static
+
+
+def _first_occurrences(inputs: list[Input]) -> dict[tuple[tuple[str, ...], bool], int]:
+    """Each distinct input's position among the distinct inputs, in link order."""
+    first: dict[tuple[tuple[str, ...], bool], int] = {}
+    for item in inputs:
+        first.setdefault(_identity(item), len(first))
+    return first
+
+
 def _trace_argv(host: Host, plan: LinkPlan, scratch: Path) -> tuple[list[str], list[str]]:
-    """The traced link's command line and its landmarks (one per library, one at the end)."""
+    """The traced link's command line and its landmarks (one per distinct library, one at the
+    end)."""
     (scratch / "main.c").write_text("int main(void) { return 0; }\n")
     (scratch / "mark.c").write_text("/* envsnap: a landmark in the linker's trace */\n")
     compiled = host.run(
@@ -411,12 +428,14 @@ def _trace_argv(host: Host, plan: LinkPlan, scratch: Path) -> tuple[list[str], l
         raise EnvsnapError(f"cannot compile an empty program: {compiled.describe_failure()}")
     marks: list[str] = []
     argv = [*plan.driver, "-o", str(scratch / "a.out"), str(scratch / "main.o")]
+    seen: set[tuple[tuple[str, ...], bool]] = set()
     for word in plan.words:
-        if isinstance(word, Input):
+        if not isinstance(word, Input):
+            argv.append(word)
+        elif _identity(word) not in seen:  # a repeated -lm opens what the first one opened
+            seen.add(_identity(word))
             marks.append(_mark(scratch, len(marks)))
             argv += [marks[-1], *word.words]
-        else:
-            argv.append(word)
     marks.append(_mark(scratch, len(marks)))
     return [*argv, marks[-1], trace_flag(host)], marks
 
