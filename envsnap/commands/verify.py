@@ -9,17 +9,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from envsnap.commands import SUMMARIES
-from envsnap.config import Config
+from envsnap.config import THE_DEFAULT, Config, Variant
 from envsnap.errors import EXIT_OK, LockError
 from envsnap.lockfile import LOCK_NAME, LockFile, entry_digest, parse_lock, read_lock
 from envsnap.probecache import ProbeCache
 from envsnap.probes.collect import Snapshot, take_snapshot
+from envsnap.report import SEVERITY_RANK as SEVERITY_ORDER
 from envsnap.report import Outcome, render_json, render_quiet, render_text
+from envsnap.variants import split_key
 from envsnap.workspace import Workspace
+
+VARIANT_VARIABLE = "ENVSNAP_VARIANT"  # set by emitted shells of a named variant
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -32,6 +38,11 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--allow-missing-platform",
         action="store_true",
         help="exit 0 when the lock has no entry for this platform",
+    )
+    parser.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="check only this build variant (default: $ENVSNAP_VARIANT, else all of them)",
     )
 
 
@@ -128,11 +139,13 @@ def warn_if_uncommitted(lock_path: Path, args: argparse.Namespace) -> None:
         print(f"envsnap: warning: {lock_path.name} {warning}", file=sys.stderr)
 
 
-def live_snapshot(ws: Workspace, cached: bool) -> Snapshot:
+def live_snapshot(ws: Workspace, cached: bool, variant: Variant = THE_DEFAULT) -> Snapshot:
     """This machine's snapshot; with *cached*, go env and go list may come from the memo."""
     cache = ProbeCache.for_user(ws.host, os.environ) if cached else None
     try:
-        return take_snapshot(ws.host, str(ws.module_root), ws.config.track_env, cache)
+        return take_snapshot(
+            ws.host, str(ws.module_root), ws.config.track_env, cache, variant=variant
+        )
     finally:
         if cache is not None:
             cache.save()
@@ -148,22 +161,57 @@ def run(args: argparse.Namespace) -> int:
         ws.close()
 
 
-def compare_with_lock(ws: Workspace, lock: LockFile, name: str, args: argparse.Namespace) -> int:
-    snapshot = live_snapshot(ws, cached=True)
-    platform = snapshot.platform
-    if platform not in lock.platforms:
+def selected_variants(config: Config, args: argparse.Namespace) -> tuple[Variant, ...]:
+    """--variant, else $ENVSNAP_VARIANT (an emitted shell of one variant), else all of them."""
+    wanted = getattr(args, "variant", None) or os.environ.get(VARIANT_VARIABLE)
+    return (config.variant(wanted),) if wanted else config.all_variants()
+
+
+def check_variant(
+    ws: Workspace, lock: LockFile, name: str, variant: Variant, args: argparse.Namespace
+) -> tuple[str, list[Any] | None]:
+    """One variant's platform and findings (None: its entry is missing and that is allowed)."""
+    snapshot = live_snapshot(ws, cached=True, variant=variant)
+    key = snapshot.key
+    if key not in lock.platforms:
         if args.allow_missing_platform:
             if not args.quiet:
-                print(f"envsnap: {name} has no entry for {platform} (allowed)", file=sys.stderr)
-            return EXIT_OK
+                print(f"envsnap: {name} has no entry for {key} (allowed)", file=sys.stderr)
+            return snapshot.platform, None
         from envsnap.drift import missing_platform
 
-        finding = missing_platform(platform, sorted(lock.platforms))
-        return emit(Outcome(platform, name, [finding], args.strict), args)
-    locked = checked_entry(lock, platform, name)
+        return snapshot.platform, [missing_platform(key, sorted(lock.platforms))]
+    locked = checked_entry(lock, key, name)
     if not is_clean(locked, snapshot.entry):
-        snapshot = live_snapshot(ws, cached=False)  # a drift is only ever reported fresh
+        snapshot = live_snapshot(ws, cached=False, variant=variant)  # drifts are reported fresh
     if is_clean(locked, snapshot.entry):
-        return emit(Outcome(platform, name, [], args.strict), args)
-    findings = findings_for(locked, snapshot.entry, platform, ws.config)
-    return emit(Outcome(platform, name, findings, args.strict), args)
+        return snapshot.platform, []
+    return snapshot.platform, findings_for(locked, snapshot.entry, key, ws.config)
+
+
+def stale_variants(lock: LockFile, platform: str, config: Config) -> list[Any]:
+    """Entries of this platform for variants envsnap.toml no longer declares."""
+    from envsnap.drift import stale_variant
+
+    declared = {v.name for v in config.all_variants()}
+    keys = [k for k in sorted(lock.platforms) if split_key(k)[0] == platform]
+    return [stale_variant(k) for k in keys if split_key(k)[1] not in declared]
+
+
+def compare_with_lock(ws: Workspace, lock: LockFile, name: str, args: argparse.Namespace) -> int:
+    variants = selected_variants(ws.config, args)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda v: check_variant(ws, lock, name, v, args), variants))
+    platform = results[0][0]
+    if all(found is None for _, found in results):
+        return EXIT_OK
+    findings = [
+        replace(finding, variant=variant.name)
+        for variant, (_, found) in zip(variants, results, strict=True)
+        for finding in found or []
+    ]
+    if not (args.variant or os.environ.get(VARIANT_VARIABLE)):  # all variants were checked
+        findings += stale_variants(lock, platform, ws.config)
+    findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: each variant's order kept
+    shown = tuple(v.name for v in variants) if ws.config.variants else ()
+    return emit(Outcome(platform, name, findings, args.strict, shown), args)
