@@ -71,7 +71,8 @@ class Probes:
     def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
         if self.cache is None:
             return compute(self.host)
-        return self.cache.memo(name, key_of(self.env_key, self.module_dir, key), compute, inputs)
+        slot = key_of(self.env_key, self.module_dir, key)
+        return self.cache.memo(name, slot, compute, inputs, self.host)
 
     def go(self, go_bin: str) -> tuple[Section, Section]:
         """The ``go`` and ``cgo`` sections: ``go env`` and ``go list``, run side by side."""
