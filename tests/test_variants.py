@@ -10,11 +10,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from envsnap.lockfile import LockFile, make_entry, parse_lock, render
 from envsnap.variants import goflags_tags, with_tags
-from tests.conftest import envsnap, require_tool, write_module
+from tests.conftest import REPO, envsnap, require_tool, write_module
 from tests.test_emit import DUMP_ENV, direnv, eval_shell, nix_eval, source_envrc, stub_pkgs
 
 WITHZ = """//go:build withz
@@ -39,6 +40,7 @@ import "C"
 func Lib() string { return "libm" }
 """
 
+SCHEMA = json.loads((REPO / "docs" / "verify.schema.json").read_text())
 CONFIG = '[variants.withz]\ntags = ["withz"]\n'
 
 
@@ -75,6 +77,7 @@ def library_names(entry: dict[str, Any]) -> set[str]:
 def verify_json(module: Path, *extra: str, goflags: str = "-mod=mod") -> dict[str, Any]:
     result = envsnap("verify", "--json", "-C", str(module), *extra, env=with_env(GOFLAGS=goflags))
     document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
     assert document["exit_code"] == result.returncode
     return document
 

@@ -205,13 +205,14 @@ def compare_with_lock(ws: Workspace, lock: LockFile, name: str, args: argparse.N
     platform = results[0][0]
     if all(found is None for _, found in results):
         return EXIT_OK
+    named = bool(ws.config.variants)  # without declared variants, output is as it always was
     findings = [
-        replace(finding, variant=variant.name)
+        replace(finding, variant=variant.name) if named else finding
         for variant, (_, found) in zip(variants, results, strict=True)
         for finding in found or []
     ]
     if not (args.variant or os.environ.get(VARIANT_VARIABLE)):  # all variants were checked
         findings += stale_variants(lock, platform, ws.config)
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: each variant's order kept
-    shown = tuple(v.name for v in variants) if ws.config.variants else ()
+    shown = tuple(v.name for v in variants) if named else ()
     return emit(Outcome(platform, name, findings, args.strict, shown), args)

@@ -152,8 +152,8 @@ def refuse_cross_target(host: Host, env: dict[str, str]) -> None:
         f"GOOS/GOARCH select {target} (set in {where}) but this host is {native}: its compiler, "
         f"libraries and SDK would be recorded as the {target} entry",
         "unset GOOS and GOARCH (`go env -u GOOS GOARCH` if set with go env -w) and run it on "
-        f"a {target} machine for that entry; build variants in envsnap.toml select tags, not "
-        "other targets",
+        f"a {target} machine for that entry; cross-compiled build variants are not supported "
+        "(variants in envsnap.toml select tags)",
     )
 
 
