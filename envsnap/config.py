@@ -13,6 +13,9 @@ paths = ["cc.compiler.sha256"]   # findings on these fields are not reported
 [nix]
 nixpkgs = "<rev>"                # pin for `envsnap emit`
 nixpkgs_sha256 = "<hash>"
+
+[variants.withz]                 # a build variant: its own lock entry per platform
+tags = ["withz"]                 # the build tags it adds to GOFLAGS' -tags
 ```
 """
 
@@ -29,6 +32,25 @@ from envsnap.errors import ConfigError
 CONFIG_NAME = "envsnap.toml"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SEVERITIES = ("error", "warning", "info")
+DEFAULT_VARIANT = "default"
+_VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_BUILD_TAG = re.compile(r"[A-Za-z0-9_.]+")  # what go accepts in a build constraint
+_CROSS_KEYS = ("goos", "goarch", "GOOS", "GOARCH")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named build of the module: the build tags it adds (the default variant adds none)."""
+
+    name: str = DEFAULT_VARIANT
+    tags: tuple[str, ...] = ()
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_VARIANT
+
+
+THE_DEFAULT = Variant()
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,22 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)
     nix: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    variants: tuple[Variant, ...] = ()  # the declared ones, by name; the default is implicit
+
+    def all_variants(self) -> tuple[Variant, ...]:
+        """The default variant, then every declared one."""
+        return (THE_DEFAULT, *self.variants)
+
+    def variant(self, name: str) -> Variant:
+        """The variant called *name* (``default`` or a declared one)."""
+        for variant in self.all_variants():
+            if variant.name == name:
+                return variant
+        have = ", ".join(v.name for v in self.all_variants())
+        raise ConfigError(
+            f"there is no variant {name!r} (declared: {have})",
+            f"declare it as [variants.{name}] in {CONFIG_NAME} (see docs/config.md)",
+        )
 
 
 def _bad(message: str) -> ConfigError:
@@ -48,6 +86,36 @@ def _string_list(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _bad(f"{where} must be a list of strings")
     return tuple(value)
+
+
+def _variant(name: str, table: Any) -> Variant:
+    where = f"[variants.{name}]"
+    if not _VARIANT_NAME.fullmatch(name) or name == DEFAULT_VARIANT:
+        raise _bad(f"{where}: a variant name is letters, digits, '.', '_' or '-', not 'default'")
+    if not isinstance(table, dict):
+        raise _bad(f"{where} must be a table")
+    cross = [key for key in _CROSS_KEYS if key in table]
+    if cross:
+        raise _bad(
+            f"{where} sets {cross[0]}: cross-compiled variants are not supported, because cgo "
+            "would need a C cross-compiler and the target's libraries, and envsnap locks this "
+            "host's; lock that platform on a machine of it"
+        )
+    unknown = sorted(set(table) - {"tags"})
+    if unknown:
+        raise _bad(f"{where} has unknown keys: {', '.join(unknown)} (known: tags)")
+    tags = _string_list(table.get("tags"), f"{where} tags")
+    bad = [tag for tag in tags if not _BUILD_TAG.fullmatch(tag)]
+    if not tags or bad:
+        raise _bad(f"{where} tags must be a non-empty list of build tags (letters, digits, _ .)")
+    return Variant(name, tuple(sorted(set(tags))))
+
+
+def _variants(doc: dict[str, Any]) -> tuple[Variant, ...]:
+    tables = doc.get("variants", {})
+    if not isinstance(tables, dict):
+        raise _bad("[variants] must be a table of [variants.NAME] tables")
+    return tuple(_variant(name, tables[name]) for name in sorted(tables))
 
 
 def load_config(module_root: Path) -> Config:
@@ -76,4 +144,5 @@ def load_config(module_root: Path) -> Config:
         severity=dict(severity),
         nix=dict(nix),
         raw=doc,
+        variants=_variants(doc),
     )

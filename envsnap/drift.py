@@ -42,6 +42,7 @@ class Finding:
     fix: str
     also: tuple[str, ...] = ()
     detail: str = ""  # which part of the subject, e.g. the library file that changed
+    variant: str = ""  # the build variant whose entry this is (verify sets it)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Finding:
             "fix": self.fix,
             "also": list(self.also),
             "detail": self.detail,
+            **({"variant": self.variant} if self.variant else {}),
         }
 
 
@@ -98,6 +100,10 @@ def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
     if "package_errors" in cgo:
         cgo["package_errors"] = _flags(cgo["package_errors"])
     out["cgo"] = cgo
+    go = dict(entry.get("go", {}))
+    if "tags" in go:
+        go["tags"] = _flags(go["tags"])
+    out["go"] = go
     return out
 
 
@@ -173,6 +179,22 @@ def _go_env(d: Diff) -> tuple[Severity, str, str]:
             f"#cgo directives or the emitted .envrc, or {RELOCK}",
         )
     return ("warning", f"{name} affects what go builds", f"restore {name}, or {RELOCK}")
+
+
+def variant_of(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("variant", "default"))
+
+
+def _tags(d: Diff) -> tuple[Severity, str, str]:
+    variant = variant_of(d.locked_entry)
+    return (
+        "error",
+        f"the build tags of variant {variant} changed (GOFLAGS -tags): go builds other files, "
+        "with other #cgo directives and libraries, than the ones locked",
+        "restore GOFLAGS' -tags (`go env GOFLAGS`, the environment), pick the variant with "
+        "`envsnap verify --variant NAME`, or declare the tags as a variant in envsnap.toml and "
+        "run `envsnap lock`",
+    )
 
 
 def _env(d: Diff) -> tuple[Severity, str, str]:
@@ -304,11 +326,13 @@ def _lib_subject(path: tuple[str, ...]) -> str:
     return path[1]
 
 
+TAGS_SUBJECT = "build tags"
 TOOL_WHY = "a different C compiler or linker builds the C parts differently"
 TOOL_FIX = "put the locked tool first on PATH or `go env -w CC=…`, or " + RELOCK
 
 RULES: tuple[Rule, ...] = (
     Rule(("go", "version"), _const("Go version"), _go_version, 2),
+    Rule(("go", "tags"), _const(TAGS_SUBJECT), _tags, 2),
     Rule(("go", "env", "*"), _last("{} (go env)"), _go_env, 3),
     Rule(("go", "*"), _last("Go {}"), _fixed("warning", "a different Go installation", RELOCK), 2),
     Rule(
@@ -577,12 +601,20 @@ def _readable(value: Any) -> Any:
     return value
 
 
+def _subject(rule: Rule, diff: Diff) -> str:
+    """The rule's subject; a GOFLAGS change that changes the tags joins the build-tags finding."""
+    tags = [entry.get("go", {}).get("tags") for entry in (diff.locked_entry, diff.live_entry)]
+    if diff.path == ("go", "env", "GOFLAGS") and tags[0] != tags[1]:
+        return TAGS_SUBJECT
+    return rule.subject(diff.path)
+
+
 def explain(diff: Diff) -> Finding:
     rule = rule_for(diff.path)
     severity, why, fix = rule.explain(diff)
     return Finding(
         ".".join(diff.path),
-        rule.subject(diff.path),
+        _subject(rule, diff),
         diff.category,
         severity,
         _readable(diff.locked),
@@ -640,6 +672,22 @@ def compare(
     )
     first = [incomplete_finding(locked["incomplete"])] if locked.get("incomplete") else []
     return apply_policy(first, policy or Policy()) + findings
+
+
+def stale_variant(key: str) -> Finding:
+    """An entry of this platform for a variant that envsnap.toml no longer declares."""
+    variant = key.partition("+")[2]
+    return Finding(
+        f"platforms.{key}",
+        f"variant {variant}",
+        "missing",
+        "warning",
+        key,
+        None,
+        f"the lock has an entry for variant {variant}, which envsnap.toml no longer declares",
+        "run `envsnap lock` to drop it, or declare the variant again",
+        variant=variant,
+    )
 
 
 def missing_platform(platform: str, available: Sequence[str]) -> Finding:

@@ -225,6 +225,15 @@ class LocalHost(Host):
         """The whole environment, for cache fingerprints only (never stored, only hashed)."""
         return dict(self._environ)
 
+    def with_environment(self, overrides: Mapping[str, str]) -> LocalHost:
+        """This machine with some variables changed (a build variant's GOFLAGS); it shares the
+        file-hash cache, which only this host saves (do not close the twin)."""
+        import copy
+
+        twin = copy.copy(self)
+        twin._environ = {**self._environ, **overrides}
+        return twin
+
     def file_digest(self, path: str) -> str | None:
         return self._hashes.digest(path)
 

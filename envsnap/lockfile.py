@@ -195,6 +195,15 @@ def with_entry(lock: LockFile, platform: str, content: dict[str, Any]) -> LockFi
     return LockFile(lock.path, SCHEMA, platforms, blocks)
 
 
+def without(lock: LockFile, names: set[str]) -> LockFile:
+    """*lock* without the entries called *names* (a variant no longer declared)."""
+    if not names & set(lock.platforms):
+        return lock
+    platforms = {k: v for k, v in lock.platforms.items() if k not in names}
+    blocks = {k: v for k, v in lock.blocks.items() if k not in names}
+    return LockFile(lock.path, SCHEMA, platforms, blocks)
+
+
 def _mutex_path(path: Path) -> Path:
     import tempfile
 

@@ -143,8 +143,16 @@ class ProbeCache:
         folder = cache_dir(environ)
         return cls(host, folder / "probes.json" if folder else None)
 
-    def memo(self, probe: str, key: str, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
-        """The section remembered for (*probe*, *key*) while its manifest holds, else computed."""
+    def memo(
+        self,
+        probe: str,
+        key: str,
+        compute: Probe,
+        inputs: Inputs = lambda _: (),
+        host: Host | None = None,
+    ) -> Section:
+        """The section remembered for (*probe*, *key*) while its manifest holds, else computed
+        on *host* (default: the cache's; a build variant's host carries its GOFLAGS)."""
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit: Any = self._entries.get(slot)
@@ -153,7 +161,7 @@ class ProbeCache:
             value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
             return value
         started = time.time_ns()
-        tracker = TrackingHost(self.host)
+        tracker = TrackingHost(host or self.host)
         section = compute(tracker)
         manifest = {} if "error" in section else manifest_of([*tracker.paths, *inputs(section)])
         if not manifest or any(is_racy(s, started) for s in manifest.values()):

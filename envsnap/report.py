@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # the clean path renders no finding and never imports the rul
     from envsnap.drift import Finding
 
 SEVERITY_ORDER = ("error", "warning", "info")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITY_ORDER)}
 
 JSON_SCHEMA_ID = "envsnap-verify/1"
 WIDTH = 100
@@ -25,6 +26,7 @@ class Outcome(NamedTuple):
     against: str  # what the live side was compared with: "envsnap.lock", "HEAD:envsnap.lock", …
     findings: Sequence[Finding]
     strict: bool = False
+    variants: tuple[str, ...] = ()  # the build variants checked, when envsnap.toml declares any
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -66,9 +68,18 @@ def _wrapped(label: str, text: str) -> list[str]:
     )
 
 
-def render_finding(finding: Finding) -> list[str]:
+def _label(outcome: Outcome) -> str:
+    """The platform, and the variants checked when there are several to tell apart."""
+    if not outcome.variants:
+        return outcome.platform
+    names = ", ".join(outcome.variants)
+    return f"{outcome.platform} (variant{'s' if len(outcome.variants) > 1 else ''} {names})"
+
+
+def render_finding(finding: Finding, with_variant: bool = False) -> list[str]:
     # A value of several lines (go's whole message) continues below the headline, indented.
-    head, *more = f"{finding.severity:<8}{finding.subject}: {_change(finding)}".split("\n")
+    subject = f"[{finding.variant}] {finding.subject}" if with_variant else finding.subject
+    head, *more = f"{finding.severity:<8}{subject}: {_change(finding)}".split("\n")
     lines = [head, *(INDENT + line.replace("\t", "    ").strip() for line in more)]
     lines += _wrapped("why", finding.why)
     lines += _wrapped("fix", finding.fix)
@@ -98,20 +109,25 @@ def _values(finding: Finding) -> str:
 
 
 def render_text(outcome: Outcome) -> str:
+    label = _label(outcome)
     if not outcome.findings:
-        return f"envsnap: {outcome.platform} matches {outcome.against}\n"
-    lines = [f"envsnap: {outcome.platform} differs from {outcome.against}: {outcome.summary()}"]
+        return f"envsnap: {label} matches {outcome.against}\n"
+    lines = [f"envsnap: {label} differs from {outcome.against}: {outcome.summary()}"]
     for finding in outcome.findings:
         lines.append("")
-        lines.extend(render_finding(finding))
+        lines.extend(render_finding(finding, with_variant=bool(outcome.variants)))
     return "\n".join(lines) + "\n"
 
 
 def render_quiet(outcome: Outcome) -> str:
     if not outcome.findings:
         return ""
+    variants = (
+        sorted({f.variant for f in outcome.findings if f.variant}) if outcome.variants else []
+    )
+    where = f" (variant {', '.join(variants)})" if variants else ""
     return (
-        f"envsnap: {outcome.platform} differs from {outcome.against}: {outcome.summary()} "
+        f"envsnap: {outcome.platform}{where} differs from {outcome.against}: {outcome.summary()} "
         "(run `envsnap verify` for details)\n"
     )
 
@@ -126,4 +142,6 @@ def render_json(outcome: Outcome) -> str:
         "summary": {name: outcome.count(name) for name in SEVERITY_ORDER},
         "findings": [f.to_json() for f in outcome.findings],
     }
+    if outcome.variants:
+        document["variants"] = list(outcome.variants)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -40,6 +40,7 @@ class GoSection(Strict):
     mod_go: str | None = None
     mod_toolchain: str | None = None
     switched_from: str | None = None  # the local go, when GOTOOLCHAIN switches the build away
+    tags: list[str] | None = None  # the build tags GOFLAGS sets (a variant's included)
 
 
 class Tool(Strict):
@@ -120,6 +121,7 @@ class PlatformEntry(Strict):
     apple: AppleSection | None = None
     # the probes that failed when it was written (lock --allow-incomplete); absent when none did
     incomplete: list[str] | None = None
+    variant: str | None = None  # the build variant's name; absent for the default variant
 
 
 def validate_entry(platform: str, entry: dict[str, object]) -> PlatformEntry:

@@ -54,16 +54,18 @@ def _own_files(start: Path, module_root: Path) -> list[str]:
     return [*paths, str(module_root / "go.mod")]
 
 
-def clean_platform(
+def clean_outcome(
     environ: Mapping[str, str], start: Path, module_root: Path, extra: Any = None
-) -> str | None:
-    """The platform whose remembered clean verdict still holds here, or None."""
+) -> tuple[str, tuple[str, ...]] | None:
+    """The platform (and variants shown) of a remembered clean verdict that still holds here."""
     entries = read_cache_json(_file(environ), VERDICT_VERSION)
     hit = entries.get(_key(environ, start, module_root, extra))
     if not isinstance(hit, dict) or not isinstance(hit.get("platform"), str):
         return None
-    platform: str = hit["platform"]
-    return platform if holds(hit.get("manifest")) else None
+    shown = hit.get("variants", [])
+    if not isinstance(shown, list) or not all(isinstance(v, str) for v in shown):
+        return None
+    return (hit["platform"], tuple(shown)) if holds(hit.get("manifest")) else None
 
 
 def remember_clean(
@@ -71,6 +73,7 @@ def remember_clean(
     start: Path,
     module_root: Path,
     platform: str,
+    shown: tuple[str, ...],
     stood_on: Mapping[str, Stamp] | None,
     started_ns: int,
     extra: Any = None,
@@ -86,5 +89,5 @@ def remember_clean(
     entries = read_cache_json(file, VERDICT_VERSION)
     key = _key(environ, start, module_root, extra)
     entries.pop(key, None)
-    entries[key] = {"platform": platform, "manifest": manifest}
+    entries[key] = {"platform": platform, "variants": list(shown), "manifest": manifest}
     write_cache_json(file, VERDICT_VERSION, dict(list(entries.items())[-MAX_VERDICTS:]))

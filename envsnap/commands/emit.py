@@ -30,6 +30,12 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace a file envsnap did not write")
     parser.add_argument("--nixpkgs", metavar="REV", help="pin nixpkgs at this revision")
     parser.add_argument("--nixpkgs-sha256", metavar="HASH", help="the pinned tarball's sha256")
+    parser.add_argument(
+        "--variant",
+        metavar="NAME",
+        default="default",
+        help="the build variant whose entries (and tags) the file exports (default: default)",
+    )
 
 
 def locked_entries(root: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -46,6 +52,23 @@ def locked_entries(root: Path) -> list[tuple[str, dict[str, Any]]]:
         validate_entry(platform, entry)
         entries.append((platform, entry))
     return entries
+
+
+def variant_entries(
+    entries: list[tuple[str, dict[str, Any]]], variant: str
+) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
+    """The entries of *variant*, keyed by platform, and the choice naming the other variants."""
+    from envsnap.emit import VariantChoice
+    from envsnap.variants import split_key
+
+    chosen = [(split_key(k)[0], e) for k, e in entries if split_key(k)[1] == variant]
+    names = sorted({split_key(k)[1] for k, _ in entries})
+    if not chosen:
+        raise LockError(
+            f"{LOCK_NAME} has no entry for variant {variant!r} (it has: {', '.join(names)})",
+            "pass one of those to --variant, or run `envsnap lock` after declaring it",
+        )
+    return chosen, VariantChoice(variant, tuple(n for n in names if n != variant))
 
 
 def _pin(args: argparse.Namespace, config: Config) -> Any:
@@ -67,10 +90,11 @@ def render(
     target: str, entries: list[tuple[str, dict[str, Any]]], args: argparse.Namespace, config: Config
 ) -> tuple[str, list[str]]:
     """The file's text and the warnings to print."""
+    entries, choice = variant_entries(entries, args.variant)
     if target == "direnv":
         from envsnap.emit.direnv import render_envrc
 
-        text, skipped = render_envrc(entries)
+        text, skipped = render_envrc(entries, choice)
         return text, [f"{p}: no .envrc case for this platform" for p in skipped]
     from envsnap.emit import nix
     from envsnap.emit.plan import load_tables, plan_shell
@@ -86,9 +110,9 @@ def render(
     warnings += [f"{p.platform}: {w}" for p in kept for w in p.warnings]
     pin = _pin(args, config)
     if target == "flake":
-        return nix.render_flake(kept, pin), warnings
+        return nix.render_flake(kept, pin, choice), warnings
     tarball = config.nix.get("tarball_url", nix.DEFAULT_TARBALL)
-    return nix.render_shell_nix(kept, pin, str(tarball)), warnings
+    return nix.render_shell_nix(kept, pin, str(tarball), choice), warnings
 
 
 def write(path: Path, text: str, force: bool) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
+from envsnap.config import THE_DEFAULT, Variant
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, EnvsnapError, IncompleteLock, LockError
-from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry
+from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry, without
 from envsnap.probes.collect import Snapshot, take_snapshot
+from envsnap.variants import split_key, variant_host
 from envsnap.workspace import Workspace
 
 ESSENTIAL = ("go", "cgo")
@@ -33,29 +36,40 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def live_snapshot(ws: Workspace) -> Snapshot:
-    """Probe the host; refuse when the Go or cgo probe failed."""
-    snapshot = take_snapshot(ws.host, str(ws.module_root), ws.config.track_env, trace=True)
+def _of_variant(snapshot: Snapshot) -> str:
+    return "" if snapshot.variant == THE_DEFAULT.name else f" (variant {snapshot.variant})"
+
+
+def live_snapshot(ws: Workspace, variant: Variant = THE_DEFAULT) -> Snapshot:
+    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed."""
+    snapshot = take_snapshot(
+        ws.host, str(ws.module_root), ws.config.track_env, variant=variant, trace=True
+    )
     for name in ESSENTIAL:
         section = snapshot.entry.get(name)
         message = section.get("error") if isinstance(section, dict) else None
         if message:
             flat = " ".join(str(message).split())  # go's lines, as one line
-            raise EnvsnapError(f"cannot lock: {flat}", "fix the error above and run it again")
+            raise EnvsnapError(
+                f"cannot lock{_of_variant(snapshot)}: {flat}",
+                "fix the error above and run it again",
+            )
     return snapshot
 
 
 def failures_of(ws: Workspace, snapshot: Snapshot) -> list[str]:
     """Every probe that failed, including CGO_ENABLED=0 hiding the module's cgo packages."""
     from envsnap.completeness import cgo_disabled_failure, probe_failures
-    from envsnap.probes.go import build_go
+    from envsnap.probes.go import build_go, find_go
 
     failures = probe_failures(snapshot.entry)
     go_env = snapshot.entry["go"]["env"]
     if go_env.get("CGO_ENABLED", "1") != "1":
         module_dir = ws.host.module_dir(str(ws.module_root))
-        go_bin = build_go(ws.host, module_dir).path
-        disabled = cgo_disabled_failure(ws.host, go_bin, module_dir, go_env)
+        variant = ws.config.variant(snapshot.variant)
+        host = variant_host(ws.host, find_go(ws.host), module_dir, variant)
+        go_bin = build_go(host, module_dir).path
+        disabled = cgo_disabled_failure(host, go_bin, module_dir, go_env)
         failures += [disabled] if disabled else []
     return failures
 
@@ -72,14 +86,15 @@ def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
         return snapshot
     for failure in failures:
         level = "warning" if allow else "error"
-        print(f"envsnap: {level}: probe failed: {failure}", file=sys.stderr)
+        print(f"envsnap: {level}: probe failed{_of_variant(snapshot)}: {failure}", file=sys.stderr)
     if not allow:
         raise IncompleteLock(
-            f"not writing {ws.lock_path.name}: {len(failures)} probe(s) failed on this machine",
+            f"not writing {ws.lock_path.name}: {len(failures)} probe(s) failed on this "
+            f"machine{_of_variant(snapshot)}",
             "fix them and lock again, or pass --allow-incomplete to write an entry marked "
             "incomplete",
         )
-    return Snapshot(snapshot.platform, {**snapshot.entry, "incomplete": failures})
+    return Snapshot(snapshot.platform, {**snapshot.entry, "incomplete": failures}, snapshot.variant)
 
 
 def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
@@ -95,34 +110,54 @@ def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
     return existing, ws.lock_path.read_bytes()
 
 
-def run(args: argparse.Namespace) -> int:
+def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
+    """This machine's snapshot for the default variant and every declared one."""
     from envsnap.snapshot import validate_entry
 
-    ws = Workspace.from_args(args)
+    def one(variant: Variant) -> Snapshot:
+        return mark_incomplete(ws, live_snapshot(ws, variant), allow_incomplete)
+
     try:
-        snapshot = mark_incomplete(ws, live_snapshot(ws), args.allow_incomplete)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            taken = list(pool.map(one, ws.config.all_variants()))
     finally:
         ws.close()
-    validate_entry(
-        snapshot.platform, {"envsnap": "-", "digest": "sha256:" + "0" * 64, **snapshot.entry}
-    )
+    for snapshot in taken:
+        stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
+        validate_entry(snapshot.key, {**stamp, **snapshot.entry})
+    return taken
+
+
+def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
+    """*lock* with this platform's entries replaced, and its undeclared variants dropped."""
+    for snapshot in taken:
+        lock = with_entry(lock, snapshot.key, snapshot.entry)
+    platform = taken[0].platform
+    keys = {snapshot.key for snapshot in taken}
+    stale = {k for k in lock.platforms if split_key(k)[0] == platform and k not in keys}
+    for key in sorted(stale):
+        print(f"envsnap: dropping {key}: its variant is no longer in envsnap.toml", file=sys.stderr)
+    return without(lock, stale)
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = Workspace.from_args(args)
+    taken = snapshots(ws, args.allow_incomplete)
+    names = ", ".join(snapshot.key for snapshot in taken)
 
     def waiting() -> None:
         print(f"envsnap: another envsnap is writing {ws.lock_path.name}, waiting…", file=sys.stderr)
 
     with exclusive(ws.lock_path, on_wait=waiting):
         lock, old_bytes = _current(ws, args.force)
-        new_bytes = render(with_entry(lock, snapshot.platform, snapshot.entry))
+        new_bytes = render(updated(lock, taken))
         if new_bytes == old_bytes:
-            print(f"{ws.lock_path.name} is up to date ({snapshot.platform})", file=sys.stderr)
+            print(f"{ws.lock_path.name} is up to date ({names})", file=sys.stderr)
             return EXIT_OK
         if args.check:
             state = "does not exist" if old_bytes is None else "would change"
-            print(
-                f"{ws.lock_path.name} {state} for {snapshot.platform}; run `envsnap lock`",
-                file=sys.stderr,
-            )
+            print(f"{ws.lock_path.name} {state} for {names}; run `envsnap lock`", file=sys.stderr)
             return EXIT_DRIFT
         atomic_write(ws.lock_path, new_bytes)
-    print(f"wrote {ws.lock_path} ({snapshot.platform})", file=sys.stderr)
+    print(f"wrote {ws.lock_path} ({names})", file=sys.stderr)
     return EXIT_OK

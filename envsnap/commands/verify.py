@@ -20,10 +20,12 @@ from envsnap.report import Outcome, render_json, render_quiet, render_text
 from envsnap.stamps import caching_disabled
 
 if TYPE_CHECKING:  # a clean verdict needs none of these (envsnap.verdict)
-    from envsnap.config import Config
+    from envsnap.config import Config, Variant
     from envsnap.lockfile import LockFile
     from envsnap.probes.collect import Snapshot
     from envsnap.workspace import Workspace
+
+VARIANT_VARIABLE = "ENVSNAP_VARIANT"  # set by emitted shells of a named variant
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -36,6 +38,11 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--allow-missing-platform",
         action="store_true",
         help="exit 0 when the lock has no entry for this platform",
+    )
+    parser.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="check only this build variant (default: $ENVSNAP_VARIANT, else all of them)",
     )
 
 
@@ -136,9 +143,12 @@ def warn_if_uncommitted(lock_path: Path, args: argparse.Namespace) -> None:
         print(f"envsnap: warning: {lock_path.name} {warning}", file=sys.stderr)
 
 
-def live_snapshot(ws: Workspace, cached: bool) -> tuple[Snapshot, dict[str, Any] | None]:
-    """This machine's snapshot; with *cached*, probe answers may come from the memo. Also what
-    the answers stood on, when every one of them is in the memo (None otherwise)."""
+def live_snapshot(
+    ws: Workspace, cached: bool, variant: Variant | None = None
+) -> tuple[Snapshot, dict[str, Any] | None]:
+    """This machine's snapshot as *variant* builds; with *cached*, probe answers may come from
+    the memo. Also what the answers stood on, when every one of them is in the memo."""
+    from envsnap.config import THE_DEFAULT
     from envsnap.probecache import ProbeCache
     from envsnap.probes.collect import take_snapshot
 
@@ -146,7 +156,12 @@ def live_snapshot(ws: Workspace, cached: bool) -> tuple[Snapshot, dict[str, Any]
     try:
         # the first look models the linker; a drift is re-checked against the real link
         snapshot = take_snapshot(
-            ws.host, str(ws.module_root), ws.config.track_env, cache, trace=not cached
+            ws.host,
+            str(ws.module_root),
+            ws.config.track_env,
+            cache,
+            variant=variant or THE_DEFAULT,
+            trace=not cached,
         )
     finally:
         if cache is not None:
@@ -155,20 +170,25 @@ def live_snapshot(ws: Workspace, cached: bool) -> tuple[Snapshot, dict[str, Any]
     return snapshot, stood_on
 
 
+def wanted_variant(args: argparse.Namespace) -> str | None:
+    return getattr(args, "variant", None) or os.environ.get(VARIANT_VARIABLE) or None
+
+
 def remembered_clean(args: argparse.Namespace) -> bool:
     """Report a clean result from a verdict whose every stamp still holds (envsnap.verdict)."""
     if args.rev is not None or getattr(args, "replay", None) or caching_disabled(os.environ):
         return False
     from envsnap.module import find_module_root
-    from envsnap.verdict import clean_platform
+    from envsnap.verdict import clean_outcome
 
     start = Path(args.directory)
     root = find_module_root(start)
-    platform = clean_platform(os.environ, start, root)
-    if platform is None:
+    found = clean_outcome(os.environ, start, root, wanted_variant(args))
+    if found is None:
         return False
+    platform, shown = found
     warn_if_uncommitted(root / LOCK_NAME, args)
-    emit(Outcome(platform, LOCK_NAME, [], args.strict), args)
+    emit(Outcome(platform, LOCK_NAME, [], args.strict, shown), args)
     return True
 
 
@@ -187,30 +207,100 @@ def run(args: argparse.Namespace) -> int:
         ws.close()
 
 
+def selected_variants(config: Config, args: argparse.Namespace) -> tuple[Variant, ...]:
+    """--variant, else $ENVSNAP_VARIANT (an emitted shell of one variant), else all of them."""
+    wanted = wanted_variant(args)
+    return (config.variant(wanted),) if wanted else config.all_variants()
+
+
+class Checked:
+    """One variant's result: its platform, its findings (None: a missing entry, allowed), and
+    what a clean answer stood on (for a verdict)."""
+
+    def __init__(
+        self, platform: str, findings: list[Any] | None, stood_on: dict[str, Any] | None = None
+    ) -> None:
+        self.platform, self.findings, self.stood_on = platform, findings, stood_on
+
+
+def check_variant(
+    ws: Workspace, lock: LockFile, name: str, variant: Variant, args: argparse.Namespace
+) -> Checked:
+    snapshot, stood_on = live_snapshot(ws, cached=True, variant=variant)
+    key = snapshot.key
+    if key not in lock.platforms:
+        if args.allow_missing_platform:
+            if not args.quiet:
+                print(f"envsnap: {name} has no entry for {key} (allowed)", file=sys.stderr)
+            return Checked(snapshot.platform, None)
+        from envsnap.drift import missing_platform
+
+        return Checked(snapshot.platform, [missing_platform(key, sorted(lock.platforms))])
+    locked = checked_entry(lock, key, name)
+    if is_clean(locked, snapshot.entry):
+        return Checked(snapshot.platform, [], stood_on)
+    snapshot, _ = live_snapshot(ws, cached=False, variant=variant)  # drifts are reported fresh
+    if is_clean(locked, snapshot.entry):
+        return Checked(snapshot.platform, [])
+    return Checked(snapshot.platform, findings_for(locked, snapshot.entry, key, ws.config))
+
+
+def stale_variants(lock: LockFile, platform: str, config: Config) -> list[Any]:
+    """Entries of this platform for variants envsnap.toml no longer declares."""
+    from envsnap.drift import stale_variant
+    from envsnap.variants import split_key
+
+    declared = {v.name for v in config.all_variants()}
+    keys = [k for k in sorted(lock.platforms) if split_key(k)[0] == platform]
+    return [stale_variant(k) for k in keys if split_key(k)[1] not in declared]
+
+
 def compare_with_lock(
     ws: Workspace, lock: LockFile, name: str, args: argparse.Namespace, started: int
 ) -> int:
-    snapshot, stood_on = live_snapshot(ws, cached=True)
-    platform = snapshot.platform
-    if platform not in lock.platforms:
-        if args.allow_missing_platform:
-            if not args.quiet:
-                print(f"envsnap: {name} has no entry for {platform} (allowed)", file=sys.stderr)
-            return EXIT_OK
-        from envsnap.drift import missing_platform
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
 
-        finding = missing_platform(platform, sorted(lock.platforms))
-        return emit(Outcome(platform, name, [finding], args.strict), args)
-    locked = checked_entry(lock, platform, name)
-    if is_clean(locked, snapshot.entry) and args.rev is None:
-        from envsnap.verdict import remember_clean
+    from envsnap.report import SEVERITY_RANK
 
-        remember_clean(
-            os.environ, Path(args.directory), ws.module_root, platform, stood_on, started
-        )
-    if not is_clean(locked, snapshot.entry):
-        snapshot, _ = live_snapshot(ws, cached=False)  # a drift is only ever reported fresh
-    if is_clean(locked, snapshot.entry):
-        return emit(Outcome(platform, name, [], args.strict), args)
-    findings = findings_for(locked, snapshot.entry, platform, ws.config)
-    return emit(Outcome(platform, name, findings, args.strict), args)
+    variants = selected_variants(ws.config, args)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda v: check_variant(ws, lock, name, v, args), variants))
+    platform = results[0].platform
+    if all(r.findings is None for r in results):
+        return EXIT_OK
+    named = bool(ws.config.variants)  # without declared variants, output is as it always was
+    findings = [
+        replace(finding, variant=variant.name) if named else finding
+        for variant, result in zip(variants, results, strict=True)
+        for finding in result.findings or []
+    ]
+    if not wanted_variant(args):  # all variants were checked
+        findings += stale_variants(lock, platform, ws.config)
+    findings.sort(key=lambda f: SEVERITY_RANK[f.severity])  # stable: each variant's order kept
+    shown = tuple(v.name for v in variants) if named else ()
+    if not findings and args.rev is None:
+        remember(ws, args, platform, shown, results, started)
+    return emit(Outcome(platform, name, findings, args.strict, shown), args)
+
+
+def remember(
+    ws: Workspace,
+    args: argparse.Namespace,
+    platform: str,
+    shown: tuple[str, ...],
+    results: list[Checked],
+    started: int,
+) -> None:
+    """Keep the clean verdict when every variant's answers came from the memo."""
+    from envsnap.verdict import remember_clean
+
+    stood_on: dict[str, Any] = {}
+    for result in results:
+        if result.findings is None or result.stood_on is None:
+            return
+        stood_on.update(result.stood_on)
+    start = Path(args.directory)
+    remember_clean(
+        os.environ, start, ws.module_root, platform, shown, stood_on, started, wanted_variant(args)
+    )

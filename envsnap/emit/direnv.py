@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
-from envsnap.emit import header, safe_comment
+from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
 
 # GOOS-GOARCH -> what `uname -s`-`uname -m` prints there.
 UNAME = {
@@ -50,6 +50,7 @@ def exports(entry: dict[str, Any]) -> dict[str, str]:
     if isinstance(entry.get("env", {}).get("PKG_CONFIG_PATH"), str):
         values["PKG_CONFIG_PATH"] = entry["env"]["PKG_CONFIG_PATH"]
     values["GOTOOLCHAIN"] = "local"
+    values.update(variant_exports(entry))
     return values
 
 
@@ -59,7 +60,9 @@ def _case_arm(platform: str, entry: dict[str, Any]) -> list[str]:
     return [*lines, "      ;;"]
 
 
-def render_envrc(entries: Sequence[tuple[str, dict[str, Any]]]) -> tuple[str, list[str]]:
+def render_envrc(
+    entries: Sequence[tuple[str, dict[str, Any]]], choice: VariantChoice = DEFAULT_CHOICE
+) -> tuple[str, list[str]]:
     """The .envrc text and the platforms that could not be given a case."""
     arms, skipped = [], []
     for platform, entry in entries:
@@ -68,5 +71,5 @@ def render_envrc(entries: Sequence[tuple[str, dict[str, Any]]]) -> tuple[str, li
         else:
             skipped.append(safe_comment(platform))
     template = (files("envsnap") / "_data" / "templates" / "envrc").read_text(encoding="utf-8")
-    text = template.replace("@HEADER@", header("#", "--direnv").rstrip("\n"))
+    text = template.replace("@HEADER@", header("#", "--direnv", choice).rstrip("\n"))
     return text.replace("@EXPORTS@", "\n".join(arms)), skipped

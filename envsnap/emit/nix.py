@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from envsnap.emit import header, safe_comment
+from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment
 from envsnap.emit.plan import ShellPlan
 from envsnap.errors import EnvsnapError
 
@@ -75,9 +75,14 @@ def _pkgs_argument(pin: Pin | None, tarball: str) -> str:
     )
 
 
-def render_shell_nix(plans: Sequence[ShellPlan], pin: Pin | None, tarball: str) -> str:
+def render_shell_nix(
+    plans: Sequence[ShellPlan],
+    pin: Pin | None,
+    tarball: str,
+    choice: VariantChoice = DEFAULT_CHOICE,
+) -> str:
     lines = [
-        header("#", "--nix").rstrip("\n"),
+        header("#", "--nix", choice).rstrip("\n"),
         _pkgs_argument(pin, tarball),
         "let",
         "  # One shell per platform of envsnap.lock, chosen by the system Nix runs on.",
@@ -111,10 +116,12 @@ def _flake_shell(plan: ShellPlan) -> list[str]:
     ]
 
 
-def render_flake(plans: Sequence[ShellPlan], pin: Pin | None) -> str:
+def render_flake(
+    plans: Sequence[ShellPlan], pin: Pin | None, choice: VariantChoice = DEFAULT_CHOICE
+) -> str:
     ref = f"github:NixOS/nixpkgs/{pin.rev}" if pin else "github:NixOS/nixpkgs/nixpkgs-unstable"
     lines = [
-        header("#", "--flake").rstrip("\n"),
+        header("#", "--flake", choice).rstrip("\n"),
         "{",
         '  description = "The cgo toolchain locked in envsnap.lock";',
         f"  inputs.nixpkgs.url = {nix_string(ref)};",

@@ -14,7 +14,7 @@ from importlib.resources import files
 from typing import Any
 
 from envsnap.config import Config
-from envsnap.emit import safe_comment
+from envsnap.emit import safe_comment, variant_exports
 from envsnap.errors import ConfigError
 from envsnap.normalize import MODULE_MARK
 
@@ -159,6 +159,7 @@ def _env(plan: ShellPlan, entry: dict[str, Any]) -> None:
             )
             continue
         plan.env[name] = value
+    plan.env.update(variant_exports(entry))
 
 
 def plan_shell(platform: str, entry: dict[str, Any], tables: Tables) -> ShellPlan | None:

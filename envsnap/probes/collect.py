@@ -8,22 +8,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from envsnap import toolinputs
+from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Variant
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
 from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
 from envsnap.stamps import environment_key, key_of
+from envsnap.variants import entry_key, goflags_tags, variant_host
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The live state of one platform: its key (``darwin-arm64``) and its lock entry."""
+    """The live state of one platform (``darwin-arm64``) and variant, and its lock entry."""
 
     platform: str
     entry: dict[str, Any]
+    variant: str = DEFAULT_VARIANT
+
+    @property
+    def key(self) -> str:
+        """The entry's key in the lock (``darwin-arm64``, ``darwin-arm64+withz``)."""
+        return entry_key(self.platform, self.variant)
 
     @property
     def failed_sections(self) -> list[str]:
@@ -66,7 +74,8 @@ class Probes:
     def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
         if self.cache is None:
             return compute(self.host)
-        return self.cache.memo(name, key_of(self.env_key, self.module_dir, key), compute, inputs)
+        slot = key_of(self.env_key, self.module_dir, key)
+        return self.cache.memo(name, slot, compute, inputs, self.host)
 
     def go(self, go_bin: str) -> tuple[Section, Section]:
         """The ``go`` and ``cgo`` sections: ``go env`` and ``go list``, run side by side."""
@@ -155,16 +164,19 @@ def take_snapshot(
     local_module_dir: str,
     extra_env: Iterable[str] = (),
     cache: ProbeCache | None = None,
+    variant: Variant = THE_DEFAULT,
     *,
     trace: bool = False,
 ) -> Snapshot:
-    """Probe *host* for the module at *local_module_dir*; raises only if Go itself is unusable.
+    """Probe *host* for the module at *local_module_dir*, built as *variant* (its tags reach
+    every go command through GOFLAGS); raises only if Go itself is unusable.
 
     With *trace* the module's libraries are the files a real link opens (``lock``, and
     ``verify`` re-checking a drift); without, GNU ld's search is modelled (fast).
     """
     module_dir = host.module_dir(local_module_dir)
     go_bin = go.find_go(host)
+    host = variant_host(host, go_bin, module_dir, variant)
     probes = Probes(host, module_dir, cache)
     with ThreadPoolExecutor(max_workers=8) as pool:
         go_f = pool.submit(probes.go, go_bin)
@@ -173,7 +185,7 @@ def take_snapshot(
             guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
         )
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))
-        go_section, cgo_section = go_f.result()
+        go_section, cgo_section = with_tags(*go_f.result())
         go_env = go_section["env"]
         compiler_f = pool.submit(probes.compiler, go_env)
         linker_f = pool.submit(probes.linker, go_env)
@@ -202,7 +214,15 @@ def take_snapshot(
     go_section["env"] = check_secrets(go_env, "go env")
     if host.system == "darwin":
         entry["apple"] = apple_section
+    if not variant.is_default:
+        entry["variant"] = variant.name
     normalizer = PathNormalizer(module_dir, host.getenv("HOME"), probes.gomodcache, host.realpath)
     entry = prune(normalizer.apply(entry))
     platform = f"{entry['os']['goos']}-{entry['os']['goarch']}"
-    return Snapshot(platform, entry)
+    return Snapshot(platform, entry, variant.name)
+
+
+def with_tags(go_section: Section, cgo_section: Section) -> tuple[Section, Section]:
+    """The go section with ``tags``: the build tags its GOFLAGS sets (absent when none)."""
+    tags = goflags_tags(str(go_section.get("env", {}).get("GOFLAGS", "")))
+    return ({**go_section, "tags": tags} if tags else go_section), cgo_section

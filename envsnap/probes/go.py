@@ -141,7 +141,8 @@ class BuildGo(NamedTuple):
 
 def refuse_cross_target(host: Host, env: dict[str, str]) -> None:
     """A GOOS/GOARCH other than the host's would file this host's compiler, libraries and SDK
-    under another platform's entry; refuse it (build variants for other targets come later)."""
+    under another platform's entry; refuse it. Build variants (envsnap.toml) carry tags only:
+    a cross-compiled cgo variant would need a cross C toolchain and the target's libraries."""
     target = f"{env.get('GOOS')}-{env.get('GOARCH')}"
     native = f"{env.get('GOHOSTOS', env.get('GOOS'))}-{env.get('GOHOSTARCH', env.get('GOARCH'))}"
     if target == native:
@@ -151,8 +152,8 @@ def refuse_cross_target(host: Host, env: dict[str, str]) -> None:
         f"GOOS/GOARCH select {target} (set in {where}) but this host is {native}: its compiler, "
         f"libraries and SDK would be recorded as the {target} entry",
         "unset GOOS and GOARCH (`go env -u GOOS GOARCH` if set with go env -w) and run it on "
-        f"a {target} machine for that entry; locking other targets as build variants is not "
-        "supported yet",
+        f"a {target} machine for that entry; cross-compiled build variants are not supported "
+        "(variants in envsnap.toml select tags)",
     )
 
 

@@ -1,0 +1,234 @@
+"""Build variants (envsnap.toml ``[variants.NAME] tags``) on a real module whose cgo directives
+differ by build tag: one lock entry per variant, verify per variant, tags in emitted shells."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from envsnap.lockfile import LockFile, make_entry, parse_lock, render
+from envsnap.variants import goflags_tags, with_tags
+from tests.conftest import REPO, envsnap, require_tool, write_module
+from tests.test_emit import DUMP_ENV, direnv, eval_shell, nix_eval, source_envrc, stub_pkgs
+
+WITHZ = """//go:build withz
+
+package zz
+
+// #cgo pkg-config: zlib
+// #include <zlib.h>
+import "C"
+
+func Lib() string { return C.GoString(C.zlibVersion()) }
+"""
+
+PLAIN = """//go:build !withz
+
+package zz
+
+// #cgo LDFLAGS: -lm
+// #include <math.h>
+import "C"
+
+func Lib() string { return "libm" }
+"""
+
+SCHEMA = json.loads((REPO / "docs" / "verify.schema.json").read_text())
+CONFIG = '[variants.withz]\ntags = ["withz"]\n'
+
+
+def with_env(**values: str) -> dict[str, str]:
+    return {**os.environ, **values}
+
+
+def host_platform() -> str:
+    out = subprocess.run(["go", "env", "GOOS", "GOARCH"], capture_output=True, text=True)
+    return "-".join(out.stdout.split())
+
+
+@pytest.fixture
+def tagged_module(tmp_path: Path) -> Path:
+    """A module with the withz variant declared, locked."""
+    for tool in ("go", "gcc", "pkg-config"):
+        require_tool(tool)
+    files = {"zz/z_withz.go": WITHZ, "zz/z_plain.go": PLAIN, "envsnap.toml": CONFIG}
+    module = write_module(tmp_path / "mod", files)
+    locked = envsnap("lock", "-C", str(module))
+    assert locked.returncode == 0, locked.stderr
+    return module
+
+
+def lock_doc(module: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = tomllib.loads((module / "envsnap.lock").read_text())
+    return doc
+
+
+def library_names(entry: dict[str, Any]) -> set[str]:
+    return {lib["name"] for lib in entry.get("libraries", [])}
+
+
+def verify_json(module: Path, *extra: str, goflags: str = "-mod=mod") -> dict[str, Any]:
+    result = envsnap("verify", "--json", "-C", str(module), *extra, env=with_env(GOFLAGS=goflags))
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert document["exit_code"] == result.returncode
+    return document
+
+
+def test_two_variants_lock_to_two_entries_with_their_own_libraries(tagged_module: Path) -> None:
+    platform = host_platform()
+    entries = lock_doc(tagged_module)["platforms"]
+    assert sorted(entries) == [platform, f"{platform}+withz"]
+    default, withz = entries[platform], entries[f"{platform}+withz"]
+    assert library_names(default) == {"m"} and library_names(withz) == {"zlib"}
+    assert "tags" not in default["go"] and "variant" not in default
+    assert withz["go"]["tags"] == ["withz"] and withz["variant"] == "withz"
+    assert withz["go"]["env"]["GOFLAGS"] == "-mod=mod -tags=withz"
+    document = verify_json(tagged_module)
+    assert document["ok"] and document["variants"] == ["default", "withz"]
+    relocked = envsnap("lock", "--check", "-C", str(tagged_module))
+    assert relocked.returncode == 0, relocked.stderr
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_switching_goflags_tags_is_an_error_naming_the_variant(
+    tagged_module: Path, cached: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not cached:
+        monkeypatch.setenv("ENVSNAP_NO_CACHE", "1")
+    time.sleep(0.2)  # older than the racy window, so the probe memo keeps what it sees
+    assert verify_json(tagged_module)["ok"]  # fills the probe memo for both variants
+    document = verify_json(tagged_module, goflags="-mod=mod -tags=withz")
+    tags = [f for f in document["findings"] if f["id"] == "go.tags"]
+    assert [(f["variant"], f["severity"], f["live"]) for f in tags] == [
+        ("default", "error", ["withz"])
+    ]
+    assert "variant default" in tags[0]["why"]
+    assert "go.env.GOFLAGS" in tags[0]["also"]
+    assert {f["variant"] for f in document["findings"]} == {"default"}
+    text = envsnap("verify", "-C", str(tagged_module), env=with_env(GOFLAGS="-mod=mod -tags=withz"))
+    assert text.returncode == 1 and "[default] build tags" in text.stdout
+    # the withz variant builds with those tags anyway: checked alone, it is clean
+    assert verify_json(tagged_module, "--variant", "withz", goflags="-mod=mod -tags=withz")["ok"]
+
+
+def test_a_drift_in_one_variant_is_reported_for_that_variant_only(tagged_module: Path) -> None:
+    zz = tagged_module / "zz" / "z_withz.go"
+    zz.write_text(WITHZ.replace("pkg-config: zlib", "pkg-config: zlib\n// #cgo LDFLAGS: -lm"))
+    document = verify_json(tagged_module)
+    assert not document["ok"]
+    assert {f["variant"] for f in document["findings"]} == {"withz"}
+    assert verify_json(tagged_module, "--variant", "default")["ok"]
+    one = envsnap("verify", "--variant", "withz", "-C", str(tagged_module))
+    assert one.returncode == 1 and "(variant withz) differs" in one.stdout
+    unknown = envsnap("verify", "--variant", "nosuch", "-C", str(tagged_module))
+    assert unknown.returncode == 2 and "no variant 'nosuch'" in unknown.stderr
+
+
+def test_a_variant_removed_from_the_config_is_reported_then_dropped(tagged_module: Path) -> None:
+    (tagged_module / "envsnap.toml").unlink()
+    document = verify_json(tagged_module)
+    stale = [f for f in document["findings"] if f["id"].startswith("platforms.")]
+    assert [(f["severity"], f["variant"]) for f in stale] == [("warning", "withz")]
+    assert document["exit_code"] == 0
+    assert verify_json(tagged_module, "--strict")["exit_code"] == 1
+    relocked = envsnap("lock", "-C", str(tagged_module))
+    assert relocked.returncode == 0 and "dropping" in relocked.stderr
+    assert sorted(lock_doc(tagged_module)["platforms"]) == [host_platform()]
+
+
+def test_cross_targets_are_refused_in_one_line(tmp_path: Path) -> None:
+    require_tool("go")
+    config = '[variants.arm]\ntags = ["x"]\ngoarch = "arm64"\n'
+    module = write_module(tmp_path / "m", {"p.go": "package p\n", "envsnap.toml": config})
+    refused = envsnap("lock", "-C", str(module))
+    assert refused.returncode == 2 and "cross-compiled variants are not supported" in refused.stderr
+    assert not (module / "envsnap.lock").exists()
+    (module / "envsnap.toml").unlink()
+    other = "arm64" if host_platform().endswith("amd64") else "amd64"
+    undeclared = envsnap("lock", "-C", str(module), env=with_env(GOARCH=other))
+    assert undeclared.returncode == 2 and "GOOS/GOARCH select" in undeclared.stderr
+    assert len(undeclared.stderr.strip().splitlines()) <= 2  # the error and its hint
+
+
+def test_emitted_envrc_carries_the_variant_tags(tagged_module: Path) -> None:
+    emitted = envsnap("emit", "--direnv", "--variant", "withz", "-C", str(tagged_module))
+    assert emitted.returncode == 0, emitted.stderr
+    text = (tagged_module / ".envrc").read_text()
+    assert "--variant withz" in text and "Other variants in envsnap.lock: default" in text
+    sourced = source_envrc(tagged_module)
+    assert sourced["GOFLAGS"] == "-mod=mod -tags=withz" and sourced["ENVSNAP_VARIANT"] == "withz"
+    assert direnv(tagged_module, "allow").returncode == 0
+    loaded = direnv(tagged_module, "exec", ".", *DUMP_ENV)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["GOFLAGS"] == "-mod=mod -tags=withz"
+    assert "differs" not in loaded.stderr  # verify in that shell checks its own variant
+    built = subprocess.run(
+        ["go", "list", "-f", "{{.CgoPkgConfig}}", "./zz"],
+        cwd=tagged_module,
+        env=json.loads(loaded.stdout),
+        capture_output=True,
+        text=True,
+    )
+    assert built.stdout.strip() == "[zlib]", built.stderr
+    assert envsnap("emit", "--direnv", "-C", str(tagged_module)).returncode == 0
+    assert "withz" not in source_envrc(tagged_module).get("GOFLAGS", "")
+
+
+def test_emitted_nix_shells_carry_the_variant_tags(tagged_module: Path) -> None:
+    for flag in ("--nix", "--flake"):
+        result = envsnap("emit", flag, "--variant", "withz", "-C", str(tagged_module))
+        assert result.returncode == 0, result.stderr
+    shell = eval_shell(tagged_module / "shell.nix", "x86_64-linux")
+    assert shell["env"]["GOFLAGS"] == "-mod=mod -tags=withz"
+    assert shell["env"]["ENVSNAP_VARIANT"] == "withz" and "zlib" in shell["packages"]
+    inputs = (
+        '{ self = { }; nixpkgs.legacyPackages = { "x86_64-linux" = '
+        f"{stub_pkgs('x86_64-linux')}; }}; }}"
+    )
+    flake = nix_eval(f"((import {tagged_module / 'flake.nix'}).outputs {inputs}).devShells")
+    assert flake["x86_64-linux"]["default"]["env"]["GOFLAGS"] == "-mod=mod -tags=withz"
+    assert envsnap("emit", "--nix", "-C", str(tagged_module)).returncode == 0
+    default = eval_shell(tagged_module / "shell.nix", "x86_64-linux")
+    assert "GOFLAGS" not in default["env"] and "zlib" not in default["packages"]
+    missing = envsnap("emit", "--nix", "--variant", "nosuch", "-C", str(tagged_module))
+    assert missing.returncode != 0 and "no entry for variant 'nosuch'" in missing.stderr
+
+
+def test_the_merge_driver_keeps_variant_entries_from_both_sides(
+    tagged_module: Path, tmp_path: Path
+) -> None:
+    path = tagged_module / "envsnap.lock"
+    ours_lock = parse_lock(path, path.read_bytes())
+    platform = host_platform()
+    base = LockFile(path, 1, {platform: ours_lock.platforms[platform]})
+    elsewhere = json.loads(json.dumps(ours_lock.platforms[f"{platform}+withz"]))
+    elsewhere["os"].update(goos="darwin", goarch="arm64")
+    theirs = LockFile(path, 1, {**base.platforms, "darwin-arm64+withz": make_entry(elsewhere)})
+    sides = {"base": render(base), "ours": path.read_bytes(), "theirs": render(theirs)}
+    paths = []
+    for name, data in sides.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    result = envsnap("merge-driver", *paths, "envsnap.lock")
+    assert result.returncode == 0, result.stderr
+    merged = parse_lock(path, (tmp_path / "ours").read_bytes())
+    assert sorted(merged.platforms) == sorted([platform, f"{platform}+withz", "darwin-arm64+withz"])
+    assert all(merged.digest_ok(key) for key in merged.platforms)
+    assert merged.blocks[f"{platform}+withz"] == ours_lock.blocks[f"{platform}+withz"]
+
+
+def test_goflags_tags_are_read_and_merged_as_go_does() -> None:
+    assert goflags_tags("-mod=mod -tags=b,a") == ["a", "b"]
+    assert goflags_tags("-tags=a --tags=c") == ["c"]  # the last -tags wins
+    assert goflags_tags("-mod=mod") == []
+    assert with_tags("-mod=mod -tags=x", ("withz",)) == "-mod=mod -tags=withz,x"
+    assert with_tags("", ("b", "a")) == "-tags=a,b"
