@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -14,6 +13,7 @@ from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
 
 if TYPE_CHECKING:
+    import argparse
     from pathlib import Path
     from types import ModuleType
 
@@ -23,6 +23,8 @@ _OPTIONS_WITH_VALUES = ("-C", "--replay")
 
 def _common_options(defaults: bool) -> argparse.ArgumentParser:
     """-C and --replay, accepted before the verb and after it (like ``make -C``)."""
+    import argparse
+
     parent = argparse.ArgumentParser(add_help=False)
     default = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
     parent.add_argument(
@@ -66,6 +68,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     top-level help lists the verbs from ``SUMMARIES`` alone, which is what each verb's own
     parser shows there too.
     """
+    import argparse
+
     verb = requested_verb(argv)
     parser = argparse.ArgumentParser(
         prog="envsnap",
@@ -105,8 +109,23 @@ def _report_internal_error(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+def _clean_verify(argv: Sequence[str]) -> int | None:
+    """A clean verify answered from its remembered verdict (envsnap.shortcut), or None."""
+    if argv[:1] != ["verify"]:
+        return None
+    from envsnap.shortcut import clean_verify
+
+    try:
+        return clean_verify(argv)
+    except Exception:  # noqa: BLE001 - only a shortcut: the full verify runs and reports
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    shortcut = _clean_verify(argv)
+    if shortcut is not None:
+        return shortcut
     args = build_parser(argv).parse_args(argv)
     try:
         code: int = _command_module(args.command).run(args)

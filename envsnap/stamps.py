@@ -11,16 +11,22 @@ rewritten in place with its size and ``mtime`` restored still gets a new stamp.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import stat
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap.redact import SECRET_NAME
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+try:  # BLAKE2 is built into CPython; hashlib would first load OpenSSL (~4 ms on every verify)
+    from _blake2 import blake2b as _key_hash
+except ImportError:  # pragma: no cover - an interpreter without it
+    from hashlib import blake2b as _key_hash
 
 Stamp = tuple[int, int, int, int, int, int] | None
 
@@ -40,6 +46,8 @@ def caching_disabled(environ: Mapping[str, str]) -> bool:
 
 def cache_dir(environ: Mapping[str, str]) -> Path | None:
     """The platform's per-user cache folder for envsnap, or None when caching is off."""
+    from pathlib import Path
+
     if caching_disabled(environ):
         return None
     known = user_cache_dir(sys.platform, environ)
@@ -50,6 +58,17 @@ def cache_dir(environ: Mapping[str, str]) -> Path | None:
     with contextlib.suppress(Exception):  # no home, an odd platform: run without a cache
         return Path(platformdirs.user_cache_dir("envsnap", appauthor=False))
     return None
+
+
+def cache_file(environ: Mapping[str, str], name: str) -> str | None:
+    """A file of the cache folder, named without importing pathlib (verify's clean path)."""
+    if caching_disabled(environ):
+        return None
+    known = user_cache_dir(sys.platform, environ)
+    if known is not None:
+        return os.path.join(known, name)
+    folder = cache_dir(environ)
+    return str(folder / name) if folder else None
 
 
 def user_cache_dir(platform: str, environ: Mapping[str, str]) -> str | None:
@@ -103,7 +122,7 @@ def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
     return max(found[4], found[5]) >= taken_at_ns - window
 
 
-def read_cache_json(path: Path | None, version: int) -> dict[str, Any]:
+def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
     """The ``entries`` of a cache file of *version*; {} for anything else, silently.
 
     The file is opened without blocking and read only if it is a regular file of sane size, so
@@ -129,10 +148,13 @@ def read_cache_json(path: Path | None, version: int) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def write_cache_json(path: Path, version: int, entries: dict[str, Any]) -> None:
+def write_cache_json(file: str | Path, version: int, entries: dict[str, Any]) -> None:
     """Replace the cache file atomically; a cache that cannot be written is simply skipped."""
+    from pathlib import Path
+
     from envsnap.atomic import atomic_write
 
+    path = Path(file)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         payload = json.dumps({"version": version, "entries": entries}, sort_keys=True)
@@ -162,7 +184,7 @@ def environment_key(environ: Mapping[str, str]) -> str:
         and not name.startswith(VOLATILE_PREFIXES)
         and not SECRET_NAME.search(name)
     )
-    digest = hashlib.sha256()
+    digest = _key_hash(digest_size=32)
     for name in names:
         digest.update(f"{name}={environ[name]}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
@@ -171,4 +193,4 @@ def environment_key(environ: Mapping[str, str]) -> str:
 def key_of(*parts: Any) -> str:
     """A stable hash of plain JSON data."""
     text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return _key_hash(text.encode("utf-8", "surrogateescape"), digest_size=32).hexdigest()

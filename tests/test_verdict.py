@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, envsnap, require_tool
+from tests.conftest import RECORDINGS, envsnap, heavy_imports_of, require_tool
 
 TOOLS = ("go", "gcc", "pkg-config", "getconf", "ld")
 
@@ -81,3 +81,45 @@ def test_no_verdict_answers_for_a_replayed_host(
     mac = str(RECORDINGS / "macos14-arm64-clt-brew-openssl")
     replayed = envsnap("--replay", mac, "verify", "-C", str(cgo_module), env=env)
     assert replayed.returncode == 1 and "darwin-arm64" in replayed.stdout
+
+
+def test_the_remembered_report_is_the_full_verify_s_own(cgo_module: Path) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    time.sleep(0.2)
+    full = {flag: envsnap("verify", *flag, "-C", str(cgo_module)) for flag in LOOKS}
+    for flag, first in full.items():
+        again = envsnap("verify", *flag, "-C", str(cgo_module))
+        assert (again.returncode, again.stdout, again.stderr) == (
+            first.returncode,
+            first.stdout,
+            first.stderr,
+        )
+
+
+LOOKS = ((), ("--json",), ("--quiet",), ("--strict", "--allow-missing-platform"))
+
+
+def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: Path) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    time.sleep(0.2)
+    assert envsnap("verify", "-C", str(cgo_module)).returncode == 0
+    code, heavy, own = heavy_imports_of(["verify", "--quiet", "-C", str(cgo_module)])
+    assert (code, heavy) == (0, [])
+    assert own <= {
+        "envsnap",
+        "envsnap.cli",
+        "envsnap.commands",
+        "envsnap.errors",
+        "envsnap.redact",
+        "envsnap.shortcut",
+        "envsnap.stamps",
+        "envsnap.verdict",
+    }, sorted(own)
+
+
+def test_an_unusual_command_line_takes_the_full_path(cgo_module: Path) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    time.sleep(0.2)
+    assert envsnap("verify", "-C", str(cgo_module)).returncode == 0
+    _, _, own = heavy_imports_of(["verify", "--rev", "HEAD", "-C", str(cgo_module)])
+    assert "envsnap.probes.collect" in own or "envsnap.git" in own

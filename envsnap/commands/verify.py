@@ -17,7 +17,6 @@ from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, LockError
 from envsnap.module import LOCK_NAME
 from envsnap.report import Outcome, render_json, render_quiet, render_text
-from envsnap.stamps import caching_disabled
 
 if TYPE_CHECKING:  # a clean verdict needs none of these (envsnap.verdict)
     from envsnap.config import Config, Variant
@@ -174,28 +173,8 @@ def wanted_variant(args: argparse.Namespace) -> str | None:
     return getattr(args, "variant", None) or os.environ.get(VARIANT_VARIABLE) or None
 
 
-def remembered_clean(args: argparse.Namespace) -> bool:
-    """Report a clean result from a verdict whose every stamp still holds (envsnap.verdict)."""
-    if args.rev is not None or getattr(args, "replay", None) or caching_disabled(os.environ):
-        return False
-    from envsnap.module import find_module_root
-    from envsnap.verdict import clean_outcome
-
-    start = Path(args.directory)
-    root = find_module_root(start)
-    found = clean_outcome(os.environ, start, root, wanted_variant(args))
-    if found is None:
-        return False
-    platform, shown = found
-    warn_if_uncommitted(root / LOCK_NAME, args)
-    emit(Outcome(platform, LOCK_NAME, [], args.strict, shown), args)
-    return True
-
-
 def run(args: argparse.Namespace) -> int:
     started = time.time_ns()
-    if remembered_clean(args):
-        return EXIT_OK
     from envsnap.workspace import Workspace
 
     ws = Workspace.from_args(args)
@@ -279,7 +258,7 @@ def compare_with_lock(
         findings += stale_variants(lock, platform, ws.config)
     findings.sort(key=lambda f: SEVERITY_RANK[f.severity])  # stable: each variant's order kept
     shown = tuple(v.name for v in variants) if named else ()
-    if not findings and args.rev is None:
+    if not findings and args.rev is None and name == LOCK_NAME:
         remember(ws, args, platform, shown, results, started)
     return emit(Outcome(platform, name, findings, args.strict, shown), args)
 
@@ -292,7 +271,8 @@ def remember(
     results: list[Checked],
     started: int,
 ) -> None:
-    """Keep the clean verdict when every variant's answers came from the memo."""
+    """Keep the clean verdict, with its report, when every variant's answers came from the memo
+    (the next clean verify is answered by envsnap.shortcut)."""
     from envsnap.verdict import remember_clean
 
     stood_on: dict[str, Any] = {}
@@ -300,7 +280,18 @@ def remember(
         if result.findings is None or result.stood_on is None:
             return
         stood_on.update(result.stood_on)
-    start = Path(args.directory)
+    outcome = Outcome(platform, LOCK_NAME, [], False, shown)
+    report = {
+        "text": render_text(outcome),
+        "json": render_json(outcome),
+        "quiet": render_quiet(outcome),
+    }
     remember_clean(
-        os.environ, start, ws.module_root, platform, shown, stood_on, started, wanted_variant(args)
+        os.environ,
+        args.directory,
+        str(ws.module_root),
+        report,
+        stood_on,
+        started,
+        wanted_variant(args),
     )
