@@ -16,6 +16,7 @@ import pytest
 
 from envsnap.cli import main
 from envsnap.host import ReplayHost
+from envsnap.probes.cgo import FIELDS
 from envsnap.probes.collect import Snapshot, take_snapshot
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "recordings"
@@ -273,10 +274,21 @@ def test_cgo_packages(name: str, packages: list[tuple[str, list[str], list[str]]
     assert [(p["path"], p["pkg_config"], p["ldflags"]) for p in found] == packages
 
 
-# recorded before envsnap listed test dependencies: replays fall back to the plain listing
-HOMEBREW_TEST_LISTING = "run /opt/homebrew/bin/go list -e -test -deps -json ./..."
+# recorded before envsnap listed test dependencies (and only the fields it reads): replays fall
+# back to the plain listing
+FIELDS_ARG = "-json=" + FIELDS
+
+
+def _listings(go: str) -> set[str]:
+    return {
+        f"run {go} list -e -test -deps {FIELDS_ARG} ./...",
+        f"run {go} list -e -test -deps -json ./...",
+    }
+
+
+HOMEBREW_TEST_LISTING = _listings("/opt/homebrew/bin/go")
 GO_1223_MISSES = {
-    HOMEBREW_TEST_LISTING,
+    *HOMEBREW_TEST_LISTING,
     "run /opt/homebrew/bin/go env -json",
     "read /Users/furychick/Library/Application Support/go/env",
     "read /opt/homebrew/Cellar/go/1.22.3/libexec/go.env",
@@ -284,7 +296,7 @@ GO_1223_MISSES = {
     "run xcrun --find clang",
 }
 GO_1240_MISSES = {
-    HOMEBREW_TEST_LISTING,
+    *HOMEBREW_TEST_LISTING,
     "run /opt/homebrew/bin/go env -json",
     "read /Users/jettcc/Library/Application Support/go/env",
     "read /opt/homebrew/Cellar/go/1.24.0/libexec/go.env",
@@ -321,8 +333,8 @@ def _keg_misses(version: str) -> set[str]:
         ),
         (
             INTEL,
-            {
-                "run /usr/local/bin/go list -e -test -deps -json ./...",
+            _listings("/usr/local/bin/go")
+            | {
                 "read /Users/kido/Library/Application Support/go/env",
                 "read /usr/local/Cellar/go/1.16/libexec/go.env",
                 "stat /var/db/xcode_select_link",
