@@ -6,12 +6,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from envsnap import __version__
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
 
+TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path

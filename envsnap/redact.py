@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from envsnap.secretnames import SECRET_WORDS
+
 REDACTED = "<redacted>"
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s'\"]+)@")
@@ -36,7 +38,7 @@ _TOKEN_PATTERNS = [
 # digits all present.
 _OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 
-SECRET_NAME = re.compile(r"(?i)(token|secret|passw|credential|api_?key|private_?key|auth|session)")
+SECRET_NAME = re.compile("(?i)(" + "|".join(SECRET_WORDS) + ")")
 
 
 def strip_userinfo(value: str) -> str:

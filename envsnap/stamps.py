@@ -10,18 +10,17 @@ rewritten in place with its size and ``mtime`` restored still gets a new stamp.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import stat
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
-from envsnap.redact import SECRET_NAME
+from envsnap.secretnames import is_secret_name
 
+TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 try:  # BLAKE2 is built into CPython; hashlib would first load OpenSSL (~4 ms on every verify)
     from _blake2 import blake2b as _key_hash
@@ -55,9 +54,10 @@ def cache_dir(environ: Mapping[str, str]) -> Path | None:
         return Path(known)
     import platformdirs
 
-    with contextlib.suppress(Exception):  # no home, an odd platform: run without a cache
+    try:
         return Path(platformdirs.user_cache_dir("envsnap", appauthor=False))
-    return None
+    except Exception:  # noqa: BLE001 - no home, an odd platform: run without a cache
+        return None
 
 
 def cache_file(environ: Mapping[str, str], name: str) -> str | None:
@@ -122,25 +122,34 @@ def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
     return max(found[4], found[5]) >= taken_at_ns - window
 
 
-def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
-    """The ``entries`` of a cache file of *version*; {} for anything else, silently.
-
-    The file is opened without blocking and read only if it is a regular file of sane size, so
-    a FIFO, a device or a huge file planted in the cache folder is ignored, never waited on.
-    """
+def read_cache_bytes(path: str | Path | None) -> bytes | None:
+    """A cache file's bytes, or None: it is opened without blocking and read only if it is a
+    regular file of sane size, so a FIFO, a device or a huge file planted in the cache folder is
+    ignored, never waited on."""
     if path is None:
-        return {}
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError:
-        return {}
+        return None
     try:
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_FILE:
-                return {}
-            data = json.loads(handle.read())
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+                return None
+            return handle.read()
+    except OSError:
+        return None
+
+
+def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
+    """The ``entries`` of a JSON cache file of *version*; {} for anything else, silently."""
+    import json
+
+    raw = read_cache_bytes(path)
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("version") != version:
         return {}
@@ -149,16 +158,25 @@ def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
 
 
 def write_cache_json(file: str | Path, version: int, entries: dict[str, Any]) -> None:
-    """Replace the cache file atomically; a cache that cannot be written is simply skipped."""
+    """Replace a JSON cache file atomically; one that cannot be written is simply skipped."""
+    import json
+
+    payload = json.dumps({"version": version, "entries": entries}, sort_keys=True)
+    write_cache_bytes(file, payload.encode())
+
+
+def write_cache_bytes(file: str | Path, data: bytes) -> None:
+    """Replace a cache file atomically, private to the user; a failure leaves it as it was."""
     from pathlib import Path
 
     from envsnap.atomic import atomic_write
 
     path = Path(file)
-    with contextlib.suppress(OSError):
+    try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload = json.dumps({"version": version, "entries": entries}, sort_keys=True)
-        atomic_write(path, payload.encode(), mode=0o600)
+        atomic_write(path, data, mode=0o600)
+    except OSError:
+        return
 
 
 # Variables no build tool reads: they change between shells, terminals and hooks, and would only
@@ -182,7 +200,7 @@ def environment_key(environ: Mapping[str, str]) -> str:
         for name in environ
         if name not in VOLATILE
         and not name.startswith(VOLATILE_PREFIXES)
-        and not SECRET_NAME.search(name)
+        and not is_secret_name(name)
     )
     digest = _key_hash(digest_size=32)
     for name in names:
@@ -192,5 +210,11 @@ def environment_key(environ: Mapping[str, str]) -> str:
 
 def key_of(*parts: Any) -> str:
     """A stable hash of plain JSON data."""
-    text = json.dumps(parts, sort_keys=True, default=str)
+    import json
+
+    return text_key(json.dumps(parts, sort_keys=True, default=str))
+
+
+def text_key(text: str) -> str:
+    """A 256-bit BLAKE2 hash of *text*, for cache keys."""
     return _key_hash(text.encode("utf-8", "surrogateescape"), digest_size=32).hexdigest()

@@ -10,15 +10,15 @@ digest again, and the verdict holds without importing or running any probe. Anyt
 and the full verify runs.
 
 On macOS the developer-tools probe (xcode-select, pkgutil, xcodebuild) is not memoised, so no
-verdict is kept there. This module and :mod:`envsnap.shortcut` use plain string paths: the clean
-path does not even import pathlib.
+verdict is kept there. This module and :mod:`envsnap.shortcut` use plain string paths and a
+file of NUL-separated fields (paths and reports never hold a NUL): the clean path imports
+neither pathlib, json nor re.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from envsnap import __version__
 from envsnap.stamps import (
@@ -27,24 +27,31 @@ from envsnap.stamps import (
     environment_key,
     holds,
     is_racy,
-    key_of,
-    read_cache_json,
+    read_cache_bytes,
     stamp,
-    write_cache_json,
+    text_key,
+    write_cache_bytes,
 )
 
-VERDICT_VERSION = 2
+TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
+if TYPE_CHECKING:
+    from typing import Any
+
+VERDICT_VERSION = 3
 MAX_VERDICTS = 32
 RENDERINGS = ("text", "json", "quiet")  # the clean report, as each output option prints it
+_MAGIC = f"envsnap-verdicts {VERDICT_VERSION}"
+
+Verdict = tuple[dict[str, str], dict[str, list[int] | None]]  # report, manifest
 
 
 def _file(environ: Mapping[str, str]) -> str | None:
-    return cache_file(environ, "verdicts.json")
+    return cache_file(environ, "verdicts")
 
 
 def _key(environ: Mapping[str, str], start: str, module_root: str, extra: Any) -> str:
-    where = os.path.abspath(start)
-    return key_of(__version__, environment_key(environ), where, module_root, extra)
+    parts = (__version__, environment_key(environ), os.path.abspath(start), module_root, extra)
+    return text_key("\0".join("" if part is None else str(part) for part in parts))
 
 
 def _own_files(start: str, module_root: str) -> list[str]:
@@ -57,20 +64,51 @@ def _own_files(start: str, module_root: str) -> list[str]:
     return [*paths, os.path.join(module_root, "go.mod")]
 
 
+def _encode(verdicts: dict[str, Verdict]) -> bytes:
+    fields = [_MAGIC]
+    for key, (report, manifest) in verdicts.items():
+        fields += [key, *(report[name] for name in RENDERINGS), str(len(manifest))]
+        for path, found in manifest.items():
+            fields += [path, "-" if found is None else ",".join(map(str, found))]
+    return "\0".join(fields).encode("utf-8", "surrogateescape")
+
+
+def _decode(data: bytes | None) -> dict[str, Verdict]:
+    """The verdicts of a file, or {} for anything malformed (never an exception)."""
+    fields = data.decode("utf-8", "surrogateescape").split("\0") if data else []
+    if not fields or fields[0] != _MAGIC:
+        return {}
+    verdicts: dict[str, Verdict] = {}
+    at = 1
+    try:
+        while at < len(fields):
+            key, report = fields[at], dict(zip(RENDERINGS, fields[at + 1 : at + 4], strict=True))
+            count, at = int(fields[at + 4]), at + 5
+            manifest: dict[str, list[int] | None] = {}
+            for path, found in zip(
+                fields[at : at + 2 * count : 2], fields[at + 1 : at + 2 * count : 2], strict=True
+            ):
+                manifest[path] = None if found == "-" else [int(n) for n in found.split(",")]
+            at += 2 * count
+            verdicts[key] = (report, manifest)
+    except (ValueError, IndexError):
+        return {}
+    return verdicts
+
+
+def _stamp(text: str) -> list[int] | None:
+    return None if text == "-" else [int(n) for n in text.split(",")]
+
+
 def clean_report(
     environ: Mapping[str, str], start: str, module_root: str, extra: Any = None
 ) -> dict[str, str] | None:
     """The clean report (by output option) of a remembered verdict that still holds here."""
-    entries = read_cache_json(_file(environ), VERDICT_VERSION)
-    hit = entries.get(_key(environ, start, module_root, extra))
-    if not isinstance(hit, dict):
+    found = _decode(read_cache_bytes(_file(environ))).get(_key(environ, start, module_root, extra))
+    if found is None:
         return None
-    report = hit.get("report")
-    if not isinstance(report, dict) or sorted(report) != sorted(RENDERINGS):
-        return None
-    if not all(isinstance(text, str) for text in report.values()):
-        return None
-    return report if holds(hit.get("manifest")) else None
+    report, manifest = found
+    return report if holds(manifest) else None
 
 
 def remember_clean(
@@ -86,12 +124,18 @@ def remember_clean(
     file = _file(environ)
     if file is None or not stood_on:
         return
-    manifest = dict(stood_on)
-    manifest.update({path: stamp(path) for path in _own_files(start, module_root)})
-    if any(is_racy(s, started_ns) for s in manifest.values()):
+    manifest: dict[str, list[int] | None] = {
+        path: None if found is None else list(found) for path, found in stood_on.items()
+    }
+    for path in _own_files(start, module_root):
+        found = stamp(path)
+        manifest[path] = None if found is None else list(found)
+    if any(is_racy(found, started_ns) for found in manifest.values()):
         return
-    entries = read_cache_json(file, VERDICT_VERSION)
+    if any("\0" in text for text in (*manifest, *report.values())):
+        return
+    verdicts = _decode(read_cache_bytes(file))
     key = _key(environ, start, module_root, extra)
-    entries.pop(key, None)
-    entries[key] = {"report": dict(report), "manifest": manifest}
-    write_cache_json(file, VERDICT_VERSION, dict(list(entries.items())[-MAX_VERDICTS:]))
+    verdicts.pop(key, None)
+    verdicts[key] = ({name: report[name] for name in RENDERINGS}, manifest)
+    write_cache_bytes(file, _encode(dict(list(verdicts.items())[-MAX_VERDICTS:])))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -110,11 +112,19 @@ def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: 
         "envsnap.cli",
         "envsnap.commands",
         "envsnap.errors",
-        "envsnap.redact",
+        "envsnap.secretnames",
         "envsnap.shortcut",
         "envsnap.stamps",
         "envsnap.verdict",
     }, sorted(own)
+    probe = (
+        "import sys\nbefore = set(sys.modules)\nfrom envsnap.cli import main\n"
+        f"rc = main(['verify', '--quiet', '-C', {str(cgo_module)!r}])\n"
+        "print(rc, sorted(m for m in ('argparse', 'json', 're', 'pathlib', 'typing')"
+        " if m in set(sys.modules) - before))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[-2] == "0 []"
 
 
 def test_an_unusual_command_line_takes_the_full_path(cgo_module: Path) -> None:
