@@ -35,13 +35,18 @@ def calls(log: Path) -> list[str]:
     return found
 
 
+def locked_and_verified(module: Path, env: dict[str, str] | None = None) -> None:
+    """Lock, let the racy window pass, and verify once: the verdict is then remembered."""
+    assert envsnap("lock", "-C", str(module), env=env).returncode == 0
+    time.sleep(0.2)
+    assert envsnap("verify", "-C", str(module), env=env).returncode == 0
+
+
 def test_a_warm_clean_verify_runs_no_tool(
     cgo_module: Path, logged_tools: tuple[dict[str, str], Path]
 ) -> None:
     env, log = logged_tools
-    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
-    time.sleep(0.2)
-    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    locked_and_verified(cgo_module, env)
     assert "go" in calls(log)  # the first verify fills the memo and keeps the verdict
     for _ in range(2):
         result = envsnap("verify", "-C", str(cgo_module), env=env)
@@ -56,16 +61,12 @@ def test_the_verdict_falls_with_the_lock_or_the_settings(
     cgo_module: Path, logged_tools: tuple[dict[str, str], Path]
 ) -> None:
     env, log = logged_tools
-    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
-    time.sleep(0.2)
-    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    locked_and_verified(cgo_module, env)
     lock = cgo_module / "envsnap.lock"
     lock.write_text(lock.read_text().replace('id = "', 'id = "x', 1))  # a hand edit
     result = envsnap("verify", "-C", str(cgo_module), env=env)
     assert result.returncode == 2 and "edited by hand" in result.stderr
-    assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
-    time.sleep(0.2)
-    assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
+    locked_and_verified(cgo_module, env)
     calls(log)
     (cgo_module / "envsnap.toml").write_text('[severity]\n"go.version" = "warning"\n')
     assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
@@ -102,9 +103,7 @@ LOOKS = ((), ("--json",), ("--quiet",), ("--strict", "--allow-missing-platform")
 
 
 def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: Path) -> None:
-    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
-    time.sleep(0.2)
-    assert envsnap("verify", "-C", str(cgo_module)).returncode == 0
+    locked_and_verified(cgo_module)
     code, heavy, own = heavy_imports_of(["verify", "--quiet", "-C", str(cgo_module)])
     assert (code, heavy) == (0, [])
     assert own <= {
@@ -128,8 +127,6 @@ def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: 
 
 
 def test_an_unusual_command_line_takes_the_full_path(cgo_module: Path) -> None:
-    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
-    time.sleep(0.2)
-    assert envsnap("verify", "-C", str(cgo_module)).returncode == 0
+    locked_and_verified(cgo_module)
     _, _, own = heavy_imports_of(["verify", "--rev", "HEAD", "-C", str(cgo_module)])
     assert "envsnap.probes.collect" in own or "envsnap.git" in own
