@@ -42,16 +42,24 @@ def module(tmp_path: Path) -> Path:
 @pytest.fixture
 def own_gcc(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A `gcc` of the test's own on PATH (a link to the real one, re-pointable)."""
-    bin_dir = tmp_path / "bin"
+    gcc = linked_first_on_path(tmp_path / "bin", os.path.realpath(require_tool("gcc")))
+    return gcc, ccache_environment(tmp_path, gcc.parent)
+
+
+def linked_first_on_path(bin_dir: Path, target: str) -> Path:
     bin_dir.mkdir()
-    real = os.path.realpath(require_tool("gcc"))
-    (bin_dir / "gcc").symlink_to(real)
-    env = {
+    link = bin_dir / "gcc"
+    link.symlink_to(target)
+    return link
+
+
+def ccache_environment(tmp_path: Path, first: Path) -> dict[str, str]:
+    """*first* ahead of PATH, and a ccache directory of the test's own."""
+    return {
         **os.environ,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "PATH": f"{first}:{os.environ['PATH']}",
         "CCACHE_DIR": str(tmp_path / "ccache"),
     }
-    return bin_dir / "gcc", env
 
 
 def test_ccache_gcc_locks_gcc_and_names_ccache(
@@ -94,14 +102,8 @@ def test_a_changed_gcc_under_ccache_is_a_finding(
 
 
 def test_a_ccache_masquerading_as_gcc_is_seen_through(module: Path, tmp_path: Path) -> None:
-    masquerade = tmp_path / "ccache-links"
-    masquerade.mkdir()
-    (masquerade / "gcc").symlink_to(require_tool("ccache"))
-    env = {
-        **os.environ,
-        "PATH": f"{masquerade}:{os.environ['PATH']}",
-        "CCACHE_DIR": str(tmp_path / "ccache"),
-    }
+    masquerade = linked_first_on_path(tmp_path / "ccache-links", require_tool("ccache")).parent
+    env = ccache_environment(tmp_path, masquerade)
     assert envsnap("lock", "-C", str(module), env=env).returncode == 0
     compiler = locked_compiler(module)
     real_gcc = shutil.which("gcc")  # without the masquerade directory

@@ -120,7 +120,3 @@ def cgo_section(packages: list[dict[str, Any]]) -> Section:
     if errors:
         section["package_errors"] = errors
     return section
-
-
-def probe_cgo(host: Host, go: str, module_dir: str) -> Section:
-    return cgo_section(list_packages(host, go, module_dir))

@@ -33,16 +33,6 @@ class Snapshot:
         """The entry's key in the lock (``darwin-arm64``, ``darwin-arm64+withz``)."""
         return entry_key(self.platform, self.variant)
 
-    @property
-    def failed_sections(self) -> list[str]:
-        return [name for name, value in self.entry.items() if _has_error(value)]
-
-
-def _has_error(value: Any) -> bool:
-    if isinstance(value, dict):
-        return "error" in value or any(_has_error(v) for v in value.values())
-    return False
-
 
 def _darwin_dirs(apple_section: Section) -> list[str]:
     sdk = apple_section.get("sdk_realpath")
@@ -93,7 +83,10 @@ class Probes:
             settings = build.env
             seen.update(settings=settings, packages=packages)
             where = {"gomodcache": settings.get("GOMODCACHE", "")}
-            return {"go": section, "cgo": cgo_section, "where": where}
+            both: Section = {"go": section, "cgo": cgo_section, "where": where}
+            if "error" in cgo_section:  # a failed listing is asked again next time, not kept
+                both["error"] = cgo_section["error"]
+            return both
 
         def inputs(_: Section) -> Iterable[str]:
             settings = seen["settings"]

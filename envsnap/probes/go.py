@@ -173,10 +173,6 @@ def build_go(host: Host, module_dir: str, go: str | None = None) -> BuildGo:
     return BuildGo(switched, read_go_env(host, switched, module_dir), setting, local)
 
 
-def probe_go(host: Host, module_dir: str) -> Section:
-    return go_section(host, build_go(host, module_dir), module_dir)
-
-
 def go_section(host: Host, go: BuildGo, module_dir: str) -> Section:
     """The lock's ``go`` section for the go the build runs."""
     env = go.env
