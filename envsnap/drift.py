@@ -43,6 +43,9 @@ class Finding:
     also: tuple[str, ...] = ()
     detail: str = ""  # which part of the subject, e.g. the library file that changed
     variant: str = ""  # the build variant whose entry this is (verify sets it)
+    # for a list of flags (or a flag variable) that gained or lost entries: just those entries
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,8 @@ class Finding:
             "also": list(self.also),
             "detail": self.detail,
             **({"variant": self.variant} if self.variant else {}),
+            **({"added": list(self.added)} if self.added else {}),
+            **({"removed": list(self.removed)} if self.removed else {}),
         }
 
 
@@ -148,6 +153,64 @@ def _fixed(severity: Severity, why: str, fix: str) -> Explain:
 RELOCK = "`envsnap lock` if the change is intended"
 
 
+NOTHING_TO_DO = (
+    "nothing to do: the lock keeps the path of the machine that wrote it, and re-locking for a "
+    "path alone only moves the difference to a teammate"
+)
+
+# What identifies a tool binary. Its path and the command that named it are presentation: the
+# same compiler reached through /bin (a merged-/usr symlink) or another PATH entry is the same.
+TOOL_IDENTITY = ("realpath", "sha256", "version")
+TOOL_PRESENTATION = ("path", "command")
+_TOOL_LABELS = {"compiler": "C compiler", "linker": "linker", "cxx": "C++ compiler"}
+_COMPILER_VARIABLES = {"CC": "compiler", "CXX": "cxx"}
+
+
+def _tool_of(entry: Mapping[str, Any], tool: str) -> Mapping[str, Any]:
+    section = (entry.get("cc") or {}).get(tool)
+    return section if isinstance(section, Mapping) else {}
+
+
+def same_tool(d: Diff, tool: str) -> bool:
+    """The locked and the live *tool* ("compiler", "linker", "cxx") are the same binary: equal
+    real path, hash and version, and at least a real path or a hash to go by."""
+    a, b = _tool_of(d.locked_entry, tool), _tool_of(d.live_entry, tool)
+    if not a or not b or "error" in a or "error" in b:
+        return False
+    if a.get("realpath") is None and a.get("sha256") is None:
+        return False
+    return all(a.get(key) == b.get(key) for key in TOOL_IDENTITY)
+
+
+def _tool(tool: str, severity: Severity, why: str, fix: str) -> Explain:
+    """A tool field's rule: a path alone that differs, for the same binary, is info."""
+
+    def explain(d: Diff) -> tuple[Severity, str, str]:
+        if d.path[-1] in TOOL_PRESENTATION and same_tool(d, tool):
+            real = _tool_of(d.live_entry, tool).get("realpath") or "the same file"
+            return (
+                "info",
+                f"the same {_TOOL_LABELS[tool]} ({real}, same hash and version) reached by "
+                "another path",
+                NOTHING_TO_DO,
+            )
+        return (severity, why, fix)
+
+    return explain
+
+
+def _go_installation(d: Diff) -> tuple[Severity, str, str]:
+    """Go's path and GOROOT: the same release installed elsewhere builds the same."""
+    versions = [entry.get("go", {}).get("version") for entry in (d.locked_entry, d.live_entry)]
+    if d.path[1] in ("path", "goroot") and versions[0] == versions[1] and versions[0]:
+        return (
+            "info",
+            f"the same Go release ({versions[0]}) installed at another path",
+            NOTHING_TO_DO,
+        )
+    return ("warning", "a different Go installation", RELOCK)
+
+
 def _go_minor(version: Any) -> tuple[int, ...] | None:
     match = re.match(r"go(\d+)\.(\d+)", str(version))
     return (int(match[1]), int(match[2])) if match else None
@@ -170,6 +233,14 @@ def _go_version(d: Diff) -> tuple[Severity, str, str]:
 
 def _go_env(d: Diff) -> tuple[Severity, str, str]:
     name = d.path[-1]
+    tool = _COMPILER_VARIABLES.get(name)
+    if tool is not None and same_tool(d, tool):
+        return (
+            "info",
+            f"{name} names the same {_TOOL_LABELS[tool]} binary by another path (same real "
+            "path, hash and version), so the build is the same",
+            NOTHING_TO_DO,
+        )
     if name in CGO_VARIABLES:
         return (
             "error",
@@ -334,7 +405,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("go", "version"), _const("Go version"), _go_version, 2),
     Rule(("go", "tags"), _const(TAGS_SUBJECT), _tags, 2),
     Rule(("go", "env", "*"), _last("{} (go env)"), _go_env, 3),
-    Rule(("go", "*"), _last("Go {}"), _fixed("warning", "a different Go installation", RELOCK), 2),
+    Rule(("go", "*"), _last("Go {}"), _go_installation, 2),
     Rule(
         ("cc", "compiler", "sha256"),
         _const("C compiler"),
@@ -356,7 +427,12 @@ RULES: tuple[Rule, ...] = (
         ),
         3,
     ),
-    Rule(("cc", "compiler", "*"), _const("C compiler"), _fixed("error", TOOL_WHY, TOOL_FIX), 2),
+    Rule(
+        ("cc", "compiler", "*"),
+        _const("C compiler"),
+        _tool("compiler", "error", TOOL_WHY, TOOL_FIX),
+        2,
+    ),
     Rule(
         ("cc", "linker", "sha256"),
         _const("linker"),
@@ -365,7 +441,7 @@ RULES: tuple[Rule, ...] = (
         ),
         2,
     ),
-    Rule(("cc", "linker", "*"), _const("linker"), _fixed("error", TOOL_WHY, TOOL_FIX), 2),
+    Rule(("cc", "linker", "*"), _const("linker"), _tool("linker", "error", TOOL_WHY, TOOL_FIX), 2),
     Rule(
         ("cc", "cxx", "sha256"),
         _const("C++ compiler"),
@@ -375,7 +451,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         ("cc", "cxx", "*"),
         _const("C++ compiler"),
-        _fixed(
+        _tool(
+            "cxx",
             "error",
             "a different C++ compiler builds the C++ parts, and links the whole program",
             "put the locked compiler first on PATH or `go env -w CXX=…`, or " + RELOCK,
@@ -602,16 +679,49 @@ def _readable(value: Any) -> Any:
 
 
 def _subject(rule: Rule, diff: Diff) -> str:
-    """The rule's subject; a GOFLAGS change that changes the tags joins the build-tags finding."""
+    """The cause a difference belongs to, which names its finding: usually the rule's subject.
+
+    A GOFLAGS change that changes the tags joins the build-tags finding; CC and CXX join the
+    compiler they name; a library file listed by several libraries (GLib's, under gio-2.0,
+    gobject-2.0 and glib-2.0) belongs to the one library that owns it.
+    """
     tags = [entry.get("go", {}).get("tags") for entry in (diff.locked_entry, diff.live_entry)]
     if diff.path == ("go", "env", "GOFLAGS") and tags[0] != tags[1]:
         return TAGS_SUBJECT
+    if diff.path[:2] == ("go", "env") and diff.path[2] in _COMPILER_VARIABLES:
+        return _TOOL_LABELS[_COMPILER_VARIABLES[diff.path[2]]]
+    if diff.path[0] == "libraries" and len(diff.path) == 4 and diff.path[2] == "files":
+        return file_owner(diff.path[3], diff)
     return rule.subject(diff.path)
+
+
+def _file_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def file_owner(path: str, diff: Diff) -> str:
+    """The library that owns the library file *path*: the one named by the file (libglib-2.0.so…
+    is glib-2.0's, libz.so… is -lz's), else the first that lists it."""
+    listing = []
+    for entry in (diff.locked_entry, diff.live_entry):
+        for lib in entry.get("libraries", []):
+            key = library_key(lib)
+            if key not in listing and any(f.get("path") == path for f in lib.get("files", [])):
+                listing.append(key)
+    name = _file_name(path)
+    for key in listing:
+        stem = "lib" + key.removeprefix("-l")
+        if name == stem or name.startswith(stem + "."):
+            return key
+    return min(listing) if listing else diff.path[1]
 
 
 def explain(diff: Diff) -> Finding:
     rule = rule_for(diff.path)
     severity, why, fix = rule.explain(diff)
+    added, removed = flag_delta(
+        _readable(diff.locked), _readable(diff.live), diff.path[-1] in FLAG_VARIABLES
+    )
     return Finding(
         ".".join(diff.path),
         _subject(rule, diff),
@@ -622,7 +732,50 @@ def explain(diff: Diff) -> Finding:
         why,
         fix,
         detail=diff.path[3] if diff.path[0] == "libraries" and len(diff.path) > 3 else "",
+        added=added,
+        removed=removed,
     )
+
+
+# Variables whose value is a list of flags: a change is shown as the flags added and removed.
+FLAG_VARIABLES = frozenset(
+    {"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS", "GOFLAGS"}
+)
+
+
+def _words(value: Any, flag_string: bool) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    if flag_string and isinstance(value, str):
+        import shlex
+
+        try:
+            return shlex.split(value)
+        except ValueError:
+            return None
+    return None
+
+
+def flag_delta(locked: Any, live: Any, flag_string: bool) -> tuple[tuple[str, ...], ...]:
+    """The entries *live* gained and lost against *locked* (lists, or flag strings), each in
+    its own order and counted as a multiset; nothing when either is not a list or only the
+    order changed."""
+    from collections import Counter
+
+    old, new = _words(locked, flag_string), _words(live, flag_string)
+    if old is None or new is None:
+        return (), ()
+    return _extra(new, Counter(new) - Counter(old)), _extra(old, Counter(old) - Counter(new))
+
+
+def _extra(words: list[str], surplus: Any) -> tuple[str, ...]:
+    """The last *surplus[w]* occurrences of each word, in the order of *words*."""
+    kept = []
+    for word in reversed(words):
+        if surplus[word] > 0:
+            surplus[word] -= 1
+            kept.append(word)
+    return tuple(reversed(kept))
 
 
 _HEADLINE_FIELDS = {"has_xcrun": 0, "provider": 1, "version": 2, "sdk_version": 2}
@@ -633,6 +786,13 @@ def _priority(finding_id: str) -> int:
     return _HEADLINE_FIELDS.get(finding_id.rsplit(".", 1)[-1], 9)
 
 
+def _borrowed(finding: Finding) -> bool:
+    """A difference found under another library than the one it belongs to (a shared file)."""
+    return finding.id.startswith("libraries.") and not finding.id.startswith(
+        f"libraries.{finding.subject}."
+    )
+
+
 def _merge(findings: list[Finding]) -> list[Finding]:
     """One finding per subject: the most severe first-listed one, naming the others in `also`."""
     by_subject: dict[str, list[Finding]] = {}
@@ -640,7 +800,7 @@ def _merge(findings: list[Finding]) -> list[Finding]:
         by_subject.setdefault(finding.subject, []).append(finding)
     merged = []
     for group in by_subject.values():
-        group.sort(key=lambda f: (SEVERITY_ORDER[f.severity], _priority(f.id)))
+        group.sort(key=lambda f: (SEVERITY_ORDER[f.severity], _borrowed(f), _priority(f.id)))
         head = group[0]
         also = tuple(f.id for f in group[1:])
         merged.append(replace(head, also=also) if also else head)
@@ -666,12 +826,14 @@ def compare(
     an incomplete lock says so before anything else."""
     unverifiable, diffs = _unverifiable(raw_diffs(locked, live))
     recovered, diffs = _recovered(diffs)
-    findings = unverifiable + recovered + _merge([explain(d) for d in diffs])
-    findings = sorted(
-        apply_policy(findings, policy or Policy()), key=lambda f: (SEVERITY_ORDER[f.severity], f.id)
-    )
+    # The policy applies to each raw change before changes are grouped by cause, so ignoring a
+    # provider change never hides a version change grouped under it.
+    policy = policy or Policy()
+    changes = apply_policy([explain(d) for d in diffs], policy)
+    findings = apply_policy(unverifiable + recovered, policy) + _merge(changes)
+    findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.id))
     first = [incomplete_finding(locked["incomplete"])] if locked.get("incomplete") else []
-    return apply_policy(first, policy or Policy()) + findings
+    return apply_policy(first, policy) + findings
 
 
 def stale_variant(key: str) -> Finding:

@@ -38,7 +38,7 @@ class Outcome(NamedTuple):
 
     def summary(self) -> str:
         parts = [
-            f"{n} {name}{'s' if n != 1 else ''}"
+            f"{n} {name}{'s' if n != 1 and name != 'info' else ''}"
             for name in SEVERITY_ORDER
             if (n := self.count(name))
         ]
@@ -56,15 +56,37 @@ def show_value(value: Any) -> str:
     if isinstance(value, list):
         return _printable(" ".join(shlex.quote(str(v)) for v in value)) or "(empty)"
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
+        return _printable(describe(value))
     if value == "":
         return '""'
     return "\n".join(_printable(line) for line in str(value).expandtabs(4).split("\n"))
 
 
+def describe(record: dict[str, Any]) -> str:
+    """A record that appeared or went away (a library, a cgo package) in words: its fields in
+    order, file paths by name, digests left out; never a JSON dump."""
+    parts = []
+    for key, value in record.items():
+        if isinstance(value, dict):  # files keyed by path
+            value = [str(k).rsplit("/", 1)[-1] for k in value]
+        if isinstance(value, list):
+            value = " ".join(shlex.quote(str(v)) for v in value) or "(none)"
+        if value is None or str(value).startswith("sha256:"):
+            continue
+        parts.append(f"{key.replace('_', ' ')} {value}")
+    return "; ".join(parts) or "(empty)"
+
+
 def _wrapped(label: str, text: str) -> list[str]:
+    # Never break at a hyphen or inside a word: ids (libraries.-lz.files…) and flags stay whole,
+    # so they can be copied into envsnap.toml's [ignore] or a shell.
     return textwrap.wrap(
-        text, width=WIDTH, initial_indent=f"{INDENT}{label}: ", subsequent_indent=INDENT + "     "
+        text,
+        width=WIDTH,
+        initial_indent=f"{INDENT}{label}: ",
+        subsequent_indent=INDENT + "     ",
+        break_on_hyphens=False,
+        break_long_words=False,
     )
 
 
@@ -83,6 +105,7 @@ def render_finding(finding: Finding, with_variant: bool = False) -> list[str]:
     lines = [head, *(INDENT + line.replace("\t", "    ").strip() for line in more)]
     lines += _wrapped("why", finding.why)
     lines += _wrapped("fix", finding.fix)
+    lines += _wrapped("id", finding.id)
     if finding.also:
         lines += _wrapped("also", ", ".join(finding.also))
     return [_printable(line) for line in lines]
@@ -95,6 +118,8 @@ def _change(finding: Finding) -> str:
 
 
 def _values(finding: Finding) -> str:
+    if finding.category == "changed" and (finding.added or finding.removed):
+        return _delta(finding)
     if finding.category == "extra":
         return f"not in the lock, now {show_value(finding.live)}"
     if finding.category == "missing":
@@ -106,6 +131,16 @@ def _values(finding: Finding) -> str:
     if finding.category == "unverifiable":
         return f"cannot be checked: {show_value(finding.live)}"
     return f"{show_value(finding.locked)} → {show_value(finding.live)}"
+
+
+def _delta(finding: Finding) -> str:
+    """A list that gained or lost entries, as just those entries."""
+    parts = []
+    if finding.added:
+        parts.append("added " + show_value(list(finding.added)))
+    if finding.removed:
+        parts.append("removed " + show_value(list(finding.removed)))
+    return "; ".join(parts)
 
 
 def render_text(outcome: Outcome) -> str:
