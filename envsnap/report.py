@@ -154,6 +154,33 @@ def render_text(outcome: Outcome) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Colour: only the severity word of each finding, only on a terminal, never with NO_COLOR set
+# (https://no-color.org) or TERM=dumb. Reports are rendered plain and painted when printed, so
+# a stored or piped report never holds escape sequences.
+_PAINT = {"error": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
+_RESET = "\033[0m"
+
+
+def colour_wanted(stream: Any) -> bool:
+    """True when *stream* is a terminal and the user has not asked for plain output."""
+    import os
+
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def paint(text: str) -> str:
+    """*text* with the severity word that starts a finding's line in its colour."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        word = line.split(" ", 1)[0]
+        if word in _PAINT and line.startswith(f"{word:<8}"):
+            lines[index] = f"{_PAINT[word]}{word}{_RESET}{line[len(word) :]}"
+    return "\n".join(lines)
+
+
 def render_quiet(outcome: Outcome) -> str:
     if not outcome.findings:
         return ""

@@ -226,3 +226,21 @@ def test_ids_in_text_output_are_whole(tmp_path: Path, live: str) -> None:
     assert ids
     words = set(text.replace(",", " ").split())
     assert ids <= words, sorted(ids - words)
+
+
+def test_the_same_go_at_another_path_is_not_a_warning(cgo_module: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True)
+    native = Path(goroot.stdout.strip(), "bin", "go")
+    elsewhere = tmp_path / "elsewhere" / "bin"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "go").symlink_to(native)
+    lock(cgo_module)
+    env = {**os.environ, "PATH": f"{elsewhere}{os.pathsep}{os.environ['PATH']}"}
+    document = verify_json(cgo_module, "--strict", env=env)
+    assert document["exit_code"] == 0
+    (note,) = document["findings"]
+    assert (note["id"], note["severity"]) == ("go.path", "info")
+    assert note["locked"] != note["live"]
+    assert "envsnap lock" not in note["fix"]
