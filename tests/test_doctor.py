@@ -146,6 +146,28 @@ def test_test_file_imports_own_package_by_old_module_path(tmp_path: Path, tools:
     assert "main_test.go" in evidence_text(check)
 
 
+def test_an_import_no_required_module_provides_is_a_missing_requirement(
+    tmp_path: Path, tools: None
+) -> None:
+    # go-sdl2's shape: its own ./raster package, and an import of freetype's raster package,
+    # which go.mod does not require. That is not a stale import of ./raster.
+    root = write_module(
+        tmp_path / "sdl2",
+        {
+            "main.go": MAIN.format(path="github.com/golang/freetype/raster", call="raster.X()"),
+            "raster/raster.go": "package raster\n\nfunc X() {}\n",
+        },
+        module="github.com/veandco/go-sdl2",
+    )
+    document = doctor(root)
+    check = tripped(document, "module.requirements")
+    assert "`github.com/golang/freetype/raster`" in check["summary"]
+    assert "go get github.com/golang/freetype/raster" in check["fix"]
+    assert "providing package github.com/golang/freetype/raster" in evidence_text(check)
+    (imports,) = [c for c in document["checks"] if c["id"] == "module.import-path"]
+    assert imports["status"] == "ok"
+
+
 REPLACES = """
 require (
 	example.com/dep v0.0.0

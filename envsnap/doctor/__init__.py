@@ -23,6 +23,7 @@ from envsnap.doctor.module import (
     check_import_path,
     check_module_root,
     check_replace,
+    check_requirements,
     check_test_cycle,
 )
 from envsnap.doctor.toolchain import check_toolchain
@@ -44,6 +45,7 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
     check_gopath_mode,
     check_gopath_path,
     check_import_path,
+    check_requirements,
     check_replace,
     check_test_cycle,
     check_toolchain,

@@ -170,9 +170,66 @@ def foreign_imports(facts: Facts) -> list[tuple[str, str, dict[str, Any]]]:
         if not isinstance(pkg.get("Error"), dict):
             continue
         for relative in sorted(dirs):
-            if path.endswith("/" + relative) and path != f"{module}/{relative}":
+            old = path[: -len(relative) - 1]
+            if path == f"{old}/{relative}" and old != module and looks_renamed(old, module):
                 hits.setdefault(path, (path, relative, pkg))
     return sorted(hits.values(), key=lambda hit: hit[0])
+
+
+def looks_renamed(old: str, module: str) -> bool:
+    """Whether *old* reads like an earlier path of *module*: the same last element (another
+    host or owner), or the same length differing in one element (an owner or a repository
+    renamed). github.com/golang/freetype is not an old name of github.com/veandco/go-sdl2: an
+    import of its raster package is a missing requirement, not a stale import of ./raster."""
+    a, b = old.split("/"), module.split("/")
+    if a[-1] == b[-1]:
+        return True
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+# go's messages for an import that no module in go.mod provides (the second with GOPROXY=off).
+UNPROVIDED = ("no required module provides package", "cannot find module providing package")
+
+
+def unprovided_imports(facts: Facts) -> list[tuple[str, dict[str, Any]]]:
+    """(import path, failing package) for imports no required module provides."""
+    renamed = {hit[0] for hit in foreign_imports(facts)}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for pkg in facts.test_packages or facts.packages:
+        path = str(pkg.get("ImportPath", ""))
+        error = pkg.get("Error")
+        if not isinstance(error, dict) or path in renamed:
+            continue
+        if any(message in str(error.get("Err", "")) for message in UNPROVIDED):
+            found.setdefault(path, (path, pkg))
+    return sorted(found.values(), key=lambda hit: hit[0])
+
+
+def check_requirements(facts: Facts) -> Check:
+    cid, title = "module.requirements", "go.mod requires every module the packages import"
+    unavailable = listing_unavailable(facts, cid, title)
+    if facts.module_path is None or unavailable is not None:
+        return unavailable or skipped(cid, title, "no go.mod with a module line")
+    hits = unprovided_imports(facts)
+    if not hits:
+        return Check(cid, title, "ok", "every imported package comes from a required module")
+    path, pkg = hits[0]
+    error = pkg["Error"]
+    stack = " -> ".join(str(p) for p in error.get("ImportStack") or [])
+    listing = facts.test_listing if facts.test_packages else facts.listing
+    message = str(error.get("Err", "")).split("; to add it")[0]
+    line = f"{error.get('Pos', '')}: {message}".lstrip(": ")
+    return Check(
+        cid,
+        title,
+        "problem",
+        f"`{path}` is imported{f' by {stack}' if stack else ''}, but go.mod requires no module "
+        "that provides it"
+        + (f" (and {plural(len(hits) - 1, 'more import')})" if len(hits) > 1 else ""),
+        (Evidence("command", listing.shown if listing else "go list", (line,)),),
+        f"add the requirement: `go get {path}` (or `go mod tidy`), with network access or a "
+        "GOPROXY that has it, and commit go.mod and go.sum",
+    )
 
 
 def own_package_dirs(facts: Facts, packages: Iterable[dict[str, Any]]) -> set[str]:
