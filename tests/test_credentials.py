@@ -55,7 +55,9 @@ def test_ordinary_cgo_flags_are_locked_as_they_are(
     assert locked(cgo_module)["go"]["env"]["CGO_CFLAGS"] == flags
 
 
-def test_a_recording_keeps_the_flags_a_replayed_lock_reads(cgo_module: Path, tmp_path: Path) -> None:
+def test_a_recording_keeps_the_flags_a_replayed_lock_reads(
+    cgo_module: Path, tmp_path: Path
+) -> None:
     env = goenv(tmp_path, CGO_CFLAGS=OPENSSL_FLAGS, CGO_CPPFLAGS=COMMIT_FLAGS)
     recording = tmp_path / "rec"
     record = envsnap("record", str(recording), "-C", str(cgo_module), env=env)
