@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from envsnap import redact
+from envsnap.config import CONFIG_NAME
 from envsnap.errors import SecretRefused
+from envsnap.probes.env import ALLOWLIST
 
 MODULE_MARK = "${MODULE}"
 GOMODCACHE_MARK = "${GOMODCACHE}"
@@ -68,17 +70,33 @@ class PathNormalizer:
 
 
 def check_secrets(values: dict[str, str], where: str) -> dict[str, str]:
-    """Strip URL userinfo from each value; refuse (by name only) a value that looks secret."""
+    """Strip URL userinfo from each value; refuse (by name only) a value that is a credential."""
     cleaned = {}
     for name, value in values.items():
         value = redact.strip_userinfo(value)
-        if redact.looks_like_credential(value):
+        if redact.looks_like_credential(value, name):
             raise SecretRefused(
                 f"{name} ({where}) looks like it contains a credential; envsnap will not record it",
-                f"remove the secret from {name}, or stop tracking {name} in envsnap.toml",
+                _untrack_hint(name, where),
             )
         cleaned[name] = value
     return cleaned
+
+
+def _untrack_hint(name: str, where: str) -> str:
+    """What the user can really do: only a variable that envsnap.toml adds can be untracked."""
+    if where == "go env":  # go's settings are always locked, whether from the environment or -w
+        return (
+            f"take the secret out of {name} (unset it, or run `go env -u {name}` if "
+            f"`go env -w` set it) and give it to the build another way, such as a file the "
+            f"build reads; envsnap always locks {name}"
+        )
+    if name in ALLOWLIST:
+        return (
+            f"unset {name} or take the secret out of it, such as into a file the build reads; "
+            f"envsnap always locks {name}"
+        )
+    return f'remove "{name}" from env under [track] in {CONFIG_NAME}, or unset {name}'
 
 
 def prune(data: Any) -> Any:

@@ -1,44 +1,81 @@
 """Keeping credentials out of everything envsnap writes or prints.
 
-Two defences: URL userinfo (``https://user:pw@host``) is stripped from any value, and a value
-that still looks like a credential is refused by name (the value itself is never shown).
-Recordings, which are meant to be attached to bug reports, additionally scrub every value of
-the process environment whose *name* says it is secret.
+Two questions with two answers:
+
+- *May a tracked value be locked?* (:func:`looks_like_credential`) A value is refused only for a
+  shape that really is a credential: a known token prefix (GitHub, GitLab, Slack, AWS key id,
+  npm, PyPI, Google, OpenAI-style), a private key block, a ``password=``/``token=`` assignment,
+  or, in a variable whose *name* says it is secret, a high-entropy opaque run. Compiler flags
+  are not credentials: a ``-D`` define, a hex constant, a git SHA, a path or a long identifier.
+- *What must a recording, a log or stderr hide?* (:func:`scrub`) That is free text, so beside
+  the token shapes it hides every secret assignment whatever its value, and every long opaque
+  run of mixed case and digits, except the parts of it that are plainly not secret (a numeric
+  constant such as ``0x10100000L``, a lowercase hex digest).
+
+URL userinfo (``https://user:pw@host``) is stripped from every value before either question.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from envsnap.secretnames import SECRET_WORDS
+from envsnap.secretnames import is_secret_name
 
 REDACTED = "<redacted>"
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s'\"]+)@")
 
-# Well-known token shapes. Each is specific enough that a compiler flag or a path never matches.
-_TOKEN_PATTERNS = [
-    re.compile(p)
-    for p in (
-        r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
-        r"github_pat_[A-Za-z0-9_]{20,}",
-        r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab
-        r"xox[abprs]-[A-Za-z0-9-]{10,}",  # Slack
-        r"(?:AKIA|ASIA)[A-Z0-9]{16}",  # AWS access key ids
-        r"sk-[A-Za-z0-9_-]{20,}",  # OpenAI-style secret keys
-        r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-        r"(?i)(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)\s*[=:]\s*[^\s'\"]+",
-    )
-]
+_START = r"(?<![A-Za-z0-9])"  # a token starts a word: "disk-…" holds no "sk-" key
+_END = r"(?![A-Za-z0-9])"
+_MIXED = r"(?=[\w-]*[A-Z])(?=[\w-]*[a-z])(?=[\w-]*[0-9])"  # upper, lower and digit ahead
 
-# A long unbroken run of mixed letters and digits (e.g. an AWS secret key, a JWT) that is not
-# a path, a hash we print ourselves or a version: at least 32 characters with upper, lower and
-# digits all present.
+# Well-known token shapes, each starting a word so that a path or a flag never matches; one
+# alternation behind one look-behind, which scans a large blob as fast as a single pattern.
+_TOKEN_SHAPES = (
+    r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{20,}",
+    r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab
+    r"xox[abeprs]-[A-Za-z0-9-]{10,}",  # Slack
+    r"(?:AKIA|ASIA)[A-Z0-9]{16}" + _END,  # AWS access key ids
+    r"npm_[A-Za-z0-9]{36}" + _END,  # npm access tokens
+    r"pypi-AgE[A-Za-z0-9_-]{50,}",  # PyPI API tokens (a macaroon)
+    r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
+    r"sk-(?:proj-|svcacct-|admin-)?" + _MIXED + r"[A-Za-z0-9_-]{20,}",  # OpenAI-style
+)
+_TOKEN_PATTERNS = (
+    re.compile(_START + "(?:" + "|".join(_TOKEN_SHAPES) + ")"),
+    # a private key: the whole block, or to the end of a text cut short
+    re.compile(
+        r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
+        r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|.*)"
+    ),
+)
+
+# ``password=…``, ``API_TOKEN=…``, ``secret: …``. Refused unless the value is plain (below);
+# scrubbed from free text whatever the value.
+_ASSIGNMENT = re.compile(
+    r"(?i)(?:password|passwd|secret|token|(?:api|access|secret|private)[_-]?key)"
+    r"\s*[=:]\s*(?P<value>[^\s'\"]+)"
+)
+# Assigned values that hold no secret: a small number or a hex constant (``-DMAX_TOKEN=64``),
+# a switch, a reference to another variable. A longer number may be a PIN.
+_PLAIN_VALUE = re.compile(
+    r"(?i)(?:0x[0-9a-f]+|[0-9]{1,3})[ul]*|true|false|yes|no|on|off|none|null"
+    r"|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?"
+)
+
+# Free text: a long unbroken run of token characters (an AWS secret key, a JWT part).
 _OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
+# Parts of such a run, between '=', that are plainly not secret: a numeric constant
+# (0x10100000L, 1234) or a lowercase hex digest (a git SHA).
+_PLAIN_PART = re.compile(r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*|[0-9a-f]+")
 
-SECRET_NAME = re.compile("(?i)(" + "|".join(SECRET_WORDS) + ")")
+# A secret-named variable: a run of 16+ token characters that is not a path.
+_NAMED_RUN = re.compile(r"[A-Za-z0-9+/=_.~-]{16,}")
+_MIN_ENTROPY = 3.0  # bits per character; "aaaaaaaaaaaaaaa1" has 0.3, a 40-hex SHA about 3.7
 
 
 def strip_userinfo(value: str) -> str:
@@ -46,33 +83,68 @@ def strip_userinfo(value: str) -> str:
     return _URL_USERINFO.sub(lambda m: m.group("scheme"), value)
 
 
+def _has_token(value: str) -> bool:
+    return any(p.search(value) for p in _TOKEN_PATTERNS)
+
+
+def _secret_assignment(match: re.Match[str]) -> bool:
+    return not _PLAIN_VALUE.fullmatch(match.group("value"))
+
+
+def _classes(text: str) -> int:
+    """How many of upper case, lower case and digits *text* holds."""
+    return sum(any(test(c) for c in text) for test in (str.isupper, str.islower, str.isdigit))
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text).values()
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
+
+
+def _high_entropy(run: str) -> bool:
+    if run.startswith(("/", ".", "~")) or "//" in run:  # a path or a URL
+        return False
+    return _classes(run) >= 2 and _entropy(run) >= _MIN_ENTROPY
+
+
+def looks_like_credential(value: str, name: str = "") -> bool:
+    """True when *value* (already stripped of URL userinfo), held by the variable *name*, is a
+    credential: a known token shape or a secret assignment anywhere, and a high-entropy opaque
+    run only when *name* says the variable is secret."""
+    if _has_token(value) or any(map(_secret_assignment, _ASSIGNMENT.finditer(value))):
+        return True
+    if not is_secret_name(name):
+        return False
+    return any(_high_entropy(m.group(0)) for m in _NAMED_RUN.finditer(value))
+
+
 def _is_opaque_secret(run: str) -> bool:
+    """A long run of free text that may be a key: once the plainly harmless parts are set aside,
+    upper case, lower case and digits are all there (and it is no path or digest we print)."""
     if run.startswith("sha256:") or "/" in run:
         return False
-    return (
-        any(c.isupper() for c in run)
-        and any(c.islower() for c in run)
-        and any(c.isdigit() for c in run)
-    )
-
-
-def looks_like_credential(value: str) -> bool:
-    """True when *value* (already stripped of URL userinfo) resembles a secret."""
-    if any(p.search(value) for p in _TOKEN_PATTERNS):
-        return True
-    return any(_is_opaque_secret(m.group(0)) for m in _OPAQUE_RUN.finditer(value))
+    rest = "=".join(part for part in run.split("=") if not _PLAIN_PART.fullmatch(part))
+    return _classes(rest) == 3
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace known secret values, URL userinfo and token-shaped strings with a marker."""
+    """Replace known secret values, URL userinfo and secret-shaped strings with a marker."""
     for secret in sorted(set(secrets), key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
     text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(REDACTED, text)
+    text = _ASSIGNMENT.sub(REDACTED, text)  # free text: every assignment, as a safe default
     return _OPAQUE_RUN.sub(
         lambda m: REDACTED if _is_opaque_secret(m.group(0)) else m.group(0), text
+    )
+
+
+def _secret_shaped(value: str) -> bool:
+    """*value* holds something :func:`scrub` would hide as free text."""
+    return looks_like_credential(value) or any(
+        _is_opaque_secret(m.group(0)) for m in _OPAQUE_RUN.finditer(value)
     )
 
 
@@ -82,7 +154,7 @@ def secret_values(environ: Mapping[str, str]) -> set[str]:
     for name, value in environ.items():
         if len(value) < 6:
             continue
-        if SECRET_NAME.search(name) or looks_like_credential(strip_userinfo(value)):
+        if is_secret_name(name) or _secret_shaped(strip_userinfo(value)):
             found.add(value)
         for match in _URL_USERINFO.finditer(value):
             found.add(match.group("userinfo"))

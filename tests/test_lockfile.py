@@ -115,7 +115,6 @@ def test_devices_and_fifos_are_never_hashed(tmp_path: Path) -> None:
     [
         "ghp_" + "a" * 10 + "B" * 10 + "1234567890",
         "-O2 -DKEY=AKIAIOSFODNN7EXAMPLE",
-        "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
         "password=hunter2",
     ],
 )

@@ -91,6 +91,41 @@ def test_a_credential_in_cgo_cflags_is_refused_by_name(module: Path, tmp_path: P
             assert_no_secret(path.read_bytes().decode("utf-8", "replace"))
 
 
+# Credentials as the services issue them (made up, but of the real shape and length).
+REAL_SHAPED = {
+    "github": "ghp_" + "k3Lm9QxT2vW8yZ1aB4cD6eF7gH0iJ5nP2rS8",
+    "github-fine-grained": "github_pat_" + "11ABCDEFG0" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6kM9",
+    "gitlab": "glpat-" + "xR7kP2mQ9wT4vN8bL3cZ",
+    "npm": "npm_" + "Q7w3E9r1T5y8U2i6O4p0A3s7D1f5G9h2J6k8",
+    "pypi": "pypi-AgEIcHlwaS5vcmc" + "CJDU0ZjM1YTc0LWI3YzEtNDI4Zi05ZTJlLWQ1YzlhYjQ3MTBkOAACKlszLCJ",
+    "aws-key-id": "AKIA" + "Z7Q4M2X8P5R1T9W3",
+    "google": "AIza" + "SyB3k9Q2xT7vW1mN5pL8cZ4rD6fH0jK2sE9",
+    "slack": "xoxb-" + "918273645012-5432167890123-Qw3Er5Ty7Ui9Op1As3Df5Gh",
+    "private-key": "-----BEGIN " + "OPENSSH PRIVATE KEY-----",
+    "password": "password=" + "Tr0ub4dor-3",
+}
+
+
+@pytest.mark.parametrize("secret", REAL_SHAPED.values(), ids=REAL_SHAPED.keys())
+def test_a_real_shaped_credential_in_a_cgo_flag_is_refused(module: Path, secret: str) -> None:
+    env = {**os.environ, "CGO_LDFLAGS": f"-L/opt/lib -Wl,--defsym,KEY={secret}"}
+    result = envsnap("lock", "-C", str(module), env=env)
+    assert result.returncode == 2, result.stderr
+    assert "CGO_LDFLAGS" in result.stderr and "credential" in result.stderr
+    assert secret not in result.stdout + result.stderr
+    assert "envsnap.toml" not in result.stderr  # go's settings cannot be untracked there
+    assert not (module / "envsnap.lock").exists()
+
+
+def test_url_userinfo_in_a_tracked_value_is_stripped_not_refused(module: Path) -> None:
+    proxy = f"https://ci-bot:{GITHUB_TOKEN}@proxy.example.com/go,direct"
+    result = envsnap("lock", "-C", str(module), env={**os.environ, "GOPROXY": proxy})
+    assert result.returncode == 0, result.stderr
+    (entry,) = tomllib.loads((module / "envsnap.lock").read_text())["platforms"].values()
+    assert entry["env"]["GOPROXY"] == "https://proxy.example.com/go,direct"
+    assert GITHUB_TOKEN not in (module / "envsnap.lock").read_text() + result.stderr
+
+
 def test_failed_write_leaves_the_old_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
