@@ -245,16 +245,19 @@ def _app_of(devdir: str) -> str:
     return f"{head}.app" if found else devdir
 
 
-def _select_fix(apple: Mapping[str, Any]) -> str:
-    """How to get the locked developer dir (and SDK) back."""
+def _switch(apple: Mapping[str, Any]) -> str:
+    """The command that selects *apple*'s developer dir again, the way the lock selected it."""
     real = str(_real_devdir(apple))
     if apple.get("developer_dir_source") == "DEVELOPER_DIR":
-        how = f"export DEVELOPER_DIR={real}"
-    else:
-        how = f"sudo xcode-select --switch {_app_of(real)}"
+        return f"export DEVELOPER_DIR={real}"
+    return f"sudo xcode-select --switch {_app_of(real)}"
+
+
+def _select_fix(apple: Mapping[str, Any]) -> str:
+    """How to get the locked developer dir (and SDK) back."""
     sdk = apple.get("sdk_realpath")
     also = f"; SDKROOT={sdk} reselects the locked SDK where it is still installed" if sdk else ""
-    return f"{how}{also}, or {RELOCK}"
+    return f"{_switch(apple)}{also}, or {RELOCK}"
 
 
 def _apple_unchanged(d: Diff) -> bool:
@@ -371,13 +374,26 @@ def _sdk_version(d: Diff) -> tuple[Severity, str, str]:
         why += f"; the libraries the SDK provides ({', '.join(owned)}) changed with it"
     if live.get("sdk_beta"):
         why += f"; the SDK now is a beta (build {live.get('sdk_build')})"
-    sdk = locked.get("sdk_realpath")
-    where = f"SDKROOT={sdk} where it is still installed, " if sdk else ""
     return (
         "error",
         why,
-        f"select the locked SDK ({where}or {_select_fix(locked).removesuffix(', or ' + RELOCK)}), "
-        "or envsnap lock once the team agrees on the new SDK",
+        _sdk_fix(locked) + ", or envsnap lock once the team agrees on the new SDK",
+    )
+
+
+def _sdk_fix(apple: Mapping[str, Any]) -> str:
+    sdk = apple.get("sdk_realpath")
+    switch = _switch(apple)
+    if not sdk:
+        return switch
+    return f"SDKROOT={sdk} reselects the locked SDK where it is still installed; or {switch}"
+
+
+def _sdk_moved(d: Diff) -> tuple[Severity, str, str]:
+    return (
+        "warning",
+        "same SDK version at another path (a different developer dir or SDKROOT)",
+        f"{_sdk_fix(_apple(d.locked_entry))}, or {RELOCK}",
     )
 
 
@@ -413,6 +429,15 @@ def _shown(d: Diff) -> tuple[Any, Any]:
     return d.locked, d.live
 
 
+def _direction(locked: Mapping[str, Any], live: Mapping[str, Any]) -> str:
+    def key(apple: Mapping[str, Any]) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", str(apple.get("xcode_version"))))
+
+    if key(live) == key(locked):
+        return "rebuilt"
+    return "updated" if key(live) > key(locked) else "downgraded"
+
+
 def _xcode(d: Diff) -> tuple[Severity, str, str]:
     locked, live = _apple(d.locked_entry), _apple(d.live_entry)
     headline = d.path[1] == "xcode_version" or (
@@ -426,7 +451,7 @@ def _xcode(d: Diff) -> tuple[Severity, str, str]:
     elif now is _ABSENT:
         why = f"Xcode disappeared: the lock was taken with Xcode {was}, the developer dir has none"
     else:
-        why = f"Xcode was updated from {was} to {now}"
+        why = f"Xcode was {_direction(locked, live)} from {was} to {now}"
     if live.get("xcode_beta"):
         why += "; a beta Xcode builds with a seed SDK, not for shipping"
     fix = _select_fix(locked) if locked.get("xcode_version") else RELOCK
@@ -562,16 +587,7 @@ RULES: tuple[Rule, ...] = (
         ),
         2,
     ),
-    Rule(
-        ("apple", "sdk_*"),
-        _const("macOS SDK"),
-        _fixed(
-            "warning",
-            "same SDK version at another path (a different developer dir or SDKROOT)",
-            RELOCK,
-        ),
-        2,
-    ),
+    Rule(("apple", "sdk_*"), _const("macOS SDK"), _sdk_moved, 2),
     Rule(("apple", "developer_dir*"), _const("developer dir"), _developer_dir, 2),
     Rule(
         ("apple", "clt_version"),
@@ -794,7 +810,13 @@ def explain(diff: Diff) -> Finding:
     )
 
 
-_HEADLINE_FIELDS = {"has_xcrun": 0, "provider": 1, "version": 2, "sdk_version": 2}
+_HEADLINE_FIELDS = {
+    "has_xcrun": 0,
+    "provider": 1,
+    "version": 2,
+    "sdk_version": 2,
+    "developer_dir_realpath": 2,  # apple: the real directory, not the symlink it was named by
+}
 
 
 def _priority(finding_id: str) -> int:

@@ -63,7 +63,7 @@ class CcSection(Strict):
 class AppleSection(Strict):
     developer_dir: str | None = None
     developer_dir_source: str | None = None
-    developer_dir_realpath: str | None = None  # when developer_dir is reached through a symlink
+    developer_dir_realpath: str | None = None  # the real directory behind developer_dir
     developer_dir_kind: str | None = None
     has_xcrun: bool | None = None
     clt_version: str | None = None

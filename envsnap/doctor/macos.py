@@ -56,11 +56,18 @@ def _with_xcrun(apple: AppleFacts, shown: tuple[Evidence, ...]) -> Check:
         cid,
         title,
         "warning",
-        f"{where} is {xcode}, a beta: cgo builds here compile against its seed SDK, and what "
-        "they produce is not for shipping",
+        f"{where} is {xcode}, a beta: cgo builds here compile against its seed SDK, what they "
+        "produce is not for shipping, and no released Command Line Tools match it",
         evidence,
-        "select a released Xcode for builds you lock or ship (`sudo xcode-select --switch "
-        "/Applications/Xcode.app`, or unset DEVELOPER_DIR), keep the beta for testing",
+        f"{_release_selection(apple)} for builds you lock or ship; keep the beta for testing",
+    )
+
+
+def _release_selection(apple: AppleFacts) -> str:
+    if apple.environ.get("DEVELOPER_DIR"):
+        return "unset DEVELOPER_DIR (or point it at a released Xcode)"
+    return (
+        "select a released Xcode (`sudo xcode-select --switch /Applications/Xcode_<version>.app`)"
     )
 
 
@@ -140,7 +147,11 @@ def check_clt_xcode(apple: AppleFacts) -> Check:
     clt, xcode = apple.clt_sdk, apple.xcode_sdk
     if clt is None or xcode is None:
         have = "the Command Line Tools" if clt else "Xcode" if xcode else "neither"
-        return skipped(cid, title, f"nothing to compare: only {have} installed")
+        beta = apple.section.get("xcode_beta") and (
+            f"; Xcode {apple.section.get('xcode_version')} is a beta, which no released Command "
+            "Line Tools match"
+        )
+        return skipped(cid, title, f"nothing to compare: only {have} installed{beta or ''}")
     clt_key, xcode_key = sdk_key(clt.version), sdk_key(xcode.version)
     if clt_key is None or xcode_key is None:
         return skipped(cid, title, "an SDK without a version in SDKSettings.json")

@@ -3,10 +3,10 @@
 Files are read in preference to spawning Apple's tools: the SDK's ``SDKSettings.json`` instead of
 ``xcrun --show-sdk-version``, the ``/var/db/xcode_select_link`` symlink before ``xcode-select -p``.
 
-The developer dir is kept as it was given (``DEVELOPER_DIR`` or ``xcode-select``) and, when that is
-a symlink (runner images link ``/Applications/Xcode_16.3.app`` to ``Xcode_16.3_beta_2.app``), as
-``developer_dir_realpath``: verify compares the real directory. The SDK, xcrun and Xcode are looked
-up in the real directory.
+The developer dir is kept as it was given (``DEVELOPER_DIR`` or ``xcode-select``) and as the
+real directory behind it, ``developer_dir_realpath`` (runner images link
+``/Applications/Xcode_16.3.app`` to ``Xcode_16.3_beta_2.app``): verify compares the real directory.
+The SDK, xcrun and Xcode are looked up in the real directory.
 """
 
 from __future__ import annotations
@@ -126,10 +126,9 @@ def probe_apple(host: Host) -> Section:
         "developer_dir": devdir,
         "developer_dir_source": source,
         "developer_dir_kind": kind,
+        "developer_dir_realpath": real,
         "has_xcrun": host.exists(f"{real}/usr/bin/xcrun"),
     }
-    if real != devdir:
-        section["developer_dir_realpath"] = real
     version = clt_version(host)
     if version:
         section["clt_version"] = version
