@@ -291,7 +291,7 @@ def header_prefixes(host: Host, cflags: Sequence[str]) -> tuple[str, ...]:
 def gather_apple(host: Host, cc_path: str | None) -> AppleFacts:
     section = guarded(lambda: apple_probe.probe_apple(host))
     broken = not section.get("has_xcrun", False)
-    devdir = section.get("developer_dir")
+    devdir = section.get("developer_dir_realpath") or section.get("developer_dir")
     active_xcode = section.get("developer_dir_kind") == "xcode" and devdir
     xcode_dir = devdir if active_xcode else XCODE_DEVELOPER_DIR
     clt_sdk = read_sdk(host, CLT_SDK)

@@ -146,12 +146,12 @@ def check_clt_xcode(apple: AppleFacts) -> Check:
     cid, title = "macos.clt-xcode", "the Command Line Tools are not older than Xcode"
     clt, xcode = apple.clt_sdk, apple.xcode_sdk
     if clt is None or xcode is None:
-        have = "the Command Line Tools" if clt else "Xcode" if xcode else "neither"
+        have = "only the Command Line Tools" if clt else "only Xcode" if xcode else "neither"
         beta = apple.section.get("xcode_beta") and (
             f"; Xcode {apple.section.get('xcode_version')} is a beta, which no released Command "
             "Line Tools match"
         )
-        return skipped(cid, title, f"nothing to compare: only {have} installed{beta or ''}")
+        return skipped(cid, title, f"nothing to compare: {have} installed{beta or ''}")
     clt_key, xcode_key = sdk_key(clt.version), sdk_key(xcode.version)
     if clt_key is None or xcode_key is None:
         return skipped(cid, title, "an SDK without a version in SDKSettings.json")
