@@ -354,12 +354,17 @@ def _sdk_owned(d: Diff) -> bool:
 
 
 def _sdk_libraries(entry: Mapping[str, Any]) -> list[str]:
+    """The libraries of *entry* whose files lie in its SDK."""
     apple = _apple(entry)
-    roots = [str(apple[k]).rstrip("/") + "/" for k in ("sdk_path", "sdk_realpath") if apple.get(k)]
+    roots = tuple(
+        str(apple[k]).rstrip("/") + "/" for k in ("sdk_path", "sdk_realpath") if apple.get(k)
+    )
+    if not roots:
+        return []
     return [
         library_key(lib)
         for lib in entry.get("libraries", [])
-        if any(f["path"].startswith(tuple(roots)) for f in lib.get("files", [])) and roots
+        if any(f["path"].startswith(roots) for f in lib.get("files", []))
     ]
 
 
