@@ -293,14 +293,96 @@ def _nix_why(d: Diff) -> str:
     return "the lock was taken inside a Nix shell and this shell is outside it"
 
 
+# --- apple: the developer dir, the CLT, the SDK and Xcode -------------------------------------
+
+
+def _apple(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    return entry.get("apple") or {}
+
+
+def _real_devdir(apple: Mapping[str, Any]) -> Any:
+    """The developer dir a diff is judged by: its real path, not the symlink it was named by."""
+    return apple.get("developer_dir_realpath") or apple.get("developer_dir")
+
+
+def _same_devdir(d: Diff) -> bool:
+    real = _real_devdir(_apple(d.locked_entry))
+    return real is not None and real == _real_devdir(_apple(d.live_entry))
+
+
+def _app_of(devdir: str) -> str:
+    """What xcode-select --switch is given: the Xcode app, or the developer dir itself."""
+    head, found, _ = devdir.partition(".app/Contents/Developer")
+    return f"{head}.app" if found else devdir
+
+
+def _switch(apple: Mapping[str, Any]) -> str:
+    """The command that selects *apple*'s developer dir again, the way the lock selected it."""
+    real = str(_real_devdir(apple))
+    if apple.get("developer_dir_source") == "DEVELOPER_DIR":
+        return f"export DEVELOPER_DIR={real}"
+    return f"sudo xcode-select --switch {_app_of(real)}"
+
+
+def _select_fix(apple: Mapping[str, Any]) -> str:
+    """How to get the locked developer dir (and SDK) back."""
+    sdk = apple.get("sdk_realpath")
+    also = f"; SDKROOT={sdk} reselects the locked SDK where it is still installed" if sdk else ""
+    return f"{_switch(apple)}{also}, or {RELOCK}"
+
+
+def _apple_unchanged(d: Diff) -> bool:
+    """A difference that is no change of the developer tools: a symlink to the same developer dir
+    or SDK, or the CLT version while neither side builds with the CLT."""
+    locked, live = _apple(d.locked_entry), _apple(d.live_entry)
+    if d.path in (("apple", "developer_dir"), ("apple", "developer_dir_realpath")):
+        return _same_devdir(d)
+    if d.path == ("env", "DEVELOPER_DIR") and locked and live:
+        return _same_devdir(d) and locked.get("developer_dir_source") == live.get(
+            "developer_dir_source"
+        )
+    if d.path == ("apple", "sdk_path"):
+        return bool(locked.get("sdk_realpath")) and locked.get("sdk_realpath") == live.get(
+            "sdk_realpath"
+        )
+    if d.path == ("apple", "clt_version"):
+        return not (_clt_active(locked) or _clt_active(live))
+    return False
+
+
+def _clt_active(apple: Mapping[str, Any]) -> bool:
+    from envsnap.probes.apple import developer_dir_kind
+
+    kind = apple.get("developer_dir_kind")
+    real = _real_devdir(apple)
+    return (kind or (developer_dir_kind(str(real)) if real else None)) == "clt"
+
+
 def _developer_dir(d: Diff) -> tuple[Severity, str, str]:
-    if _nix_switch(d):
-        return ("warning", _nix_why(d), "verify in the same kind of shell the lock was taken in")
+    locked, live = _apple(d.locked_entry), _apple(d.live_entry)
+    real, now = _real_devdir(locked), _real_devdir(live)
+    if _same_devdir(d):  # only how it was chosen changed
+        return (
+            "info",
+            f"the same developer dir {real}, now chosen by {live.get('developer_dir_source')} "
+            f"(locked: {locked.get('developer_dir_source')})",
+            f"nothing to do; {RELOCK} to record the new source",
+        )
+    if str(real).startswith("/nix/store/") != str(now).startswith("/nix/store/"):
+        why = _nix_why(replace(d, locked=real, live=now))
+        return ("warning", why, "verify in the same kind of shell the lock was taken in")
     return (
         "warning",
-        "a different developer dir (Command Line Tools versus Xcode) usually brings another SDK",
-        f"sudo xcode-select --switch {d.locked}, or {RELOCK}",
+        f"a different developer dir ({real} → {now}; Command Line Tools versus Xcode, or another "
+        "Xcode) usually brings another compiler and SDK",
+        _select_fix(locked),
     )
+
+
+def _developer_dir_env(d: Diff) -> tuple[Severity, str, str]:
+    if _apple(d.locked_entry) and _apple(d.live_entry):
+        return _developer_dir(d)
+    return _env(d)
 
 
 def _has_xcrun(d: Diff) -> tuple[Severity, str, str]:
@@ -329,18 +411,133 @@ def _clt_version(d: Diff) -> tuple[Severity, str, str]:
     )
 
 
+def _sdk_owned(d: Diff) -> bool:
+    """A library file inside the locked or the live SDK (``-lz`` is the SDK's ``libz.tbd``)."""
+    if d.path[0] != "libraries" or len(d.path) != 4 or d.path[2] != "files":
+        return False
+    roots = {
+        str(apple[key]).rstrip("/") + "/"
+        for apple in (_apple(d.locked_entry), _apple(d.live_entry))
+        for key in ("sdk_path", "sdk_realpath")
+        if apple.get(key)
+    }
+    return any(d.path[3].startswith(root) for root in roots)
+
+
+def _sdk_libraries(entry: Mapping[str, Any]) -> list[str]:
+    """The libraries of *entry* whose files lie in its SDK."""
+    apple = _apple(entry)
+    roots = tuple(
+        str(apple[k]).rstrip("/") + "/" for k in ("sdk_path", "sdk_realpath") if apple.get(k)
+    )
+    if not roots:
+        return []
+    return [
+        library_key(lib)
+        for lib in entry.get("libraries", [])
+        if any(f["path"].startswith(roots) for f in lib.get("files", []))
+    ]
+
+
 def _sdk_version(d: Diff) -> tuple[Severity, str, str]:
+    locked, live = _apple(d.locked_entry), _apple(d.live_entry)
+    owned = _sdk_libraries(d.locked_entry)
+    why = (
+        "cgo compiles against the SDK (-isysroot): its headers and link stubs changed, often "
+        "after a macOS or Command Line Tools upgrade"
+    )
+    if owned:
+        why += f"; the libraries the SDK provides ({', '.join(owned)}) changed with it"
+    if live.get("sdk_beta"):
+        why += f"; the SDK now is a beta (build {live.get('sdk_build')})"
     return (
         "error",
-        "cgo compiles against the SDK (-isysroot): its headers and link stubs changed, often "
-        "after a macOS or Command Line Tools upgrade",
-        "select the locked SDK (xcode-select --switch, or SDKROOT), or envsnap lock once the "
-        "team agrees on the new SDK",
+        why,
+        _sdk_fix(locked) + ", or envsnap lock once the team agrees on the new SDK",
     )
+
+
+def _sdk_fix(apple: Mapping[str, Any]) -> str:
+    sdk = apple.get("sdk_realpath")
+    switch = _switch(apple)
+    if not sdk:
+        return switch
+    return f"SDKROOT={sdk} reselects the locked SDK where it is still installed; or {switch}"
+
+
+def _sdk_moved(d: Diff) -> tuple[Severity, str, str]:
+    return (
+        "warning",
+        "same SDK version at another path (a different developer dir or SDKROOT)",
+        f"{_sdk_fix(_apple(d.locked_entry))}, or {RELOCK}",
+    )
+
+
+def _sdk_beta(d: Diff) -> tuple[Severity, str, str]:
+    build = _apple(d.live_entry).get("sdk_build")
+    if d.live is True:
+        return (
+            "warning",
+            f"the SDK is a beta (build {build}): a seed SDK is not for shipping",
+            _select_fix(_apple(d.locked_entry)),
+        )
+    return ("info", "the SDK is no longer a beta", RELOCK)
+
+
+def _xcode_named(apple: Mapping[str, Any]) -> str:
+    beta = ", a beta" if apple.get("xcode_beta") else ""
+    return f"{apple.get('xcode_version')} ({apple.get('xcode_build')}{beta})"
+
+
+def _xcode_shown(d: Diff) -> tuple[Any, Any]:
+    """The Xcode headline: the version with its build beside it."""
+    locked, live = _apple(d.locked_entry), _apple(d.live_entry)
+    return (
+        _xcode_named(locked) if locked.get("xcode_version") else _ABSENT,
+        _xcode_named(live) if live.get("xcode_version") else _ABSENT,
+    )
+
+
+def _shown(d: Diff) -> tuple[Any, Any]:
+    """The values a finding shows: apple's Xcode by version with its build beside it."""
+    if d.path[0] == "apple" and d.path[1].startswith("xcode_"):
+        return _xcode_shown(d)
+    return d.locked, d.live
+
+
+def _direction(locked: Mapping[str, Any], live: Mapping[str, Any]) -> str:
+    def key(apple: Mapping[str, Any]) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", str(apple.get("xcode_version"))))
+
+    if key(live) == key(locked):
+        return "rebuilt"
+    return "updated" if key(live) > key(locked) else "downgraded"
+
+
+def _xcode(d: Diff) -> tuple[Severity, str, str]:
+    locked, live = _apple(d.locked_entry), _apple(d.live_entry)
+    headline = d.path[1] == "xcode_version" or (
+        d.path[1] == "xcode_build" and locked.get("xcode_version") == live.get("xcode_version")
+    )
+    if not headline:
+        return ("info", "part of the Xcode change", RELOCK)
+    was, now = _xcode_shown(d)
+    if was is _ABSENT:
+        why = f"Xcode appeared: the developer dir is now Xcode {now}"
+    elif now is _ABSENT:
+        why = f"Xcode disappeared: the lock was taken with Xcode {was}, the developer dir has none"
+    else:
+        why = f"Xcode was {_direction(locked, live)} from {was} to {now}"
+    if live.get("xcode_beta"):
+        why += "; a beta Xcode builds with a seed SDK, not for shipping"
+    fix = _select_fix(locked) if locked.get("xcode_version") else RELOCK
+    return ("warning", why + " (the SDK rule reports an SDK change)", fix)
 
 
 def _library(d: Diff) -> tuple[Severity, str, str]:
     name = d.path[1]
+    if _sdk_owned(d):  # apple: the SDK's own file, reported with the SDK
+        return ("info", f"{name} is a file of the macOS SDK and changes with it", "see macOS SDK")
     if len(d.path) == 2:
         if d.category == "extra":
             users = ", ".join(json.loads(d.live.get("used_by", "[]")))
@@ -461,6 +658,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(("apple", "has_xcrun"), _const("developer tools"), _has_xcrun, 2),
     Rule(("apple", "sdk_version"), _const("macOS SDK"), _sdk_version, 2),
+    Rule(("apple", "sdk_beta"), _const("macOS SDK"), _sdk_beta, 2),
     Rule(
         ("apple", "sdk_error"),
         _const("macOS SDK"),
@@ -471,16 +669,7 @@ RULES: tuple[Rule, ...] = (
         ),
         2,
     ),
-    Rule(
-        ("apple", "sdk_*"),
-        _const("macOS SDK"),
-        _fixed(
-            "warning",
-            "same SDK version at another path (a different developer dir or SDKROOT)",
-            RELOCK,
-        ),
-        2,
-    ),
+    Rule(("apple", "sdk_*"), _const("macOS SDK"), _sdk_moved, 2),
     Rule(("apple", "developer_dir*"), _const("developer dir"), _developer_dir, 2),
     Rule(
         ("apple", "clt_version"),
@@ -488,12 +677,7 @@ RULES: tuple[Rule, ...] = (
         _clt_version,
         2,
     ),
-    Rule(
-        ("apple", "xcode_*"),
-        _const("Xcode"),
-        _fixed("warning", "Xcode was updated (the SDK rule reports an SDK change)", RELOCK),
-        2,
-    ),
+    Rule(("apple", "xcode_*"), _const("Xcode"), _xcode, 2),
     Rule(
         ("os", "*"),
         _const("operating system"),
@@ -504,6 +688,7 @@ RULES: tuple[Rule, ...] = (
         ),
         1,
     ),
+    Rule(("env", "DEVELOPER_DIR"), _last("{} (environment)"), _developer_dir_env, 2),
     Rule(("env", "*"), _last("{} (environment)"), _env, 2),
     Rule(("libraries", "*"), _lib_subject, _library, 2),
     Rule(("libraries", "*", "*"), _lib_subject, _library, 2),
@@ -688,6 +873,10 @@ def _subject(rule: Rule, diff: Diff) -> str:
     tags = [entry.get("go", {}).get("tags") for entry in (diff.locked_entry, diff.live_entry)]
     if diff.path == ("go", "env", "GOFLAGS") and tags[0] != tags[1]:
         return TAGS_SUBJECT
+    if _sdk_owned(diff):  # apple: the SDK's libz.tbd belongs to the SDK finding
+        return "macOS SDK"
+    if diff.path == ("env", "DEVELOPER_DIR") and _apple(diff.locked_entry):
+        return "developer dir"
     if diff.path[:2] == ("go", "env") and diff.path[2] in _COMPILER_VARIABLES:
         return _TOOL_LABELS[_COMPILER_VARIABLES[diff.path[2]]]
     if diff.path[0] == "libraries" and len(diff.path) == 4 and diff.path[2] == "files":
@@ -719,16 +908,15 @@ def file_owner(path: str, diff: Diff) -> str:
 def explain(diff: Diff) -> Finding:
     rule = rule_for(diff.path)
     severity, why, fix = rule.explain(diff)
-    added, removed = flag_delta(
-        _readable(diff.locked), _readable(diff.live), diff.path[-1] in FLAG_VARIABLES
-    )
+    locked, live = _shown(diff)
+    added, removed = flag_delta(_readable(locked), _readable(live), diff.path[-1] in FLAG_VARIABLES)
     return Finding(
         ".".join(diff.path),
         _subject(rule, diff),
         diff.category,
         severity,
-        _readable(diff.locked),
-        _readable(diff.live),
+        _readable(locked),
+        _readable(live),
         why,
         fix,
         detail=diff.path[3] if diff.path[0] == "libraries" and len(diff.path) > 3 else "",
@@ -778,7 +966,13 @@ def _extra(words: list[str], surplus: Any) -> tuple[str, ...]:
     return tuple(reversed(kept))
 
 
-_HEADLINE_FIELDS = {"has_xcrun": 0, "provider": 1, "version": 2, "sdk_version": 2}
+_HEADLINE_FIELDS = {
+    "has_xcrun": 0,
+    "provider": 1,
+    "version": 2,
+    "sdk_version": 2,
+    "developer_dir_realpath": 2,  # apple: the real directory, not the symlink it was named by
+}
 
 
 def _priority(finding_id: str) -> int:
@@ -826,6 +1020,7 @@ def compare(
     an incomplete lock says so before anything else."""
     unverifiable, diffs = _unverifiable(raw_diffs(locked, live))
     recovered, diffs = _recovered(diffs)
+    diffs = [d for d in diffs if not _apple_unchanged(d)]  # apple: a symlink, an unused CLT
     # The policy applies to each raw change before changes are grouped by cause, so ignoring a
     # provider change never hides a version change grouped under it.
     policy = policy or Policy()

@@ -63,6 +63,7 @@ class CcSection(Strict):
 class AppleSection(Strict):
     developer_dir: str | None = None
     developer_dir_source: str | None = None
+    developer_dir_realpath: str | None = None  # the real directory behind developer_dir
     developer_dir_kind: str | None = None
     has_xcrun: bool | None = None
     clt_version: str | None = None
@@ -73,8 +74,10 @@ class AppleSection(Strict):
     sdk_name: str | None = None
     sdk_build: str | None = None
     sdk_error: str | None = None
+    sdk_beta: bool | None = None  # its build is a seed's (trailing lowercase letter)
     xcode_version: str | None = None
     xcode_build: str | None = None
+    xcode_beta: bool | None = None  # a beta Xcode (by its app's name or its beta SDK)
     error: str | None = None
 
 

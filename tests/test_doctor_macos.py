@@ -143,3 +143,65 @@ def test_sdkroot_in_the_nix_store_outside_a_nix_shell() -> None:
     assert present.status == "warning" and "unset SDKROOT" in present.fix
     inside = nix_check({"SDKROOT": STORE_SDK, "IN_NIX_SHELL": "impure"}, {STORE_SDK})
     assert inside.status == "ok"
+
+
+# --- the advice follows the current selection --------------------------------------------------
+
+XCODE_APP = "/Applications/Xcode.app/Contents/Developer"
+
+
+def test_older_clt_with_developer_dir_set_says_to_change_developer_dir(tmp_path: Path) -> None:
+    document, _ = doctor_on(RECORDINGS / "macos15-arm64-clt14-xcode16-developer-dir", tmp_path)
+    check = by_id(document, "macos.clt-xcode")
+    assert check["status"] == "warning"
+    assert f"DEVELOPER_DIR={XCODE_APP}" in lines_of(check)
+    assert "unset DEVELOPER_DIR" in check["fix"] and "xcode-select --switch" not in check["fix"]
+
+
+def test_older_clt_with_xcode_selected_gives_no_switch_advice(tmp_path: Path) -> None:
+    recording = RECORDINGS / "macos15-arm64-clt14-xcode16-selected"
+    document, _ = doctor_on(recording, tmp_path)
+    check = by_id(document, "macos.clt-xcode")
+    assert check["status"] == "warning" and '"Version": "14.0"' in lines_of(check)
+    assert "xcode-select --switch" not in check["fix"] and "already selected" in check["fix"]
+    assert blob(recording, "commands/xcode-select-p.txt") == XCODE_APP
+
+
+BETA = RECORDINGS / "macos15-arm64-xcodes-beta"
+
+
+def test_a_beta_xcode_is_a_warning_and_has_no_matching_clt(tmp_path: Path) -> None:
+    document, _ = doctor_on(BETA, tmp_path)
+    check = by_id(document, "macos.developer-dir")
+    assert check["status"] == "warning"
+    assert "Xcode 16.3 (16E5121h), a beta" in check["summary"]
+    assert "/Applications/Xcode_16.3_beta_2.app/Contents/Developer" in check["summary"]
+    assert "no released Command Line Tools" in check["summary"]
+    assert "DEVELOPER_DIR=/Applications/Xcode_16.3.app/Contents/Developer" in lines_of(check)
+    assert "unset DEVELOPER_DIR" in check["fix"]
+    clt = by_id(document, "macos.clt-xcode")
+    assert "a beta, which no released Command Line Tools match" in clt["summary"]
+
+
+def test_a_released_xcode_whose_build_ends_in_a_letter_is_no_beta(tmp_path: Path) -> None:
+    document, _ = doctor_on(RECORDINGS / "macos15-arm64-xcodes", tmp_path)  # Xcode 16.0, 16A242d
+    assert by_id(document, "macos.developer-dir")["status"] == "ok"
+
+
+def test_an_sdk_newer_than_macos_without_a_deployment_target(tmp_path: Path) -> None:
+    recording = RECORDINGS / "macos14-arm64-clt16-zlib"  # macOS 14.3, CLT SDK 15.0
+    document, _ = doctor_on(recording, tmp_path)
+    check = by_id(document, "macos.sdk")
+    assert check["status"] == "warning"
+    assert "ProductVersion 14.3" in lines_of(check) and '"Version": "15.0"' in lines_of(check)
+    assert "MACOSX_DEPLOYMENT_TARGET=(unset)" in lines_of(check)
+    assert "require macOS 15.0" in check["summary"]
+    assert "MACOSX_DEPLOYMENT_TARGET=14.3" in check["fix"]
+
+
+def test_an_sdk_newer_than_macos_with_a_deployment_target_is_fine() -> None:
+    host = NixEnvironmentReplay(
+        RECORDINGS / "macos14-arm64-clt16-zlib", {"MACOSX_DEPLOYMENT_TARGET": "14.0"}, set()
+    )
+    (check,) = [c for c in diagnose(gather(host, "/unused")) if c.id == "macos.sdk"]
+    assert check.status == "ok"

@@ -179,7 +179,7 @@ class AppleFacts:
     clt_sdk: Sdk | None
     xcode_sdk: Sdk | None
     clt_receipt: Ran | None
-    environ: dict[str, str | None]  # DEVELOPER_DIR, SDKROOT, IN_NIX_SHELL
+    environ: dict[str, str | None]  # DEVELOPER_DIR, SDKROOT, IN_NIX_SHELL, MACOSX_DEPLOYMENT_TARGET
     store_paths_exist: dict[str, bool] = field(default_factory=dict)
 
 

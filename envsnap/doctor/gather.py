@@ -291,11 +291,14 @@ def header_prefixes(host: Host, cflags: Sequence[str]) -> tuple[str, ...]:
 def gather_apple(host: Host, cc_path: str | None) -> AppleFacts:
     section = guarded(lambda: apple_probe.probe_apple(host))
     broken = not section.get("has_xcrun", False)
-    devdir = section.get("developer_dir")
+    devdir = section.get("developer_dir_realpath") or section.get("developer_dir")
     active_xcode = section.get("developer_dir_kind") == "xcode" and devdir
     xcode_dir = devdir if active_xcode else XCODE_DEVELOPER_DIR
     clt_sdk = read_sdk(host, CLT_SDK)
-    environ = {k: host.getenv(k) for k in ("DEVELOPER_DIR", "SDKROOT", "IN_NIX_SHELL")}
+    environ = {
+        k: host.getenv(k)
+        for k in ("DEVELOPER_DIR", "SDKROOT", "IN_NIX_SHELL", "MACOSX_DEPLOYMENT_TARGET")
+    }
     receipt = f"--pkg-info={apple_probe.CLT_PACKAGE}"
     return AppleFacts(
         section=section,

@@ -22,8 +22,7 @@ def check_developer_dir(apple: AppleFacts) -> Check:
             "install the Command Line Tools: `xcode-select --install`",
         )
     if section.get("has_xcrun"):
-        kind = section.get("developer_dir_kind", "other")
-        return Check(cid, title, "ok", f"{devdir} ({kind}) has usr/bin/xcrun", shown)
+        return _with_xcrun(apple, shown)
     evidence = list(shown)
     if section.get("developer_dir_source") == "DEVELOPER_DIR":
         evidence = [Evidence("environment", "DEVELOPER_DIR", (f"DEVELOPER_DIR={devdir}",))]
@@ -43,6 +42,42 @@ def check_developer_dir(apple: AppleFacts) -> Check:
     )
 
 
+def _with_xcrun(apple: AppleFacts, shown: tuple[Evidence, ...]) -> Check:
+    cid, title = "macos.developer-dir", "the active developer directory has xcrun"
+    section = apple.section
+    devdir, kind = section["developer_dir"], section.get("developer_dir_kind", "other")
+    real = section.get("developer_dir_realpath")
+    where = f"{devdir} (→ {real}, {kind})" if real else f"{devdir} ({kind})"
+    if not section.get("xcode_beta"):
+        return Check(cid, title, "ok", f"{where} has usr/bin/xcrun", shown)
+    xcode = f"Xcode {section.get('xcode_version')} ({section.get('xcode_build')})"
+    evidence = (*shown, *_selection_evidence(apple))
+    return Check(
+        cid,
+        title,
+        "warning",
+        f"{where} is {xcode}, a beta: cgo builds here compile against its seed SDK, what they "
+        "produce is not for shipping, and no released Command Line Tools match it",
+        evidence,
+        f"{_release_selection(apple)} for builds you lock or ship; keep the beta for testing",
+    )
+
+
+def _release_selection(apple: AppleFacts) -> str:
+    if apple.environ.get("DEVELOPER_DIR"):
+        return "unset DEVELOPER_DIR (or point it at a released Xcode)"
+    return (
+        "select a released Xcode (`sudo xcode-select --switch /Applications/Xcode_<version>.app`)"
+    )
+
+
+def _selection_evidence(apple: AppleFacts) -> tuple[Evidence, ...]:
+    value = apple.environ.get("DEVELOPER_DIR")
+    if value:
+        return (Evidence("environment", "DEVELOPER_DIR", (f"DEVELOPER_DIR={value}",)),)
+    return ()
+
+
 def check_sdk(apple: AppleFacts) -> Check:
     cid, title = "macos.sdk", "the SDK is as new as macOS"
     sdk, os_version = apple.section.get("sdk_version"), apple.os_version
@@ -58,6 +93,8 @@ def check_sdk(apple: AppleFacts) -> Check:
         ),
         sdk_evidence(str(apple.section.get("sdk_realpath") or apple.section.get("sdk_path")), sdk),
     )
+    if sdk_major > os_major and not apple.environ.get("MACOSX_DEPLOYMENT_TARGET"):
+        return _sdk_ahead(apple, evidence)
     if sdk_major >= os_major:
         return Check(cid, title, "ok", f"SDK {sdk} on macOS {os_version}", evidence)
     return Check(
@@ -71,6 +108,25 @@ def check_sdk(apple: AppleFacts) -> Check:
         "install the Command Line Tools for this macOS (`softwareupdate --list`, or remove "
         "/Library/Developer/CommandLineTools and run `xcode-select --install`), then "
         "`envsnap lock` once the team agrees on the new SDK",
+    )
+
+
+def _sdk_ahead(apple: AppleFacts, evidence: tuple[Evidence, ...]) -> Check:
+    sdk, os_version = apple.section.get("sdk_version"), apple.os_version
+    shown = (
+        *evidence,
+        Evidence("environment", "environment", ("MACOSX_DEPLOYMENT_TARGET=(unset)",)),
+    )
+    return Check(
+        "macos.sdk",
+        "the SDK is as new as macOS",
+        "warning",
+        f"the SDK cgo compiles against is {sdk}, newer than this macOS {os_version}, and "
+        "MACOSX_DEPLOYMENT_TARGET is not set: clang then targets the SDK's macOS, so the C parts "
+        f"(and the binaries) require macOS {sdk} or later",
+        shown,
+        f"export MACOSX_DEPLOYMENT_TARGET={os_version} (or the oldest macOS you support), or "
+        "select an SDK as old as the macOS you target",
     )
 
 
@@ -90,8 +146,12 @@ def check_clt_xcode(apple: AppleFacts) -> Check:
     cid, title = "macos.clt-xcode", "the Command Line Tools are not older than Xcode"
     clt, xcode = apple.clt_sdk, apple.xcode_sdk
     if clt is None or xcode is None:
-        have = "the Command Line Tools" if clt else "Xcode" if xcode else "neither"
-        return skipped(cid, title, f"nothing to compare: only {have} installed")
+        have = "only the Command Line Tools" if clt else "only Xcode" if xcode else "neither"
+        beta = apple.section.get("xcode_beta") and (
+            f"; Xcode {apple.section.get('xcode_version')} is a beta, which no released Command "
+            "Line Tools match"
+        )
+        return skipped(cid, title, f"nothing to compare: {have} installed{beta or ''}")
     clt_key, xcode_key = sdk_key(clt.version), sdk_key(xcode.version)
     if clt_key is None or xcode_key is None:
         return skipped(cid, title, "an SDK without a version in SDKSettings.json")
@@ -105,6 +165,7 @@ def check_clt_xcode(apple: AppleFacts) -> Check:
         return Check(
             cid, title, "ok", f"CLT SDK {clt.version}, Xcode SDK {xcode.version}", tuple(evidence)
         )
+    evidence.extend(_selection_evidence(apple))
     return Check(
         cid,
         title,
@@ -113,10 +174,40 @@ def check_clt_xcode(apple: AppleFacts) -> Check:
         "builds with the CLT selected (go, Homebrew, the terminal) and builds from Xcode use "
         "different SDKs",
         tuple(evidence),
-        'update the Command Line Tools (`softwareupdate --list`, then install the "Command Line '
-        'Tools for Xcode" that matches Xcode), or select Xcode: `sudo xcode-select --switch '
-        "/Applications/Xcode.app`",
+        _clt_xcode_fix(apple),
     )
+
+
+UPDATE_CLT = (
+    'update the Command Line Tools (`softwareupdate --list`, then install the "Command Line Tools '
+    'for Xcode" that matches Xcode)'
+)
+
+
+def _clt_xcode_fix(apple: AppleFacts) -> str:
+    """What to do about an older CLT, given what is selected now."""
+    section = apple.section
+    if section.get("xcode_beta"):
+        return (
+            f"Xcode {section.get('xcode_version')} is a beta: no released Command Line Tools "
+            "match it (the beta CLT come from developer.apple.com); builds with the CLT use the "
+            "older SDK until a release of both"
+        )
+    value = apple.environ.get("DEVELOPER_DIR")
+    if value:
+        return (
+            f"{UPDATE_CLT}; DEVELOPER_DIR={value} chooses the developer dir in this shell: "
+            "change or unset DEVELOPER_DIR (and your shell profile) to build with the other"
+        )
+    if section.get("developer_dir_kind") == "xcode":
+        return f"{UPDATE_CLT}; Xcode is already selected, so go and cc here use Xcode's SDK"
+    return f"{UPDATE_CLT}, or select Xcode: `sudo xcode-select --switch {_xcode_app(apple)}`"
+
+
+def _xcode_app(apple: AppleFacts) -> str:
+    path = apple.xcode_sdk.path if apple.xcode_sdk else ""
+    head, found, _ = path.partition(".app/")
+    return f"{head}.app" if found else "/Applications/Xcode.app"
 
 
 def sdk_key(version: str | None) -> tuple[int, ...] | None:

@@ -2,6 +2,11 @@
 
 Files are read in preference to spawning Apple's tools: the SDK's ``SDKSettings.json`` instead of
 ``xcrun --show-sdk-version``, the ``/var/db/xcode_select_link`` symlink before ``xcode-select -p``.
+
+The developer dir is kept as it was given (``DEVELOPER_DIR`` or ``xcode-select``) and as the
+real directory behind it, ``developer_dir_realpath`` (runner images link
+``/Applications/Xcode_16.3.app`` to ``Xcode_16.3_beta_2.app``): verify compares the real directory.
+The SDK, xcrun and Xcode are looked up in the real directory.
 """
 
 from __future__ import annotations
@@ -40,6 +45,23 @@ def developer_dir_kind(path: str) -> str:
     if ".app/Contents/Developer" in path:
         return "xcode"
     return "other"
+
+
+# A macOS build with a trailing lowercase letter is a seed (beta): 23A5312d is macOS 14.0 beta,
+# 24E5238a 15.4 beta; releases end in digits (23A344, 24A336). Xcode builds do not follow it (the
+# release Xcode 16.2 is 16C5032a, 16.0 is 16A242d): an Xcode is a beta by its app's name
+# (Xcode-beta.app, Xcode_16.3_beta_2.app) or by the beta SDK it ships.
+BETA_BUILD = re.compile(r"^\d+[A-Z]\d+[a-z]$")
+
+
+def is_beta_build(build: object) -> bool:
+    return isinstance(build, str) and BETA_BUILD.match(build) is not None
+
+
+def is_beta_xcode(section: Section) -> bool:
+    paths = (section.get("developer_dir"), section.get("developer_dir_realpath"))
+    named = any("beta" in str(path).lower() for path in paths if path)
+    return named or is_beta_build(section.get("sdk_build"))
 
 
 def clt_version(host: Host) -> str | None:
@@ -98,12 +120,14 @@ def probe_apple(host: Host) -> Section:
     devdir, source = developer_dir(host)
     if devdir is None:
         return {"error": "no active developer directory (xcode-select -p failed)"}
-    kind = developer_dir_kind(devdir)
+    real = host.realpath(devdir)
+    kind = developer_dir_kind(real)
     section: Section = {
         "developer_dir": devdir,
         "developer_dir_source": source,
         "developer_dir_kind": kind,
-        "has_xcrun": host.exists(f"{devdir}/usr/bin/xcrun"),
+        "developer_dir_realpath": real,
+        "has_xcrun": host.exists(f"{real}/usr/bin/xcrun"),
     }
     version = clt_version(host)
     if version:
@@ -111,12 +135,16 @@ def probe_apple(host: Host) -> Section:
     sdkroot = host.getenv("SDKROOT")
     if sdkroot:
         section["sdk_source"] = "SDKROOT"
-    sdk_path = sdkroot or default_sdk(devdir, kind)
+    sdk_path = sdkroot or default_sdk(real, kind)
     if host.exists(sdk_path):
         section.update(read_sdk(host, sdk_path))
     else:
         section["sdk_path"] = sdk_path
         section["sdk_error"] = f"{sdk_path} does not exist"
+    if is_beta_build(section.get("sdk_build")):
+        section["sdk_beta"] = True
     if kind == "xcode" and section["has_xcrun"]:
         section.update(xcode_version(host))
+        if is_beta_xcode(section):
+            section["xcode_beta"] = True
     return section
