@@ -176,7 +176,9 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
     extra = {k: v for k, v in doc.items() if k not in ("schema", MIN_KEY, "platforms")}
     top = {k: v for k, v in doc.items() if k != "platforms"}
     head = _head_of(text, top) if schema == SCHEMA else ""
-    return LockFile(path, SCHEMA, doc["platforms"], None, text, minimum, extra, head)
+    return LockFile(
+        path, SCHEMA, doc["platforms"], text=text, envsnap_min=minimum, extra=extra, head=head
+    )
 
 
 def _head_of(text: str, top: dict[str, Any]) -> str:
