@@ -177,7 +177,13 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
     top = {k: v for k, v in doc.items() if k != "platforms"}
     head = _head_of(text, top) if schema == SCHEMA else ""
     return LockFile(
-        path, SCHEMA, doc["platforms"], text=text, envsnap_min=minimum, extra=extra, head=head
+        path,
+        SCHEMA,
+        doc.get("platforms", {}),
+        text=text,
+        envsnap_min=minimum,
+        extra=extra,
+        head=head,
     )
 
 
