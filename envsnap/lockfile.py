@@ -107,12 +107,16 @@ def _unusable(path: Path, what: str) -> LockError:
 
 
 def version_key(text: str) -> tuple[int, int, int] | None:
-    """``X.Y`` or ``X.Y.Z`` (a suffix such as ``.dev1`` of this envsnap's own version is left
-    out) as a comparable tuple; None for anything else."""
-    match = _VERSION.match(re.sub(r"^(\d+\.\d+(?:\.\d+)?)\D.*$", r"\1", text))
+    """``X.Y`` or ``X.Y.Z`` as a comparable tuple; None for anything else."""
+    match = _VERSION.match(text)
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+def _own_version() -> tuple[int, int, int] | None:
+    """This envsnap's version, without a suffix such as ``.dev1`` or ``rc1``."""
+    return version_key(re.sub(r"^(\d+\.\d+(?:\.\d+)?)\D.*$", r"\1", __version__))
 
 
 def _reader_minimum(path: Path, doc: dict[str, Any]) -> str:
@@ -121,7 +125,7 @@ def _reader_minimum(path: Path, doc: dict[str, Any]) -> str:
     needed = version_key(wanted) if isinstance(wanted, str) else None
     if needed is None:
         raise _unusable(path, f"has an `{MIN_KEY}` that is not a version ({wanted!r})")
-    if needed > (version_key(__version__) or needed):
+    if needed > (_own_version() or needed):
         raise LockError(
             f"{path.name} needs envsnap {wanted} or newer to be read (this is {__version__})",
             "upgrade envsnap: pip install -U envsnap",

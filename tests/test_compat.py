@@ -203,8 +203,11 @@ def test_a_lock_for_a_newer_envsnap_is_refused_in_one_line(
     assert (module / "envsnap.lock").read_bytes() == text
 
 
-def test_an_envsnap_min_that_is_not_a_version_is_refused(tmp_path: Path) -> None:
-    text = MAC_LOCK.read_bytes().replace(b"schema = 1\n", b"schema = 1\nenvsnap_min = 2\n")
+@pytest.mark.parametrize("value", [b"2", b'"latest"', b'"0.4rc1"'])
+def test_an_envsnap_min_that_is_not_a_version_is_refused(tmp_path: Path, value: bytes) -> None:
+    text = MAC_LOCK.read_bytes().replace(
+        b"schema = 1\n", b"schema = 1\nenvsnap_min = " + value + b"\n"
+    )
     result = envsnap("verify", "-C", str(module_with_lock(tmp_path, text)))
     assert result.returncode == 2 and "envsnap_min" in result.stderr
     assert len(result.stderr.splitlines()) == 1
