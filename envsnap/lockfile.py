@@ -1,9 +1,10 @@
 """envsnap.lock: reading, canonical digests, and the atomic, per-platform write.
 
-The file is TOML with ``schema = 1`` and one table per platform. Each entry carries a digest over
-a canonical JSON of its contents, so a hand edit is detectable. ``lock`` replaces only the current
-platform's entry: the text of every other entry is copied through unchanged, so that two
-developers on different platforms produce changes git merges cleanly.
+The file is TOML with ``schema = 1``, ``envsnap_min`` (the oldest envsnap that can read it) and
+one table per platform. Each entry carries a digest over a canonical JSON of its contents, so a
+hand edit is detectable. ``lock`` replaces only the current platform's entry: the text of every
+other entry is copied through unchanged, so that two developers on different platforms produce
+changes git merges cleanly. An older schema is migrated in memory (:mod:`envsnap.migrate`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,12 @@ from envsnap.errors import LockError
 from envsnap.module import LOCK_NAME as LOCK_NAME
 
 SCHEMA = 1
+FIRST_VERSION = "0.1.0"  # the first envsnap: what a lock without `envsnap_min` asks for
+# The oldest envsnap that reads every entry this one writes (it ignores fields it does not
+# know). Raise it when an entry gains a field that an envsnap ignoring it would misread.
+READABLE_BY = "0.1.0"
+MIN_KEY = "envsnap_min"
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 PREAMBLE = (
     "# envsnap.lock: the cgo toolchain this module builds with, one entry per platform.\n"
     "# Written by `envsnap lock`; check it with `envsnap verify`. Do not edit by hand.\n"
@@ -72,6 +79,9 @@ class LockFile:
     platforms: dict[str, dict[str, Any]] = field(default_factory=dict)
     given_blocks: dict[str, str] | None = None
     text: str = ""  # what it was parsed from; its blocks are split out only when written
+    envsnap_min: str = FIRST_VERSION  # the oldest envsnap that can read it
+    extra: dict[str, Any] = field(default_factory=dict)  # top-level keys of a newer envsnap
+    head: str = ""  # the text before the first table, when it holds exactly the top-level keys
 
     @property
     def blocks(self) -> dict[str, str]:
@@ -96,23 +106,34 @@ def _unusable(path: Path, what: str) -> LockError:
     )
 
 
-def parse_lock(path: Path, data: bytes) -> LockFile:
-    """Parse lock bytes; a corrupt or newer lock raises LockError with a hint."""
-    import tomllib
+def version_key(text: str) -> tuple[int, int, int] | None:
+    """``X.Y`` or ``X.Y.Z`` as a comparable tuple; None for anything else."""
+    match = _VERSION.match(text)
+    if match is None:
+        return None
+    return int(match[1]), int(match[2]), int(match[3] or 0)
 
-    try:
-        text = data.decode("utf-8")
-        doc = tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise _unusable(path, "is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        if _CONFLICT.search(text):
-            raise LockError(
-                f"{path.name} has unresolved git conflict markers",
-                "finish the merge: keep one side of each entry, or run `envsnap lock` on each "
-                "platform; `envsnap git setup` lets git merge the lock per platform",
-            ) from None
-        raise _unusable(path, f"is not valid TOML ({exc})") from None
+
+def _own_version() -> tuple[int, int, int] | None:
+    """This envsnap's version, without a suffix such as ``.dev1`` or ``rc1``."""
+    return version_key(re.sub(r"^(\d+\.\d+(?:\.\d+)?)\D.*$", r"\1", __version__))
+
+
+def _reader_minimum(path: Path, doc: dict[str, Any]) -> str:
+    """The lock's `envsnap_min`; refused when this envsnap is older than that."""
+    wanted = doc.get(MIN_KEY, FIRST_VERSION)
+    needed = version_key(wanted) if isinstance(wanted, str) else None
+    if needed is None:
+        raise _unusable(path, f"has an `{MIN_KEY}` that is not a version ({wanted!r})")
+    if needed > (_own_version() or needed):
+        raise LockError(
+            f"{path.name} needs envsnap {wanted} or newer to be read (this is {__version__})",
+            "upgrade envsnap: pip install -U envsnap",
+        )
+    return str(wanted)
+
+
+def _schema(path: Path, doc: dict[str, Any]) -> int:
     schema = doc.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool):
         raise _unusable(path, "has no `schema = N` line")
@@ -123,10 +144,63 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
         )
     if schema < 1:
         raise _unusable(path, f"has an unknown schema {schema}")
+    return schema
+
+
+def _load(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    import tomllib
+
+    try:
+        text = data.decode("utf-8")
+        return text, tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise _unusable(path, "is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        if _CONFLICT.search(text):
+            raise LockError(
+                f"{path.name} has unresolved git conflict markers",
+                "finish the merge: keep one side of each entry, or run `envsnap lock` on each "
+                "platform; `envsnap git setup` lets git merge the lock per platform",
+            ) from None
+        raise _unusable(path, f"is not valid TOML ({exc})") from None
+
+
+def parse_lock(path: Path, data: bytes) -> LockFile:
+    """Parse lock bytes, migrated to the current schema; a corrupt lock, or one this envsnap is
+    too old for, raises LockError with a hint."""
+    from envsnap.migrate import migrate
+
+    text, doc = _load(path, data)
+    minimum = _reader_minimum(path, doc)
+    schema = _schema(path, doc)
     platforms = doc.get("platforms", {})
     if not isinstance(platforms, dict) or not all(isinstance(v, dict) for v in platforms.values()):
         raise _unusable(path, "has a `platforms` key that is not a table of tables")
-    return LockFile(path, schema, platforms, text=text)
+    doc = migrate(doc)
+    extra = {k: v for k, v in doc.items() if k not in ("schema", MIN_KEY, "platforms")}
+    top = {k: v for k, v in doc.items() if k != "platforms"}
+    head = _head_of(text, top) if schema == SCHEMA else ""
+    return LockFile(
+        path,
+        SCHEMA,
+        doc.get("platforms", {}),
+        text=text,
+        envsnap_min=minimum,
+        extra=extra,
+        head=head,
+    )
+
+
+def _head_of(text: str, top: dict[str, Any]) -> str:
+    """The text before the first table, if it parses to the file's top-level keys *top*."""
+    import tomllib
+
+    head = re.split(r"^\s*\[", text, maxsplit=1, flags=re.MULTILINE)[0]
+    try:
+        alone = tomllib.loads(head)
+    except tomllib.TOMLDecodeError:
+        return ""
+    return head.rstrip("\n") + "\n" if alone == top else ""
 
 
 def _split_blocks(text: str) -> dict[str, str]:
@@ -175,9 +249,31 @@ def render_entry(platform: str, entry: dict[str, Any]) -> str:
     return tomli_w.dumps({"platforms": {platform: entry}})
 
 
+def _newest(versions: list[str]) -> str:
+    return max(versions, key=lambda v: version_key(v) or (0, 0, 0))
+
+
+def render_head(*locks: LockFile) -> str:
+    """Preamble, schema, `envsnap_min` (the highest of *locks*' and this envsnap's) and the
+    top-level keys of a newer envsnap. A lock's own head text is kept when it already asks for
+    that minimum, so an unchanged lock re-renders byte for byte."""
+    import tomli_w
+
+    minimum = _newest([READABLE_BY, *(lock.envsnap_min for lock in locks)])
+    for lock in locks:
+        if lock.head and version_key(lock.envsnap_min) == version_key(minimum):
+            return lock.head
+    extra: dict[str, Any] = {}
+    for lock in locks:
+        extra = {**lock.extra, **extra}
+    tail = tomli_w.dumps(extra) if extra else ""
+    return f'{PREAMBLE}schema = {SCHEMA}\n{MIN_KEY} = "{minimum}"\n{tail}'
+
+
 def render(lock: LockFile) -> bytes:
-    """The whole file: preamble, schema, then each platform's block in name order."""
-    parts = [PREAMBLE, f"schema = {SCHEMA}\n"]
+    """The whole file: its head (:func:`render_head`), then each platform's block in name
+    order."""
+    parts = [render_head(lock)]
     for name in sorted(lock.platforms):
         block = lock.blocks.get(name) or render_entry(name, lock.platforms[name])
         parts.append("\n" + block.rstrip("\n") + "\n")
@@ -188,11 +284,41 @@ def with_entry(lock: LockFile, platform: str, content: dict[str, Any]) -> LockFi
     """*lock* with *platform*'s entry set to *content*; an unchanged entry keeps its text."""
     old = lock.platforms.get(platform)
     fresh = make_entry(content)
-    if old is not None and lock.digest_ok(platform) and content_of(old) == content_of(fresh):
+    if old is not None and lock.digest_ok(platform) and _same_content(old, fresh):
         return lock
     platforms = {**lock.platforms, platform: fresh}
     blocks = {k: v for k, v in lock.blocks.items() if k != platform}
-    return LockFile(lock.path, SCHEMA, platforms, blocks)
+    return replace(lock, schema=SCHEMA, platforms=platforms, given_blocks=blocks)
+
+
+def _same_content(old: dict[str, Any], fresh: dict[str, Any]) -> bool:
+    """Equal, or equal but for the fields a newer envsnap added (which this one cannot
+    compute: such an entry is kept as the newer envsnap wrote it)."""
+    if content_of(old) == content_of(fresh):
+        return True
+    from envsnap.snapshot import known_part
+
+    known, unknown = known_part(old)
+    return bool(unknown) and content_of(known) == content_of(fresh)
+
+
+def readable_entry(
+    label: str, platform: str, entry: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """A locked *entry* as this envsnap compares it: validated (a wrong type is a LockError),
+    without the fields a newer envsnap added; and the note naming those, if any."""
+    from envsnap.snapshot import known_part, validate_entry
+
+    known, unknown = known_part(entry)
+    validate_entry(platform, known)
+    if not unknown:
+        return known, None
+    note = (
+        f"envsnap: note: {label}'s {platform} entry has fields this envsnap does not know "
+        f"({', '.join(unknown)}); they were written by envsnap {entry.get('envsnap')} "
+        "and are ignored"
+    )
+    return known, note
 
 
 def without(lock: LockFile, names: set[str]) -> LockFile:
@@ -201,7 +327,7 @@ def without(lock: LockFile, names: set[str]) -> LockFile:
         return lock
     platforms = {k: v for k, v in lock.platforms.items() if k not in names}
     blocks = {k: v for k, v in lock.blocks.items() if k not in names}
-    return LockFile(lock.path, SCHEMA, platforms, blocks)
+    return replace(lock, schema=SCHEMA, platforms=platforms, given_blocks=blocks)
 
 
 def _mutex_path(path: Path) -> Path:

@@ -1,12 +1,16 @@
 """The stored shape of a platform entry, as strict, frozen pydantic models.
 
 Probes build plain data (so the clean ``verify`` path needs no pydantic); these models validate
-an entry before ``lock`` writes it and whenever a lock is read for more than its digest.
+an entry before ``lock`` writes it (strictly: a field the models lack is a bug of envsnap) and
+whenever a lock is read for more than its digest. A lock may hold fields that a newer envsnap
+added under the same schema: reading keeps them in the file but leaves them out of every
+comparison (:func:`known_part`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -127,10 +131,54 @@ class PlatformEntry(Strict):
     variant: str | None = None  # the build variant's name; absent for the default variant
 
 
-def validate_entry(platform: str, entry: dict[str, object]) -> PlatformEntry:
-    """Check *entry* against the schema; a mismatch names the first bad field."""
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model a field holds (itself, optional, or as list items), and whether in a list."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = get_origin(annotation)
+    if origin is list:
+        return _model_in(get_args(annotation)[0])[0], True
+    if origin in (Union, types.UnionType):
+        for arg in get_args(annotation):
+            model, many = _model_in(arg)
+            if model is not None:
+                return model, many
+    return None, False
+
+
+def _known(model: type[BaseModel], data: Any, where: str, unknown: list[str]) -> Any:
+    if not isinstance(data, dict):
+        return data  # a wrong type: validation names it
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        field = model.model_fields.get(key)
+        if field is None:
+            unknown.append(path)
+            continue
+        inner, many = _model_in(field.annotation)
+        if inner is not None and many and isinstance(value, list):
+            kept[key] = [_known(inner, item, path, unknown) for item in value]
+        elif inner is not None and not many:
+            kept[key] = _known(inner, value, path, unknown)
+        else:
+            kept[key] = value
+    return kept
+
+
+def known_part(entry: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """*entry* without the fields this envsnap's models lack, and the dotted paths of those
+    (a field of a library or package is named once, without the item: ``libraries.foo``)."""
+    unknown: list[str] = []
+    known = _known(PlatformEntry, entry, "", unknown)
+    return known, list(dict.fromkeys(unknown))
+
+
+def validate_entry(platform: str, entry: dict[str, Any], *, strict: bool = False) -> PlatformEntry:
+    """Check *entry* against the schema; a mismatch names the first bad field. Unknown fields
+    are left out unless *strict* (an entry this envsnap is about to write)."""
     try:
-        return PlatformEntry.model_validate(entry)
+        return PlatformEntry.model_validate(entry if strict else known_part(entry)[0])
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if "digest" in old and is_clean(old, new):
         findings: list[Any] = []
     else:
-        findings = findings_for(old, new, platform, ws.config, validate="digest" in old)
+        labels = (a.label, b.label)
+        findings = findings_for(old, new, platform, ws.config, "digest" in old, labels)
     outcome = Outcome(f"{platform} in {b.label}", a.label, findings)
     return emit(outcome, args)

@@ -124,7 +124,7 @@ def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
         ws.close()
     for snapshot in taken:
         stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
-        validate_entry(snapshot.key, {**stamp, **snapshot.entry})
+        validate_entry(snapshot.key, {**stamp, **snapshot.entry}, strict=True)
     return taken
 
 

@@ -20,12 +20,11 @@ from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, LockError
 from envsnap.lockfile import (
     LOCK_NAME,
-    PREAMBLE,
-    SCHEMA,
     LockFile,
     content_of,
     parse_lock,
     render_entry,
+    render_head,
 )
 
 SIDES = ("base", "ours", "theirs")
@@ -123,7 +122,7 @@ def _conflict_text(conflict: Conflict, ours: LockFile, theirs: LockFile) -> str:
 
 def render_merged(merged: Merged, ours: LockFile, theirs: LockFile) -> bytes:
     """The merged file: entries in name order, each conflict in place, between markers."""
-    parts = [PREAMBLE, f"schema = {SCHEMA}\n"]
+    parts = [render_head(ours, theirs)]
     conflicts = {c.platform: c for c in merged.conflicts}
     for platform in sorted(set(merged.entries) | set(conflicts)):
         if platform in conflicts:

@@ -86,13 +86,24 @@ def findings_for(
     platform: str,
     config: Config,
     validate: bool = True,
+    labels: tuple[str | None, str | None] = (LOCK_NAME, None),
 ) -> list[Any]:
-    """Explain the differences (the slow path: validates the lock, imports deepdiff)."""
+    """Explain the differences (the slow path: validates the lock, imports deepdiff). Fields a
+    newer envsnap added to a locked side are left out, with a note naming them (after the
+    side's label; no label, no note)."""
     from envsnap.drift import Policy, compare
-    from envsnap.snapshot import validate_entry
+    from envsnap.lockfile import readable_entry
+
+    def readable(entry: dict[str, Any], label: str | None) -> dict[str, Any]:
+        known, note = readable_entry(label or "", platform, entry)
+        if note and label:
+            print(note, file=sys.stderr)
+        return known
 
     if validate:
-        validate_entry(platform, locked)
+        locked = readable(locked, labels[0])
+    if "digest" in live:  # diff: the other side is a lock too
+        live = readable(live, labels[1])
     return compare(locked, live, Policy(config.severity, config.ignore))
 
 
@@ -229,7 +240,10 @@ def check_variant(
     snapshot, _ = live_snapshot(ws, cached=False, variant=variant)  # drifts are reported fresh
     if is_clean(locked, snapshot.entry):
         return Checked(snapshot.platform, [])
-    return Checked(snapshot.platform, findings_for(locked, snapshot.entry, key, ws.config))
+    labels = (None if args.quiet else name, None)
+    return Checked(
+        snapshot.platform, findings_for(locked, snapshot.entry, key, ws.config, True, labels)
+    )
 
 
 def stale_variants(lock: LockFile, platform: str, config: Config) -> list[Any]:
