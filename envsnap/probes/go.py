@@ -11,26 +11,8 @@ from envsnap import gover
 from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, ToolNotFound
 from envsnap.probes import Section, toolchain
+from envsnap.vocabulary import GO_ENV_KEYS
 
-# The go env fields that change what a cgo build does (FIELD-GUIDE §1).
-GO_ENV_KEYS = (
-    "GOVERSION",
-    "GOOS",
-    "GOARCH",
-    "CGO_ENABLED",
-    "CC",
-    "CXX",
-    "CGO_CFLAGS",
-    "CGO_CPPFLAGS",
-    "CGO_CXXFLAGS",
-    "CGO_LDFLAGS",
-    "PKG_CONFIG",
-    "GOFLAGS",
-    "GO111MODULE",
-    "GOEXPERIMENT",
-    "GOAMD64",
-    "GOARM64",
-)
 GO_ENV_TIMEOUT = 20.0
 
 
