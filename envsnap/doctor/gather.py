@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from envsnap import gomod
 from envsnap.doctor.facts import (
     AppleFacts,
     Facts,
@@ -22,7 +23,6 @@ from envsnap.doctor.facts import (
     Replacement,
     Sdk,
 )
-from envsnap.doctor.gomod import local_replacements
 from envsnap.errors import EnvsnapError, HostError, NotInModule
 from envsnap.host import DEFAULT_TIMEOUT, Host
 from envsnap.probes import apple as apple_probe
@@ -153,7 +153,10 @@ def with_fields(facts: Facts, **changes: Any) -> Facts:
 
 def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Replacement]:
     found = []
-    for number, line, target in local_replacements(go_mod or "") if root else []:
+    local = [r for r in gomod.parse(go_mod or "").replaces if r.is_local and not r.new_version]
+    for number, line, target in [(r.line.number, r.line.text, r.new_path) for r in local]:
+        if root is None:
+            break
         directory = posixpath.normpath(posixpath.join(root or "", target))
         info = host.stat(directory)
         exists = info is not None and info.kind == "dir"

@@ -7,7 +7,7 @@ import re
 import shlex
 from typing import NamedTuple
 
-from envsnap import gover
+from envsnap import gomod, gover
 from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, ToolNotFound
 from envsnap.probes import Section, toolchain
@@ -60,13 +60,12 @@ def read_go_env(host: Host, go: str, module_dir: str) -> dict[str, str]:
 
 def parse_go_mod(text: str) -> Section:
     """The ``go`` and ``toolchain`` lines of a go.mod."""
+    parsed = gomod.parse(text)
     section: Section = {}
-    for line in text.splitlines():
-        words = line.split("//", 1)[0].split()
-        if len(words) == 2 and words[0] == "go":
-            section["mod_go"] = words[1]
-        elif len(words) == 2 and words[0] == "toolchain":
-            section["mod_toolchain"] = words[1]
+    if parsed.go is not None:
+        section["mod_go"] = parsed.go
+    if parsed.toolchain is not None:
+        section["mod_toolchain"] = parsed.toolchain
     return section
 
 
