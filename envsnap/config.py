@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.errors import ConfigError
+from envsnap.vocabulary import SEVERITIES
 
 CONFIG_NAME = "envsnap.toml"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SEVERITIES = ("error", "warning", "info")
 DEFAULT_VARIANT = "default"
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _BUILD_TAG = re.compile(r"[A-Za-z0-9_.]+")  # what go accepts in a build constraint

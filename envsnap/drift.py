@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from envsnap.probes.env import CGO_VARIABLES
+from envsnap.vocabulary import CGO_VARIABLES
+from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
 Category = Literal["changed", "missing", "extra", "unverifiable"]
 Severity = Literal["error", "warning", "info"]
-SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 _ABSENT = object()
 
 XCRUN_MISSING = (

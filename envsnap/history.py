@@ -63,15 +63,13 @@ def entry_drift(
     old: dict[str, Any], new: dict[str, Any], platform: str, policy: Policy
 ) -> list[str]:
     """The differences between two versions of one entry, as :func:`describe` lines."""
-    from envsnap.drift import compare
-    from envsnap.snapshot import validate_entry
+    from envsnap.checking import explain
 
     try:
-        for entry in (old, new):
-            validate_entry(platform, entry)
+        findings = explain(old, new, platform, policy, validate=(old, new))
     except LockError as exc:
         return [f"changed, not comparable ({exc.message})"]
-    return [describe(finding) for finding in compare(old, new, policy)]
+    return [describe(finding) for finding in findings]
 
 
 def _entry_change(old: LockFile | None, new: LockFile, platform: str, policy: Policy) -> list[str]:

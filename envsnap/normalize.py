@@ -9,7 +9,7 @@ from typing import Any
 from envsnap import redact
 from envsnap.config import CONFIG_NAME
 from envsnap.errors import SecretRefused
-from envsnap.probes.env import ALLOWLIST
+from envsnap.vocabulary import ENV_ALLOWLIST as ALLOWLIST
 
 MODULE_MARK = "${MODULE}"
 GOMODCACHE_MARK = "${GOMODCACHE}"

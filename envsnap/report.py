@@ -8,11 +8,10 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from envsnap.vocabulary import SEVERITIES as SEVERITY_ORDER
+
 if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
     from envsnap.drift import Finding
-
-SEVERITY_ORDER = ("error", "warning", "info")
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITY_ORDER)}
 
 JSON_SCHEMA_ID = "envsnap-verify/1"
 WIDTH = 100

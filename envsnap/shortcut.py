@@ -81,7 +81,7 @@ def clean_verify(argv: Sequence[str]) -> int | None:
     if not options.get("--quiet") and _in_git_work_tree(root):
         from pathlib import Path
 
-        from envsnap.commands.verify import uncommitted_warning
+        from envsnap.checking import uncommitted_warning
         from envsnap.git import lock_status
 
         warning = uncommitted_warning(

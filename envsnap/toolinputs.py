@@ -11,7 +11,6 @@ the way up from the module, so those are stamped too.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -30,7 +29,6 @@ VERSION_FILES = (
     ".mise/config.toml",
     ".rtx.toml",
 )
-_USE = re.compile(r"^\s*use\s+(?:\(\s*(?P<block>[^)]*)\)|(?P<one>\S+))", re.MULTILINE)
 
 
 def parents(directory: str) -> Iterator[str]:
@@ -46,17 +44,15 @@ def parents(directory: str) -> Iterator[str]:
 
 def workspace_uses(go_work: str) -> list[str]:
     """The module directories a go.work file ``use``s, single-line and block forms alike."""
+    from envsnap.gomod import parse
+
     try:
         with open(go_work, encoding="utf-8", errors="replace") as handle:
-            text = re.sub(r"//.*", "", handle.read(1024 * 1024))
+            text = handle.read(1024 * 1024)
     except OSError:
         return []
     base = os.path.dirname(go_work)
-    found = []
-    for match in _USE.finditer(text):
-        words = (match["block"] or match["one"] or "").split()
-        found += [os.path.normpath(os.path.join(base, w.strip('"`'))) for w in words]
-    return found
+    return [os.path.normpath(os.path.join(base, used)) for used in parse(text).uses]
 
 
 def settings_inputs(env: Mapping[str, str], module_dir: str, home: str | None) -> list[str]:

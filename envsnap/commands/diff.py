@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envsnap.checking import checked_entry, compare_entries
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost, ReplayHost
@@ -21,7 +22,7 @@ from envsnap.probes.collect import GOARCH, take_snapshot
 from envsnap.report import Outcome
 from envsnap.workspace import Workspace
 
-from .verify import add_output_options, checked_entry, emit, findings_for, is_clean
+from .verify import add_output_options, emit
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -119,10 +120,6 @@ def run(args: argparse.Namespace) -> int:
     a, b = sides
     platform = choose_platform(a, b, args.platform)
     old, new = a.entry(platform), b.entry(platform)
-    if "digest" in old and is_clean(old, new):
-        findings: list[Any] = []
-    else:
-        labels = (a.label, b.label)
-        findings = findings_for(old, new, platform, ws.config, "digest" in old, labels)
+    findings = compare_entries(old, new, platform, ws.config, (a.label, b.label))
     outcome = Outcome(f"{platform} in {b.label}", a.label, findings)
     return emit(outcome, args)

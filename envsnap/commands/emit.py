@@ -40,7 +40,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def locked_entries(root: Path) -> list[tuple[str, dict[str, Any]]]:
     """Every platform entry of the lock, checked (digest, schema) before anything is emitted."""
-    from envsnap.commands.verify import checked_entry
+    from envsnap.checking import checked_entry
     from envsnap.snapshot import validate_entry
 
     lock = read_lock(root / LOCK_NAME)

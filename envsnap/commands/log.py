@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from envsnap import history
+from envsnap.checking import policy_of
 from envsnap.commands import SUMMARIES
 from envsnap.config import load_config
-from envsnap.drift import Policy
 from envsnap.errors import EXIT_OK
 from envsnap.git import lock_revisions
 from envsnap.lockfile import LOCK_NAME
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if not revisions:
         print(f"envsnap: {LOCK_NAME} has never been committed", file=sys.stderr)
         return EXIT_OK
-    found = history.changes(revisions, Policy(config.severity, config.ignore), args.platform)
+    found = history.changes(revisions, policy_of(config), args.platform)
     if not found:
         what = f"the {args.platform} entry" if args.platform else "a platform entry"
         print(f"envsnap: no commit changed {what} of {LOCK_NAME}", file=sys.stderr)

@@ -19,14 +19,7 @@ from envsnap.doctor.facts import (
     skipped,
     tail,
 )
-
-CGO_FLAG_DEFAULTS = {
-    "CGO_CFLAGS": "-O2 -g",
-    "CGO_CPPFLAGS": "",
-    "CGO_CXXFLAGS": "-O2 -g",
-    "CGO_FFLAGS": "-O2 -g",
-    "CGO_LDFLAGS": "-O2 -g",
-}
+from envsnap.vocabulary import CGO_FLAG_DEFAULTS
 
 
 def check_cgo_enabled(facts: Facts) -> Check:

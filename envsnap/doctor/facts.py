@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from envsnap.doctor.gomod import module_path
+from envsnap import gomod
 
 Status = Literal["ok", "warning", "problem", "skipped"]
 STATUS_ORDER: tuple[Status, ...] = ("problem", "warning", "ok", "skipped")
@@ -84,7 +84,7 @@ class Facts:
 
     @property
     def module_path(self) -> str | None:
-        return module_path(self.go_mod) if self.go_mod is not None else None
+        return gomod.parse(self.go_mod).module if self.go_mod is not None else None
 
     @property
     def cgo_packages(self) -> list[dict[str, Any]]:

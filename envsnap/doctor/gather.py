@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from envsnap import gomod
 from envsnap.doctor.facts import (
     AppleFacts,
     Facts,
@@ -22,12 +23,12 @@ from envsnap.doctor.facts import (
     Replacement,
     Sdk,
 )
-from envsnap.doctor.gomod import local_replacements
 from envsnap.errors import EnvsnapError, HostError, NotInModule
 from envsnap.host import DEFAULT_TIMEOUT, Host
 from envsnap.probes import apple as apple_probe
 from envsnap.probes import cc, cgo, go, guarded, link, system
 from envsnap.probes.collect import default_library_dirs
+from envsnap.vocabulary import GO_ENV_KEYS
 
 CLT_SDK = "/Library/Developer/CommandLineTools/SDKs/MacOSX.sdk"
 XCODE_DEVELOPER_DIR = "/Applications/Xcode.app/Contents/Developer"
@@ -40,7 +41,7 @@ def gather(host: Host, local_dir: str) -> Facts:
     directory = host.module_dir(local_dir)
     root = find_root(host, directory)
     go_mod = host.read_text(f"{root}/go.mod") if root else None
-    environ = {k: host.getenv(k) for k in ("CGO_ENABLED", "GOTOOLCHAIN", *go.GO_ENV_KEYS)}
+    environ = {k: host.getenv(k) for k in ("CGO_ENABLED", "GOTOOLCHAIN", *GO_ENV_KEYS)}
     go_bin = host.which("go")
     base = Facts(
         system=host.system,
@@ -152,7 +153,10 @@ def with_fields(facts: Facts, **changes: Any) -> Facts:
 
 def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Replacement]:
     found = []
-    for number, line, target in local_replacements(go_mod or "") if root else []:
+    local = [r for r in gomod.parse(go_mod or "").replaces if r.is_local and not r.new_version]
+    for number, line, target in [(r.line.number, r.line.text, r.new_path) for r in local]:
+        if root is None:
+            break
         directory = posixpath.normpath(posixpath.join(root or "", target))
         info = host.stat(directory)
         exists = info is not None and info.kind == "dir"
@@ -322,7 +326,7 @@ def read_sdk(host: Host, path: str) -> Sdk | None:
     return Sdk(str(section["sdk_realpath"]), section.get("sdk_version"))
 
 
-# --- the lock: verify's own functions, summed up in one line ---------------------------------
+# --- the lock: verify's own use case (envsnap.checking), summed up in one line ----------------
 
 
 def with_lock(facts: Facts, host: Host, directory: Path) -> Facts:
@@ -344,23 +348,17 @@ def with_lock(facts: Facts, host: Host, directory: Path) -> Facts:
 
 
 def verify_summary(host: Host, root: Path) -> LockSummary:
-    from envsnap.commands import verify
+    from envsnap import checking
     from envsnap.config import load_config
-    from envsnap.drift import missing_platform
     from envsnap.lockfile import LOCK_NAME
     from envsnap.probes.collect import take_snapshot
     from envsnap.report import Outcome
 
     config = load_config(root)
-    lock, name = verify.load_lock(root / LOCK_NAME, None)
+    lock, name = checking.load_lock(root / LOCK_NAME, None)
     snapshot = take_snapshot(host, str(root), config.track_env)
     platform = snapshot.platform
-    if platform not in lock.platforms:
-        findings = [missing_platform(platform, sorted(lock.platforms))]
-    else:
-        locked = verify.checked_entry(lock, platform, name)
-        clean = verify.is_clean(locked, snapshot.entry)
-        findings = [] if clean else verify.findings_for(locked, snapshot.entry, platform, config)
+    findings = checking.against_lock(lock, name, platform, snapshot.entry, config)
     outcome = Outcome(platform, name, findings)
     line = (
         f"{platform} differs from {name}: {outcome.summary()}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from envsnap import gomod
 from envsnap.doctor.facts import (
     Check,
     Evidence,
@@ -12,7 +13,6 @@ from envsnap.doctor.facts import (
     go_mod_evidence,
     skipped,
 )
-from envsnap.doctor.gomod import go_mod_versions
 
 
 def check_toolchain(facts: Facts) -> Check:
@@ -21,7 +21,8 @@ def check_toolchain(facts: Facts) -> Check:
         missing = Evidence("environment", "PATH", ("`go` is not on PATH",))
         return Check(cid, title, "problem", "`go` is not on PATH", (missing,), "install Go")
     local = facts.go_env.get("GOVERSION", "").removeprefix("go")
-    go_line, toolchain = go_mod_versions(facts.go_mod)
+    parsed = gomod.parse(facts.go_mod or "")
+    go_line, toolchain = parsed.go, parsed.toolchain and parsed.toolchain.removeprefix("go")
     if not local or go_line is None:
         return skipped(cid, title, "no go.mod go line or no GOVERSION to compare")
     evidence = toolchain_evidence(facts)

@@ -7,6 +7,7 @@ from importlib.resources import files
 from typing import Any
 
 from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
+from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
 # GOOS-GOARCH -> what `uname -s`-`uname -m` prints there.
 UNAME = {
@@ -15,16 +16,6 @@ UNAME = {
     "linux-amd64": "Linux-x86_64",
     "linux-arm64": "Linux-aarch64",
 }
-GO_ENV_EXPORTS = (
-    "CC",
-    "CXX",
-    "CGO_ENABLED",
-    "CGO_CFLAGS",
-    "CGO_CPPFLAGS",
-    "CGO_CXXFLAGS",
-    "CGO_LDFLAGS",
-    "PKG_CONFIG",
-)
 
 
 def bash_word(value: str) -> str:

@@ -17,9 +17,9 @@ from envsnap.config import Config
 from envsnap.emit import safe_comment, variant_exports
 from envsnap.errors import ConfigError
 from envsnap.normalize import MODULE_MARK
+from envsnap.vocabulary import CGO_FLAG_VARIABLES
 
 NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
-CGO_FLAG_VARIABLES = ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS")
 HOMEBREW_PATHS = ("/opt/homebrew", "/usr/local/Cellar", "/usr/local/opt", "/home/linuxbrew")
 LIBC_EXPORTS = {"CGO_ENABLED": "1", "GOTOOLCHAIN": "local"}
 PIN_HINT = "pin a nixpkgs revision that has it (--nixpkgs REV --nixpkgs-sha256 HASH)"

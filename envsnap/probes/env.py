@@ -6,37 +6,7 @@ from collections.abc import Iterable
 
 from envsnap.host import Host
 from envsnap.probes import Section
-
-# Variables a cgo build reads directly, beyond what ``go env`` reports (FIELD-GUIDE §1).
-ALLOWLIST = (
-    "SDKROOT",
-    "DEVELOPER_DIR",
-    "MACOSX_DEPLOYMENT_TARGET",
-    "PKG_CONFIG_PATH",
-    "PKG_CONFIG_LIBDIR",
-    "PKG_CONFIG_SYSROOT_DIR",
-    "LIBRARY_PATH",
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "LD_LIBRARY_PATH",
-    "DYLD_LIBRARY_PATH",
-    "DYLD_FALLBACK_LIBRARY_PATH",
-)
-
-# Variables that carry the cgo flags: a change in them is an error, elsewhere a warning.
-CGO_VARIABLES = frozenset(
-    {
-        "CGO_ENABLED",
-        "CGO_CFLAGS",
-        "CGO_CPPFLAGS",
-        "CGO_CXXFLAGS",
-        "CGO_LDFLAGS",
-        "CGO_FFLAGS",
-        "CC",
-        "CXX",
-        "PKG_CONFIG",
-    }
-)
+from envsnap.vocabulary import ENV_ALLOWLIST as ALLOWLIST
 
 
 def probe_env(host: Host, extra: Iterable[str] = ()) -> Section:

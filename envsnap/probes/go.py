@@ -7,30 +7,12 @@ import re
 import shlex
 from typing import NamedTuple
 
-from envsnap import gover
+from envsnap import gomod, gover
 from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, ToolNotFound
 from envsnap.probes import Section, toolchain
+from envsnap.vocabulary import GO_ENV_KEYS
 
-# The go env fields that change what a cgo build does (FIELD-GUIDE §1).
-GO_ENV_KEYS = (
-    "GOVERSION",
-    "GOOS",
-    "GOARCH",
-    "CGO_ENABLED",
-    "CC",
-    "CXX",
-    "CGO_CFLAGS",
-    "CGO_CPPFLAGS",
-    "CGO_CXXFLAGS",
-    "CGO_LDFLAGS",
-    "PKG_CONFIG",
-    "GOFLAGS",
-    "GO111MODULE",
-    "GOEXPERIMENT",
-    "GOAMD64",
-    "GOARM64",
-)
 GO_ENV_TIMEOUT = 20.0
 
 
@@ -78,13 +60,12 @@ def read_go_env(host: Host, go: str, module_dir: str) -> dict[str, str]:
 
 def parse_go_mod(text: str) -> Section:
     """The ``go`` and ``toolchain`` lines of a go.mod."""
+    parsed = gomod.parse(text)
     section: Section = {}
-    for line in text.splitlines():
-        words = line.split("//", 1)[0].split()
-        if len(words) == 2 and words[0] == "go":
-            section["mod_go"] = words[1]
-        elif len(words) == 2 and words[0] == "toolchain":
-            section["mod_toolchain"] = words[1]
+    if parsed.go is not None:
+        section["mod_go"] = parsed.go
+    if parsed.toolchain is not None:
+        section["mod_toolchain"] = parsed.toolchain
     return section
 
 

@@ -1,0 +1,286 @@
+"""Compare a live entry with a locked one: the use case behind verify, diff, doctor and log.
+
+The commands only parse their arguments and print; what they conclude comes from here. This
+module is imported on the clean-verify fast path (:mod:`envsnap.shortcut` asks it for
+:func:`uncommitted_warning`), so it imports nothing at the top: the lock, the rules (deepdiff),
+pydantic and the probes are imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from envsnap.config import Config, Variant
+    from envsnap.drift import Finding, Policy
+    from envsnap.lockfile import LockFile
+    from envsnap.probes.collect import Snapshot
+    from envsnap.workspace import Workspace
+
+LOCK_NAME = "envsnap.lock"  # as envsnap.lockfile names it, without importing it
+
+
+def load_lock(path: Path, rev: str | None) -> tuple[LockFile, str]:
+    """The lock from the work tree, or as committed at *rev*, and how to name it."""
+    from envsnap.errors import LockError
+    from envsnap.lockfile import parse_lock, read_lock
+
+    if rev is not None:
+        from envsnap.git import file_at_rev
+
+        return parse_lock(path, file_at_rev(path, rev)), f"{LOCK_NAME} at {rev}"
+    lock = read_lock(path)
+    if lock is None:
+        raise LockError(f"there is no {LOCK_NAME} beside go.mod", "create it with `envsnap lock`")
+    return lock, LOCK_NAME
+
+
+def checked_entry(lock: LockFile, platform: str, name: str) -> dict[str, Any]:
+    """The locked entry for *platform*, refusing one whose digest shows a hand edit."""
+    from envsnap.errors import LockError
+
+    if not lock.digest_ok(platform):
+        raise LockError(
+            f"the {platform} entry of {name} was edited by hand (its digest does not match)",
+            "run `envsnap lock` or restore the file",
+        )
+    entry: dict[str, Any] = lock.platforms[platform]
+    return entry
+
+
+def is_clean(locked: dict[str, Any], live_content: dict[str, Any]) -> bool:
+    """The live entry has the locked digest, and the lock is not marked incomplete (which no
+    machine verifies clean)."""
+    from envsnap.lockfile import entry_digest
+
+    if locked.get("incomplete"):
+        return False
+    live = {"envsnap": locked.get("envsnap"), **live_content}
+    return entry_digest(live) == locked.get("digest")
+
+
+def policy_of(config: Config) -> Policy:
+    """envsnap.toml's severity overrides and ignored ids, as the rules take them."""
+    from envsnap.drift import Policy
+
+    return Policy(config.severity, config.ignore)
+
+
+def explain(
+    locked: dict[str, Any],
+    live: dict[str, Any],
+    platform: str,
+    policy: Policy,
+    validate: Sequence[dict[str, Any]] = (),
+    labels: tuple[str | None, str | None] = (None, None),
+) -> list[Finding]:
+    """Every difference as a Finding (the slow path: imports deepdiff). Each entry of
+    *validate* is first checked against the lock's models (a LockError names what is wrong),
+    and the fields a newer envsnap added to it are left out, with a note on stderr naming them
+    after the side's label (no label, no note)."""
+    from envsnap.drift import compare
+    from envsnap.lockfile import readable_entry
+
+    def readable(entry: dict[str, Any], label: str | None) -> dict[str, Any]:
+        known, note = readable_entry(label or "", platform, entry)
+        if note and label:
+            import sys
+
+            sys.stderr.write(note + "\n")
+        return known
+
+    if any(entry is locked for entry in validate):
+        locked = readable(locked, labels[0])
+    if any(entry is live for entry in validate):
+        live = readable(live, labels[1])
+    return compare(locked, live, policy)
+
+
+def findings_for(
+    locked: dict[str, Any],
+    live: dict[str, Any],
+    platform: str,
+    config: Config,
+    validate: bool = True,
+    labels: tuple[str | None, str | None] = (LOCK_NAME, None),
+) -> list[Finding]:
+    """Explain how *live* differs from the *locked* entry (validated first, unless told not;
+    a live side that is a lock too, as in diff, is read the same way)."""
+    sides = ((locked,) if validate else ()) + ((live,) if "digest" in live else ())
+    return explain(locked, live, platform, policy_of(config), sides, labels)
+
+
+def compare_entries(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    platform: str,
+    config: Config,
+    labels: tuple[str | None, str | None] = (None, None),
+) -> list[Finding]:
+    """Two entries of any origin (a lock's, a recording's, live): none when *old* is a locked
+    entry whose digest *new* has."""
+    if "digest" in old and is_clean(old, new):
+        return []
+    return findings_for(old, new, platform, config, "digest" in old, labels)
+
+
+def against_lock(
+    lock: LockFile,
+    name: str,
+    key: str,
+    live: dict[str, Any],
+    config: Config,
+    notes: bool = True,
+) -> list[Finding]:
+    """The findings of a live entry against the lock's entry *key* (none: clean); a lock
+    without that entry is one finding."""
+    if key not in lock.platforms:
+        from envsnap.drift import missing_platform
+
+        return [missing_platform(key, sorted(lock.platforms))]
+    locked = checked_entry(lock, key, name)
+    if is_clean(locked, live):
+        return []
+    return findings_for(locked, live, key, config, labels=(name if notes else None, None))
+
+
+def live_snapshot(
+    ws: Workspace, cached: bool, variant: Variant | None = None
+) -> tuple[Snapshot, dict[str, Any] | None]:
+    """This machine's snapshot as *variant* builds; with *cached*, probe answers may come from
+    the memo. Also what the answers stood on, when every one of them is in the memo."""
+    from envsnap.config import THE_DEFAULT
+    from envsnap.probecache import ProbeCache
+    from envsnap.probes.collect import take_snapshot
+
+    cache = ProbeCache.for_user(ws.host, os.environ) if cached else None
+    try:
+        # the first look models the linker; a drift is re-checked against the real link
+        snapshot = take_snapshot(
+            ws.host,
+            str(ws.module_root),
+            ws.config.track_env,
+            cache,
+            variant=variant or THE_DEFAULT,
+            trace=not cached,
+        )
+    finally:
+        if cache is not None:
+            cache.save()
+    stood_on = cache.used if cache is not None and ws.host.system != "darwin" else None
+    return snapshot, stood_on
+
+
+class Checked:
+    """One variant's result: its lock key and platform, its findings (None: a missing entry,
+    allowed), and what a clean answer stood on (for a remembered verdict)."""
+
+    def __init__(
+        self,
+        key: str,
+        platform: str,
+        findings: list[Finding] | None,
+        stood_on: dict[str, Any] | None = None,
+    ) -> None:
+        self.key, self.platform, self.findings, self.stood_on = key, platform, findings, stood_on
+
+
+def check_variant(
+    ws: Workspace,
+    lock: LockFile,
+    name: str,
+    variant: Variant,
+    allow_missing: bool,
+    notes: bool = True,
+) -> Checked:
+    """This machine, built as *variant*, against the lock: from the memo first, and a drift
+    re-checked without it (a drift is always reported fresh)."""
+    snapshot, stood_on = live_snapshot(ws, cached=True, variant=variant)
+    key = snapshot.key
+    if key not in lock.platforms and allow_missing:
+        return Checked(key, snapshot.platform, None)
+    if key in lock.platforms and is_clean(checked_entry(lock, key, name), snapshot.entry):
+        return Checked(key, snapshot.platform, [], stood_on)
+    if key in lock.platforms:
+        snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
+    findings = against_lock(lock, name, key, snapshot.entry, ws.config, notes)
+    return Checked(key, snapshot.platform, findings)
+
+
+def stale_variants(lock: LockFile, platform: str, config: Config) -> list[Finding]:
+    """Entries of this platform for variants envsnap.toml no longer declares."""
+    from envsnap.drift import stale_variant
+    from envsnap.variants import split_key
+
+    declared = {v.name for v in config.all_variants()}
+    keys = [k for k in sorted(lock.platforms) if split_key(k)[0] == platform]
+    return [stale_variant(k) for k in keys if split_key(k)[1] not in declared]
+
+
+def check_variants(
+    ws: Workspace,
+    lock: LockFile,
+    name: str,
+    variants: Sequence[Variant],
+    allow_missing: bool,
+    notes: bool = True,
+) -> list[Checked]:
+    """Each variant checked (concurrently), in the order given; *notes*: say on stderr when a
+    locked entry has fields this envsnap does not know."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(variant: Variant) -> Checked:
+        return check_variant(ws, lock, name, variant, allow_missing, notes)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(check, variants))
+
+
+def merged_findings(
+    lock: LockFile,
+    config: Config,
+    variants: Sequence[Variant],
+    results: Sequence[Checked],
+    every_variant: bool,
+) -> list[Finding]:
+    """All variants' findings, each named by its variant when envsnap.toml declares any, plus
+    (when *every_variant* was checked) the entries of variants no longer declared; errors first,
+    each variant's own order kept."""
+    from dataclasses import replace
+
+    from envsnap.vocabulary import SEVERITY_RANK
+
+    named = bool(config.variants)  # without declared variants, output is as it always was
+    findings = [
+        replace(finding, variant=variant.name) if named else finding
+        for variant, result in zip(variants, results, strict=True)
+        for finding in result.findings or []
+    ]
+    if every_variant:
+        findings += stale_variants(lock, results[0].platform, config)
+    findings.sort(key=lambda f: SEVERITY_RANK[f.severity])  # stable
+    return findings
+
+
+def uncommitted_warning(status: str | None, in_commit_hook: bool) -> str | None:
+    """The warning for git's two-letter status of the lock (None: nothing to say).
+
+    A lock that was never committed is the common mistake, and it verifies clean on the machine
+    that wrote it; so this is said on every path, the clean fast path included.
+    """
+    if status == "??":
+        return "is not tracked by git: commit it, so that teammates and CI verify against it"
+    if status == "!!":
+        return "is ignored by git (.gitignore): teammates and CI never see it; commit it"
+    if not status:
+        return None
+    if in_commit_hook:  # staged changes are what this commit records: only unstaged ones matter
+        if status[1] == " ":
+            return None
+        return "has changes not staged for this commit: verify checked the work-tree file"
+    return "has uncommitted changes: verify checked the work-tree file, not the committed one"

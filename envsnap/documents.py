@@ -1,0 +1,260 @@
+"""The documents envsnap writes for other programs, as models: the JSON schemas come from here.
+
+``docs/lock.schema.json`` is generated from the lock's own models (:mod:`envsnap.snapshot`);
+``docs/verify.schema.json`` and ``docs/doctor.schema.json`` from the models below, which describe
+what ``report.render_json`` and ``doctor.render.render_json`` print. ``scripts/gen-schemas``
+(:func:`main`) rewrites the three files;
+``tests/test_schemas.py`` fails while one differs from what these models generate. Nothing on
+the command line imports this module: it is for the schemas and their tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+from pydantic.json_schema import GenerateJsonSchema
+
+from envsnap.snapshot import PlatformEntry
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+# --- envsnap verify --json / envsnap diff --json ----------------------------------------------
+
+
+class Finding(Document):
+    """One difference between the lock and the live side."""
+
+    id: str = Field(
+        description="dotted path of the field in the lock entry, e.g. go.env.CGO_CFLAGS, "
+        "libraries.zlib.version"
+    )
+    subject: str = Field(description="what a person calls it")
+    category: Literal["changed", "missing", "extra", "unverifiable"]
+    severity: Literal["error", "warning", "info"]
+    locked: Any = Field(description="the value in the lock; null when absent there")
+    live: Any = Field(description="the value now; null when absent now")
+    why: str
+    fix: str
+    also: list[str] = Field(description="ids of further differences on the same subject")
+    detail: str = Field(
+        description="which part of the subject changed (a library file's path), or empty"
+    )
+    variant: str = Field(
+        default="",
+        description="verify only: the build variant whose entry differs (default, or a name "
+        "from envsnap.toml)",
+    )
+    added: list[str] = Field(
+        default=[],
+        description="for a list of flags (or a flag variable) that changed: the entries it "
+        "gained; absent when none",
+    )
+    removed: list[str] = Field(
+        default=[],
+        description="for a list of flags (or a flag variable) that changed: the entries it "
+        "lost; absent when none",
+    )
+
+
+class SeveritySummary(Document):
+    error: Count
+    warning: Count
+    info: Count
+
+
+class VerifyDocument(Document):
+    """The document `envsnap verify --json` and `envsnap diff --json` print."""
+
+    schema_id: Literal["envsnap-verify/1"] = Field(alias="schema")
+    platform: str = Field(
+        description="the compared platform (GOOS-GOARCH), and for diff the side it was read from"
+    )
+    against: str = Field(
+        description="what the live side was compared with, e.g. envsnap.lock or envsnap.lock "
+        "at HEAD~1"
+    )
+    ok: bool
+    exit_code: Literal[0, 1]
+    summary: SeveritySummary
+    findings: list[Finding]
+    variants: list[str] = Field(
+        default=[],
+        description="verify only, when envsnap.toml declares build variants: the variants "
+        "checked (default first)",
+    )
+
+
+# --- envsnap doctor --json ----------------------------------------------------------------------
+
+CHECK_IDS = (
+    "module.gomod",
+    "module.gopath-mode",
+    "module.gopath-path",
+    "module.import-path",
+    "module.replace",
+    "module.test-cycle",
+    "go.toolchain",
+    "cgo.enabled",
+    "cgo.cc",
+    "cgo.pkg-config",
+    "cgo.libraries",
+    "cgo.library-prefix",
+    "cgo.env-flags-vendor",
+    "macos.developer-dir",
+    "macos.sdk",
+    "macos.clt-xcode",
+    "macos.nix-paths",
+    "lock.verify",
+)
+
+# A problem or a warning always shows its evidence and says what to do.
+_LOUD_CHECK: JsonDict = {
+    "allOf": [
+        {
+            "if": {"properties": {"status": {"enum": ["warning", "problem"]}}},
+            "then": {"properties": {"fix": {"minLength": 1}, "evidence": {"minItems": 1}}},
+        }
+    ]
+}
+
+
+class Evidence(Document):
+    kind: Literal["command", "file", "environment", "derived"]
+    source: str = Field(
+        min_length=1,
+        description="The command line (kind command), the file (file), the variable or PATH "
+        "(environment), or what was derived (derived).",
+    )
+    exit_code: int | None = Field(
+        default=None,
+        description="The command's exit status; null or absent when it could not run.",
+    )
+    lines: list[str]
+
+
+class Check(Document):
+    model_config = ConfigDict(json_schema_extra=_LOUD_CHECK)
+
+    id: str = Field(
+        pattern=r"^[a-z]+\.[a-z0-9-]+$",
+        description="The check, `<layer>.<name>`. New checks may appear within "
+        "envsnap-doctor/1: ignore ids you do not know. docs/doctor.md describes each.",
+        examples=list(CHECK_IDS),
+    )
+    title: str = Field(min_length=1)
+    status: Literal["ok", "warning", "problem", "skipped"]
+    summary: str = Field(min_length=1)
+    evidence: list[Evidence]
+    fix: str
+
+
+class StatusSummary(Document):
+    problem: Count
+    warning: Count
+    ok: Count
+    skipped: Count
+
+
+class DoctorDocument(Document):
+    """The document `envsnap doctor --json` prints. See docs/doctor.md."""
+
+    schema_id: Literal["envsnap-doctor/1"] = Field(alias="schema")
+    directory: str = Field(
+        description="The directory doctor was pointed at, as the probed host sees it (a replay "
+        "shows the recorded one)."
+    )
+    module_root: str | None = Field(
+        description="The nearest directory at or above `directory` with a go.mod; null when "
+        "there is none."
+    )
+    module_path: str | None = Field(
+        description="The `module` line of that go.mod; null without one."
+    )
+    platform: Annotated[str, Field(pattern=r"^[a-z0-9]+-[a-z0-9]+$")] | None = Field(
+        description="GOOS-GOARCH from go env; null when go env cannot be read."
+    )
+    ok: bool = Field(description="True when no check is a problem.")
+    exit_code: Literal[0, 1]
+    summary: StatusSummary
+    checks: list[Check]
+
+
+# --- envsnap.lock ---------------------------------------------------------------------------
+
+
+class LockDocument(Document):
+    """envsnap.lock, read as TOML: the schema version and one entry per platform key
+    (GOOS-GOARCH, or GOOS-GOARCH+variant for a build variant). See docs/lock-format.md."""
+
+    schema_id: Literal[1] = Field(alias="schema")
+    platforms: dict[str, PlatformEntry] = {}
+
+
+# --- generation ---------------------------------------------------------------------------------
+
+
+class _Schema(GenerateJsonSchema):
+    """pydantic's generator without a title on every property (the names say it)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
+    "lock.schema.json": (LockDocument, "envsnap-lock/1", "envsnap.lock"),
+    "verify.schema.json": (
+        VerifyDocument,
+        "envsnap-verify/1",
+        "envsnap verify --json / envsnap diff --json",
+    ),
+    "doctor.schema.json": (DoctorDocument, "envsnap-doctor/1", "envsnap doctor --json"),
+}
+
+
+def json_schema(model: type[BaseModel], schema_id: str, title: str) -> dict[str, Any]:
+    generated = model.model_json_schema(by_alias=True, schema_generator=_Schema)
+    generated["title"] = title
+    return {"$schema": DRAFT, "$id": schema_id, **generated}
+
+
+def generated() -> dict[str, str]:
+    """Each schema file's name and the text it must have."""
+    return {
+        name: json.dumps(json_schema(*spec), indent=2, ensure_ascii=False) + "\n"
+        for name, spec in SCHEMAS.items()
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the schemas into docs/ (or the directory given); ``--check`` writes nothing and
+    exits 1 when a file differs."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    check = "--check" in args
+    folder = Path(next((a for a in args if a != "--check"), DOCS))
+    stale = []
+    for name, text in generated().items():
+        path = folder / name
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(name)
+        if not check:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    verb = "differs" if check else "written"
+    for name in stale:
+        sys.stderr.write(f"{folder / name}: {verb}\n")
+    return 1 if check and stale else 0
