@@ -201,6 +201,11 @@ class LockDocument(Document):
     (GOOS-GOARCH, or GOOS-GOARCH+variant for a build variant). See docs/lock-format.md."""
 
     schema_id: Literal[1] = Field(alias="schema")
+    envsnap_min: str | None = Field(
+        default=None,
+        pattern=r"^\d+\.\d+(\.\d+)?$",
+        description="the oldest envsnap that can read this lock (absent: 0.1.0)",
+    )
     platforms: dict[str, PlatformEntry] = {}
 
 

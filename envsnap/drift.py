@@ -351,7 +351,7 @@ def _apple_unchanged(d: Diff) -> bool:
 
 
 def _clt_active(apple: Mapping[str, Any]) -> bool:
-    from envsnap.probes.apple import developer_dir_kind
+    from envsnap.vocabulary import developer_dir_kind
 
     kind = apple.get("developer_dir_kind")
     real = _real_devdir(apple)

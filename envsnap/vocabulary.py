@@ -69,3 +69,14 @@ ENV_ALLOWLIST = (
     "DYLD_LIBRARY_PATH",
     "DYLD_FALLBACK_LIBRARY_PATH",
 )
+
+
+def developer_dir_kind(path: str) -> str:
+    """What kind of macOS developer dir *path* is: nix, clt, xcode or other."""
+    if path.startswith("/nix/store/"):
+        return "nix"
+    if path.rstrip("/").endswith("/CommandLineTools"):
+        return "clt"
+    if ".app/Contents/Developer" in path:
+        return "xcode"
+    return "other"

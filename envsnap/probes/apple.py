@@ -17,6 +17,7 @@ import re
 from envsnap.host import Host, ToolNotFound
 from envsnap.probes import Section
 from envsnap.probes.system import parse_plist
+from envsnap.vocabulary import developer_dir_kind
 
 XCODE_SELECT_LINK = "/var/db/xcode_select_link"
 CLT_PACKAGE = "com.apple.pkg.CLTools_Executables"
@@ -35,16 +36,6 @@ def developer_dir(host: Host) -> tuple[str | None, str]:
         return None, "xcode-select"
     path = result.out.strip()
     return (path if result.ok and path.startswith("/") else None), "xcode-select"
-
-
-def developer_dir_kind(path: str) -> str:
-    if path.startswith("/nix/store/"):
-        return "nix"
-    if path.rstrip("/").endswith("/CommandLineTools"):
-        return "clt"
-    if ".app/Contents/Developer" in path:
-        return "xcode"
-    return "other"
 
 
 # A macOS build with a trailing lowercase letter is a seed (beta): 23A5312d is macOS 14.0 beta,
