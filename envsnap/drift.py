@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from envsnap.snapshot import GoSection, Tool, fields_of_kind
 from envsnap.vocabulary import CGO_VARIABLES
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
@@ -160,8 +161,11 @@ NOTHING_TO_DO = (
 
 # What identifies a tool binary. Its path and the command that named it are presentation: the
 # same compiler reached through /bin (a merged-/usr symlink) or another PATH entry is the same.
-TOOL_IDENTITY = ("realpath", "sha256", "version")
-TOOL_PRESENTATION = ("path", "command")
+# The kinds are declared on the lock's models (envsnap.snapshot).
+TOOL_IDENTITY = fields_of_kind(Tool, "identity", "version")
+TOOL_PRESENTATION = fields_of_kind(Tool, "presentation")
+GO_IDENTITY = fields_of_kind(GoSection, "identity", "version")
+GO_PRESENTATION = fields_of_kind(GoSection, "presentation")
 _TOOL_LABELS = {"compiler": "C compiler", "linker": "linker", "cxx": "C++ compiler"}
 _COMPILER_VARIABLES = {"CC": "compiler", "CXX": "cxx"}
 
@@ -201,11 +205,12 @@ def _tool(tool: str, severity: Severity, why: str, fix: str) -> Explain:
 
 def _go_installation(d: Diff) -> tuple[Severity, str, str]:
     """Go's path and GOROOT: the same release installed elsewhere builds the same."""
-    versions = [entry.get("go", {}).get("version") for entry in (d.locked_entry, d.live_entry)]
-    if d.path[1] in ("path", "goroot") and versions[0] == versions[1] and versions[0]:
+    old, new = (entry.get("go", {}) for entry in (d.locked_entry, d.live_entry))
+    same = all(old.get(key) == new.get(key) for key in GO_IDENTITY)
+    if d.path[1] in GO_PRESENTATION and same and old.get("version"):
         return (
             "info",
-            f"the same Go release ({versions[0]}) installed at another path",
+            f"the same Go release ({old['version']}) installed at another path",
             NOTHING_TO_DO,
         )
     return ("warning", "a different Go installation", RELOCK)

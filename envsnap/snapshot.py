@@ -23,6 +23,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+# What a field is for comparison (drift reads it; the lock schema shows it as "compare"):
+# identity   what makes the thing the same thing (a real path, a hash);
+# version    the release it is (part of its identity too);
+# presentation  how this machine reached it (a path through a symlink or PATH, the command
+#               that named it): a difference here alone, with the same identity, is info.
+# Fields without a kind are values: any difference is a drift, as its rule says.
+Comparison = Literal["identity", "version", "presentation"]
+
+
+def compared_as(kind: Comparison, **field: Any) -> Any:
+    """A field declared with its comparison kind (default None, as optional fields are)."""
+    field.setdefault("default", None)
+    return Field(json_schema_extra={"compare": kind}, **field)
+
+
+def fields_of_kind(model: type[BaseModel], *kinds: Comparison) -> tuple[str, ...]:
+    """The names of *model*'s fields declared with one of *kinds*, in declaration order."""
+    found = []
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("compare") in kinds:
+            found.append(name)
+    return tuple(found)
+
+
 class OsSection(Strict):
     goos: str
     goarch: str
@@ -36,9 +61,9 @@ class OsSection(Strict):
 
 
 class GoSection(Strict):
-    version: str
-    path: str
-    goroot: str
+    version: str = compared_as("version", default=...)
+    path: str = compared_as("presentation", default=...)
+    goroot: str = compared_as("presentation", default=...)
     gotoolchain: str | None = None
     env: dict[str, str]
     mod_go: str | None = None
@@ -48,11 +73,11 @@ class GoSection(Strict):
 
 
 class Tool(Strict):
-    command: str | None = None
-    path: str | None = None
-    realpath: str | None = None
-    version: str | None = None
-    sha256: str | None = Sha256
+    command: str | None = compared_as("presentation")
+    path: str | None = compared_as("presentation")
+    realpath: str | None = compared_as("identity")
+    version: str | None = compared_as("version")
+    sha256: str | None = compared_as("identity", pattern=r"^sha256:[0-9a-f]{64}$")
     wrapper: str | None = None
     wrapper_version: str | None = None
     error: str | None = None

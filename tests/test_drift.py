@@ -99,3 +99,30 @@ def test_keg_and_nix_store_providers(tmp_path: Path) -> None:
         "version": "3.3.1_1",
     }
     assert provider(host, "/usr/lib/libz.so", "system") == {"provider": "system"}
+
+
+def test_a_presentation_field_alone_is_info_for_the_same_tool() -> None:
+    """The lock's model declares which tool fields are presentation (how the tool was reached)
+    and which its identity; drift follows the declaration for every such field."""
+    from envsnap.snapshot import Tool, fields_of_kind
+
+    presentation = fields_of_kind(Tool, "presentation")
+    identity = fields_of_kind(Tool, "identity", "version")
+    assert set(presentation) == {"command", "path"}
+    assert set(identity) == {"realpath", "sha256", "version"}
+    tool = {
+        "command": "gcc",
+        "path": "/usr/bin/gcc",
+        "realpath": "/usr/bin/x86_64-linux-gnu-gcc-12",
+        "version": "gcc (Debian 12.2.0-14+deb12u1) 12.2.0",
+        "sha256": "sha256:" + "ab" * 32,
+    }
+    locked = changed(cc__compiler=tool)
+    for name in presentation:
+        (finding,) = compare(locked, changed(cc__compiler={**tool, name: "/bin/gcc"}))
+        assert (finding.id, finding.severity) == (f"cc.compiler.{name}", "info")
+    for name in identity:  # another binary behind the same path is never info
+        value = tool[name]
+        other = {**tool, "path": "/bin/gcc", name: value[:-1] + ("1" if value[-1] == "0" else "0")}
+        (finding,) = compare(locked, changed(cc__compiler=other))
+        assert finding.severity in ("error", "warning"), name
