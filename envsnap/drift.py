@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from envsnap.snapshot import GoSection, Tool, fields_of_kind
-from envsnap.vocabulary import CGO_VARIABLES
+from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
 Category = Literal["changed", "missing", "extra", "unverifiable"]
@@ -574,8 +574,7 @@ def _library(d: Diff) -> tuple[Severity, str, str]:
 
 
 def _brew(provider: Any) -> str:
-    match = re.match(r"brew:(\S+) ", str(provider))
-    return match[1] if match else ""
+    return brew_formula(provider)
 
 
 def _cgo_package(d: Diff) -> tuple[Severity, str, str]:

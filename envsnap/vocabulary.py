@@ -80,3 +80,17 @@ def developer_dir_kind(path: str) -> str:
     if ".app/Contents/Developer" in path:
         return "xcode"
     return "other"
+
+
+def brew_provider(formula: str, version: str) -> str:
+    """How a lock names a library that a Homebrew formula provides: ``brew:openssl@3 3.3.0``."""
+    return f"brew:{formula} {version}"
+
+
+def brew_formula(provider: object) -> str:
+    """The formula of a ``brew:FORMULA VERSION`` provider; empty for any other provider."""
+    text = str(provider)
+    if not text.startswith("brew:"):
+        return ""
+    formula, space, _ = text[len("brew:") :].partition(" ")
+    return formula if space and formula else ""

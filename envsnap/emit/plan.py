@@ -17,7 +17,7 @@ from envsnap.config import Config
 from envsnap.emit import safe_comment, variant_exports
 from envsnap.errors import ConfigError
 from envsnap.normalize import MODULE_MARK
-from envsnap.vocabulary import CGO_FLAG_VARIABLES
+from envsnap.vocabulary import CGO_FLAG_VARIABLES, brew_formula
 
 NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
 HOMEBREW_PATHS = ("/opt/homebrew", "/usr/local/Cellar", "/usr/local/opt", "/home/linuxbrew")
@@ -109,9 +109,9 @@ def _compiler(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
 
 def _library_keys(lib: dict[str, Any]) -> list[str]:
     keys = []
-    provider = re.match(r"brew:(\S+) ", str(lib.get("provider", "")))
-    if provider:
-        keys.append(provider[1])
+    formula = brew_formula(lib.get("provider", ""))
+    if formula:
+        keys.append(formula)
     keys.append(str(lib.get("name", "")))
     return keys
 

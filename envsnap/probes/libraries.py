@@ -19,6 +19,7 @@ from envsnap.errors import EnvsnapError
 from envsnap.host import Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
 from envsnap.probes.link import Key, LinkPlan, Resolution, link_plan, resolve_fast, resolve_traced
+from envsnap.vocabulary import brew_provider
 
 _KEG = re.compile(r"^(?P<prefix>.*)/Cellar/(?P<formula>[^/]+)/(?P<version>[^/]+)/")
 _NIX = re.compile(r"^/nix/store/[0-9a-z]{32}-(?P<name>[^/]+)")
@@ -44,7 +45,7 @@ def provider(host: Host, real_path: str, default: str) -> Section:
         stable = _receipt_version(receipt)
         if stable and version.split("_")[0] != stable:
             version = stable
-        return {"provider": f"brew:{formula} {version}", "version": version}
+        return {"provider": brew_provider(formula, version), "version": version}
     nix = _NIX.match(real_path)
     if nix:
         return {"provider": f"nix:{nix['name']}"}
