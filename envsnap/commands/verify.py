@@ -17,7 +17,14 @@ from envsnap import checking
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
 from envsnap.module import LOCK_NAME
-from envsnap.report import Outcome, render_json, render_quiet, render_text
+from envsnap.report import (
+    Outcome,
+    colour_wanted,
+    paint,
+    render_json,
+    render_quiet,
+    render_text,
+)
 
 if TYPE_CHECKING:  # a clean verdict needs none of these (envsnap.verdict)
     from envsnap.config import Config, Variant
@@ -55,7 +62,8 @@ def emit(outcome: Outcome, args: argparse.Namespace) -> int:
     elif getattr(args, "quiet", False):
         sys.stderr.write(render_quiet(outcome))
     else:
-        sys.stdout.write(render_text(outcome))
+        text = render_text(outcome)
+        sys.stdout.write(paint(text) if colour_wanted(sys.stdout) else text)
     return outcome.exit_code
 
 
