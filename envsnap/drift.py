@@ -93,7 +93,8 @@ def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
     libraries = {}
     for lib in entry.get("libraries", []):
         item = {k: _flags(v) for k, v in lib.items() if k not in ("name", "found_by", "files")}
-        item["files"] = {f["path"]: f.get("sha256", "unknown") for f in lib.get("files", [])}
+        # a file recorded without a hash (a replayed machine) is compared, and shown, by its path
+        item["files"] = {f["path"]: f.get("sha256") or f["path"] for f in lib.get("files", [])}
         if "pc_file" in lib:
             item["pc_file"] = lib["pc_file"].get("sha256", lib["pc_file"].get("path"))
         libraries[library_key(lib)] = item

@@ -126,3 +126,18 @@ def test_a_presentation_field_alone_is_info_for_the_same_tool() -> None:
         other = {**tool, "path": "/bin/gcc", name: value[:-1] + ("1" if value[-1] == "0" else "0")}
         (finding,) = compare(locked, changed(cc__compiler=other))
         assert finding.severity in ("error", "warning"), name
+
+
+def test_a_library_file_without_a_hash_is_shown_by_its_path() -> None:
+    lib = {
+        "name": "ssl",
+        "found_by": "ldflags",
+        "provider": "brew:openssl@3 3.3.0",
+        "used_by": ["example.com/app"],
+        "files": [{"path": "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib"}],
+    }
+    moved = {**lib, "files": [{"path": "/opt/homebrew/Cellar/openssl@3/3.3.0/lib/libssl.3.dylib"}]}
+    (finding,) = compare(changed(libraries=[lib]), changed(libraries=[moved]))
+    document = json.dumps(finding.to_json())
+    assert "unknown" not in document
+    assert "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib" in document
