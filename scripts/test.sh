@@ -22,6 +22,11 @@ install_debian_packages() {
 
 install_python_env() {
     local venv=.venv
+    # A run interrupted while the venv was being made leaves one without pip: make it again.
+    if [ -x "$venv/bin/python" ] && ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+        echo "recreating $venv (it has no working pip)"
+        rm -rf "$venv"
+    fi
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
 }
