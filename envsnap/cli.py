@@ -61,6 +61,14 @@ def requested_verb(argv: Sequence[str]) -> str | None:
     return None
 
 
+def version_line() -> str:
+    """envsnap's version and the Python that runs it (which venv or pipx install answered)."""
+    import sys
+
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"envsnap {__version__} (Python {python}, {sys.executable})"
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; only the requested verb's module is imported.
 
@@ -76,7 +84,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         description="Lock, verify and recreate the cgo toolchain a Go module builds with.",
         parents=[_common_options(defaults=True)],
     )
-    parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = _common_options(defaults=False)
     for name in COMMANDS:

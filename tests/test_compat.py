@@ -217,7 +217,7 @@ def test_lock_records_envsnap_min_and_rerenders_byte_for_byte(locked: Path) -> N
     lock = locked / "envsnap.lock"
     doc = tomllib.loads(lock.read_text())
     minimum = tuple(int(part) for part in doc["envsnap_min"].split("."))
-    running = envsnap("--version").stdout.split()[-1]
+    running = envsnap("--version").stdout.split()[1]
     assert minimum <= tuple(int(part) for part in running.split(".")[:3])
     before = lock.read_bytes()
     assert render(parse_lock(lock, before)) == before

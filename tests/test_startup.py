@@ -36,3 +36,17 @@ def test_a_typo_in_the_verb_is_a_usage_error_naming_the_choices() -> None:
     assert result.returncode == 2
     assert "invalid choice: 'verfy'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_version_names_envsnap_and_the_python_that_runs_it() -> None:
+    import platform
+    import sys
+
+    from envsnap import __version__
+    from tests.conftest import envsnap
+
+    result = envsnap("--version")
+    assert result.returncode == 0
+    assert result.stdout == (
+        f"envsnap {__version__} (Python {platform.python_version()}, {sys.executable})\n"
+    )
