@@ -69,7 +69,7 @@ def version_line() -> str:
     return f"envsnap {__version__} (Python {python}, {sys.executable})"
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = (), every: bool = False) -> argparse.ArgumentParser:
     """The parser; only the requested verb's module is imported.
 
     Without a verb (``--version``, ``--help``, a typo) no command module is imported at all: the
@@ -88,7 +88,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = _common_options(defaults=False)
     for name in COMMANDS:
-        if name == verb:
+        if name == verb or every:  # every: the whole grammar, for shell completion
             _command_module(name).add_parser(subparsers, common)
         else:
             subparsers.add_parser(name, help=SUMMARIES[name])
@@ -129,7 +129,18 @@ def _clean_verify(argv: Sequence[str]) -> int | None:
         return None
 
 
+def _complete() -> int:
+    """Answer a shell's completion request (the script `envsnap completion SHELL` prints sets
+    _ARGCOMPLETE and calls envsnap); argcomplete writes the candidates and exits."""
+    import argcomplete
+
+    argcomplete.autocomplete(build_parser(every=True))
+    return 1  # not reached when the request is well formed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if "_ARGCOMPLETE" in os.environ and argv is None:
+        return _complete()
     argv = sys.argv[1:] if argv is None else list(argv)
     shortcut = _clean_verify(argv)
     if shortcut is not None:

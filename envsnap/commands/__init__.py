@@ -16,4 +16,5 @@ SUMMARIES = {
     "hook": "install or remove a git pre-commit hook running verify",
     "git": "set up git for envsnap.lock (its merge driver)",
     "merge-driver": "merge envsnap.lock per platform (git runs it; see `envsnap git setup`)",
+    "completion": "print the shell completion script for bash, zsh or fish",
 }
