@@ -10,13 +10,13 @@ merged into one finding.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from envsnap.snapshot import GoSection, Tool, fields_of_kind
 from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
@@ -163,10 +163,18 @@ NOTHING_TO_DO = (
 # What identifies a tool binary. Its path and the command that named it are presentation: the
 # same compiler reached through /bin (a merged-/usr symlink) or another PATH entry is the same.
 # The kinds are declared on the lock's models (envsnap.snapshot).
-TOOL_IDENTITY = fields_of_kind(Tool, "identity", "version")
-TOOL_PRESENTATION = fields_of_kind(Tool, "presentation")
-GO_IDENTITY = fields_of_kind(GoSection, "identity", "version")
-GO_PRESENTATION = fields_of_kind(GoSection, "presentation")
+# (imported when a rule first asks: verify's clean path imports this module, never pydantic)
+
+
+@functools.cache
+def kinds(section: str, *wanted: str) -> tuple[str, ...]:
+    """The fields of the lock's *section* model ("tool", "go") declared with a *wanted* kind."""
+    from envsnap.snapshot import GoSection, Tool, fields_of_kind
+
+    model = {"tool": Tool, "go": GoSection}[section]
+    return fields_of_kind(model, *wanted)  # type: ignore[arg-type]
+
+
 _TOOL_LABELS = {"compiler": "C compiler", "linker": "linker", "cxx": "C++ compiler"}
 _COMPILER_VARIABLES = {"CC": "compiler", "CXX": "cxx"}
 
@@ -184,14 +192,14 @@ def same_tool(d: Diff, tool: str) -> bool:
         return False
     if a.get("realpath") is None and a.get("sha256") is None:
         return False
-    return all(a.get(key) == b.get(key) for key in TOOL_IDENTITY)
+    return all(a.get(key) == b.get(key) for key in kinds("tool", "identity", "version"))
 
 
 def _tool(tool: str, severity: Severity, why: str, fix: str) -> Explain:
     """A tool field's rule: a path alone that differs, for the same binary, is info."""
 
     def explain(d: Diff) -> tuple[Severity, str, str]:
-        if d.path[-1] in TOOL_PRESENTATION and same_tool(d, tool):
+        if d.path[-1] in kinds("tool", "presentation") and same_tool(d, tool):
             real = _tool_of(d.live_entry, tool).get("realpath") or "the same file"
             return (
                 "info",
@@ -207,8 +215,8 @@ def _tool(tool: str, severity: Severity, why: str, fix: str) -> Explain:
 def _go_installation(d: Diff) -> tuple[Severity, str, str]:
     """Go's path and GOROOT: the same release installed elsewhere builds the same."""
     old, new = (entry.get("go", {}) for entry in (d.locked_entry, d.live_entry))
-    same = all(old.get(key) == new.get(key) for key in GO_IDENTITY)
-    if d.path[1] in GO_PRESENTATION and same and old.get("version"):
+    same = all(old.get(key) == new.get(key) for key in kinds("go", "identity", "version"))
+    if d.path[1] in kinds("go", "presentation") and same and old.get("version"):
         return (
             "info",
             f"the same Go release ({old['version']}) installed at another path",
