@@ -89,6 +89,15 @@ def hooks_dir(path: Path) -> Path:
     return work_tree_top(path) / run_git(path, "rev-parse", "--git-path", "hooks")
 
 
+def tracked_under(path: Path, folder: Path) -> bool:
+    """Whether git tracks *folder*, or any file in it, in the work tree holding *path*."""
+    try:
+        relative = folder.resolve().relative_to(work_tree_top(path)).as_posix()
+    except ValueError:  # outside the work tree (the usual .git/hooks is not tracked either)
+        return False
+    return bool(run_git(path, "ls-files", "--full-name", "--", f":(literal){relative}").strip())
+
+
 def config_value(path: Path, key: str) -> str | None:
     """The repository-local value of *key*, or None when it is not set (git exits 1)."""
     try:

@@ -66,7 +66,7 @@ def drifted(env: dict[str, str]) -> dict[str, str]:
     return {**env, "CGO_CFLAGS": "-O2 -g -DDRIFT"}
 
 
-FINDING = "CGO_CFLAGS (go env): -O2 -g → -O2 -g -DDRIFT"
+FINDING = "CGO_CFLAGS (go env): added -DDRIFT"
 
 
 def test_try_repo_passes_when_clean_and_shows_the_drift(
