@@ -191,7 +191,7 @@ def _timed_install(folder: Path, script: bytes) -> float:
 
 
 def test_a_killed_install_or_uninstall_always_leaves_a_working_hook(tmp_path: Path) -> None:
-    script = hooks.hook_script("/usr/bin/python3", "svc", hooks.ISOLATED)
+    script = hooks.hook_script("/usr/bin/python3", "svc")
     rng = random.Random(20260301)
     took = _timed_install(tmp_path / "timing", script)
     seen: dict[str, set[str]] = {"install": set(), "uninstall": set()}
