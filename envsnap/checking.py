@@ -137,6 +137,22 @@ def _at(entry: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def _brief(value: Any, other: Any) -> Any:
+    """A value as the finding shows it: a scalar as it is, a list or table by its size (a list
+    holding *other*'s items in another order says so)."""
+    import json
+
+    if isinstance(value, list) and isinstance(other, list):
+        items = sorted(json.dumps(item, sort_keys=True) for item in value)
+        if items == sorted(json.dumps(item, sort_keys=True) for item in other):
+            return f"the same {len(value)} items, in another order"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if isinstance(value, dict):
+        return f"a table of {len(value)} keys"
+    return value
+
+
 def unexplained(
     paths: Sequence[tuple[str, ...]], locked: dict[str, Any], live: dict[str, Any], policy: Policy
 ) -> list[Finding]:
@@ -151,8 +167,8 @@ def unexplained(
         names[0],
         "changed",
         "warning",
-        _at(locked, paths[0]),
-        _at(live, paths[0]),
+        _brief(old := _at(locked, paths[0]), None),
+        _brief(_at(live, paths[0]), old),
         f"the entry differs in a way no rule explains: {shown}",
         RELOCK,
     )

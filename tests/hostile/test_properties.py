@@ -224,3 +224,21 @@ def test_the_agreement_covered_both_answers() -> None:
     assert seen["same"] == seen["reordered keys"] == {False}
     assert seen["one value"] == {True}
     assert True in seen["shuffled lists"] and True in seen["an empty table"]
+
+
+def test_a_difference_no_rule_explains_is_named_and_can_be_ignored() -> None:
+    lib = {"found_by": "ldflags", "provider": "p", "used_by": []}
+    entry = {
+        "os": {"goos": "linux", "goarch": "amd64"},
+        "go": {"version": "go1.22.1", "path": "/go", "goroot": "/go", "env": {}},
+        "cc": {"compiler": {}, "linker": {}},
+        "env": {},
+        "cgo": {},
+        "libraries": [{"name": "z", **lib}, {"name": "m", **lib}],
+    }
+    live = {**entry, "libraries": entry["libraries"][::-1]}
+    locked = make_entry(entry)
+    (finding,) = findings_for(locked, live, "linux-amd64", Config())
+    assert finding.severity == "warning" and finding.id == "unexplained.libraries"
+    assert finding.why == "the entry differs in a way no rule explains: libraries"
+    assert findings_for(locked, live, "linux-amd64", Config(ignore=("unexplained.*",))) == []
