@@ -228,15 +228,16 @@ def test_the_agreement_covered_both_answers() -> None:
 
 def test_a_difference_no_rule_explains_is_named_and_can_be_ignored() -> None:
     lib = {"found_by": "ldflags", "provider": "p", "used_by": []}
-    entry = {
+    libraries = [{"name": "z", **lib}, {"name": "m", **lib}]
+    entry: dict[str, Any] = {
         "os": {"goos": "linux", "goarch": "amd64"},
         "go": {"version": "go1.22.1", "path": "/go", "goroot": "/go", "env": {}},
         "cc": {"compiler": {}, "linker": {}},
         "env": {},
         "cgo": {},
-        "libraries": [{"name": "z", **lib}, {"name": "m", **lib}],
+        "libraries": libraries,
     }
-    live = {**entry, "libraries": entry["libraries"][::-1]}
+    live = {**entry, "libraries": libraries[::-1]}
     locked = make_entry(entry)
     (finding,) = findings_for(locked, live, "linux-amd64", Config())
     assert finding.severity == "warning" and finding.id == "unexplained.libraries"
