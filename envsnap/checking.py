@@ -98,7 +98,81 @@ def explain(
         locked = readable(locked, labels[0])
     if any(entry is live for entry in validate):
         live = readable(live, labels[1])
-    return compare(locked, live, policy)
+    findings = compare(locked, live, policy)
+    if findings or not (paths := unexplained_paths(locked, live)):
+        return findings
+    if policy.ignore and compare(locked, live):  # envsnap.toml ignores every difference there is
+        return []
+    return unexplained(paths, locked, live, policy)
+
+
+def unexplained_paths(locked: dict[str, Any], live: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Where two entries' contents (what their digests are taken over) differ: the paths of the
+    differing values, a list whose items differ named whole."""
+    from envsnap.lockfile import content_of
+
+    return _differing(content_of(locked), content_of(live), ())
+
+
+def _differing(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    import json
+
+    if json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):
+        return []
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [path]
+    found = []
+    for key in sorted(set(old) | set(new), key=str):
+        if key not in old or key not in new:
+            found.append((*path, str(key)))
+        else:
+            found += _differing(old[key], new[key], (*path, str(key)))
+    return found
+
+
+def _at(entry: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = entry
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _brief(value: Any, other: Any) -> Any:
+    """A value as the finding shows it: a scalar as it is, a list or table by its size (a list
+    holding *other*'s items in another order says so)."""
+    import json
+
+    if isinstance(value, list) and isinstance(other, list):
+        items = sorted(json.dumps(item, sort_keys=True) for item in value)
+        if items == sorted(json.dumps(item, sort_keys=True) for item in other):
+            return f"the same {len(value)} items, in another order"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if isinstance(value, dict):
+        return f"a table of {len(value)} keys"
+    return value
+
+
+def unexplained(
+    paths: Sequence[tuple[str, ...]], locked: dict[str, Any], live: dict[str, Any], policy: Policy
+) -> list[Finding]:
+    """The finding for a difference none of the rules reports (a list in another order, an
+    empty table): never silence, so that verify agrees with ``lock --check``."""
+    from envsnap.drift import RELOCK, Finding, apply_policy
+
+    names = [".".join(path) or "(the whole entry)" for path in paths]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    finding = Finding(
+        f"unexplained.{names[0]}",
+        names[0],
+        "changed",
+        "warning",
+        _brief(old := _at(locked, paths[0]), None),
+        _brief(_at(live, paths[0]), old),
+        f"the entry differs in a way no rule explains: {shown}",
+        RELOCK,
+    )
+    return apply_policy([finding], policy)
 
 
 def findings_for(

@@ -89,6 +89,15 @@ def hooks_dir(path: Path) -> Path:
     return work_tree_top(path) / run_git(path, "rev-parse", "--git-path", "hooks")
 
 
+def tracked_under(path: Path, folder: Path) -> bool:
+    """Whether git tracks *folder*, or any file in it, in the work tree holding *path*."""
+    try:
+        relative = folder.resolve().relative_to(work_tree_top(path)).as_posix()
+    except ValueError:  # outside the work tree (the usual .git/hooks is not tracked either)
+        return False
+    return bool(run_git(path, "ls-files", "--full-name", "--", f":(literal){relative}").strip())
+
+
 def config_value(path: Path, key: str) -> str | None:
     """The repository-local value of *key*, or None when it is not set (git exits 1)."""
     try:
@@ -128,48 +137,57 @@ class LockRevision:
 
 
 _FIELD, _RECORD = "\x1f", "\x00"  # as git prints them for %x1f and %x00 (argv cannot hold NUL)
-_LOG_FORMAT = "--format=%x00%H%x1f%as%x1f%an%x1f%P"
+_LOG_FORMAT = "--format=%x00%H%x1f%as%x1f%an"
+_NO_BLOB = "0" * 40
 
 
 def lock_revisions(lock_path: Path) -> list[LockRevision]:
-    """Every commit that changed *lock_path*, newest first, following renames (``--follow``)."""
+    """Every commit that changed *lock_path*, newest first, following renames (``--follow``).
+
+    One ``git log`` names the commits and, in its ``--raw`` lines, the lock's blob before and
+    after each (a merge against its first parent); only those blobs are then read, each once,
+    through gitpython's one ``git cat-file`` process: the cost grows with the commits that
+    touched the lock, not with the length of the history."""
     repo = open_repo(lock_path.parent)
     if not repo.head.is_valid():  # no commit yet
         return []
     relative = lock_path.resolve().relative_to(work_tree_top(lock_path.parent)).as_posix()
     out = run_git(
         lock_path.parent,
-        *("-c", "core.quotePath=false", "log", "--follow", "--name-status", _LOG_FORMAT),
+        *("log", "--follow", "--raw", "--no-abbrev", "--diff-merges=first-parent", _LOG_FORMAT),
         *("--", relative),
     )
-    revisions, current = [], relative
+    blobs: dict[str, bytes | None] = {_NO_BLOB: None}
+
+    def blob(sha: str) -> bytes | None:
+        if sha not in blobs:
+            blobs[sha] = _read_blob(repo, sha)
+        return blobs[sha]
+
+    revisions = []
     for record in out.split(_RECORD)[1:]:
         header, _, changes = record.partition("\n")
-        sha, date, author, parents = header.split(_FIELD)
-        old, new = _renamed(changes, current)
-        before = _blob(repo, parents.split()[0], old) if parents else None
-        revisions.append(LockRevision(sha, date, author, before, _blob(repo, sha, new)))
-        current = old
+        shas = _blob_pair(changes)
+        if shas is not None:
+            sha, date, author = header.split(_FIELD)
+            revisions.append(LockRevision(sha, date, author, blob(shas[0]), blob(shas[1])))
     return revisions
 
 
-def _renamed(changes: str, current: str) -> tuple[str, str]:
-    """(path in the parent, path in the commit) from ``--name-status`` lines."""
+def _blob_pair(changes: str) -> tuple[str, str] | None:
+    """(blob before, blob after) from a ``--raw`` line ``:100644 100644 OLD NEW M\tpath``."""
     for line in changes.splitlines():
-        status, *paths = line.split("\t")
-        if status.startswith(("R", "C")) and len(paths) == 2:
-            return paths[0], paths[1]
-        if len(paths) == 1 and not paths[0].startswith('"'):
-            return paths[0], paths[0]
-    return current, current
+        fields = line.partition("\t")[0].split()
+        if line.startswith(":") and len(fields) >= 5:
+            return fields[2], fields[3]
+    return None
 
 
-def _blob(repo: git.Repo, rev: str, relative: str) -> bytes | None:
+def _read_blob(repo: git.Repo, sha: str) -> bytes | None:
     try:
-        blob = repo.commit(rev).tree / relative
-    except KeyError:
+        data: bytes = repo.odb.stream(bytes.fromhex(sha)).read()
+    except (ValueError, OSError):
         return None
-    data: bytes = blob.data_stream.read()
     return data
 
 

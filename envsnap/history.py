@@ -85,17 +85,28 @@ def _entry_change(old: LockFile | None, new: LockFile, platform: str, policy: Po
     return notes + (entry_drift(before, after, platform, policy) or ["relocked, no drift"])
 
 
-def _parse(data: bytes | None, label: str) -> LockFile | None:
-    return None if data is None else parse_lock(Path(label), data)
+def _parse(data: bytes | None, label: str, memo: dict[bytes, LockFile]) -> LockFile | None:
+    """The parsed lock; *memo* keeps the last one parsed (a commit's before is the after of
+    the next, older, commit)."""
+    if data is None:
+        return None
+    if data not in memo:
+        memo.clear()
+        memo[data] = parse_lock(Path(label), data)
+    return memo[data]
 
 
 def revision_changes(
-    revision: LockRevision, policy: Policy, only: str | None = None
+    revision: LockRevision,
+    policy: Policy,
+    only: str | None = None,
+    memo: dict[bytes, LockFile] | None = None,
 ) -> list[Change]:
     """Every platform entry *revision* changed, explained; an unreadable lock is one note."""
+    memo = {} if memo is None else memo
     try:
-        old = _parse(revision.before, f"{LOCK_NAME} before {revision.short}")
-        new = _parse(revision.after, f"{LOCK_NAME} at {revision.short}")
+        new = _parse(revision.after, f"{LOCK_NAME} at {revision.short}", memo)
+        old = _parse(revision.before, f"{LOCK_NAME} before {revision.short}", memo)
     except LockError as exc:
         return [Change(revision, "", (f"{exc.message}; skipped",))]
     if new is None:
@@ -116,7 +127,8 @@ def changes(
     revisions: Iterable[LockRevision], policy: Policy, only: str | None = None
 ) -> list[Change]:
     """What each revision did, newest first (the order of *revisions*)."""
-    return [change for rev in revisions for change in revision_changes(rev, policy, only)]
+    memo: dict[bytes, LockFile] = {}
+    return [change for rev in revisions for change in revision_changes(rev, policy, only, memo)]
 
 
 def render(found: Sequence[Change]) -> str:

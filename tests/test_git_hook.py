@@ -138,7 +138,7 @@ def test_core_hooks_path_is_honoured(repo: Path, gui_env: dict[str, str]) -> Non
 def test_refuses_when_the_place_for_the_old_hook_is_taken(repo: Path) -> None:
     hooks = repo / ".git" / "hooks"
     (hooks / "pre-commit").write_text("#!/bin/sh\nexit 0\n")
-    (hooks / "pre-commit.envsnap-chained").write_text("#!/bin/sh\nexit 0\n")
+    (hooks / "pre-commit.envsnap-chained").write_text("#!/bin/sh\nexit 1\n")  # not a copy
     result = envsnap("hook", "install", "-C", str(repo / "svc"))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "remove" in result.stderr

@@ -87,7 +87,8 @@ def test_git_setup_writes_the_attribute_and_driver_once(tmp_path: Path) -> None:
     attr = git(repo, "check-attr", "merge", "--", "svc/envsnap.lock")
     assert attr.strip() == "svc/envsnap.lock: merge: envsnap"
     driver = git(repo, "config", "--local", "merge.envsnap.driver").strip()
-    assert driver.endswith(" -m envsnap merge-driver %O %A %B %P")
+    assert driver.endswith(" -m envsnap merge-driver -- %O %A %B %P")
+    assert driver.split()[1] in ("-I", "-P")  # never the work tree's own `envsnap`
     assert git(repo, "config", "--local", "merge.envsnap.name").strip()
 
     files = (repo / ".gitattributes", repo / ".git" / "config")

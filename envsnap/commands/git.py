@@ -18,6 +18,7 @@ from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EnvsnapError
 from envsnap.git import config_value, merge_attribute, set_config, work_tree_top
+from envsnap.hooks import ISOLATED, safe_python
 from envsnap.lockfile import LOCK_NAME
 from envsnap.module import find_module_root
 
@@ -39,9 +40,13 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def driver_command(python: str) -> str:
-    """What git runs to merge the lock (git shell-quotes the file names it puts for %O %A %B %P)."""
-    return f"{shlex.quote(python)} -m envsnap merge-driver %O %A %B %P"
+def driver_command(python: str, isolation: str = ISOLATED) -> str:
+    """What git runs to merge the lock (git shell-quotes the file names it puts for %O %A %B %P).
+
+    git runs it at the top of the work tree: *isolation* keeps the files there off Python's
+    import path (see :func:`envsnap.hooks.safe_python`), and ``--`` keeps a path such as
+    ``-dash/envsnap.lock`` from reading as an option."""
+    return f"{shlex.quote(python)} {isolation} -m envsnap merge-driver -- %O %A %B %P"
 
 
 def ensure_attribute(module: Path, top: Path) -> bool:
@@ -68,7 +73,7 @@ def ensure_config(module: Path, python: str) -> list[str]:
     """Set the driver's local config keys that differ; returns the keys it set."""
     wanted = {
         f"merge.{DRIVER}.name": DRIVER_NAME,
-        f"merge.{DRIVER}.driver": driver_command(python),
+        f"merge.{DRIVER}.driver": driver_command(python, safe_python(python)),
     }
     changed = [key for key, value in wanted.items() if config_value(module, key) != value]
     for key in changed:

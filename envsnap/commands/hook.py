@@ -10,7 +10,7 @@ from typing import Any
 from envsnap import hooks
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
-from envsnap.git import hooks_dir, work_tree_top
+from envsnap.git import hooks_dir, tracked_under, work_tree_top
 from envsnap.module import find_module_root
 
 
@@ -34,10 +34,13 @@ def run(args: argparse.Namespace) -> int:
         )
     module = find_module_root(Path(args.directory))
     paths = hooks.HookPaths.in_dir(hooks_dir(module))
+    refuse_if_tracked(module, paths)
     try:
         if args.action == "install":
             relative = module.resolve().relative_to(work_tree_top(module)).as_posix()
-            done = hooks.install(paths, hooks.hook_script(sys.executable, relative))
+            python = sys.executable
+            script = hooks.hook_script(python, relative, hooks.safe_python(python))
+            done = hooks.install(paths, script)
         else:
             done = hooks.uninstall(paths)
     except OSError as exc:
@@ -46,3 +49,15 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     print(f"envsnap: {done}", file=sys.stderr)
     return EXIT_OK
+
+
+def refuse_if_tracked(module: Path, paths: hooks.HookPaths) -> None:
+    """A hooks folder the repository tracks (``core.hooksPath``) is the team's: envsnap never
+    writes its machine-specific hook there."""
+    if tracked_under(module, paths.hook.parent):
+        raise hooks.HookError(
+            f"{paths.hook.parent} is tracked by git (core.hooksPath): envsnap will not change "
+            "the team's committed hooks",
+            "call `envsnap verify` from the committed pre-commit hook by hand, or use the "
+            "pre-commit framework (docs/git.md)",
+        )
