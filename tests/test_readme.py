@@ -1,0 +1,55 @@
+"""The README's two commands, copied literally, on a fresh setup: a new HOME, no virtualenv, the
+system's python3 and a PATH with nothing but the system's directories."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import REPO, require_tool
+
+SKIP = shutil.ignore_patterns(
+    ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "envsnap.lock"
+)
+
+
+def readme_commands() -> list[str]:
+    """The `$ ` lines of the README's first console block."""
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"```console\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    return [line[2:] for line in block[1].splitlines() if line.startswith("$ ")]
+
+
+def test_the_readme_commands_lock_and_verify_the_example(tmp_path: Path) -> None:
+    for tool in ("gcc", "pkg-config", "bash"):
+        require_tool(tool)
+    first, second = readme_commands()
+    assert "examples/zlib" in first and "lock" in first and "verify" in second
+    clone = tmp_path / "envsnap"
+    shutil.copytree(REPO, clone, ignore=SKIP)  # the lock is left out: the command writes it
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
+    script = f"set -e\n{first}\n{second}\n"
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (clone / "examples" / "zlib" / "envsnap.lock").is_file()
+    assert "matches envsnap.lock" in result.stdout
+
+
+def test_the_committed_example_lock_verifies_clean() -> None:
+    require_tool("go")
+    from tests.conftest import envsnap
+
+    result = envsnap("verify", "--strict", "-C", str(REPO / "examples" / "zlib"))
+    assert result.returncode == 0, result.stdout + result.stderr
