@@ -91,3 +91,31 @@ if __name__ == "__main__":
     module_dir, rec_a, rec_b, how_many, seed_text = sys.argv[1:6]
     result = kill_loop(Path(module_dir), [rec_a, rec_b], int(how_many), int(seed_text))
     print(json.dumps(result))
+
+
+def race(module: Path, recs: list[str], tmpdirs: list[str]) -> list[int]:
+    """Fork one `lock` per recording at once, each with its own TMPDIR; their exit codes."""
+    import importlib
+    import tempfile
+
+    for name in ("envsnap.commands.lock", "envsnap.probes.collect", "envsnap.snapshot"):
+        importlib.import_module(name)  # once, before forking: the children start warm
+    pids = []
+    for rec, tmpdir in zip(recs, tmpdirs, strict=True):
+        pid = os.fork()
+        if pid == 0:
+            os.environ["TMPDIR"] = tmpdir
+            tempfile.tempdir = None  # gettempdir() reads TMPDIR again, as a new process would
+            os._exit(_fork_body(["--replay", rec, "lock", "-C", str(module)]))
+        pids.append(pid)
+    return [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+
+
+def _fork_body(argv: list[str]) -> int:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        return main(argv)
+    except BaseException:  # noqa: BLE001 - any escape is reported as 99
+        return 99
