@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from envsnap import cli
+from envsnap.errors import LockError
 from envsnap.lockfile import entry_digest, remove_stale_temporaries
 from tests.conftest import RECORDINGS, envsnap, write_module
 
@@ -123,6 +124,34 @@ def test_cleanup_removes_only_dead_writers_temporaries(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_filesystem_that_cannot_lock_a_folder_gets_a_mutex_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NFS refuses an exclusive flock on a folder (EBADF): a mutex file beside the lock is used,
+    and it still excludes a second writer."""
+    import fcntl
+    import stat
+
+    from envsnap import lockfile
+
+    real_flock = fcntl.flock
+
+    def nfs_like(fd: int, op: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_like)
+    monkeypatch.setattr(lockfile, "LOCK_WAIT_SECONDS", 0.2)
+    lock = tmp_path / "envsnap.lock"
+    with lockfile.exclusive(lock):
+        assert (tmp_path / ".envsnap.lock.mutex").exists()
+        with pytest.raises(LockError, match="another envsnap"), lockfile.exclusive(lock):
+            pass
+    with lockfile.exclusive(lock):
+        pass
 
 
 def test_cache_writers_racing_leave_a_valid_cache_or_none(tmp_path: Path) -> None:
