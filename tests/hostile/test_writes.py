@@ -404,3 +404,21 @@ def test_cache_writes_refuse_a_folder_that_is_not_ours(tmp_path: Path, how: str)
     else:
         assert target.is_symlink()
     assert temporaries(folder) == []
+
+
+def test_a_cache_write_removes_a_killed_writers_temporary(tmp_path: Path) -> None:
+    from envsnap.stamps import read_cache_json, write_cache_json
+
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    leftover = folder / f".probes.json.{dead}.0123abcd.tmp"
+    leftover.write_text('{"version": 1, "entr')  # torn: its writer was killed
+    write_cache_json(folder / "probes.json", 1, {"k": "v"})
+    assert read_cache_json(folder / "probes.json", 1) == {"k": "v"}
+    assert temporaries(folder) == []
