@@ -1,9 +1,11 @@
 """SIGKILL `envsnap lock` at random moments; print what the lock file was after each kill.
 
-Run as ``python -m tests.hostile.writes_killer MODULE REC_A REC_B COUNT SEED``. The parent
-imports envsnap once and forks one ``lock`` per round (alternating the two recordings, so every
-run changes the lock), kills it after a random delay spread over a whole run, and reads the lock:
-it must always be exactly the lock of A or of B. Forking keeps 200+ kills within seconds.
+Run as ``python -m tests.hostile.writes_killer MODULE REC_A REC_B KILLS SEED``: rounds go on
+until KILLS runs were killed (a run may finish before its kill; at most 4 x KILLS rounds). The
+parent imports envsnap once and forks one ``lock`` per round (alternating the two recordings,
+so every run changes the lock), kills it after a random delay spread over a whole run, and
+reads the lock: it must always be exactly the lock of A or of B. Forking keeps 200+ kills
+within seconds.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ def kill_loop(module: Path, recs: list[str], count: int, seed: int) -> dict[str,
     report: dict[str, object] = {"killed": 0, "finished": 0, "bad": [], "exits": []}
     outcomes = {"killed_old": 0, "killed_new": 0}
     span = max(durations) * 1.3
-    for i in range(count):
+    i = 0
+    while report["killed"] < count and i < 4 * count:  # type: ignore[operator]
+        i += 1
         before = lock.read_bytes()
         pid = _fork_lock(["--replay", recs[i % 2], "lock", "-C", str(module)])
         time.sleep(rng.uniform(0, span))
