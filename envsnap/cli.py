@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from envsnap import __version__
 from envsnap.commands import SUMMARIES
-from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError
+from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError, expected_os_error
 
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
@@ -95,25 +95,45 @@ def build_parser(argv: Sequence[str] = (), every: bool = False) -> argparse.Argu
     return parser
 
 
-def _crash_log() -> Path:
+def _crash_folders() -> list[Path]:
+    """Where a crash log may go: ``$TMPDIR/envsnap-<uid>``, else the user's cache folder."""
     import tempfile
     from pathlib import Path
 
-    folder = Path(tempfile.gettempdir(), f"envsnap-{os.getuid()}")
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder / "crash.log"
+    from envsnap.stamps import cache_dir
+
+    folders = [Path(tempfile.gettempdir(), f"envsnap-{os.geteuid()}")]
+    cache = cache_dir(os.environ)
+    return folders + ([cache] if cache is not None else [])
+
+
+def _write_crash_log(text: str) -> Path:
+    """The crash log, written in the first folder that is private to this user (created 0700;
+    one owned by another user, a symlink or open to others is refused and never followed)."""
+    from envsnap.atomic import atomic_write, private_folder
+
+    refusal: OSError | None = None
+    for folder in _crash_folders():
+        try:
+            log = private_folder(folder, parents=True) / "crash.log"
+            atomic_write(log, text.encode(), mode=0o600, follow_symlinks=False)
+            return log
+        except OSError as exc:
+            refusal = refusal or exc
+    raise refusal or OSError("no folder for a crash log")
 
 
 def _report_internal_error(exc: BaseException) -> int:
     import traceback
 
     try:
-        log = _crash_log()
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        log = _write_crash_log("".join(traceback.format_exception(exc)))
         where = f"details in {log}"
-    except OSError:
-        where = "no log could be written"
-    print(f"envsnap: internal error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
+    except OSError as refused:
+        where = f"no log could be written: {refused.filename or ''} {refused.strerror or ''}"
+    print(
+        f"envsnap: internal error: {type(exc).__name__}: {exc} ({where.rstrip()})", file=sys.stderr
+    )
     return EXIT_INTERNAL
 
 
@@ -157,6 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        expected = expected_os_error(exc)
+        if expected is None:
+            return _report_internal_error(exc)
+        print(expected.render(), file=sys.stderr)
+        return expected.exit_code
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become exit 3
         return _report_internal_error(exc)
     return code

@@ -52,3 +52,40 @@ class IncompleteLock(EnvsnapError):
     """Probes failed at ``lock`` and --allow-incomplete was not given."""
 
     exit_code = EXIT_DRIFT
+
+
+class WriteError(EnvsnapError):
+    """A file envsnap writes could not be written; the old one was left as it was."""
+
+
+# errno names of the failures the machine causes (permissions, a full disk, a read-only mount,
+# a directory or a symlink loop where a file was expected): one line and exit 2, not a crash.
+_EXPECTED_ERRNOS = {
+    "EACCES": "check the permissions of the folder",
+    "EPERM": "check the permissions and owner of the folder",
+    "EROFS": "the filesystem is mounted read-only",
+    "ENOSPC": "free some space and run it again",
+    "EDQUOT": "free some space (disk quota) and run it again",
+    "EFBIG": "the file is too large for this filesystem",
+    "EIO": "the disk reported an I/O error",
+    "EISDIR": "remove or rename the directory",
+    "ENOTDIR": "a component of the path is not a directory",
+    "ELOOP": "point the symlink at a file, or remove it",
+    "ENAMETOOLONG": "use a shorter path",
+    "EMFILE": "too many open files: raise `ulimit -n`",
+    "ENFILE": "too many open files on this system",
+    "ETXTBSY": "the file is in use",
+    "EEXIST": "remove or rename it",
+}
+
+
+def expected_os_error(exc: OSError, doing: str = "cannot use") -> EnvsnapError | None:
+    """*exc* as a one-line error when the machine, not envsnap, caused it; else None."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    hint = _EXPECTED_ERRNOS.get(name)
+    if hint is None:
+        return None
+    where = f" {exc.filename}" if exc.filename else ""
+    return WriteError(f"{doing}{where}: {exc.strerror or name}", hint)

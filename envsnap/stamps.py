@@ -166,15 +166,21 @@ def write_cache_json(file: str | Path, version: int, entries: dict[str, Any]) ->
 
 
 def write_cache_bytes(file: str | Path, data: bytes) -> None:
-    """Replace a cache file atomically, private to the user; a failure leaves it as it was."""
+    """Replace a cache file atomically, private to the user; a failure leaves it as it was.
+
+    Nothing is written unless the cache folder is private to this user
+    (:func:`envsnap.atomic.private_folder`); a symlink at the cache file is replaced, never
+    followed. The temporaries of killed writers of the same file are removed.
+    """
     from pathlib import Path
 
-    from envsnap.atomic import atomic_write
+    from envsnap.atomic import atomic_write, private_folder, remove_dead_temporaries
 
     path = Path(file)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(path, data, mode=0o600)
+        private_folder(path.parent, parents=True)
+        atomic_write(path, data, mode=0o600, follow_symlinks=False)
+        remove_dead_temporaries(path)  # a killed writer's; a live one's is never touched
     except OSError:
         return
 

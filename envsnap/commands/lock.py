@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
 from envsnap.config import THE_DEFAULT, Variant
-from envsnap.errors import EXIT_DRIFT, EXIT_OK, EnvsnapError, IncompleteLock, LockError
+from envsnap.errors import (
+    EXIT_DRIFT,
+    EXIT_OK,
+    EnvsnapError,
+    IncompleteLock,
+    LockError,
+    expected_os_error,
+)
 from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry, without
 from envsnap.probes.collect import Snapshot, take_snapshot
 from envsnap.variants import split_key, variant_host
@@ -148,16 +157,32 @@ def run(args: argparse.Namespace) -> int:
     def waiting() -> None:
         print(f"envsnap: another envsnap is writing {ws.lock_path.name}, waiting…", file=sys.stderr)
 
-    with exclusive(ws.lock_path, on_wait=waiting):
-        lock, old_bytes = _current(ws, args.force)
-        new_bytes = render(updated(lock, taken))
-        if new_bytes == old_bytes:
-            print(f"{ws.lock_path.name} is up to date ({names})", file=sys.stderr)
-            return EXIT_OK
-        if args.check:
-            state = "does not exist" if old_bytes is None else "would change"
-            print(f"{ws.lock_path.name} {state} for {names}; run `envsnap lock`", file=sys.stderr)
-            return EXIT_DRIFT
-        atomic_write(ws.lock_path, new_bytes)
+    try:
+        with exclusive(ws.lock_path, on_wait=waiting):
+            lock, old_bytes = _current(ws, args.force)
+            new_bytes = render(updated(lock, taken))
+            if new_bytes == old_bytes:
+                print(f"{ws.lock_path.name} is up to date ({names})", file=sys.stderr)
+                return EXIT_OK
+            if args.check:
+                state = "does not exist" if old_bytes is None else "would change"
+                print(
+                    f"{ws.lock_path.name} {state} for {names}; run `envsnap lock`", file=sys.stderr
+                )
+                return EXIT_DRIFT
+            atomic_write(ws.lock_path, new_bytes)
+    except OSError as exc:
+        raise write_failure(ws.lock_path, exc) from None
     print(f"wrote {ws.lock_path} ({names})", file=sys.stderr)
     return EXIT_OK
+
+
+def write_failure(path: Path, exc: OSError) -> EnvsnapError:
+    """A lock that could not be written, as one line: what the machine said, and that the old
+    lock (if any) is left as it was."""
+    kept = "the old lock is unchanged" if os.path.lexists(path) else "nothing was written"
+    known = expected_os_error(exc, "cannot write")
+    if known is not None:
+        return LockError(known.message, f"{known.hint}; {kept}")
+    where = exc.filename or path
+    return LockError(f"cannot write {where}: {exc.strerror or exc}", kept)
