@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 COMMANDS = tuple(SUMMARIES)
+# What the status line says (on a terminal, after a second) until a probe says more.
+PROGRESS_LABELS = {
+    "lock": "probing the toolchain",
+    "verify": "probing the toolchain",
+    "diff": "comparing",
+    "show": "probing the toolchain",
+    "record": "recording every probe",
+    "log": "reading the history of envsnap.lock",
+    "doctor": "running the checks",
+}
 _OPTIONS_WITH_VALUES = ("-C", "--replay")
 
 
@@ -166,8 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shortcut is not None:
         return shortcut
     args = build_parser(argv).parse_args(argv)
+    from envsnap import progress
+
     try:
-        code: int = _command_module(args.command).run(args)
+        with progress.shown(PROGRESS_LABELS.get(args.command, args.command)):
+            code: int = _command_module(args.command).run(args)
     except EnvsnapError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.exit_code

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from envsnap import progress
 from envsnap.stamps import cache_dir, is_racy, read_cache_json, stamp_of, write_cache_json
 
 MAX_HASHED_SIZE = 2 * 1024**3
@@ -87,6 +88,7 @@ class HashCache:
             cached = self._entries.get(_key(path, st))
         if cached is not None:
             return cached
+        progress.phase(f"hashing {path.rsplit('/', 1)[-1]}")
         started = time.time_ns()
         hashed = sha256_file(path)
         if hashed is None:

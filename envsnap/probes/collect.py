@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from envsnap import toolinputs
+from envsnap import progress, toolinputs
 from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Variant
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost
@@ -72,6 +72,7 @@ class Probes:
         seen: dict[str, Any] = {}
 
         def compute(host: Host) -> Section:
+            progress.phase("listing the module's packages (go env, go list)")
             with ThreadPoolExecutor(max_workers=2) as pool:
                 listed = pool.submit(guarded_list, host, go_bin, self.module_dir)
                 build = go.build_go(host, self.module_dir, go_bin)
@@ -130,6 +131,7 @@ class Probes:
         pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
 
         def compute(host: Host) -> Section:
+            progress.phase("resolving libraries" + (" (a traced link)" if trace else ""))
             found = libraries.probe_libraries(
                 host, packages, go_env, self.module_dir, dirs, trace=trace
             )
