@@ -116,7 +116,7 @@ def test_drift_becomes_error_annotations_and_stops_the_job(
         "::added -DX; removed -O2 -g%0Awhy: CGO_CFLAGS "
     )
     assert "%0Afix: " in error and error.endswith("%0Aid: go.env.CGO_CFLAGS")
-    assert "linux-amd64: 1 errors, 0 warnings" in result.stdout
+    assert "linux-amd64: errors 1, warnings 0, info 0" in result.stdout
 
 
 def test_a_warning_becomes_a_warning_annotation_and_the_job_goes_on(
