@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from tests.conftest import REPO, envsnap, require_tool
+from tests.conftest import FIXTURES, REPO, envsnap, require_tool
 
 WORKFLOW = REPO / "docs" / "recipes" / "github-actions.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
@@ -41,8 +42,11 @@ def expand(value: str, context: dict[str, str]) -> str:
     return EXPRESSION.sub(lambda match: context[match.group(1)], value)
 
 
-def run_envsnap_steps(module: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The workflow's `envsnap verify` step, then its annotation step, in *module*."""
+def run_envsnap_steps(
+    module: Path, tmp_path: Path, verify_options: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The workflow's `envsnap verify` step (with *verify_options* added, as a user would), then
+    its annotation step, in *module*."""
     require_tool("bash")
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir(exist_ok=True)
@@ -56,8 +60,11 @@ def run_envsnap_steps(module: Path, tmp_path: Path, **env: str) -> subprocess.Co
     (shim / "envsnap").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m envsnap "$@"\n')
     (shim / "envsnap").chmod(0o755)
     base["PATH"] = f"{shim}{os.pathsep}{base['PATH']}"
+    command = verify["run"].replace(
+        "envsnap verify --json", f"envsnap verify --json {verify_options}"
+    )
     subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", verify["run"]],
+        ["bash", "-e", "-o", "pipefail", "-c", command],
         cwd=module,
         env={**base, "GITHUB_OUTPUT": str(output)},
         check=True,
@@ -145,3 +152,14 @@ def test_a_missing_lock_is_one_error_annotation_with_envsnaps_message(
     assert result.returncode == 2
     assert result.stdout.startswith("::error title=envsnap verify::")
     assert "there is no envsnap.lock beside go.mod" in result.stdout
+
+
+def test_an_allowed_missing_platform_is_a_notice_and_the_job_goes_on(
+    cgo_module: Path, tmp_path: Path
+) -> None:
+    darwin_only = FIXTURES / "locks" / "schema-1" / "darwin-arm64-openssl" / "envsnap.lock"
+    shutil.copy(darwin_only, cgo_module / "envsnap.lock")
+    result = run_envsnap_steps(cgo_module, tmp_path, "--allow-missing-platform")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("::notice title=envsnap verify::")
+    assert "no entry for linux-amd64" in result.stdout
