@@ -163,3 +163,24 @@ def test_an_allowed_missing_platform_is_a_notice_and_the_job_goes_on(
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("::notice title=envsnap verify::")
     assert "no entry for linux-amd64" in result.stdout
+
+
+def test_the_go_step_reads_the_locked_release_and_survives_a_missing_lock(
+    cgo_module: Path, tmp_path: Path
+) -> None:
+    script = steps()["Go version locked for ${{ matrix.platform }}"]["run"]
+    output = tmp_path / "github-output"
+
+    def go_release() -> str:
+        output.write_text("")
+        env = {**os.environ, "ENVSNAP_MODULE": ".", "PLATFORM": "linux-amd64"}
+        env["GITHUB_OUTPUT"] = str(output)
+        subprocess.run(["bash", "-e", "-c", script], cwd=cgo_module, env=env, check=True)
+        return output.read_text()
+
+    assert go_release() == "go=\n"
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    version = subprocess.run(
+        ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert go_release() == f"go={version.removeprefix('go')}\n"
