@@ -47,6 +47,9 @@ class Finding:
     # for a list of flags (or a flag variable) that gained or lost entries: just those entries
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    # found under another subject than the cause it was grouped with (never a group's headline
+    # while the cause's own difference is there)
+    borrowed: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -364,6 +367,20 @@ def _apple_unchanged(d: Diff) -> bool:
     return False
 
 
+def _no_change(d: Diff) -> Finding:
+    """A difference that changes nothing the build uses, reported as info so that verify still
+    says what `lock --check` would rewrite."""
+    if d.path == ("apple", "clt_version"):
+        why = (
+            "the Command Line Tools changed, but neither side builds with them (an Xcode is the "
+            "developer dir)"
+        )
+    else:
+        why = "the same directory, reached through another path (a symlink)"
+    # borrowed: never the headline of a cause that has a real change
+    return replace(explain(d), severity="info", why=why, fix=NOTHING_TO_DO, borrowed=True)
+
+
 def _clt_active(apple: Mapping[str, Any]) -> bool:
     from envsnap.vocabulary import developer_dir_kind
 
@@ -612,9 +629,11 @@ TOOL_WHY = "a different C compiler or linker builds the C parts differently"
 TOOL_FIX = "put the locked tool first on PATH or `go env -w CC=…`, or " + RELOCK
 
 RULES: tuple[Rule, ...] = (
-    Rule(("go", "version"), _const("Go version"), _go_version, 2),
+    Rule(("go", "version"), _const("Go"), _go_version, 2),
     Rule(("go", "tags"), _const(TAGS_SUBJECT), _tags, 2),
     Rule(("go", "env", "*"), _last("{} (go env)"), _go_env, 3),
+    Rule(("go", "path"), _const("Go"), _go_installation, 2),
+    Rule(("go", "goroot"), _const("Go"), _go_installation, 2),
     Rule(("go", "*"), _last("Go {}"), _go_installation, 2),
     Rule(
         ("cc", "compiler", "sha256"),
@@ -787,7 +806,11 @@ def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
 
 
 # What a failed probe hides besides its own section: no package list, no libraries to resolve.
-DERIVED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {("cgo",): (("libraries",),)}
+DERIVED: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {
+    ("cgo",): (("libraries",),),
+    # without the compiler there is no linker to ask and no search path to resolve -l against
+    ("cc", "compiler"): (("cc", "linker"), ("libraries",)),
+}
 UNVERIFIABLE_WHY: dict[tuple[str, ...], str] = {
     ("cgo",): "go cannot list the module's packages, so neither its cgo packages nor the "
     "libraries they link can be checked (go's whole message is shown)",
@@ -803,6 +826,8 @@ def _hidden(prefixes: list[tuple[str, ...]], diffs: list[Diff]) -> list[Diff]:
 def _unverifiable(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
     """A probe that fails now but worked at lock time hides every field below it."""
     broken = [d for d in diffs if d.path[-1] == "error" and d.category == "extra"]
+    derived = [q for d in broken for q in DERIVED.get(d.path[:-1], ())]
+    broken = [d for d in broken if not any(d.path[: len(q)] == q for q in derived)]
     findings = [
         Finding(
             ".".join(d.path),
@@ -890,11 +915,21 @@ def _subject(rule: Rule, diff: Diff) -> str:
         return "macOS SDK"
     if diff.path == ("env", "DEVELOPER_DIR") and _apple(diff.locked_entry):
         return "developer dir"
+    if diff.path[0] in ("cgo", "libraries") and _cgo_turned_off(diff):
+        return "CGO_ENABLED (go env)"  # every cgo package and library is gone for that reason
     if diff.path[:2] == ("go", "env") and diff.path[2] in _COMPILER_VARIABLES:
         return _TOOL_LABELS[_COMPILER_VARIABLES[diff.path[2]]]
     if diff.path[0] == "libraries" and len(diff.path) == 4 and diff.path[2] == "files":
         return file_owner(diff.path[3], diff)
     return rule.subject(diff.path)
+
+
+def _cgo_turned_off(diff: Diff) -> bool:
+    def enabled(entry: Mapping[str, Any]) -> str | None:
+        value = entry.get("go", {}).get("env", {}).get("CGO_ENABLED")
+        return value if isinstance(value, str) else None
+
+    return enabled(diff.live_entry) == "0" and enabled(diff.locked_entry) != "0"
 
 
 def _file_name(path: str) -> str:
@@ -923,9 +958,10 @@ def explain(diff: Diff) -> Finding:
     severity, why, fix = rule.explain(diff)
     locked, live = _shown(diff)
     added, removed = flag_delta(_readable(locked), _readable(live), diff.path[-1] in FLAG_VARIABLES)
+    subject = _subject(rule, diff)
     return Finding(
         ".".join(diff.path),
-        _subject(rule, diff),
+        subject,
         diff.category,
         severity,
         _readable(locked),
@@ -935,6 +971,7 @@ def explain(diff: Diff) -> Finding:
         detail=diff.path[3] if diff.path[0] == "libraries" and len(diff.path) > 3 else "",
         added=added,
         removed=removed,
+        borrowed=subject != rule.subject(diff.path),
     )
 
 
@@ -994,10 +1031,9 @@ def _priority(finding_id: str) -> int:
 
 
 def _borrowed(finding: Finding) -> bool:
-    """A difference found under another library than the one it belongs to (a shared file)."""
-    return finding.id.startswith("libraries.") and not finding.id.startswith(
-        f"libraries.{finding.subject}."
-    )
+    """A difference grouped with a cause it was not found under: a library file shared with
+    another library, a package gone because cgo was turned off, CC under its compiler."""
+    return finding.borrowed
 
 
 def _merge(findings: list[Finding]) -> list[Finding]:
@@ -1033,12 +1069,16 @@ def compare(
     an incomplete lock says so before anything else."""
     unverifiable, diffs = _unverifiable(raw_diffs(locked, live))
     recovered, diffs = _recovered(diffs)
-    diffs = [d for d in diffs if not _apple_unchanged(d)]  # apple: a symlink, an unused CLT
+    # apple: a symlink to the same developer dir or SDK, an unused CLT: said, as info
+    same = [_no_change(d) for d in diffs if _apple_unchanged(d)]
+    diffs = [d for d in diffs if not _apple_unchanged(d)]
     # The policy applies to each raw change before changes are grouped by cause, so ignoring a
     # provider change never hides a version change grouped under it.
     policy = policy or Policy()
-    changes = apply_policy([explain(d) for d in diffs], policy)
-    findings = apply_policy(unverifiable + recovered, policy) + _merge(changes)
+    # The policy applies to each raw change before changes are grouped by cause, so ignoring a
+    # provider change never hides a version change grouped under it.
+    changes = apply_policy(unverifiable + recovered + same + [explain(d) for d in diffs], policy)
+    findings = _merge(changes)
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.id))
     first = [incomplete_finding(locked["incomplete"])] if locked.get("incomplete") else []
     return apply_policy(first, policy) + findings
