@@ -370,15 +370,19 @@ def _apple_unchanged(d: Diff) -> bool:
 def _no_change(d: Diff) -> Finding:
     """A difference that changes nothing the build uses, reported as info so that verify still
     says what `lock --check` would rewrite."""
+    fix = NOTHING_TO_DO
     if d.path == ("apple", "clt_version"):
         why = (
             "the Command Line Tools changed, but neither side builds with them (an Xcode is the "
             "developer dir)"
         )
+    elif d.category == "extra":  # a lock written before envsnap recorded this field
+        why = "the lock was written by an envsnap that did not record this yet; nothing changed"
+        fix = "nothing to do; the next `envsnap lock` records it"
     else:
         why = "the same directory, reached through another path (a symlink)"
     # borrowed: never the headline of a cause that has a real change
-    return replace(explain(d), severity="info", why=why, fix=NOTHING_TO_DO, borrowed=True)
+    return replace(explain(d), severity="info", why=why, fix=fix, borrowed=True)
 
 
 def _clt_active(apple: Mapping[str, Any]) -> bool:

@@ -308,8 +308,12 @@ def test_the_mac_fixture_verifies_clean_on_its_recording(tmp_path: Path) -> None
     module = write_module(tmp_path / "app", {}, module="example.com/app")
     (module / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
     shutil.copy(MAC_LOCK, module / "envsnap.lock")
-    result = envsnap("--replay", str(MAC14), "verify", "-C", str(module))
-    assert (result.returncode, result.stdout) == (0, "envsnap: darwin-arm64 matches envsnap.lock\n")
+    result = envsnap("--replay", str(MAC14), "verify", "--strict", "--json", "-C", str(module))
+    assert result.returncode == 0
+    # the one field recorded since: said as info, never a drift
+    (note,) = json.loads(result.stdout)["findings"]
+    assert (note["id"], note["severity"]) == ("apple.developer_dir_realpath", "info")
+    assert "did not record this yet" in note["why"]
     shown = envsnap("--replay", str(MAC14), "show", "--json", "-C", str(module))
     live = json.loads(shown.stdout)["snapshot"]
     locked = tomllib.loads(MAC_LOCK.read_text())["platforms"]["darwin-arm64"]
