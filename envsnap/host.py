@@ -249,17 +249,15 @@ class LocalHost(Host):
         hung = self.budget.hung
         if argv and argv[0] in hung:
             raise ProbeTimeout(
-                f"{hung[argv[0]]}; `{shown_command(argv)}` was not run again",
+                hung[argv[0]],  # the same tool is not given a second timeout to hang in
                 "run it by hand to see what it waits for",
             )
         left = self.budget.remaining()
         if left <= 0:
-            culprit = next(iter(hung.values()), "the tools run so far")
-            raise ProbeTimeout(
-                f"{culprit} and {self._budget_words()} is spent: "
-                f"`{shown_command(argv)}` was not run",
-                BUDGET_HINT,
-            )
+            spent = f"{self._budget_words()} is spent"
+            culprit = next(iter(hung.values()), spent)
+            said = culprit if self._budget_words() in culprit else f"{culprit}; {spent}"
+            raise ProbeTimeout(f"{said}: `{shown_command(argv)}` was not run", BUDGET_HINT)
         own = min(timeout, self.timeout_cap)
         return min(own, left), left < own
 
@@ -283,17 +281,14 @@ class LocalHost(Host):
             )
         if outcome.ending == "stopped":
             return ProbeTimeout(f"`{shown}` was stopped: an essential probe failed")
+        # a call cut short by the budget names the budget, not its own share (which varies)
+        within = self._budget_words() if budget_bound else f"{seconds(allowed)}s"
+        what = f"`{shown}` did not finish within {within} and was stopped"
         if argv:
-            self.budget.hung.setdefault(argv[0], f"`{shown}` hung for {seconds(allowed)}s")
+            self.budget.hung.setdefault(argv[0], what)
         waiting = " → ".join(f"`{c}`" for c in outcome.still_running[1:])
         also = f"; it was waiting for {waiting}" if waiting else ""
-        if budget_bound:
-            after = f"`{shown}` was stopped after {seconds(allowed)}s"
-            return ProbeTimeout(f"{after}: {self._budget_words()} ran out{also}", BUDGET_HINT)
-        return ProbeTimeout(
-            f"`{shown}` did not finish within {seconds(allowed)}s and was stopped{also}",
-            "run it by hand to see what it waits for (a licence prompt, a network call)",
-        )
+        return ProbeTimeout(f"{what}{also}", BUDGET_HINT if budget_bound else TIMEOUT_HINT)
 
     def stop_running(self) -> None:
         self.budget.stop_running()
@@ -387,6 +382,7 @@ class _Tape:
     digests: dict[str, str | None] = field(default_factory=dict)
 
 
+TIMEOUT_HINT = "run it by hand to see what it waits for (a licence prompt, a network call)"
 BUDGET_HINT = (
     "run the slow tool by hand; ENVSNAP_TIMEOUT=SECONDS sets the budget (docs/security.md)"
 )

@@ -53,7 +53,7 @@ def test_envsnap_timeout_bounds_the_whole_command(tools: Tools, cgo_module: Path
         "lock", "-C", str(cgo_module), limit=120, ENVSNAP_TIMEOUT="3", ENVSNAP_NO_CACHE="1"
     )
     assert ran.seconds < 3 + MARGIN
-    assert_reported(ran, "hung")
+    assert_reported(ran, "did not finish within")
     assert not (cgo_module / "envsnap.lock").exists()
 
 
