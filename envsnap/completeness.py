@@ -60,10 +60,11 @@ def cgo_disabled_failure(host: Host, go: str, module_dir: str, go_env: Mapping[s
         cwd=module_dir,
         timeout=cgo.GO_LIST_TIMEOUT,
         env={"CGO_ENABLED": "1"},
+        limit=cgo.GO_LIST_OUTPUT_LIMIT,
     )
     if not result.ok:
         return ""
-    found = [p for p in map(cgo.cgo_package, cgo.iter_json_stream(result.out)) if p is not None]
+    found = [p for p in map(cgo.cgo_package, cgo.parse_listing(result)) if p is not None]
     if not found:
         return ""
     where = (

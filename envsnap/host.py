@@ -10,23 +10,26 @@ copy, which is how macOS probes run on any machine. The recording format is desc
 from __future__ import annotations
 
 import abc
-import contextlib
 import json
 import os
 import platform
 import shutil
 import signal
-import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from envsnap import hashing, redact
+from envsnap import hashing, redact, runner
 from envsnap.errors import HostError, RecordingError
 
 DEFAULT_TIMEOUT = 10.0
+# The time one envsnap command may spend in tools, all calls together (ENVSNAP_TIMEOUT lowers it).
+DEFAULT_BUDGET = 180.0
+# Bytes kept per stream per call; a tool printing more fails (docs/security.md).
+OUTPUT_LIMIT = 4 * 1024 * 1024
+VERSION_OUTPUT_LIMIT = 64 * 1024  # a `--version` call
 MAX_READ = 4 * 1024 * 1024
 RECORDING_FORMAT = "envsnap-recording"
 RECORDING_VERSION = 1
@@ -49,6 +52,14 @@ class CommandResult:
         return self.returncode == 0
 
     @property
+    def shown(self) -> str:
+        return shown_command(self.argv)
+
+    def crash(self) -> str | None:
+        """'killed by signal 11 (SIGSEGV)' when a signal ended the command, else None."""
+        return signal_words(-self.returncode) if self.returncode < 0 else None
+
+    @property
     def out(self) -> str:
         return self.stdout.decode("utf-8", errors="replace")
 
@@ -60,7 +71,7 @@ class CommandResult:
         """The command, its status and the last line of what it said; with *first_lines*, the
         first lines instead, one per line (go prints what failed first and the fix after)."""
         said = (self.err.strip() or self.out.strip()).splitlines()
-        head = f"`{' '.join(self.argv)}` exited {self.returncode}"
+        head = f"`{self.shown}` {self.crash() or f'exited {self.returncode}'}"
         if first_lines and said:
             more = len(said) - first_lines
             kept = [line.rstrip()[:300] for line in said[:first_lines]]
@@ -81,7 +92,47 @@ class FileInfo:
 
 
 class ProbeTimeout(HostError):
-    """A command did not finish within its timeout and was killed."""
+    """A command did not finish within its timeout (or the command's budget) and was killed."""
+
+
+class ToolCrashed(HostError):
+    """A command was ended by a signal (SIGSEGV, SIGABRT...): what it printed is not an answer."""
+
+
+class OutputTooLarge(HostError):
+    """A command printed more than the bytes envsnap keeps for one stream of one call."""
+
+
+def shown_command(argv: Sequence[str]) -> str:
+    """A command line as messages show it: one line, at most 200 characters."""
+    text = " ".join(argv).replace("\n", " ")
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def signal_words(number: int) -> str:
+    try:
+        name = f" ({signal.Signals(number).name})"
+    except ValueError:
+        name = ""
+    return f"was killed by signal {number}{name}"
+
+
+def seconds(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def size_words(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+
+
+def checked(result: CommandResult) -> CommandResult:
+    """*result*, unless a signal ended it: a crash is never read as a tool's answer."""
+    crash = result.crash()
+    if crash is not None:
+        raise ToolCrashed(
+            f"`{result.shown}` {crash}", "run it by hand; the tool itself is broken or was killed"
+        )
+    return result
 
 
 class ToolNotFound(HostError):
@@ -102,8 +153,15 @@ class Host(abc.ABC):
         cwd: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
-        """Run *argv*; raise :class:`ToolNotFound` or :class:`ProbeTimeout` if it cannot finish."""
+        """Run *argv*, keeping at most *limit* bytes of each stream; raise :class:`ToolNotFound`,
+        :class:`ProbeTimeout`, :class:`OutputTooLarge` or :class:`ToolCrashed` if it cannot
+        answer."""
+
+    def stop_running(self) -> None:
+        """Kill the commands in flight (an essential probe failed; the rest is not needed)."""
+        return None
 
     @abc.abstractmethod
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
@@ -141,11 +199,6 @@ class Host(abc.ABC):
         return self.stat(path) is not None
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 class LocalHost(Host):
     """This machine, for real."""
 
@@ -155,6 +208,7 @@ class LocalHost(Host):
         self.machine = platform.machine()
         self._hashes = hashing.HashCache.for_user(self._environ)
         self.timeout_cap = _timeout_cap(self._environ.get("ENVSNAP_TIMEOUT"))
+        self.budget = runner.Budget(min(DEFAULT_BUDGET, self.timeout_cap))
 
     def run(
         self,
@@ -163,36 +217,81 @@ class LocalHost(Host):
         cwd: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
+        return checked(self.execute(argv, cwd=cwd, timeout=timeout, env=env, limit=limit))
+
+    def execute(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
+    ) -> CommandResult:
+        """Run *argv* within its share of the budget; a signal's end is returned, not raised."""
+        allowed, budget_bound = self._allowed_time(argv, timeout)
         child_env = {**self._environ, **CHILD_ENV, **(env or {})}
-        timeout = min(timeout, self.timeout_cap)
         try:
-            proc = subprocess.Popen(
-                list(argv),
-                cwd=cwd,
-                env=child_env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            proc = runner.start(argv, cwd, child_env)
+        except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as exc:
             raise ToolNotFound(
                 f"cannot run `{argv[0]}`: {exc.strerror}", "check that it is installed and on PATH"
             ) from None
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
+        outcome = runner.run_bounded(proc, allowed, limit, self.budget)
+        if outcome.ending != "exited":
+            raise self._failure(argv, outcome, allowed, budget_bound, limit)
+        return CommandResult(tuple(argv), outcome.returncode, outcome.stdout, outcome.stderr)
+
+    def _allowed_time(self, argv: Sequence[str], timeout: float) -> tuple[float, bool]:
+        """The seconds *argv* may take, and whether the command's budget is what limits it."""
+        hung = self.budget.hung
+        if argv and argv[0] in hung:
             raise ProbeTimeout(
-                f"`{' '.join(argv)}` did not finish within {timeout:g}s and was stopped",
-                "run it by hand to see what it waits for (a licence prompt, a network call)",
-            ) from None
-        finally:
-            if proc.poll() is None:  # interrupted: never leave a child behind
-                _kill_group(proc)
-        return CommandResult(tuple(argv), proc.returncode, stdout, stderr)
+                hung[argv[0]],  # the same tool is not given a second timeout to hang in
+                "run it by hand to see what it waits for",
+            )
+        left = self.budget.remaining()
+        if left <= 0:
+            spent = f"{self._budget_words()} is spent"
+            culprit = next(iter(hung.values()), spent)
+            said = culprit if self._budget_words() in culprit else f"{culprit}; {spent}"
+            raise ProbeTimeout(f"{said}: `{shown_command(argv)}` was not run", BUDGET_HINT)
+        own = min(timeout, self.timeout_cap)
+        return min(own, left), left < own
+
+    def _budget_words(self) -> str:
+        return f"the {seconds(self.budget.seconds)}s this envsnap command may spend in tools"
+
+    def _failure(
+        self,
+        argv: Sequence[str],
+        outcome: runner.Outcome,
+        allowed: float,
+        budget_bound: bool,
+        limit: int,
+    ) -> HostError:
+        shown = shown_command(argv)
+        if outcome.ending == "too-large":
+            return OutputTooLarge(
+                f"`{shown}` printed more than {size_words(limit)} on {outcome.stream} "
+                "and was stopped",
+                "run it by hand: envsnap reads version lines and short listings, not that much",
+            )
+        if outcome.ending == "stopped":
+            return ProbeTimeout(f"`{shown}` was stopped: an essential probe failed")
+        # a call cut short by the budget names the budget, not its own share (which varies)
+        within = self._budget_words() if budget_bound else f"{seconds(allowed)}s"
+        what = f"`{shown}` did not finish within {within} and was stopped"
+        if argv:
+            self.budget.hung.setdefault(argv[0], what)
+        waiting = " → ".join(f"`{c}`" for c in outcome.still_running[1:])
+        also = f"; it was waiting for {waiting}" if waiting else ""
+        return ProbeTimeout(f"{what}{also}", BUDGET_HINT if budget_bound else TIMEOUT_HINT)
+
+    def stop_running(self) -> None:
+        self.budget.stop_running()
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
         try:
@@ -283,6 +382,12 @@ class _Tape:
     digests: dict[str, str | None] = field(default_factory=dict)
 
 
+TIMEOUT_HINT = "run it by hand to see what it waits for (a licence prompt, a network call)"
+BUDGET_HINT = (
+    "run the slow tool by hand; ENVSNAP_TIMEOUT=SECONDS sets the budget (docs/security.md)"
+)
+
+
 class RecordingHost(Host):
     """A LocalHost that keeps a redacted copy of every answer, for :meth:`save`."""
 
@@ -310,15 +415,19 @@ class RecordingHost(Host):
         cwd: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
         entry: dict[str, Any] = {"argv": list(argv), "cwd": cwd}
         try:
-            result = self.inner.run(argv, cwd=cwd, timeout=timeout, env=env)
+            result = self.inner.execute(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
         except ProbeTimeout:
             entry["error"] = "timeout"
             raise
         except ToolNotFound:
             entry["error"] = "not-found"
+            raise
+        except OutputTooLarge:
+            entry["error"] = "too-large"
             raise
         finally:
             with self._lock:
@@ -329,7 +438,10 @@ class RecordingHost(Host):
             entry["stdout"] = self._blob("commands", result.stdout)
             entry["stderr"] = self._blob("commands", result.stderr)
             self._tape.commands.append(entry)
-        return result
+        return checked(result)
+
+    def stop_running(self) -> None:
+        self.inner.stop_running()
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
         data = self.inner.read_bytes(path, limit)
@@ -440,6 +552,7 @@ class ReplayHost(Host):
         cwd: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
         entry = self._find_command(argv, cwd)
         shown = " ".join(argv)
@@ -450,12 +563,13 @@ class ReplayHost(Host):
             raise ProbeTimeout(f"`{shown}` did not finish within its timeout (recorded)")
         if entry.get("error") == "not-found":
             raise ToolNotFound(f"cannot run `{argv[0]}` (recorded: not found)")
-        return CommandResult(
-            tuple(argv),
-            int(entry.get("exit", 0)),
-            self._blob(entry["stdout"]) if entry.get("stdout") else b"",
-            self._blob(entry["stderr"]) if entry.get("stderr") else b"",
-        )
+        if entry.get("error") == "too-large":
+            raise OutputTooLarge(f"`{shown}` printed more than envsnap reads (recorded)")
+        stdout = self._blob(entry["stdout"]) if entry.get("stdout") else b""
+        stderr = self._blob(entry["stderr"]) if entry.get("stderr") else b""
+        if max(len(stdout), len(stderr)) > limit:
+            raise OutputTooLarge(f"`{shown}` printed more than {size_words(limit)} (recorded)")
+        return checked(CommandResult(tuple(argv), int(entry.get("exit", 0)), stdout, stderr))
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
         files: dict[str, str | None] = self._m.get("files", {})

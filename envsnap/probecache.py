@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap import __version__
-from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, CommandResult, FileInfo, Host
+from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, OUTPUT_LIMIT, CommandResult, FileInfo, Host
 from envsnap.stamps import (
     Stamp,
     cache_dir,
@@ -62,10 +62,14 @@ class TrackingHost(Host):
         cwd: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
         program = argv[0] if argv[0].startswith("/") else self.which(argv[0])
         self.note([program] if program else [])
-        return self.inner.run(argv, cwd=cwd, timeout=timeout, env=env)
+        return self.inner.run(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+
+    def stop_running(self) -> None:
+        self.inner.stop_running()
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
         self.note([path])

@@ -14,6 +14,14 @@ from typing import Any
 from envsnap.errors import EnvsnapError, SecretRefused
 
 Section = dict[str, Any]
+# A version line kept in the lock is cut to this many characters (a tool printing a 20 MB first
+# line must not put it in the lock; docs/security.md).
+VERSION_CHARS = 200
+
+
+def capped(line: str) -> str:
+    """*line* cut to VERSION_CHARS characters (with an ellipsis when cut)."""
+    return line if len(line) <= VERSION_CHARS else line[: VERSION_CHARS - 1] + "…"
 
 
 def guarded(probe: Callable[[], Section]) -> Section:

@@ -16,8 +16,8 @@ import shlex
 from dataclasses import dataclass
 
 from envsnap.errors import HostError
-from envsnap.host import Host, ToolNotFound
-from envsnap.probes import Section
+from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
+from envsnap.probes import Section, capped
 
 DEFAULT_CC = {"darwin": "clang", "linux": "gcc"}
 DEFAULT_CXX = {"darwin": "clang++", "linux": "g++"}
@@ -116,12 +116,12 @@ def first_line(text: str) -> str:
 
 def describe_binary(host: Host, path: str, version_argv: list[str], stream: str) -> Section:
     """Path, realpath, first line of its version output and hash of one executable."""
-    result = host.run([path, *version_argv])
+    result = host.run([path, *version_argv], limit=VERSION_OUTPUT_LIMIT)
     if not result.ok:
         # e.g. /usr/bin/cc, a shim, exits 1 with xcrun's error when the developer tools are gone
         raise HostError(result.describe_failure(), "check the developer tools (xcode-select -p)")
     text = result.err if stream == "stderr" else result.out
-    version = first_line(text) or first_line(result.err + result.out)
+    version = capped(first_line(text) or first_line(result.err + result.out))
     if not version:
         raise HostError(f"no version from {result.describe_failure()}")
     real = host.realpath(path)
@@ -166,8 +166,8 @@ def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Sec
     section = {"command": driver.command, **section}
     if driver.wrapper is not None:
         section["wrapper"] = driver.wrapper
-        result = host.run([driver.wrapper, "--version"])
-        version = first_line(result.out) if result.ok else ""
+        result = host.run([driver.wrapper, "--version"], limit=VERSION_OUTPUT_LIMIT)
+        version = capped(first_line(result.out)) if result.ok else ""
         if version:
             section["wrapper_version"] = version
     return section

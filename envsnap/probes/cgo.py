@@ -15,6 +15,7 @@ from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
 
 GO_LIST_TIMEOUT = 120.0
+GO_LIST_OUTPUT_LIMIT = 32 * 1024 * 1024  # bytes of JSON kept (docs/security.md)
 GO_LIST_MESSAGE_LINES = 20  # go's whole message: what failed comes first, the fix after
 # The fields envsnap reads; asking for them alone (go 1.20+) spares go the work of the others
 # (staleness above all) and envsnap a tenth of the JSON.
@@ -29,7 +30,8 @@ PLAIN_LISTING = ("list", "-e", "-deps", "-json", "./...")
 
 
 def iter_json_stream(text: str) -> list[dict[str, Any]]:
-    """``go list -json`` prints one JSON object after another, not an array."""
+    """``go list -json`` prints one JSON object after another, not an array; ValueError for
+    anything else (not JSON, or JSON values other than objects)."""
     decoder = json.JSONDecoder()
     objects: list[dict[str, Any]] = []
     pos = 0
@@ -39,8 +41,39 @@ def iter_json_stream(text: str) -> list[dict[str, Any]]:
         if pos >= len(text):
             return objects
         obj, pos = decoder.raw_decode(text, pos)
-        if isinstance(obj, dict):
-            objects.append(obj)
+        if not isinstance(obj, dict):
+            raise ValueError(f"a JSON {type(obj).__name__} where a package object belongs")
+        objects.append(obj)
+
+
+# The type each field envsnap reads must have (absent and null are fine).
+FIELD_TYPES: dict[str, type] = {
+    "ImportPath": str,
+    "Dir": str,
+    "Standard": bool,
+    "CgoFiles": list,
+    "CgoPkgConfig": list,
+    "CgoCPPFLAGS": list,
+    "CgoCFLAGS": list,
+    "CgoCXXFLAGS": list,
+    "CgoLDFLAGS": list,
+    "CXXFiles": list,
+    "Error": dict,
+    "DepsErrors": list,
+}
+LIST_OF_STRINGS = ("CgoFiles", "CgoPkgConfig", "CgoCPPFLAGS", "CgoCFLAGS", "CgoCXXFLAGS")
+
+
+def shape_error(pkg: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of one listed package, or None when envsnap can read it."""
+    for name, wanted in FIELD_TYPES.items():
+        value = pkg.get(name)
+        if value is not None and not isinstance(value, wanted):
+            return f"{name} is a {type(value).__name__}, not a {wanted.__name__}"
+    for name in (*LIST_OF_STRINGS, "CgoLDFLAGS", "CXXFiles"):
+        if not all(isinstance(x, str) for x in pkg.get(name) or []):
+            return f"{name} holds something other than strings"
+    return None
 
 
 def _package_errors(pkg: dict[str, Any]) -> list[str]:
@@ -86,7 +119,9 @@ def cgo_packages(packages: list[dict[str, Any]]) -> list[Section]:
 def _list(host: Host, go: str, module_dir: str) -> CommandResult:
     for listing in (LISTING, TEST_LISTING):
         try:
-            result = host.run([go, *listing], cwd=module_dir, timeout=GO_LIST_TIMEOUT)
+            result = host.run(
+                [go, *listing], cwd=module_dir, timeout=GO_LIST_TIMEOUT, limit=GO_LIST_OUTPUT_LIMIT
+            )
         except ToolNotFound:
             if not isinstance(host, ReplayHost):
                 raise
@@ -94,7 +129,9 @@ def _list(host: Host, go: str, module_dir: str) -> CommandResult:
         if result.ok or "-json" not in result.err:  # a go before 1.20 refuses -json=FIELDS
             return result
     # a recording made before envsnap listed tests holds only the plain listing
-    return host.run([go, *PLAIN_LISTING], cwd=module_dir, timeout=GO_LIST_TIMEOUT)
+    return host.run(
+        [go, *PLAIN_LISTING], cwd=module_dir, timeout=GO_LIST_TIMEOUT, limit=GO_LIST_OUTPUT_LIMIT
+    )
 
 
 def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
@@ -103,10 +140,21 @@ def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
     if not result.ok:
         said = result.describe_failure(first_lines=GO_LIST_MESSAGE_LINES)
         raise HostError(f"cannot list the module's packages: {said}")
+    return parse_listing(result)
+
+
+def parse_listing(result: CommandResult) -> list[dict[str, Any]]:
+    """The packages of a ``go list -json`` run; a one-line HostError for output of another
+    shape (garbage, JSON that is not objects, fields of the wrong type)."""
     try:
-        return iter_json_stream(result.out)
+        packages = iter_json_stream(result.out)
     except ValueError:
-        raise HostError("`go list -json` printed something that is not JSON") from None
+        raise HostError("`go list -json` printed something that is not JSON objects") from None
+    for pkg in packages:
+        wrong = shape_error(pkg)
+        if wrong is not None:
+            raise HostError(f"`go list -json` printed a package envsnap cannot read: {wrong}")
+    return packages
 
 
 def cgo_section(packages: list[dict[str, Any]]) -> Section:

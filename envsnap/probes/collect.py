@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +74,7 @@ class Probes:
 
         def compute(host: Host) -> Section:
             progress.phase("listing the module's packages (go env, go list)")
-            with ThreadPoolExecutor(max_workers=2) as pool:
+            with ThreadPoolExecutor(max_workers=2) as pool, stopping_on_failure(self.host):
                 listed = pool.submit(guarded_list, host, go_bin, self.module_dir)
                 build = go.build_go(host, self.module_dir, go_bin)
                 section = go.go_section(host, build, self.module_dir)
@@ -145,6 +146,17 @@ class Probes:
         return self._memo("libraries", (packages, go_env, dirs), compute, inputs)["libraries"]
 
 
+@contextlib.contextmanager
+def stopping_on_failure(host: Host) -> Iterator[None]:
+    """On an exception, kill the host's commands in flight before the pool waits for them: the
+    snapshot has failed, and a hung sibling must not hold the command past the failure."""
+    try:
+        yield
+    except BaseException:
+        host.stop_running()
+        raise
+
+
 def guarded_list(host: Host, go_bin: str, module_dir: str) -> tuple[list[Any], Section]:
     """``go list``'s packages and the cgo section built from them (an error section on failure)."""
     try:
@@ -173,7 +185,7 @@ def take_snapshot(
     go_bin = go.find_go(host)
     host = variant_host(host, go_bin, module_dir, variant)
     probes = Probes(host, module_dir, cache)
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool, stopping_on_failure(host):
         go_f = pool.submit(probes.go, go_bin)
         os_f = pool.submit(probes.os)
         apple_f = pool.submit(

@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from envsnap import gomod, gover
 from envsnap.errors import EnvsnapError, HostError
-from envsnap.host import Host, ToolNotFound
-from envsnap.probes import Section, toolchain
+from envsnap.host import VERSION_OUTPUT_LIMIT, CommandResult, Host, ToolNotFound
+from envsnap.probes import Section, capped, toolchain
 from envsnap.vocabulary import GO_ENV_KEYS
 
 GO_ENV_TIMEOUT = 20.0
@@ -45,9 +45,7 @@ def read_go_env(host: Host, go: str, module_dir: str) -> dict[str, str]:
     try:
         result = host.run([go, "env", "-json"], cwd=module_dir, timeout=GO_ENV_TIMEOUT)
         if result.ok:
-            data = json.loads(result.out)
-            if isinstance(data, dict):
-                return {str(k): str(v) for k, v in data.items()}
+            return go_env_object(result)
     except (ValueError, ToolNotFound):
         pass
     plain = host.run([go, "env"], cwd=module_dir, timeout=GO_ENV_TIMEOUT)
@@ -56,6 +54,21 @@ def read_go_env(host: Host, go: str, module_dir: str) -> dict[str, str]:
         failed = result if result is not None and not result.ok else plain
         raise HostError(f"cannot read go env: {failed.describe_failure()}", "run `go env` by hand")
     return values
+
+
+def go_env_object(result: CommandResult) -> dict[str, str]:
+    """``go env -json``'s object of strings; ValueError when it is not JSON (an old go, a
+    wrapper), HostError when it is JSON of another shape (a broken or hostile go)."""
+    data = json.loads(result.out)
+    shape = f"`{result.shown}` printed JSON that is not an object of strings"
+    if not isinstance(data, dict):
+        raise HostError(f"{shape} (a {type(data).__name__})", "run `go env -json` by hand")
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise HostError(
+                f"{shape} ({capped(key)} is a {type(value).__name__})", "run `go env -json` by hand"
+            )
+    return data
 
 
 def parse_go_mod(text: str) -> Section:
@@ -173,8 +186,8 @@ def go_section(host: Host, go: BuildGo, module_dir: str) -> Section:
 
 
 def _version_from_go_version(host: Host, go: str) -> str:
-    result = host.run([go, "version"])
+    result = host.run([go, "version"], limit=VERSION_OUTPUT_LIMIT)
     match = re.search(r"\bgo version (\S+)", result.out)
     if not result.ok or match is None:
         raise HostError(f"cannot read the Go version: {result.describe_failure()}")
-    return match.group(1)
+    return capped(match.group(1))

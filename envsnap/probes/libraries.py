@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from envsnap.errors import EnvsnapError
-from envsnap.host import Host, ReplayHost, ToolNotFound
-from envsnap.probes import Section
+from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ReplayHost, ToolNotFound
+from envsnap.probes import Section, capped
 from envsnap.probes.link import Key, LinkPlan, Resolution, link_plan, resolve_fast, resolve_traced
 from envsnap.vocabulary import brew_provider
 
@@ -84,7 +84,7 @@ class LibrarySections:
 
     def _pkg_config(self, *args: str) -> str | None:
         try:
-            result = self.host.run([self.pkg_config, *args])
+            result = self.host.run([self.pkg_config, *args], limit=VERSION_OUTPUT_LIMIT)
         except ToolNotFound:
             return None
         return result.out.strip() if result.ok else None
@@ -100,12 +100,16 @@ class LibrarySections:
 
     def pkg_config_section(self, name: str, found: Resolution) -> Section:
         section: Section = {"name": name, "found_by": "pkg-config", "provider": "pkg-config"}
-        version = self._pkg_config("--modversion", name)
+        try:  # a crash, a hang or a flood is reported as such, never as "cannot find"
+            version = self._pkg_config("--modversion", name)
+            pc_dir = self._pkg_config("--variable=pcfiledir", name) if version else None
+        except EnvsnapError as exc:
+            section["error"] = exc.message
+            return section
         if version is None:
             section["error"] = f"pkg-config cannot find `{name}`"
             return section
-        section["version"] = version
-        pc_dir = self._pkg_config("--variable=pcfiledir", name)
+        section["version"] = capped(version)
         module = posixpath.basename(name).removesuffix(".pc")
         if pc_dir:
             section["pc_file"] = file_entry(self.host, f"{pc_dir}/{module}.pc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plistlib
 import re
 
-from envsnap.host import Host, ToolNotFound
+from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.probes import Section
 
 SYSTEM_VERSION_PLIST = "/System/Library/CoreServices/SystemVersion.plist"
@@ -37,7 +37,7 @@ def probe_linux(host: Host) -> Section:
             if key in release:
                 section[field] = release[key]
     try:
-        libc = host.run(["getconf", "GNU_LIBC_VERSION"])
+        libc = host.run(["getconf", "GNU_LIBC_VERSION"], limit=VERSION_OUTPUT_LIMIT)
     except ToolNotFound:
         return section
     match = re.fullmatch(r"glibc (\S+)", libc.out.strip())
