@@ -420,7 +420,10 @@ class ReplayHost(Host):
 
         path = (self.directory / name).resolve()
         if self.directory.resolve() not in path.parents:
-            raise RecordingError(f"recording entry {name!r} points outside the recording")
+            raise RecordingError(
+                f"recording entry {name!r} points outside the recording",
+                "a blob must be a file inside it; record it again with `envsnap record`",
+            )
         try:
             return read_regular(path, MAX_BLOB)
         except OSError as exc:

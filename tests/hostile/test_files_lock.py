@@ -169,12 +169,14 @@ BROKEN_LOCKS = {
     "schema 99": lambda lock: _edit(lock, b"schema = 1", b"schema = 99"),
     "schema 0": lambda lock: _edit(lock, b"schema = 1", b"schema = 0"),
     "no schema": lambda lock: _edit(lock, b"schema = 1", b""),
-    "envsnap_min is a number": lambda lock: _edit(lock, b'envsnap_min = "0.1.0"', b"envsnap_min = 5"),
+    "envsnap_min is a number": lambda lock: _edit(
+        lock, b'envsnap_min = "0.1.0"', b"envsnap_min = 5"
+    ),
     "envsnap_min 99": lambda lock: _edit(lock, b'envsnap_min = "0.1.0"', b'envsnap_min = "99.0"'),
     "platforms is a number": lambda lock: lock.split(b"\n[")[0] + b"\nplatforms = 3\n",
     "a platform twice": lambda lock: lock + b"\n" + lock[lock.index(b"[platforms") :],
     "digest mismatch": lambda lock: _edit(lock, b'"14.0"', b'"14.1"'),
-    "digest is a number": lambda lock: _edit(lock, b'digest = "', b"digest = 5\nx = \""),
+    "digest is a number": lambda lock: _edit(lock, b'digest = "', b'digest = 5\nx = "'),
     "not UTF-8": lambda lock: _edit(lock, b"CommandLineTools", b"Command\xffLineTools"),
     "binary garbage": lambda lock: bytes(range(256)) * 8,
     "conflict markers": lambda lock: b"<<<<<<< ours\n" + lock + b"=======\n>>>>>>> theirs\n",
