@@ -121,3 +121,16 @@ def test_the_unedited_recording_is_replayed(
 ) -> None:
     code, stderr = run_inside(capsys, "--replay", str(recording), "show", "-C", str(module))
     assert code == 0, stderr
+
+
+def test_blobs_that_are_not_utf8_are_no_crash(
+    capsys: pytest.CaptureFixture[str], recording: Path, module: Path
+) -> None:
+    """Every recorded output and file with bytes that are not UTF-8 (nor XML) appended."""
+    for blob in [*(recording / "commands").iterdir(), *(recording / "files").iterdir()]:
+        if blob.is_file():
+            blob.write_bytes(blob.read_bytes() + b"\xff\xfe\x00<garbage")
+    for command in (("show",), ("lock",)):
+        code, stderr = run_inside(capsys, "--replay", str(recording), *command, "-C", str(module))
+        assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+        assert code in (0, 1, 2), stderr
