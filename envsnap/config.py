@@ -22,7 +22,6 @@ tags = ["withz"]                 # the build tags it adds to GOFLAGS' -tags
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ from envsnap.errors import ConfigError
 from envsnap.vocabulary import SEVERITIES
 
 CONFIG_NAME = "envsnap.toml"
+MAX_CONFIG = 1024 * 1024  # a hand-written file of a few lines; anything larger is refused
+_NIX_KEYS = ("nixpkgs", "nixpkgs_sha256", "attributes")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_VARIANT = "default"
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -111,6 +112,59 @@ def _variant(name: str, table: Any) -> Variant:
     return Variant(name, tuple(sorted(set(tags))))
 
 
+def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """The table *name* of the file ({} when absent), refused when it is not a table."""
+    table = doc.get(name, {})
+    if not isinstance(table, dict):
+        raise _bad(f"[{name}] must be a table, not {type(table).__name__} (`{name} = ...`)")
+    return table
+
+
+def _severity(doc: dict[str, Any]) -> dict[str, str]:
+    severity = _table(doc, "severity")
+    bad = [key for key, value in severity.items() if value not in SEVERITIES]
+    if bad:
+        raise _bad(f"[severity] {bad[0]!r} must be one of {', '.join(SEVERITIES)}")
+    return dict(severity)
+
+
+def _nix(doc: dict[str, Any]) -> dict[str, Any]:
+    nix = _table(doc, "nix")
+    unknown = sorted(set(nix) - set(_NIX_KEYS))
+    if unknown:
+        raise _bad(f"[nix] has unknown keys: {', '.join(unknown)} (known: {', '.join(_NIX_KEYS)})")
+    for key in ("nixpkgs", "nixpkgs_sha256"):
+        if key in nix and not isinstance(nix[key], str):
+            raise _bad(f"[nix] {key} must be a string")
+    attributes = nix.get("attributes", {})
+    if not isinstance(attributes, dict) or not all(
+        isinstance(table, dict) for table in attributes.values()
+    ):
+        raise _bad("[nix.attributes] must be a table of tables (see docs/emit.md)")
+    return dict(nix)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The parsed file, or None when there is none."""
+    import tomllib
+
+    from envsnap.safeio import read_regular
+    from envsnap.tomlsafe import TooComplex, loads
+
+    try:
+        return loads(read_regular(path, MAX_CONFIG).decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _bad(f"cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise _bad("is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad(f"is not valid TOML ({exc})") from None
+    except TooComplex as exc:
+        raise _bad(f"is refused: {exc}") from None
+
+
 def _variants(doc: dict[str, Any]) -> tuple[Variant, ...]:
     tables = doc.get("variants", {})
     if not isinstance(tables, dict):
@@ -119,30 +173,21 @@ def _variants(doc: dict[str, Any]) -> tuple[Variant, ...]:
 
 
 def load_config(module_root: Path) -> Config:
-    path = module_root / CONFIG_NAME
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """The settings beside the lock (defaults when there is no file); a file that cannot be
+    read, is not a regular file of at most :data:`MAX_CONFIG` bytes, or holds a value of the
+    wrong type raises ConfigError naming the key."""
+    doc = _read(module_root / CONFIG_NAME)
+    if doc is None:
         return Config()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(f"cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _bad(f"is not valid TOML ({exc})") from None
-    track_env = _string_list(doc.get("track", {}).get("env", []), "[track] env")
+    track_env = _string_list(_table(doc, "track").get("env", []), "[track] env")
     bad = [name for name in track_env if not _ENV_NAME.fullmatch(name)]
     if bad:
         raise _bad(f"[track] env has names that are not variables: {', '.join(bad)}")
-    severity = doc.get("severity", {})
-    if not isinstance(severity, dict) or any(v not in SEVERITIES for v in severity.values()):
-        raise _bad(f"[severity] values must be one of {', '.join(SEVERITIES)}")
-    nix = doc.get("nix", {})
-    if not isinstance(nix, dict):
-        raise _bad("[nix] must be a table")
     return Config(
         track_env=track_env,
-        ignore=_string_list(doc.get("ignore", {}).get("paths", []), "[ignore] paths"),
-        severity=dict(severity),
-        nix=dict(nix),
+        ignore=_string_list(_table(doc, "ignore").get("paths", []), "[ignore] paths"),
+        severity=_severity(doc),
+        nix=_nix(doc),
         raw=doc,
         variants=_variants(doc),
     )

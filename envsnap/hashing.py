@@ -5,8 +5,10 @@ The cache maps a file's path and stamp (device, inode, size, mtime_ns, ctime_ns;
 rewritten in place with its size and mtime restored is read again. A digest taken too close to
 the file's last change (git's racy-clean rule) is not kept. The cache is a JSON file in the
 user's cache folder, guarded by a filelock; one that cannot be read, or holds anything but
-well-formed digests, is discarded; one that cannot be written is skipped. ENVSNAP_NO_CACHE=1
-turns it off.
+well-formed digests, is discarded; one that cannot be written is skipped. Each entry carries a
+check (a BLAKE2 hash of its key and digest), so a digest changed on disk — by a bad sector, a
+half-restored backup, an editor — no longer matches its check and is dropped, never written
+into a lock. ENVSNAP_NO_CACHE=1 turns it off.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from envsnap.stamps import cache_dir, is_racy, read_cache_json, stamp_of, write_
 
 MAX_HASHED_SIZE = 2 * 1024**3
 MAX_ENTRIES = 20_000
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_CHECK_SIZE = 16
 
 
 def sha256_file(path: str) -> tuple[str, os.stat_result] | None:
@@ -51,6 +54,22 @@ def _key(path: str, st: os.stat_result) -> str:
     return "\0".join(map(str, (path, *stamp_of(st))))
 
 
+def check_of(key: str, digest: str) -> str:
+    """What an entry is stored with, to tell a digest changed on disk from the one written."""
+    text = f"{CACHE_VERSION}\0{key}\0{digest}".encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(text, digest_size=_CHECK_SIZE).hexdigest()
+
+
+def _valid(key: object, value: object) -> str | None:
+    """The digest of a well-formed stored entry ``key: [digest, check]``, else None."""
+    if not isinstance(key, str) or not isinstance(value, list) or len(value) != 2:
+        return None
+    digest, check = value
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        return None
+    return digest if check == check_of(key, digest) else None
+
+
 class HashCache:
     """File digests keyed by path and stamp."""
 
@@ -69,11 +88,8 @@ class HashCache:
     def _load(self) -> None:
         self._loaded = True
         entries = read_cache_json(self.file, CACHE_VERSION)
-        self._entries = {
-            k: v
-            for k, v in entries.items()
-            if isinstance(k, str) and isinstance(v, str) and _DIGEST.fullmatch(v)
-        }
+        valid = {key: _valid(key, value) for key, value in entries.items()}
+        self._entries = {key: digest for key, digest in valid.items() if digest is not None}
 
     def digest(self, path: str) -> str | None:
         try:
@@ -114,5 +130,6 @@ class HashCache:
                 merged = {**fresh._entries, **self._new}
                 if len(merged) > MAX_ENTRIES:
                     merged = dict(list(merged.items())[-MAX_ENTRIES:])
-                write_cache_json(self.file, CACHE_VERSION, merged)
+                stored = {key: [digest, check_of(key, digest)] for key, digest in merged.items()}
+                write_cache_json(self.file, CACHE_VERSION, stored)
             self._new.clear()

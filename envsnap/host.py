@@ -528,11 +528,16 @@ class ReplayHost(Host):
         self.misses: list[str] = []  # what was asked but not recorded, for fixture authors
 
     def _blob(self, name: str) -> bytes:
+        from envsnap.safeio import read_regular
+
         path = (self.directory / name).resolve()
         if self.directory.resolve() not in path.parents:
-            raise RecordingError(f"recording entry {name!r} points outside the recording")
+            raise RecordingError(
+                f"recording entry {name!r} points outside the recording",
+                "a blob must be a file inside it; record it again with `envsnap record`",
+            )
         try:
-            return path.read_bytes()
+            return read_regular(path, MAX_BLOB)
         except OSError as exc:
             raise RecordingError(
                 f"recording {self.directory} lacks {name}: {exc.strerror}",
@@ -611,15 +616,79 @@ class ReplayHost(Host):
         return self.recorded_module_dir or local_dir
 
 
+# What a recording may hold, so that a hand-edited or damaged one is refused at load time rather
+# than crashing a probe: a host.json of at most MAX_MANIFEST bytes, blobs of at most MAX_BLOB.
+MAX_MANIFEST = 16 * 1024 * 1024
+MAX_BLOB = 64 * 1024 * 1024
+_STR_OR_NULL = (str, type(None))
+_MAPPINGS = ("environ", "which", "realpath", "files", "digests")  # path or name → str or null
+_COMMAND_FIELDS: dict[str, tuple[type, ...]] = {
+    "cwd": _STR_OR_NULL,
+    "exit": (int,),
+    "stdout": _STR_OR_NULL,
+    "stderr": _STR_OR_NULL,
+    "error": _STR_OR_NULL,
+}
+
+
+def _shape_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a recording's host.json, or None."""
+    if not isinstance(manifest.get("module_dir"), _STR_OR_NULL):
+        return "module_dir is not a string"
+    for name in _MAPPINGS:
+        table = manifest.get(name, {})
+        if not isinstance(table, dict) or not all(
+            isinstance(v, _STR_OR_NULL) for v in table.values()
+        ):
+            return f"{name} is not an object of strings or nulls"
+    stats = manifest.get("stat", {})
+    if not isinstance(stats, dict) or not all(_is_stat(info) for info in stats.values()):
+        return 'stat is not an object of {"kind", "size", "mode"} or nulls'
+    commands = manifest.get("commands", [])
+    if not isinstance(commands, list):
+        return "commands is not a list"
+    bad = next((n for n, command in enumerate(commands) if not _is_command(command)), None)
+    return None if bad is None else f"commands[{bad}] is not a recorded command"
+
+
+def _is_stat(info: Any) -> bool:
+    if info is None:
+        return True
+    return (
+        isinstance(info, dict)
+        and isinstance(info.get("kind"), str)
+        and all(_is_int(info.get(name, 0)) for name in ("size", "mode"))
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_command(command: Any) -> bool:
+    if not isinstance(command, dict):
+        return False
+    argv = command.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        return False
+    if "exit" in command and not _is_int(command["exit"]):
+        return False
+    return all(
+        isinstance(command.get(k), kinds) for k, kinds in _COMMAND_FIELDS.items() if k != "exit"
+    )
+
+
 def _load_manifest(directory: Path) -> dict[str, Any]:
+    from envsnap.safeio import read_regular
+
     hint = "pass a directory written by `envsnap record`"
     try:
-        raw = (directory / "host.json").read_bytes()
+        raw = read_regular(directory / "host.json", MAX_MANIFEST)
     except OSError as exc:
         raise RecordingError(f"cannot read recording {directory}: {exc.strerror}", hint) from None
     try:
         manifest = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RecordingError(f"{directory}/host.json is not valid JSON", hint) from None
     if not isinstance(manifest, dict) or manifest.get("format") != RECORDING_FORMAT:
         raise RecordingError(f"{directory} is not an envsnap recording", hint)
@@ -630,4 +699,7 @@ def _load_manifest(directory: Path) -> dict[str, Any]:
         )
     if manifest.get("system") not in ("linux", "darwin") or not manifest.get("machine"):
         raise RecordingError(f"{directory}/host.json lacks system/machine", hint)
+    problem = _shape_problem(manifest)
+    if problem is not None:
+        raise RecordingError(f"{directory}/host.json is malformed: {problem}", hint)
     return manifest

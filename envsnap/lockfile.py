@@ -37,6 +37,9 @@ PREAMBLE = (
 _HEADER = re.compile(r'^\[\[?\s*platforms\s*\.\s*(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_-]+))')
 _FIRST_KEYS = ("envsnap", "digest")
 LOCK_WAIT_SECONDS = 60.0
+# The largest lock read: a platform's entry is a few KB, so this is room for hundreds of them
+# while bounding the memory and the parse time (tomllib reads about 1 MB a second).
+MAX_LOCK = 4 * 1024 * 1024
 _CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 
 
@@ -149,11 +152,17 @@ def _schema(path: Path, doc: dict[str, Any]) -> int:
 def _load(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     import tomllib
 
+    from envsnap.tomlsafe import TooComplex, loads
+
+    if len(data) > MAX_LOCK:
+        raise _unusable(path, f"is larger than {MAX_LOCK // 1024 // 1024} MiB, no lock is")
     try:
         text = data.decode("utf-8")
-        return text, tomllib.loads(text)
+        return text, loads(text)
     except UnicodeDecodeError:
         raise _unusable(path, "is not UTF-8 text") from None
+    except TooComplex as exc:
+        raise _unusable(path, f"is not a lock envsnap writes: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         if _CONFLICT.search(text):
             raise LockError(
@@ -194,10 +203,12 @@ def _head_of(text: str, top: dict[str, Any]) -> str:
     """The text before the first table, if it parses to the file's top-level keys *top*."""
     import tomllib
 
+    from envsnap.tomlsafe import TooComplex, loads
+
     head = re.split(r"^\s*\[", text, maxsplit=1, flags=re.MULTILINE)[0]
     try:
-        alone = tomllib.loads(head)
-    except tomllib.TOMLDecodeError:
+        alone = loads(head)
+    except (tomllib.TOMLDecodeError, TooComplex):
         return ""
     return head.rstrip("\n") + "\n" if alone == top else ""
 
@@ -220,11 +231,13 @@ def _blocks_that_parse_alone(text: str, platforms: dict[str, Any]) -> dict[str, 
     """Each platform's own text, kept only if it parses to exactly that platform's entry."""
     import tomllib
 
+    from envsnap.tomlsafe import TooComplex, loads
+
     kept = {}
     for name, block in _split_blocks(text).items():
         try:
-            alone = tomllib.loads(block)
-        except tomllib.TOMLDecodeError:
+            alone = loads(block)
+        except (tomllib.TOMLDecodeError, TooComplex):
             continue
         if alone == {"platforms": {name: platforms.get(name)}}:
             kept[name] = block
@@ -232,9 +245,13 @@ def _blocks_that_parse_alone(text: str, platforms: dict[str, Any]) -> dict[str, 
 
 
 def read_lock(path: Path) -> LockFile | None:
-    """The lock at *path*, or None if there is none."""
+    """The lock at *path*, or None if there is none. Only a regular file of at most
+    :data:`MAX_LOCK` bytes is read (:mod:`envsnap.safeio`): a FIFO, a device or a directory in
+    its place is refused, never waited on."""
+    from envsnap.safeio import read_regular
+
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_LOCK)
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -11,7 +11,9 @@ stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not s
 
 ``lock`` never reads the memo; ``verify`` re-probes without it before it reports a drift, so a
 stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
-ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently.
+ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently, and each
+entry carries a check (a hash of its slot, manifest and value): an entry changed on disk no longer
+matches it and is never used.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from envsnap.stamps import (
 )
 
 Section = dict[str, Any]
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 MAX_ENTRIES = 64
 
 
@@ -116,10 +118,18 @@ def manifest_of(paths: Iterable[str]) -> dict[str, Stamp]:
     return {path: stamp(path) for path in sorted(set(paths))}
 
 
-def _reusable(hit: Any) -> bool:
-    """A well-formed entry whose every stamp is unchanged."""
+def check_of(slot: str, manifest: Any, value: Any) -> str:
+    """What an entry is stored with, to tell an entry changed on disk from the one written."""
+    return key_of(CACHE_VERSION, slot, manifest, value)
+
+
+def _reusable(slot: str, hit: Any) -> bool:
+    """A well-formed entry, as it was written, whose every stamp is unchanged."""
     return (
-        isinstance(hit, dict) and isinstance(hit.get("value"), dict) and holds(hit.get("manifest"))
+        isinstance(hit, dict)
+        and isinstance(hit.get("value"), dict)
+        and hit.get("check") == check_of(slot, hit.get("manifest"), hit["value"])
+        and holds(hit.get("manifest"))
     )
 
 
@@ -160,7 +170,7 @@ class ProbeCache:
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit: Any = self._entries.get(slot)
-        if _reusable(hit):
+        if _reusable(slot, hit):
             self._stood_on(hit["manifest"])
             value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
             return value
@@ -174,7 +184,9 @@ class ProbeCache:
         self._stood_on(manifest)
         with self._lock:
             self._entries.pop(slot, None)
-            self._entries[slot] = {"manifest": manifest, "value": json.loads(json.dumps(section))}
+            kept = json.loads(json.dumps(section))
+            check = check_of(slot, manifest, kept)
+            self._entries[slot] = {"manifest": manifest, "value": kept, "check": check}
             self._dirty = True
         return section
 

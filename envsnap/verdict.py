@@ -12,7 +12,9 @@ and the full verify runs.
 On macOS the developer-tools probe (xcode-select, pkgutil, xcodebuild) is not memoised, so no
 verdict is kept there. This module and :mod:`envsnap.shortcut` use plain string paths and a
 file of NUL-separated fields (paths and reports never hold a NUL): the clean path imports
-neither pathlib, json nor re.
+neither pathlib, json nor re. Each verdict ends with a check (a BLAKE2 hash of its fields): a
+verdict changed on disk, or cut short, no longer matches it and is dropped, so its report is
+never printed.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ TYPE_CHECKING = False  # typing itself is not imported: a clean verify never nee
 if TYPE_CHECKING:
     from typing import Any
 
-VERDICT_VERSION = 3
+VERDICT_VERSION = 4
 MAX_VERDICTS = 32
 RENDERINGS = ("text", "json", "quiet")  # the clean report, as each output option prints it
 _MAGIC = f"envsnap-verdicts {VERDICT_VERSION}"
@@ -64,12 +66,17 @@ def _own_files(start: str, module_root: str) -> list[str]:
     return [*paths, os.path.join(module_root, "go.mod")]
 
 
+def _check(fields: list[str]) -> str:
+    return text_key("\0".join([_MAGIC, *fields]))
+
+
 def _encode(verdicts: dict[str, Verdict]) -> bytes:
     fields = [_MAGIC]
     for key, (report, manifest) in verdicts.items():
-        fields += [key, *(report[name] for name in RENDERINGS), str(len(manifest))]
+        record = [key, *(report[name] for name in RENDERINGS), str(len(manifest))]
         for path, found in manifest.items():
-            fields += [path, "-" if found is None else ",".join(map(str, found))]
+            record += [path, "-" if found is None else ",".join(map(str, found))]
+        fields += [*record, _check(record)]
     return "\0".join(fields).encode("utf-8", "surrogateescape")
 
 
@@ -82,6 +89,7 @@ def _decode(data: bytes | None) -> dict[str, Verdict]:
     at = 1
     try:
         while at < len(fields):
+            start = at
             key, report = fields[at], dict(zip(RENDERINGS, fields[at + 1 : at + 4], strict=True))
             count, at = int(fields[at + 4]), at + 5
             manifest: dict[str, list[int] | None] = {}
@@ -90,6 +98,9 @@ def _decode(data: bytes | None) -> dict[str, Verdict]:
             ):
                 manifest[path] = None if found == "-" else [int(n) for n in found.split(",")]
             at += 2 * count
+            if fields[at] != _check(fields[start:at]):
+                return {}
+            at += 1
             verdicts[key] = (report, manifest)
     except (ValueError, IndexError):
         return {}

@@ -116,7 +116,7 @@ def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
         return LockFile(ws.lock_path), b""
     if existing is None:
         return LockFile(ws.lock_path), None
-    return existing, ws.lock_path.read_bytes()
+    return existing, existing.text.encode()  # the bytes it was parsed from
 
 
 def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:

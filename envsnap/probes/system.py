@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plistlib
 import re
+from xml.parsers.expat import ExpatError
 
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.probes import Section
@@ -23,8 +24,8 @@ def parse_os_release(text: str) -> dict[str, str]:
 def parse_plist(data: bytes) -> dict[str, object]:
     try:
         loaded = plistlib.loads(data)
-    except (plistlib.InvalidFileException, ValueError, KeyError, TypeError):
-        return {}
+    except (plistlib.InvalidFileException, ExpatError, ValueError, KeyError, TypeError):
+        return {}  # a damaged plist (not XML, not UTF-8) is no answer
     return loaded if isinstance(loaded, dict) else {}
 
 
