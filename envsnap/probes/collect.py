@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from envsnap import progress, toolinputs
 from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Variant
-from envsnap.errors import EnvsnapError
+from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
@@ -194,6 +195,7 @@ def take_snapshot(
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))
         go_section, cgo_section = with_tags(*go_f.result())
         go_env = go_section["env"]
+        check_platform(go_env)
         compiler_f = pool.submit(probes.compiler, go_env)
         linker_f = pool.submit(probes.linker, go_env)
         packages = cgo_section.get("packages", [])
@@ -227,6 +229,23 @@ def take_snapshot(
     entry = prune(normalizer.apply(entry))
     platform = f"{entry['os']['goos']}-{entry['os']['goarch']}"
     return Snapshot(platform, entry, variant.name)
+
+
+# Go's platform words (`go tool dist list`): linux, darwin, amd64, arm64, 386, mips64le, wasip1…
+_PLATFORM_WORD = re.compile(r"[a-z][a-z0-9]{0,15}|386")
+
+
+def check_platform(go_env: dict[str, str]) -> None:
+    """GOOS and GOARCH as go reports them make the lock's key: refuse anything that is not a
+    platform word (a garbage GOOS in the environment would otherwise become a platform)."""
+    for name in ("GOOS", "GOARCH"):
+        value = go_env.get(name, "")
+        if not _PLATFORM_WORD.fullmatch(value):
+            shown = "".join(c if c.isprintable() else "?" for c in value[:40])
+            raise HostError(
+                f"go env reports {name}={shown!r}, which is not a Go platform name",
+                f"unset {name}, or set it to a value `go tool dist list` prints",
+            )
 
 
 def with_tags(go_section: Section, cgo_section: Section) -> tuple[Section, Section]:
