@@ -280,10 +280,30 @@ def check_variant(
         return Checked(key, snapshot.platform, None)
     if key in lock.platforms and is_clean(checked_entry(lock, key, name), snapshot.entry):
         return Checked(key, snapshot.platform, [], stood_on)
-    if key in lock.platforms:
+    if key in lock.platforms and stood_on is not None:  # a drift seen in the memo: re-check it
+        snapshot = fresh_or_memo(ws, variant, snapshot)
+    elif key in lock.platforms:
         snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
     findings = against_lock(lock, name, key, snapshot.entry, ws.config, notes)
     return Checked(key, snapshot.platform, findings)
+
+
+def fresh_or_memo(ws: Workspace, variant: Variant, seen: Snapshot) -> Snapshot:
+    """The snapshot taken again without the memo; if the tools' time budget runs out first,
+    the one the memo gave (every answer in it stood on unchanged files), said on stderr."""
+    import sys
+
+    from envsnap.host import ProbeTimeout
+
+    try:
+        snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
+    except ProbeTimeout as exc:
+        sys.stderr.write(
+            "envsnap: note: the re-check without caches ran out of time "
+            f"({exc.message}); the findings below come from remembered probe answers\n"
+        )
+        return seen
+    return snapshot
 
 
 def stale_variants(lock: LockFile, platform: str, config: Config) -> list[Finding]:
