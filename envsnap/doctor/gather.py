@@ -142,9 +142,14 @@ def parse_listing(listing: Ran) -> tuple[Ran, tuple[dict[str, Any], ...]]:
     if not listing.ok:
         return listing, ()
     try:
-        return listing, tuple(cgo.iter_json_stream(listing.stdout))
-    except ValueError:
+        packages = tuple(cgo.iter_json_stream(listing.stdout))
+    except (ValueError, RecursionError):
         return Ran(listing.shown, failure="it printed something that is not JSON"), ()
+    for pkg in packages:  # a broken or hostile go: the checks read these fields as go types them
+        problem = "not an object" if not isinstance(pkg, dict) else cgo.shape_error(pkg)
+        if problem:
+            return Ran(listing.shown, failure=f"it printed a package whose {problem}"), ()
+    return listing, packages
 
 
 def with_fields(facts: Facts, **changes: Any) -> Facts:
