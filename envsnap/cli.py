@@ -96,16 +96,24 @@ def _crash_log() -> Path:
     return folder / "crash.log"
 
 
+def _scrubbed(text: str) -> str:
+    """An error's text without the credentials a tool's message or a value may carry."""
+    from envsnap.redact import scrub, secret_values
+
+    return scrub(text, secret_values(os.environ))
+
+
 def _report_internal_error(exc: BaseException) -> int:
     import traceback
 
     try:
         log = _crash_log()
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        log.write_text(_scrubbed("".join(traceback.format_exception(exc))), encoding="utf-8")
         where = f"details in {log}"
     except OSError:
         where = "no log could be written"
-    print(f"envsnap: internal error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
+    said = _scrubbed(f"{type(exc).__name__}: {exc}")
+    print(f"envsnap: internal error: {said} ({where})", file=sys.stderr)
     return EXIT_INTERNAL
 
 
@@ -122,7 +130,19 @@ def _clean_verify(argv: Sequence[str]) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run one command with stdout and stderr escaped (envsnap.termsafe): whatever a lock, a
+    tool or git hands envsnap, no control character reaches the terminal."""
+    from envsnap.termsafe import SafeStream
+
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str]) -> int:
     shortcut = _clean_verify(argv)
     if shortcut is not None:
         return shortcut
@@ -130,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = _command_module(args.command).run(args)
     except EnvsnapError as exc:
-        print(exc.render(), file=sys.stderr)
+        print(_scrubbed(exc.render()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("envsnap: interrupted", file=sys.stderr)

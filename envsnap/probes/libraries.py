@@ -19,6 +19,7 @@ from envsnap.errors import EnvsnapError
 from envsnap.host import Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
 from envsnap.probes.link import Key, LinkPlan, Resolution, link_plan, resolve_fast, resolve_traced
+from envsnap.redact import scrub_message
 from envsnap.vocabulary import brew_provider
 
 _KEG = re.compile(r"^(?P<prefix>.*)/Cellar/(?P<formula>[^/]+)/(?P<version>[^/]+)/")
@@ -95,7 +96,7 @@ class LibrarySections:
             entry = file_entry(self.host, path)
             entries.setdefault(entry["path"], entry)
         if found.errors:
-            section["error"] = "; ".join(dict.fromkeys(found.errors))
+            section["error"] = scrub_message("; ".join(dict.fromkeys(found.errors)))
         return sorted(entries.values(), key=lambda f: f["path"])
 
     def pkg_config_section(self, name: str, found: Resolution) -> Section:
