@@ -84,7 +84,7 @@ _PLAIN_PART = re.compile(r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*|[0-9a-f]+")
 # characters, so the run must look random: upper, lower and digits, high entropy (40 random
 # base64 characters score above 4.35; "usr/local/Cellar/openssl3/lib/pkgconfig0" 4.0), and no
 # segment between slashes that is a plain word ("lib", "Cellar").
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=_.-])")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/_.-])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=_.-])")
 _AWS_MIN_ENTROPY = 4.3
 _WORD = re.compile(r"[a-z]{3,}|[A-Z][a-z]{2,}")
 
