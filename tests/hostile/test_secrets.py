@@ -300,7 +300,7 @@ def test_secrets_in_a_go_env_file_are_refused_and_never_shown(
 def fake_tool(folder: Path, name: str) -> Path:
     """*name* that prints every secret of the corpus on stderr, as a failing tool's message."""
     folder.mkdir(exist_ok=True)
-    said = "\n".join(f"error: {v}" for v in SECRETS.values() for v in [v[0]])
+    said = "\n".join(f"error: {value}" for value, _ in SECRETS.values())
     (folder / "said.txt").write_text(said + "\n")
     tool = folder / name
     tool.write_text(f"#!/bin/sh\ncat '{folder / 'said.txt'}' >&2\nexit 1\n")
