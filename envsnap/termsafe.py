@@ -3,9 +3,10 @@
 A lock, a tool's stderr, a git author, a directory name: any of them may hold an escape sequence
 (``ESC]52;…`` writes the clipboard, ``ESC[2J`` clears the screen, ``U+009B`` is a one-byte CSI)
 or a character that reorders what is shown (bidi overrides, ``U+2028``). :func:`escape` spells
-each of them out as ``\\x1b``/``\\u202e``; :class:`SafeStream` does so on every write to stdout
-and stderr (installed by :func:`envsnap.cli.main`), so no printer can forget; :func:`json_text`
-spells them as JSON ``\\uXXXX`` escapes, which a JSON reader turns back into the same string.
+each of them out as ``\\x1b``/``\\u202e``; :func:`json_text` spells them as JSON ``\\uXXXX``
+escapes, which a JSON reader turns back into the same string; :class:`SafeStream` does that on
+every write to stdout and stderr (installed by :func:`envsnap.cli.main`), so no printer can
+forget and a JSON document stays valid JSON.
 
 ``str.translate`` with a prebuilt table: no ``re`` import, so a clean verify stays fast.
 """
@@ -43,12 +44,13 @@ def json_text(text: str) -> str:
     return text.translate(_JSON_TABLE)
 
 
-def dumps(document: Any) -> str:
+def dumps(document: Any, sort_keys: bool = False) -> str:
     """``json.dumps`` for output people and programs read: indented, UTF-8 kept, controls
     escaped."""
     import json
 
-    return json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    text = json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+    return json_text(text) + "\n"
 
 
 class SafeStream:
@@ -59,7 +61,8 @@ class SafeStream:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(escape(text))
+        # Spelled \u001b: valid inside a JSON string too, so a JSON document stays one.
+        return self._stream.write(json_text(text))
 
     def write_raw(self, text: str) -> int:
         return self._stream.write(text)

@@ -18,7 +18,15 @@ from typing import Any
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
-from envsnap.probes.link import Key, LinkPlan, Resolution, link_plan, resolve_fast, resolve_traced
+from envsnap.probes.link import (
+    Key,
+    LinkPlan,
+    Resolution,
+    is_pkg_config_name,
+    link_plan,
+    resolve_fast,
+    resolve_traced,
+)
 from envsnap.redact import scrub_message
 from envsnap.vocabulary import brew_provider
 
@@ -101,6 +109,9 @@ class LibrarySections:
 
     def pkg_config_section(self, name: str, found: Resolution) -> Section:
         section: Section = {"name": name, "found_by": "pkg-config", "provider": "pkg-config"}
+        if not is_pkg_config_name(name):  # never handed to pkg-config (link.PKG_CONFIG_OPTIONS)
+            section["error"] = scrub_message("; ".join(found.errors) or f"`{name}` is refused")
+            return section
         version = self._pkg_config("--modversion", name)
         if version is None:
             section["error"] = f"pkg-config cannot find `{name}`"
