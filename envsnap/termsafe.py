@@ -13,7 +13,9 @@ forget and a JSON document stays valid JSON.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+TYPE_CHECKING = False  # typing is not imported: every command, a clean verify too, loads this
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _C0 = [c for c in range(0x20) if c not in (0x09, 0x0A)]  # tab and newline are layout
 _C1 = list(range(0x7F, 0xA0))  # DEL and the C1 controls (U+009B is a CSI by itself)
