@@ -272,16 +272,16 @@ def test_secret_named_environment_variables_reach_no_output(vendored: Path, tmp_
     assert_nothing_leaks({**seen, **files_under(vendored / "envsnap.lock", tmp_path / "rec")})
 
 
-@pytest.mark.parametrize("variable", ["CGO_CFLAGS", "CGO_LDFLAGS", "PKG_CONFIG_PATH"])
-def test_secrets_in_a_tracked_variable_are_refused_and_never_shown(
-    vendored: Path, tmp_path: Path, variable: str
+def test_secrets_in_tracked_variables_are_refused_and_never_shown(
+    vendored: Path, tmp_path: Path
 ) -> None:
     words = " ".join(f"-DK{i}={v}" for i, v in enumerate(SINGLE_LINE.values()))
-    env = {**os.environ, variable: words}
+    paths = ":".join(f"/opt/{v}/lib/pkgconfig" for v in SINGLE_LINE.values())
+    env = {**os.environ, "CGO_LDFLAGS": words, "PKG_CONFIG_PATH": paths}
     seen = outputs(vendored, env, *COMMANDS, ("record", str(tmp_path / "rec")))
     assert "looks like it contains a credential" in seen["lock"]
     assert not (vendored / "envsnap.lock").exists()
-    assert "CGO_" not in variable or REDACTED in seen["doctor"]  # shown, hidden
+    assert REDACTED in seen["doctor"] and REDACTED in seen["doctor --json"]  # shown, hidden
     assert_nothing_leaks({**seen, **files_under(tmp_path / "rec")})
 
 
@@ -318,7 +318,7 @@ def test_a_tools_stderr_reaches_no_lock_report_or_message(vendored: Path, tmp_pa
         env,
         ("lock",),
         ("lock", "--allow-incomplete"),
-        *COMMANDS[1:],
+        *(c for c in COMMANDS[1:] if c not in (("show",), ("verify",))),
         ("record", str(tmp_path / "rec")),
     )
     lock = (vendored / "envsnap.lock").read_text()
