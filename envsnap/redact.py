@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from envsnap.secretnames import is_secret_name
+from envsnap.secretnames import SECRET_WORDS, is_secret_name
 
 REDACTED = "<redacted>"
 
@@ -64,6 +64,15 @@ _ASSIGNMENT = re.compile(
     r"(?i)(?:password|passwd|secret|token|credentials?|(?:session|auth)[_-]?(?:key|token)"
     r"|(?:api|access|secret|private)[_-]?key)"
     r"[\"']?\s*[=:]\s*[\"']?(?P<value>[^\s'\"]+)"  # the quotes of JSON or YAML too
+)
+# An HTTP credential: ``Authorization: Bearer …``, ``Basic …``.
+_BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")
+# Free text only: any name holding a secret word (``DEPLOY_SESSION_KEY: 5f0c…``, even a
+# lowercase-hex value), its value hidden whatever it is. Too wide to refuse a flag by
+# (``-DAUTHOR=…``), so a tracked value is judged by _ASSIGNMENT alone.
+_NAMED_ASSIGNMENT = re.compile(
+    r"(?i)(?P<name>[A-Za-z0-9_.-]*(?:" + "|".join(SECRET_WORDS) + r")[A-Za-z0-9_.-]*[\"']?"
+    r"\s*[=:]\s*[\"']?)(?P<value>[^\s'\",;]+)"
 )
 # A .netrc line: ``machine host login me password hunter2``.
 _NETRC = re.compile(r"(?i)\b(?:machine|login|account)\s+\S+\s+password\s+(?P<value>[^\s'\"]+)")
@@ -120,6 +129,7 @@ def _secret_assignment(match: re.Match[str]) -> bool:
 def _assignments(value: str) -> Iterable[re.Match[str]]:
     yield from _ASSIGNMENT.finditer(value)
     yield from _NETRC.finditer(value)
+    yield from _BEARER.finditer(value)
 
 
 def _classes(text: str) -> int:
@@ -169,6 +179,11 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     text = _AWS_SECRET.sub(lambda m: REDACTED if _is_aws_secret(m) else m.group(0), text)
     text = _ASSIGNMENT.sub(REDACTED, text)  # free text: every assignment, as a safe default
     text = _NETRC.sub(REDACTED, text)
+    text = _BEARER.sub(REDACTED, text)
+    text = _NAMED_ASSIGNMENT.sub(
+        lambda m: m.group("name") + (REDACTED if REDACTED not in m.group(0) else m.group("value")),
+        text,
+    )
     return _OPAQUE_RUN.sub(
         lambda m: REDACTED if _is_opaque_secret(m.group(0)) else m.group(0), text
     )

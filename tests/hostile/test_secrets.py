@@ -133,6 +133,25 @@ def test_scrub_hides_every_secret_in_free_text(name: str, text: str) -> None:
     assert REDACTED in scrub(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Authorization: Bearer {HEX_KEY}",
+        f"curl -H 'Authorization: Basic {HEX_KEY}'",
+        f"DEPLOY_SESSION={HEX_KEY}",
+        f'{{"client_secret_v2": "{HEX_KEY}"}}',
+        f"x-auth-header: {HEX_KEY}",
+    ],
+)
+def test_a_lowercase_hex_key_is_hidden_by_its_context(text: str) -> None:
+    assert HEX_KEY not in scrub(text)
+
+
+def test_a_git_sha_in_free_text_is_left_alone() -> None:
+    text = f"fatal: bad object {HEX_KEY} (HEAD {HEX_KEY[:12]})"
+    assert scrub(text) == text
+
+
 def test_a_secret_named_variables_value_is_hidden_by_value() -> None:
     secrets = {v for v in SECRET_ENV.values()}
     for value in SECRET_ENV.values():
