@@ -4,15 +4,19 @@ Two questions with two answers:
 
 - *May a tracked value be locked?* (:func:`looks_like_credential`) A value is refused only for a
   shape that really is a credential: a known token prefix (GitHub, GitLab, Slack, AWS key id,
-  npm, PyPI, Google, OpenAI-style), a private key block, a ``password=``/``token=`` assignment,
-  or, in a variable whose *name* says it is secret, a high-entropy opaque run. Compiler flags
+  npm, PyPI, Google, OpenAI-style), a private key block, an AWS secret access key, a ``.netrc``
+  line, a ``Bearer`` credential, a ``password=``/``token=``/``"private_key":`` assignment, or,
+  in a variable whose *name* says it is secret, a high-entropy opaque run. Compiler flags
   are not credentials: a ``-D`` define, a hex constant, a git SHA, a path or a long identifier.
 - *What must a recording, a log or stderr hide?* (:func:`scrub`) That is free text, so beside
-  the token shapes it hides every secret assignment whatever its value, and every long opaque
+  the token shapes it hides every secret assignment whatever its value (to any name holding a
+  secret word, so a lowercase-hex key is hidden by its name), and every long opaque
   run of mixed case and digits, except the parts of it that are plainly not secret (a numeric
   constant such as ``0x10100000L``, a lowercase hex digest).
 
-URL userinfo (``https://user:pw@host``) is stripped from every value before either question.
+URL userinfo (``https://user:pw@host``, up to the last ``@`` before the host, as Go reads it) is
+stripped from every value before either question. Every pattern scans in linear time: a
+recording scrubs blobs of megabytes.
 """
 
 from __future__ import annotations
@@ -22,15 +26,18 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from envsnap.secretnames import SECRET_WORDS, is_secret_name
+from envsnap.secretnames import is_secret_name
 
 REDACTED = "<redacted>"
 
 # As Go's net/url reads a URL: the authority ends at the first '/', '?' or '#', and the userinfo
 # is all of it up to its LAST '@' ('@' and quotes may stand in a password). Greedy, then back to
 # that '@'. Free text is scrubbed with a wider reach: up to the last '@' before a '/' or a space.
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
-_URL_USERINFO_WIDE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s]*)@")
+# A scheme of at most 32 characters, so a long run of letters costs a linear scan, not one
+# scan per letter (a flag's prefix may run into it: -Ihttps://…).
+_SCHEME = r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
+_URL_USERINFO = re.compile(_SCHEME + r"(?P<userinfo>[^/?#\s]*)@")
+_URL_USERINFO_WIDE = re.compile(_SCHEME + r"(?P<userinfo>[^/\s]*)@")
 
 _START = r"(?<![A-Za-z0-9])"  # a token starts a word: "disk-…" holds no "sk-" key
 _END = r"(?![A-Za-z0-9])"
@@ -70,9 +77,11 @@ _BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{16,
 # Free text only: any name holding a secret word (``DEPLOY_SESSION_KEY: 5f0c…``, even a
 # lowercase-hex value), its value hidden whatever it is. Too wide to refuse a flag by
 # (``-DAUTHOR=…``), so a tracked value is judged by _ASSIGNMENT alone.
+# The name is matched whole (from where a word starts, at most 100 characters) and its words
+# tested after, so a megabyte-long run of name characters costs a linear scan.
 _NAMED_ASSIGNMENT = re.compile(
-    r"(?i)(?P<name>[A-Za-z0-9_.-]*(?:" + "|".join(SECRET_WORDS) + r")[A-Za-z0-9_.-]*[\"']?"
-    r"\s*[=:]\s*[\"']?)(?P<value>[^\s'\",;]+)"
+    r"(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z0-9_.-]{1,100}[\"']?\s*[=:]\s*[\"']?)"
+    r"(?P<value>[^\s'\",;]+)"
 )
 # A .netrc line: ``machine host login me password hunter2``.
 _NETRC = re.compile(r"(?i)\b(?:machine|login|account)\s+\S+\s+password\s+(?P<value>[^\s'\"]+)")
@@ -180,13 +189,17 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     text = _ASSIGNMENT.sub(REDACTED, text)  # free text: every assignment, as a safe default
     text = _NETRC.sub(REDACTED, text)
     text = _BEARER.sub(REDACTED, text)
-    text = _NAMED_ASSIGNMENT.sub(
-        lambda m: m.group("name") + (REDACTED if REDACTED not in m.group(0) else m.group("value")),
-        text,
-    )
+    text = _NAMED_ASSIGNMENT.sub(_hide_named_value, text)
     return _OPAQUE_RUN.sub(
         lambda m: REDACTED if _is_opaque_secret(m.group(0)) else m.group(0), text
     )
+
+
+def _hide_named_value(match: re.Match[str]) -> str:
+    name, value = match.group("name"), match.group("value")
+    if value == REDACTED or not is_secret_name(name):
+        return match.group(0)
+    return name + REDACTED
 
 
 def _secret_shaped(value: str) -> bool:

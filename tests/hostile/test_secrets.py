@@ -12,6 +12,7 @@ import json
 import os
 import stat
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote
@@ -145,6 +146,19 @@ def test_scrub_hides_every_secret_in_free_text(name: str, text: str) -> None:
 )
 def test_a_lowercase_hex_key_is_hidden_by_its_context(text: str) -> None:
     assert HEX_KEY not in scrub(text)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    ["abc" * 70_000, "a_b-c." * 35_000, "a-" * 100_000, "x://a@" * 35_000, "password " * 25_000],
+    ids=["letters", "name-characters", "dashes", "schemes", "keywords"],
+)
+def test_scrub_takes_linear_time_on_a_hostile_blob(blob: str) -> None:
+    """A recording scrubs blobs of megabytes: no pattern may scan once per character."""
+    start = time.monotonic()
+    scrub(blob)
+    strip_userinfo(blob)
+    assert time.monotonic() - start < 3  # about 0.1 s; a quadratic pattern takes minutes
 
 
 def test_a_git_sha_in_free_text_is_left_alone() -> None:
