@@ -133,17 +133,23 @@ def _write_crash_log(text: str) -> Path:
     raise refusal or OSError("no folder for a crash log")
 
 
+def _scrubbed(text: str) -> str:
+    """An error's text without the credentials a tool's message or a value may carry."""
+    from envsnap.redact import scrub, secret_values
+
+    return scrub(text, secret_values(os.environ))
+
+
 def _report_internal_error(exc: BaseException) -> int:
     import traceback
 
     try:
-        log = _write_crash_log("".join(traceback.format_exception(exc)))
+        log = _write_crash_log(_scrubbed("".join(traceback.format_exception(exc))))
         where = f"details in {log}"
     except OSError as refused:
         where = f"no log could be written: {refused.filename or ''} {refused.strerror or ''}"
-    print(
-        f"envsnap: internal error: {type(exc).__name__}: {exc} ({where.rstrip()})", file=sys.stderr
-    )
+    said = _scrubbed(f"{type(exc).__name__}: {exc}")
+    print(f"envsnap: internal error: {said} ({where.rstrip()})", file=sys.stderr)
     return EXIT_INTERNAL
 
 
@@ -169,9 +175,21 @@ def _complete() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command with stdout and stderr escaped (envsnap.termsafe): whatever a lock, a
+    tool or git hands envsnap, no control character reaches the terminal."""
     if "_ARGCOMPLETE" in os.environ and argv is None:
         return _complete()
-    argv = sys.argv[1:] if argv is None else list(argv)
+    from envsnap.termsafe import SafeStream
+
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str]) -> int:
     shortcut = _clean_verify(argv)
     if shortcut is not None:
         return shortcut
@@ -182,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with progress.shown(PROGRESS_LABELS.get(args.command, args.command)):
             code: int = _command_module(args.command).run(args)
     except EnvsnapError as exc:
-        print(exc.render(), file=sys.stderr)
+        print(_scrubbed(exc.render()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("envsnap: interrupted", file=sys.stderr)

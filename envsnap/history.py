@@ -18,6 +18,7 @@ from envsnap.errors import LockError
 from envsnap.git import LockRevision
 from envsnap.lockfile import LOCK_NAME, LockFile, content_of, parse_lock
 from envsnap.report import show_value
+from envsnap.termsafe import escape
 
 MAX_VALUE = 48  # characters of a value shown in one summary line
 
@@ -132,4 +133,5 @@ def changes(
 
 
 def render(found: Sequence[Change]) -> str:
-    return "".join(line + "\n" for change in found for line in change.lines())
+    """One line per change; a commit's author or a lock value cannot drive the terminal."""
+    return "".join(escape(line, lines=False) + "\n" for change in found for line in change.lines())

@@ -39,15 +39,13 @@ class _Status:
             text = f"envsnap: {self.label} ({elapsed:.0f}s)"
             if len(text) > width:
                 text = text[: width - 1] + "…"
-            self.stream.write(_ERASE + text)
-            self.stream.flush()
+            _raw(self.stream, _ERASE + text)
             self.drawn = True
 
     def erase(self) -> None:
         with self.lock:
             if self.drawn:
-                self.stream.write(_ERASE)
-                self.stream.flush()
+                _raw(self.stream, _ERASE)
                 self.drawn = False
 
     def run(self) -> None:
@@ -56,6 +54,13 @@ class _Status:
         while not self.stop.is_set():
             self.draw()
             self.stop.wait(INTERVAL)
+
+
+def _raw(stream: Any, text: str) -> None:
+    """Write envsnap's own control sequence past the escaping of stdout and stderr
+    (envsnap.termsafe), which escapes everything else."""
+    (getattr(stream, "write_raw", None) or stream.write)(text)
+    stream.flush()
 
 
 class _Erasing:
@@ -67,6 +72,10 @@ class _Erasing:
     def write(self, text: str) -> int:
         self._status.erase()
         return self._inner.write(text)
+
+    def write_raw(self, text: str) -> None:
+        self._status.erase()
+        _raw(self._inner, text)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

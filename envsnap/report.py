@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from envsnap import termsafe
 from envsnap.vocabulary import SEVERITIES as SEVERITY_ORDER
 
 if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
@@ -46,7 +46,7 @@ class Outcome(NamedTuple):
 
 def _printable(text: str) -> str:
     """Control characters (a lock may hold anything) shown escaped, never sent to the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return termsafe.escape(text, lines=False)
 
 
 def show_value(value: Any) -> str:
@@ -205,4 +205,4 @@ def render_json(outcome: Outcome) -> str:
     }
     if outcome.variants:
         document["variants"] = list(outcome.variants)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return termsafe.dumps(document)

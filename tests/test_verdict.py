@@ -114,6 +114,7 @@ def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: 
         "envsnap.secretnames",
         "envsnap.shortcut",
         "envsnap.stamps",
+        "envsnap.termsafe",
         "envsnap.verdict",
     }, sorted(own)
     probe = (

@@ -26,6 +26,7 @@ from envsnap.lockfile import (
     render_entry,
     render_head,
 )
+from envsnap.termsafe import escape
 
 SIDES = ("base", "ours", "theirs")
 
@@ -163,7 +164,7 @@ def explain(conflicts: list[Conflict], name: str) -> str:
         f"envsnap: keep one version of each in {name} (both are there, between conflict markers) "
         "or relock on that platform, then `git add` it"
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape(line, lines=False) for line in lines) + "\n"
 
 
 def _differences(conflict: Conflict) -> list[str]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from envsnap import termsafe
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
 from envsnap.lockfile import render_entry
@@ -27,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
         ws.close()
     if args.json:
         document = {"platform": snapshot.platform, "snapshot": snapshot.entry}
-        json.dump(document, sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(termsafe.dumps(document, sort_keys=True))
     else:
         sys.stdout.write(render_entry(snapshot.platform, snapshot.entry))
     return EXIT_OK

@@ -13,18 +13,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envsnap import checking
+from envsnap import checking, termsafe
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
 from envsnap.module import LOCK_NAME
-from envsnap.report import (
-    Outcome,
-    colour_wanted,
-    paint,
-    render_json,
-    render_quiet,
-    render_text,
-)
+from envsnap.report import Outcome, colour_wanted, paint, render_json, render_quiet, render_text
 
 if TYPE_CHECKING:  # a clean verdict needs none of these (envsnap.verdict)
     from envsnap.config import Config, Variant
@@ -61,9 +54,10 @@ def emit(outcome: Outcome, args: argparse.Namespace) -> int:
         sys.stdout.write(render_json(outcome))
     elif getattr(args, "quiet", False):
         sys.stderr.write(render_quiet(outcome))
+    elif colour_wanted(sys.stdout):  # escaped first, then painted: only envsnap's own colours
+        termsafe.write_raw(sys.stdout, paint(termsafe.json_text(render_text(outcome))))
     else:
-        text = render_text(outcome)
-        sys.stdout.write(paint(text) if colour_wanted(sys.stdout) else text)
+        sys.stdout.write(render_text(outcome))
     return outcome.exit_code
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from envsnap import redact, termsafe
 from envsnap.doctor import STATUS_ORDER, Check, Evidence, Facts, exit_code
 
 JSON_SCHEMA_ID = "envsnap-doctor/1"
@@ -21,7 +23,29 @@ def render_text(facts: Facts, checks: Sequence[Check]) -> str:
         lines += ["", *render_check(check)]
     if quiet:
         lines += ["", *(line for check in quiet for line in render_check(check))]
-    return "\n".join(map(printable, lines)) + "\n"
+    hide = scrubber(facts)
+    return "\n".join(printable(hide(line)) for line in lines) + "\n"
+
+
+def scrubber(facts: Facts) -> Callable[[str], str]:
+    """What doctor shows passes the protection ``lock`` and ``show`` have: values of secret-named
+    or credential-shaped variables (the environment's and go's), URL userinfo and token shapes
+    are hidden wherever they appear in a check, its evidence or its fix."""
+    secrets = redact.secret_values({**os.environ, **facts.go_env})
+    for name, value in {**os.environ, **facts.go_env}.items():
+        if redact.looks_like_credential(redact.strip_userinfo(value), name):
+            secrets.add(value)
+    return lambda text: redact.scrub(text, secrets)
+
+
+def _scrubbed(data: Any, hide: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return hide(data)
+    if isinstance(data, dict):
+        return {hide(str(k)): _scrubbed(v, hide) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_scrubbed(v, hide) for v in data]
+    return data
 
 
 def headline(facts: Facts, checks: Sequence[Check]) -> str:
@@ -66,7 +90,7 @@ def render_evidence(evidence: Evidence) -> list[str]:
 
 def printable(line: str) -> str:
     """Control characters (tools print anything) escaped, never sent to the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+    return termsafe.escape(line, lines=False)
 
 
 def render_json(facts: Facts, checks: Sequence[Check]) -> str:
@@ -82,4 +106,4 @@ def render_json(facts: Facts, checks: Sequence[Check]) -> str:
         "summary": counts(checks),
         "checks": [c.to_json() for c in checks],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return termsafe.dumps(_scrubbed(document, scrubber(facts)))

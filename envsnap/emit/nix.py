@@ -11,6 +11,13 @@ from envsnap.emit.plan import ShellPlan
 from envsnap.errors import EnvsnapError
 
 DEFAULT_TARBALL = "https://github.com/NixOS/nixpkgs/archive/{rev}.tar.gz"
+# A revision is a commit (7 to 40 hex digits) or a branch name such as nixos-24.05; a hash is
+# what nix prints: 52 characters of Nix base32, 64 hex digits, or SRI (sha256-…=).
+_REVISION = re.compile(r"[0-9a-f]{7,40}|[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_SHA256 = re.compile(r"[0-9a-df-np-sv-z]{52}|[0-9a-f]{64}|sha256-[A-Za-z0-9+/]{43}=")
+# A tarball URL names the revision with {rev} and nothing else in braces: it is filled in by
+# replacement, never by str.format (which would evaluate {rev.__class__…} from envsnap.toml).
+_TARBALL = re.compile(r"https://[^\s{}\\\"'$]+\{rev\}[^\s{}\\\"'$]*")
 _NIX_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -27,9 +34,12 @@ class Pin:
     sha256: str
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[0-9a-f]{7,40}", self.rev):
-            raise EnvsnapError(f"{self.rev!r} is not a nixpkgs commit", "pass a hex revision")
-        if not re.fullmatch(r"[A-Za-z0-9+/=:-]{20,}", self.sha256):
+        if not _REVISION.fullmatch(self.rev) or ".." in self.rev:
+            raise EnvsnapError(
+                f"{safe_comment(self.rev)!r} is not a nixpkgs revision",
+                "pass a commit (hex) or a branch name such as nixos-24.05",
+            )
+        if not _SHA256.fullmatch(self.sha256):
             raise EnvsnapError(
                 "the nixpkgs sha256 is malformed", "use the hash nix-prefetch-url prints"
             )
@@ -63,10 +73,20 @@ def _platform_block(plan: ShellPlan, indent: str) -> list[str]:
     ]
 
 
+def tarball_url(template: str, rev: str) -> str:
+    """*template* (envsnap.toml's [nix] tarball_url) with its ``{rev}`` replaced by *rev*."""
+    if not _TARBALL.fullmatch(template):
+        raise EnvsnapError(
+            f"[nix] tarball_url {safe_comment(template)!r} is not an https URL with one {{rev}}",
+            f"use a URL such as {DEFAULT_TARBALL}",
+        )
+    return template.replace("{rev}", rev)
+
+
 def _pkgs_argument(pin: Pin | None, tarball: str) -> str:
     if pin is None:
         return "{ pkgs ? import <nixpkgs> { } }:"
-    url = nix_string(tarball.format(rev=pin.rev))
+    url = nix_string(tarball_url(tarball, pin.rev))
     return (
         "{ pkgs ? import (fetchTarball {\n"
         f"    url = {url};\n"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from envsnap.errors import EnvsnapError, SecretRefused
+from envsnap.redact import scrub_message
 
 Section = dict[str, Any]
 # A version line kept in the lock is cut to this many characters (a tool printing a 20 MB first
@@ -31,4 +32,4 @@ def guarded(probe: Callable[[], Section]) -> Section:
     except SecretRefused:
         raise
     except EnvsnapError as exc:
-        return {"error": exc.message}
+        return {"error": scrub_message(exc.message)}

@@ -13,6 +13,7 @@ from typing import Any
 from envsnap.errors import HostError
 from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
+from envsnap.redact import scrub_message
 
 GO_LIST_TIMEOUT = 120.0
 GO_LIST_OUTPUT_LIMIT = 32 * 1024 * 1024  # bytes of JSON kept (docs/security.md)
@@ -163,7 +164,7 @@ def cgo_section(packages: list[dict[str, Any]]) -> Section:
     The standard library's own cgo flags (``-lpthread`` for runtime/cgo, ``-lresolv`` for net)
     follow the Go version, which is locked already.
     """
-    errors = sorted({e for p in packages for e in _package_errors(p)})
+    errors = sorted({scrub_message(e) for p in packages for e in _package_errors(p)})
     section: Section = {"packages": cgo_packages(packages)}
     if errors:
         section["package_errors"] = errors

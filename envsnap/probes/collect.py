@@ -16,6 +16,7 @@ from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
 from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
+from envsnap.redact import scrub_message
 from envsnap.stamps import environment_key, key_of
 from envsnap.variants import entry_key, goflags_tags, variant_host
 
@@ -163,7 +164,7 @@ def guarded_list(host: Host, go_bin: str, module_dir: str) -> tuple[list[Any], S
     try:
         packages = cgo.list_packages(host, go_bin, module_dir)
     except EnvsnapError as exc:
-        return [], {"error": exc.message}
+        return [], {"error": scrub_message(exc.message)}
     return packages, cgo.cgo_section(packages)
 
 

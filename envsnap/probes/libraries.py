@@ -18,7 +18,16 @@ from typing import Any
 from envsnap.errors import EnvsnapError
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section, capped
-from envsnap.probes.link import Key, LinkPlan, Resolution, link_plan, resolve_fast, resolve_traced
+from envsnap.probes.link import (
+    Key,
+    LinkPlan,
+    Resolution,
+    is_pkg_config_name,
+    link_plan,
+    resolve_fast,
+    resolve_traced,
+)
+from envsnap.redact import scrub_message
 from envsnap.vocabulary import brew_provider
 
 _KEG = re.compile(r"^(?P<prefix>.*)/Cellar/(?P<formula>[^/]+)/(?P<version>[^/]+)/")
@@ -95,16 +104,19 @@ class LibrarySections:
             entry = file_entry(self.host, path)
             entries.setdefault(entry["path"], entry)
         if found.errors:
-            section["error"] = "; ".join(dict.fromkeys(found.errors))
+            section["error"] = scrub_message("; ".join(dict.fromkeys(found.errors)))
         return sorted(entries.values(), key=lambda f: f["path"])
 
     def pkg_config_section(self, name: str, found: Resolution) -> Section:
         section: Section = {"name": name, "found_by": "pkg-config", "provider": "pkg-config"}
+        if not is_pkg_config_name(name):  # never handed to pkg-config (link.PKG_CONFIG_OPTIONS)
+            section["error"] = scrub_message("; ".join(found.errors) or f"`{name}` is refused")
+            return section
         try:  # a crash, a hang or a flood is reported as such, never as "cannot find"
             version = self._pkg_config("--modversion", name)
             pc_dir = self._pkg_config("--variable=pcfiledir", name) if version else None
         except EnvsnapError as exc:
-            section["error"] = exc.message
+            section["error"] = scrub_message(exc.message)
             return section
         if version is None:
             section["error"] = f"pkg-config cannot find `{name}`"

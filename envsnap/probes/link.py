@@ -100,13 +100,34 @@ def split_words(text: str) -> list[str]:
         return text.split()
 
 
+# The one option of ``#cgo pkg-config:`` that changes what ``--libs`` prints. A repository's
+# other words that look like options (``--define-variable=…``, ``--with-path=…``) are never
+# handed to pkg-config, and neither is a "name" that pkg-config would read as an option or a
+# response file (``-x``, ``@file``): cmd/go refuses those names too (load.SafeArg).
+PKG_CONFIG_OPTIONS = frozenset({"--static"})
+
+
+def is_pkg_config_name(arg: str) -> bool:
+    """A module name or ``.pc`` path that no tool can take for an option."""
+    return bool(arg) and not arg.startswith(("-", "@")) and arg.isprintable() and " " not in arg
+
+
 def split_pkg_config(args: Iterable[str]) -> tuple[list[str], list[str]]:
-    """``CgoPkgConfig`` mixes options (``--static``) and module names or ``.pc`` paths."""
+    """``CgoPkgConfig`` mixes options (``--static``) and module names or ``.pc`` paths; any
+    other word is left out (see :func:`unsafe_pkg_config`)."""
     options: list[str] = []
     modules: list[str] = []
     for arg in args:
-        (options if arg.startswith("-") else modules).append(arg)
+        if arg in PKG_CONFIG_OPTIONS:
+            options.append(arg)
+        elif is_pkg_config_name(arg):
+            modules.append(arg)
     return options, modules
+
+
+def unsafe_pkg_config(args: Iterable[str]) -> list[str]:
+    """The words of ``#cgo pkg-config:`` that are neither a known option nor a safe name."""
+    return [a for a in args if a not in PKG_CONFIG_OPTIONS and not is_pkg_config_name(a)]
 
 
 def link_driver(go_env: dict[str, str], system: str, cxx: bool) -> tuple[str, ...]:
@@ -217,6 +238,11 @@ def link_plan(
         builder.package = str(pkg["path"])
         builder.add(env_flags + list(pkg.get("ldflags", [])), lambda n: ("ldflags", n))
         options, modules = split_pkg_config(pkg.get("pkg_config", []))
+        for word in unsafe_pkg_config(pkg.get("pkg_config", [])):
+            builder.use(("pkg-config", word))
+            failures[("pkg-config", word)] = (
+                f"`{word}` is not a pkg-config package name; envsnap does not pass it to pkg-config"
+            )
         for module in modules:
             key = ("pkg-config", module)
             builder.use(key)
