@@ -78,12 +78,12 @@ def _pin(args: argparse.Namespace, config: Config) -> Any:
     sha = args.nixpkgs_sha256 or config.nix.get("nixpkgs_sha256")
     if not rev and not sha:
         return None
-    if not (isinstance(rev, str) and isinstance(sha, str)):
+    if not isinstance(rev, str) or not (sha is None or isinstance(sha, str)):
         raise EnvsnapError(
-            "a nixpkgs pin needs both a revision and its sha256",
-            "pass --nixpkgs REV --nixpkgs-sha256 HASH",
+            "a nixpkgs sha256 needs the revision it is the hash of",
+            'pass --nixpkgs REV, or set [nix] nixpkgs = "github:NixOS/nixpkgs/<rev>"',
         )
-    return Pin(rev, sha)
+    return Pin.parse(rev, sha)
 
 
 def render(
