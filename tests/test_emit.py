@@ -118,7 +118,8 @@ def test_a_go_without_attribute_is_an_error_naming_the_table(tmp_path: Path) -> 
     refused = envsnap("emit", "--nix", "-C", str(mac14))
     assert refused.returncode == 1, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    assert "Go 1.22" in refused.stderr and '[nix.attributes.go] "1.22" = "go_1_22"' in refused.stderr
+    assert "Go 1.22" in refused.stderr
+    assert '[nix.attributes.go] "1.22" = "go_1_22"' in refused.stderr
     assert not (mac14 / "shell.nix").exists()
 
 

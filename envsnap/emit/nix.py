@@ -94,7 +94,7 @@ def _pkgs_argument(pin: Pin | None, tarball: str) -> str:
         )
     url = nix_string(tarball.format(rev=pin.rev))
     sha256 = [f"    sha256 = {nix_string(pin.sha256)};\n"] if pin.sha256 else []
-    unchecked = "" if pin.sha256 else "# no nixpkgs_sha256 in envsnap.toml: the download is unchecked\n"
+    unchecked = "" if pin.sha256 else "# no nixpkgs_sha256: this download is unchecked\n"
     return (
         unchecked + "{ pkgs ? import (fetchTarball {\n"
         f"    url = {url};\n" + "".join(sha256) + "  }) { }\n}:"

@@ -36,7 +36,7 @@ class MissingGo(EnvsnapError):
 
 
 def library_rows(builtin: dict[str, Any]) -> dict[str, str]:
-    """``[[library]]`` rows flattened: every pkg-config module, ``-l`` name and formula it covers."""
+    """``[[library]]`` rows flattened: each pkg-config module, ``-l`` name and formula covered."""
     table: dict[str, str] = {}
     for row in builtin.get("library", []):
         for key in (*row.get("pkg_config", []), *row.get("link", []), *row.get("brew", [])):
