@@ -200,9 +200,6 @@ def _env(plan: ShellPlan, entry: dict[str, Any]) -> None:
             )
             continue
         plan.env[name] = value
-    goflags = go_env.get("GOFLAGS")
-    if isinstance(goflags, str) and goflags:
-        plan.env["GOFLAGS"] = goflags  # as locked (build tags included), as the .envrc does
     plan.env.update(variant_exports(entry))
 
 
