@@ -120,3 +120,43 @@ def test_real_gtk_sdl_glfw_zmq_module_maps_every_library(tmp_path: Path) -> None
     assert {"gtk3", "SDL2", "glfw3", "zeromq", "pkg-config"} <= set(evaluated["packages"])
     assert "no nixpkgs attribute" not in (module / "shell.nix").read_text()
     assert json.dumps(evaluated).count("vend") == 0  # the vendored archive needs no package
+
+
+def test_a_revision_alone_pins_the_flake_and_an_unchecked_tarball(tmp_path: Path) -> None:
+    config = f'[nix]\nnixpkgs = "{REV}"\n[nix.attributes.go]\n"1.22" = "go_1_22"\n'
+    mac14 = replay_locked(tmp_path, MAC14, config)
+    emit(mac14, "--flake")
+    url = nix_eval(f"(import {mac14 / 'flake.nix'}).inputs.nixpkgs.url")
+    assert url == f"github:NixOS/nixpkgs/{REV}"
+    emit(mac14, "--nix")
+    text = (mac14 / "shell.nix").read_text()
+    assert f"archive/{REV}.tar.gz" in text and "sha256 =" not in text
+    assert "this download is unchecked" in text
+
+
+def test_a_branch_is_no_pin(tmp_path: Path) -> None:
+    config = '[nix]\nnixpkgs = "github:NixOS/nixpkgs/nixos-unstable"\n'
+    mac14 = replay_locked(tmp_path, MAC14, config)
+    refused = envsnap("emit", "--flake", "-C", str(mac14))
+    assert refused.returncode == 2
+    assert (
+        len(refused.stderr.strip().splitlines()) == 1 and "not a nixpkgs commit" in refused.stderr
+    )
+
+
+def test_a_library_warning_names_the_table_to_extend(tmp_path: Path) -> None:
+    mac14 = replay_locked(tmp_path, MAC14, '[nix.attributes.go]\n"1.22" = "go_1_22"\n')
+    lock = tomllib.loads((mac14 / "envsnap.lock").read_text())
+    platforms = {}
+    for key, entry in lock["platforms"].items():
+        entry["libraries"].append(
+            {"name": "frobnicate", "found_by": "ldflags", "provider": "system", "used_by": ["x"]}
+        )
+        platforms[key] = make_entry(entry)
+    (mac14 / "envsnap.lock").write_bytes(render(LockFile(mac14 / "envsnap.lock", 1, platforms)))
+    warnings = emit(mac14, "--nix")
+    assert "frobnicate" in warnings and "[nix.attributes.libraries]" in warnings
+    assert (
+        "# no nixpkgs attribute known for the library frobnicate"
+        in (mac14 / "shell.nix").read_text()
+    )

@@ -99,6 +99,7 @@ def render(
     from envsnap.emit import nix
     from envsnap.emit.plan import load_tables, plan_shell
 
+    pin = _pin(args, config)  # a bad pin is reported before anything about the lock
     tables = load_tables(config)
     plans = [plan_shell(p, e, tables) for p, e in entries]
     warnings = [
@@ -108,7 +109,6 @@ def render(
     ]
     kept = [p for p in plans if p is not None]
     warnings += [f"{p.platform}: {w}" for p in kept for w in p.warnings]
-    pin = _pin(args, config)
     if target == "flake":
         return nix.render_flake(kept, pin, choice), warnings
     tarball = config.nix.get("tarball_url", nix.DEFAULT_TARBALL)
