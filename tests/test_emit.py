@@ -22,10 +22,14 @@ MAC15_XCODE = RECORDINGS / "macos15-arm64-xcode16"
 def stub_pkgs(system: str) -> str:
     """A stand-in for nixpkgs: every attribute envsnap may use evaluates to its own name."""
     tables = tomllib.loads((REPO / "nix" / "attributes.toml").read_text())
-    names = {v for t in ("go", "apple_sdk", "compilers", "libraries") for v in tables[t].values()}
+    names = {v for t in ("go", "apple_sdk", "compilers") for v in tables[t].values()}
+    names |= {row["attribute"] for row in tables["library"]}
     names |= {"go_1_22", "go_1_24", "pkg-config"}
     attrs = " ".join(f'"{n}" = "{n}";' for n in sorted(names) if n)
-    return f'({{ {attrs} }} // {{ stdenv.hostPlatform.system = "{system}"; mkShell = a: a; }})'
+    hook = 'darwinMinVersionHook = v: "darwinMinVersionHook " + v;'
+    return (
+        f'({{ {attrs} }} // {{ stdenv.hostPlatform.system = "{system}"; mkShell = a: a; {hook} }})'
+    )
 
 
 def nix_eval(expression: str) -> Any:
@@ -98,28 +102,30 @@ def test_shell_nix_for_replayed_macs_names_sdk_and_go(tmp_path: Path) -> None:
     nix_parse(mac14 / "shell.nix")
     assert "fetchTarball" in (mac14 / "shell.nix").read_text()
     evaluated = eval_shell(mac14 / "shell.nix", "aarch64-darwin")
-    assert evaluated["packages"] == ["go_1_22", "clang", "pkg-config", "openssl_3", "apple-sdk_14"]
+    assert evaluated["packages"] == ["go_1_22", "clang", "pkg-config", "openssl_3"]
+    assert evaluated["buildInputs"] == ["apple-sdk_14"]
     assert evaluated["env"]["CGO_CFLAGS"] == "-O2 -g"  # from the recorded go env
 
     mac15 = replay_locked(tmp_path, MAC15_XCODE, pinned)
     emit(mac15, "--nix")
     evaluated = eval_shell(mac15 / "shell.nix", "aarch64-darwin")
-    assert evaluated["packages"] == ["go_1_24", "clang", "apple-sdk_15"]
+    assert evaluated["packages"] == ["go_1_24", "clang"]
+    assert evaluated["buildInputs"] == ["apple-sdk_15"]
 
 
-def test_a_go_without_attribute_is_a_comment_and_a_warning(tmp_path: Path) -> None:
+def test_a_go_without_attribute_is_an_error_naming_the_table(tmp_path: Path) -> None:
     mac14 = replay_locked(tmp_path, MAC14)
-    warnings = emit(mac14, "--nix")
-    assert "Go 1.22 is not provided" in warnings and "--nixpkgs REV" in warnings
-    text = (mac14 / "shell.nix").read_text()
-    assert "go_1_22" not in text.replace("# ", "#").split("packages")[1].split("\n")[0]
-    assert "# Go 1.22 is not provided" in text
-    evaluated = eval_shell(mac14 / "shell.nix", "aarch64-darwin")
-    assert evaluated["packages"] == ["clang", "pkg-config", "openssl_3", "apple-sdk_14"]
+    refused = envsnap("emit", "--nix", "-C", str(mac14))
+    assert refused.returncode == 1, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "Go 1.22" in refused.stderr
+    assert '[nix.attributes.go] "1.22" = "go_1_22"' in refused.stderr
+    assert not (mac14 / "shell.nix").exists()
 
 
 def test_flake_has_one_dev_shell_per_platform(linux_module: Path) -> None:
     assert envsnap("--replay", str(MAC14), "lock", "-C", str(linux_module)).returncode == 0
+    (linux_module / "envsnap.toml").write_text('[nix.attributes.go]\n"1.22" = "go_1_22"\n')
     emit(linux_module, "--flake")
     flake = linux_module / "flake.nix"
     nix_parse(flake)
@@ -130,7 +136,7 @@ def test_flake_has_one_dev_shell_per_platform(linux_module: Path) -> None:
     )
     shells = nix_eval(f"((import {flake}).outputs {inputs}).devShells")
     assert sorted(shells) == ["aarch64-darwin", "x86_64-linux"]
-    assert "apple-sdk_14" in shells["aarch64-darwin"]["default"]["packages"]
+    assert shells["aarch64-darwin"]["default"]["buildInputs"] == ["apple-sdk_14"]
     assert "zlib" in shells["x86_64-linux"]["default"]["packages"]
     assert shells["x86_64-linux"]["default"]["env"]["GOTOOLCHAIN"] == "local"
 
@@ -293,4 +299,4 @@ def test_homebrew_flags_stay_out_of_the_nix_shell_with_a_comment() -> None:
     assert plan is not None
     assert "CGO_CFLAGS" not in plan.env and plan.env["CGO_LDFLAGS"] == "-O2 -g"
     assert any("CGO_CFLAGS is not set" in note and "Homebrew" in note for note in plan.notes)
-    assert plan.packages == ["go_1_26", "clang", "apple-sdk_15"]
+    assert plan.packages == ["go_1_26", "clang"] and plan.sdk == "apple-sdk_15"

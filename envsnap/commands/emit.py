@@ -78,12 +78,12 @@ def _pin(args: argparse.Namespace, config: Config) -> Any:
     sha = args.nixpkgs_sha256 or config.nix.get("nixpkgs_sha256")
     if not rev and not sha:
         return None
-    if not (isinstance(rev, str) and isinstance(sha, str)):
+    if not isinstance(rev, str) or not (sha is None or isinstance(sha, str)):
         raise EnvsnapError(
-            "a nixpkgs pin needs both a revision and its sha256",
-            "pass --nixpkgs REV --nixpkgs-sha256 HASH",
+            "a nixpkgs sha256 needs the revision it is the hash of",
+            'pass --nixpkgs REV, or set [nix] nixpkgs = "github:NixOS/nixpkgs/<rev>"',
         )
-    return Pin(rev, sha)
+    return Pin.parse(rev, sha)
 
 
 def render(
@@ -99,6 +99,7 @@ def render(
     from envsnap.emit import nix
     from envsnap.emit.plan import load_tables, plan_shell
 
+    pin = _pin(args, config)  # a bad pin is reported before anything about the lock
     tables = load_tables(config)
     plans = [plan_shell(p, e, tables) for p, e in entries]
     warnings = [
@@ -108,7 +109,6 @@ def render(
     ]
     kept = [p for p in plans if p is not None]
     warnings += [f"{p.platform}: {w}" for p in kept for w in p.warnings]
-    pin = _pin(args, config)
     if target == "flake":
         return nix.render_flake(kept, pin, choice), warnings
     tarball = config.nix.get("tarball_url", nix.DEFAULT_TARBALL)

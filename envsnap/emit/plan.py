@@ -2,7 +2,9 @@
 
 The attribute names come from the tables in ``nix/attributes.toml`` (overridable from
 envsnap.toml's ``[nix.attributes.<table>]``); a Go version, SDK or library without an attribute
-is never emitted as one that fails to evaluate: it becomes a note in the file and a warning.
+is never emitted as one that fails to evaluate: it becomes a note in the file and a warning —
+except the Go toolchain itself, without which the shell is pointless: a Go minor that has no
+attribute is an error (exit 1) until ``[nix.attributes.go]`` maps it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from envsnap.config import Config
 from envsnap.emit import safe_comment, variant_exports
-from envsnap.errors import ConfigError
+from envsnap.errors import EXIT_DRIFT, ConfigError, EnvsnapError
 from envsnap.normalize import MODULE_MARK
 from envsnap.vocabulary import CGO_FLAG_VARIABLES, brew_formula
 
@@ -23,6 +25,23 @@ NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
 HOMEBREW_PATHS = ("/opt/homebrew", "/usr/local/Cellar", "/usr/local/opt", "/home/linuxbrew")
 LIBC_EXPORTS = {"CGO_ENABLED": "1", "GOTOOLCHAIN": "local"}
 PIN_HINT = "pin a nixpkgs revision that has it (--nixpkgs REV --nixpkgs-sha256 HASH)"
+# Linked with every C or C++ program (the C library, the compiler's C++ runtime): never a package.
+RUNTIME_LIBRARIES = frozenset({"c", "m", "dl", "pthread", "rt", "resolv", "util", "stdc++", "c++"})
+
+
+class MissingGo(EnvsnapError):
+    """The locked Go minor has no nixpkgs attribute: a shell without Go would build nothing."""
+
+    exit_code = EXIT_DRIFT
+
+
+def library_rows(builtin: dict[str, Any]) -> dict[str, str]:
+    """``[[library]]`` rows flattened: each pkg-config module, ``-l`` name and formula covered."""
+    table: dict[str, str] = {}
+    for row in builtin.get("library", []):
+        for key in (*row.get("pkg_config", []), *row.get("link", []), *row.get("brew", [])):
+            table[key] = row["attribute"]
+    return table
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,7 @@ def load_tables(config: Config) -> Tables:
     """The built-in attribute tables with envsnap.toml's ``[nix.attributes]`` laid over them."""
     text = (files("envsnap") / "_data" / "nix" / "attributes.toml").read_text(encoding="utf-8")
     builtin: dict[str, Any] = tomllib.loads(text)
+    builtin["libraries"] = library_rows(builtin)
     overrides = config.nix.get("attributes", {})
     if not isinstance(overrides, dict):
         raise ConfigError("envsnap.toml: [nix.attributes] must be a table", "see docs/emit.md")
@@ -66,6 +86,8 @@ class ShellPlan:
     platform: str
     system: str
     packages: list[str] = field(default_factory=list)
+    sdk: str = ""  # the apple-sdk_N attribute, for buildInputs (how nixpkgs selects an SDK)
+    deployment_target: str = ""  # the locked MACOSX_DEPLOYMENT_TARGET, for darwinMinVersionHook
     env: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -75,9 +97,13 @@ class ShellPlan:
             self.packages.append(attribute)
 
     def missing(self, what: str, hint: str) -> None:
-        note = safe_comment(f"{what}: {hint}")
-        self.notes.append(note)
-        self.warnings.append(note)
+        self.notes.append(safe_comment(f"{what}: {hint}"))
+        self.warnings.append(printable(f"{what}: {hint}"))
+
+
+def printable(text: str) -> str:
+    """*text* for a terminal line: control characters (and newlines) become ``?``."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", text)[:300]
 
 
 def _go(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
@@ -92,9 +118,10 @@ def _go(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
         plan.notes.append(f"Go {minor}: nixpkgs pins the patch only through its revision")
         return
     why = tables.go_missing.get(minor, "no attribute known in the target nixpkgs")
-    plan.missing(
-        f"Go {minor} is not provided ({why})",
-        f"{PIN_HINT} and map it under [nix.attributes.go] in envsnap.toml",
+    raise MissingGo(
+        f"{plan.platform}: nixpkgs has no attribute for the locked Go {minor} ({why})",
+        f"pin a nixpkgs that has it ([nix] nixpkgs) and map it in envsnap.toml: "
+        f'[nix.attributes.go] "{minor}" = "go_{minor.replace(".", "_")}"',
     )
 
 
@@ -116,11 +143,22 @@ def _library_keys(lib: dict[str, Any]) -> list[str]:
     return keys
 
 
+def _needs_no_package(lib: dict[str, Any]) -> bool:
+    """The C or C++ runtime, or a library file inside the module (vendored): nothing to add."""
+    name = str(lib.get("name", ""))
+    if name in RUNTIME_LIBRARIES or MODULE_MARK in name:
+        return True
+    files = [str(f.get("path", "")) for f in lib.get("files", []) if isinstance(f, dict)]
+    return bool(files) and all(path.startswith(MODULE_MARK) for path in files)
+
+
 def _libraries(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
     libraries = entry.get("libraries", [])
     if any(lib.get("found_by") == "pkg-config" for lib in libraries):
         plan.add("pkg-config")
     for lib in libraries:
+        if _needs_no_package(lib):
+            continue
         found = [tables.libraries[k] for k in _library_keys(lib) if k in tables.libraries]
         if found:
             plan.add(found[0])
@@ -139,7 +177,10 @@ def _apple_sdk(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
         return
     major = match[1]
     if major in tables.apple_sdk:
-        plan.add(tables.apple_sdk[major])
+        plan.sdk = tables.apple_sdk[major]
+        target = entry.get("env", {}).get("MACOSX_DEPLOYMENT_TARGET")
+        if isinstance(target, str) and re.fullmatch(r"\d+(\.\d+){0,2}", target):
+            plan.deployment_target = target
         return
     why = tables.apple_sdk_missing.get(major, "no attribute known in the target nixpkgs")
     plan.missing(f"macOS SDK {major} is not provided ({why})", PIN_HINT)

@@ -269,12 +269,12 @@ def test_hook_in_a_hostile_directory_runs_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("nix", "complaint"),
     [
-        ("nixpkgs = '{rev.__class__.__mro__}'", b"not a nixpkgs revision"),
+        ("nixpkgs = '{rev.__class__.__mro__}'", b"not a nixpkgs commit"),
         (
-            "nixpkgs = 'nixos-24.05'\ntarball_url = 'https://x/{rev.__class__.__mro__}'",
+            "nixpkgs = '0123abc'\ntarball_url = 'https://x/{rev.__class__.__mro__}'",
             b"tarball_url",
         ),
-        ("nixpkgs = 'nixos-24.05'\ntarball_url = 'https://x/{rev}/{0}'", b"tarball_url"),
+        ("nixpkgs = '0123abc'\ntarball_url = 'https://x/{rev}/{0}'", b"tarball_url"),
         ("nixpkgs = '0123abc'\nnixpkgs_sha256 = '$(touch pwned)'", b"sha256"),
     ],
 )
@@ -286,9 +286,10 @@ def test_a_nix_setting_is_never_formatted(locked: Path, nix: str, complaint: byt
     assert said.count(b"\n") == 1  # one line
 
 
-def test_a_nix_branch_pin_is_accepted(locked: Path) -> None:
+def test_a_nix_branch_is_refused_as_a_pin(locked: Path) -> None:
+    """A branch moves, so it pins nothing: refused in one line, naming the setting."""
     (locked / "envsnap.toml").write_text(
         "[nix]\nnixpkgs = 'nixos-24.05'\nnixpkgs_sha256 = 'sha256-" + "A" * 43 + "='\n"
     )
     said = run("emit", "--nix", "--stdout", "-C", str(locked))
-    assert b"https://github.com/NixOS/nixpkgs/archive/nixos-24.05.tar.gz" in said
+    assert b"not a nixpkgs commit" in said and b"Traceback" not in said
