@@ -98,7 +98,7 @@ def test_zlib_envrc_is_clean_under_verify_strict(zlib_module: Path, tmp_path: Pa
     lock(zlib_module, env)
     wanted = go_env(zlib_module, env)  # what the locking machine's go uses outside the .envrc
     emit_envrc(zlib_module, env)
-    verified = direnv_exec(zlib_module, env, sys.executable, "-m", "envsnap", "verify", "--strict")
+    verified = direnv_exec(zlib_module, env, "envsnap", "verify", "--strict")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert go_env(zlib_module, env, "direnv", "exec", ".") == wanted
     loaded = json.loads(direnv_exec(zlib_module, env, *DUMP_ENV).stdout)
@@ -129,17 +129,19 @@ def test_module_and_home_flags_resolve_where_the_envrc_loads(tmp_path: Path) -> 
     (home / ".local" / "include" / "homehdr.h").write_text("#define HOME_VALUE 2\n")
     envsnap_shim(tmp_path / "bin")
     env = base_env(tmp_path / "bin")
-    cflags = f"-I{module}/include -I{home}/.local/include"
+    modcache = run(["go", "env", "GOMODCACHE"], module, env).stdout.strip()
+    cflags = f"-I{module}/include -I{home}/.local/include -I{modcache}/example.com/c@v1"
     lock(module, {**env, "CGO_CFLAGS": cflags})
-    assert 'CGO_CFLAGS = "-I${MODULE}/include -I~/.local/include"' in (
-        (module / "envsnap.lock").read_text()
+    locked = (
+        'CGO_CFLAGS = "-I${MODULE}/include -I~/.local/include -I${GOMODCACHE}/example.com/c@v1"'
     )
+    assert locked in (module / "envsnap.lock").read_text()
     emit_envrc(module, env)
 
     assert go_env(module, env, "direnv", "exec", ".")["CGO_CFLAGS"] == cflags
     built = direnv_exec(module, env, "go", "build", "./...")
     assert built.returncode == 0, built.stderr
-    verified = direnv_exec(module, env, sys.executable, "-m", "envsnap", "verify", "--strict")
+    verified = direnv_exec(module, env, "envsnap", "verify", "--strict")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
     moved = tmp_path / "moved"  # the same checkout elsewhere: paths follow the folder

@@ -14,8 +14,14 @@ from importlib.resources import files
 from pathlib import PurePosixPath
 from typing import Any
 
-from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
-from envsnap.gover import pinned_toolchain
+from envsnap.emit import (
+    DEFAULT_CHOICE,
+    VariantChoice,
+    header,
+    locked_toolchain,
+    safe_comment,
+    variant_exports,
+)
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
@@ -72,15 +78,6 @@ def exports(entry: dict[str, Any]) -> dict[str, str]:
         values["GOTOOLCHAIN"] = toolchain
     values.update(variant_exports(entry))
     return values
-
-
-def locked_toolchain(entry: dict[str, Any]) -> str | None:
-    """The GOTOOLCHAIN that runs the locked Go release (None for a Go before 1.21)."""
-    go = entry.get("go", {})
-    setting = go.get("gotoolchain")
-    return pinned_toolchain(
-        str(go.get("version", "")), setting if isinstance(setting, str) else None
-    )
 
 
 def versioned_sdk(apple: dict[str, Any]) -> str | None:
