@@ -144,6 +144,13 @@ def test_module_and_home_flags_resolve_where_the_envrc_loads(tmp_path: Path) -> 
     verified = direnv_exec(module, env, "envsnap", "verify", "--strict")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
+    sub = module / "tools"  # written elsewhere with -o, it still finds the module
+    sub.mkdir()
+    written = envsnap("emit", "--direnv", "-C", str(module), "-o", str(sub / ".envrc"), env=env)
+    assert written.returncode == 0, written.stderr
+    assert run(["direnv", "allow"], sub, env).returncode == 0
+    assert go_env(sub, env, "direnv", "exec", ".")["CGO_CFLAGS"] == cflags
+
     moved = tmp_path / "moved"  # the same checkout elsewhere: paths follow the folder
     module.rename(moved)
     assert run(["direnv", "allow"], moved, env).returncode == 0
