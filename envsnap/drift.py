@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from envsnap import gover
 from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
@@ -226,6 +227,21 @@ def _go_installation(d: Diff) -> tuple[Severity, str, str]:
             NOTHING_TO_DO,
         )
     return ("warning", "a different Go installation", RELOCK)
+
+
+def _go_toolchain(d: Diff) -> tuple[Severity, str, str]:
+    """GOTOOLCHAIN naming the locked release the way the emitted files pin it runs the same Go."""
+    old, new = (entry.get("go", {}) for entry in (d.locked_entry, d.live_entry))
+    version = old.get("version")
+    pinned = gover.pinned_toolchain(str(version), d.locked) if isinstance(d.locked, str) else None
+    if version and new.get("version") == version and pinned is not None and d.live == pinned:
+        return (
+            "info",
+            f"GOTOOLCHAIN={pinned} pins the locked Go release (as the emitted .envrc does); "
+            "the same Go runs",
+            "nothing to do",
+        )
+    return _go_installation(d)
 
 
 def _go_minor(version: Any) -> tuple[int, ...] | None:
@@ -501,6 +517,17 @@ def _sdk_fix(apple: Mapping[str, Any]) -> str:
 
 
 def _sdk_moved(d: Diff) -> tuple[Severity, str, str]:
+    real = _apple(d.locked_entry).get("sdk_realpath")
+    if (
+        d.path[1] in ("sdk_path", "sdk_source")
+        and real
+        and real == _apple(d.live_entry).get("sdk_realpath")
+    ):
+        return (
+            "info",
+            f"the same SDK ({real}) named by another path (SDKROOT, as the emitted .envrc sets it)",
+            "nothing to do",
+        )
     return (
         "warning",
         "same SDK version at another path (a different developer dir or SDKROOT)",
@@ -638,6 +665,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("go", "env", "*"), _last("{} (go env)"), _go_env, 3),
     Rule(("go", "path"), _const("Go"), _go_installation, 2),
     Rule(("go", "goroot"), _const("Go"), _go_installation, 2),
+    Rule(("go", "gotoolchain"), _const("Go gotoolchain"), _go_toolchain, 2),
     Rule(("go", "*"), _last("Go {}"), _go_installation, 2),
     Rule(
         ("cc", "compiler", "sha256"),

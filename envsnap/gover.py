@@ -109,3 +109,20 @@ def go_mod_lookup(text: str, key: str) -> str:
         if line.startswith(key) and rest[:1] in (" ", "\t"):
             return rest.split("//", 1)[0].strip()
     return ""
+
+
+def pinned_toolchain(version: str, setting: str | None) -> str | None:
+    """The GOTOOLCHAIN that runs exactly the Go release *version* and otherwise switches as the
+    locked *setting* does: ``auto`` → ``go1.26.6+auto``, ``path`` → ``go1.26.6+path``, ``local``
+    → ``go1.26.6`` (never another); a setting that already names a release is kept, and so is
+    any setting when *version* names no release (a devel build). None (Go before 1.21) stays."""
+    if not setting:
+        return None
+    if from_toolchain(version) == "" or not re.fullmatch(r"go[0-9a-z.]+", version):
+        return setting
+    default, _, mode = setting.partition("+")
+    if default in ("auto", "path") and not mode:
+        mode = default
+    elif default != "local":
+        return setting
+    return f"{version}+{mode}" if mode else version

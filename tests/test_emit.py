@@ -169,7 +169,7 @@ def test_direnv_loads_the_locked_values_and_reports_drift(linux_module: Path) ->
     assert loaded.returncode == 0, loaded.stderr
     env = json.loads(loaded.stdout)
     assert env["CGO_CFLAGS"] == go_env("CGO_CFLAGS")
-    assert env["CC"] == "gcc" and env["GOTOOLCHAIN"] == "local"
+    assert env["CC"] == "gcc" and env["GOTOOLCHAIN"] == go_env("GOVERSION") + "+auto"
     assert "differs" not in loaded.stderr
 
     (linux_module / "pp").mkdir()
@@ -177,7 +177,7 @@ def test_direnv_loads_the_locked_values_and_reports_drift(linux_module: Path) ->
     drifted = direnv(linux_module, "exec", ".", *DUMP_ENV)
     assert drifted.returncode == 0  # the shell still loads
     assert "differs from envsnap.lock" in drifted.stderr
-    assert json.loads(drifted.stdout)["GOTOOLCHAIN"] == "local"
+    assert json.loads(drifted.stdout)["GOTOOLCHAIN"] == go_env("GOVERSION") + "+auto"
 
 
 HOSTILE = {
@@ -191,6 +191,10 @@ HOSTILE = {
 }
 
 
+def hostile_sdk(module: Path) -> Path:
+    return module / "x'$(touch PWNED)'" / "MacOSX14.0.sdk"
+
+
 def hostile_lock(linux_module: Path) -> None:
     lock = tomllib.loads((linux_module / "envsnap.lock").read_text())
     (entry,) = lock["platforms"].values()
@@ -199,7 +203,12 @@ def hostile_lock(linux_module: Path) -> None:
     entry["libraries"][0]["name"] = "x$(touch PWNED)\n  pkgs.evil"
     darwin = json.loads(json.dumps(entry))
     darwin["os"].update(goos="darwin", goarch="arm64")
-    darwin["apple"] = {"sdk_path": "/x'$(touch PWNED)'", "developer_dir": "`touch PWNED`"}
+    darwin["apple"] = {
+        "sdk_realpath": str(hostile_sdk(linux_module)),
+        "sdk_build": "$(touch PWNED)",
+        "developer_dir_realpath": str(linux_module / "`touch PWNED`"),
+        "clt_version": "'; touch PWNED; '",
+    }
     platforms = {"linux-amd64": make_entry(entry), "darwin-arm64": make_entry(darwin)}
     data = render(LockFile(linux_module / "envsnap.lock", 1, platforms))
     (linux_module / "envsnap.lock").write_bytes(data)
@@ -207,7 +216,10 @@ def hostile_lock(linux_module: Path) -> None:
 
 def source_envrc(module: Path, uname: str = "") -> dict[str, str]:
     """Source .envrc in bash with direnv's stdlib stubbed (and `uname` faked if asked)."""
-    stubs = "has() { return 1; }; watch_file() { :; }; log_error() { :; }; use() { :; }"
+    stubs = (
+        "has() { return 1; }; watch_file() { :; }; log_error() { :; }; use() { :; }; "
+        "strict_env() { :; }; log_status() { :; }"
+    )
     if uname:
         system, machine = uname.split("-")
         stubs += f'; uname() {{ if [ "$1" = -s ]; then echo {system}; else echo {machine}; fi; }}'
@@ -232,8 +244,12 @@ def test_hostile_lock_values_run_nothing_and_round_trip(linux_module: Path) -> N
     for name, value in HOSTILE.items():
         assert sourced[name] == value, name
     on_a_mac = source_envrc(linux_module, uname="Darwin-arm64")
-    assert on_a_mac["SDKROOT"] == "/x'$(touch PWNED)'"
-    assert on_a_mac["DEVELOPER_DIR"] == "`touch PWNED`"
+    assert "SDKROOT" not in on_a_mac and "DEVELOPER_DIR" not in on_a_mac  # neither exists yet
+    hostile_sdk(linux_module).mkdir(parents=True)
+    (linux_module / "`touch PWNED`").mkdir()
+    on_a_mac = source_envrc(linux_module, uname="Darwin-arm64")
+    assert on_a_mac["SDKROOT"] == str(hostile_sdk(linux_module))
+    assert on_a_mac["DEVELOPER_DIR"] == str(linux_module / "`touch PWNED`")
     assert not pwned.exists()
 
     assert direnv(linux_module, "allow").returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,15 +87,26 @@ def _pin(args: argparse.Namespace, config: Config) -> Any:
     return Pin.parse(rev, sha)
 
 
+def envrc_module_dir(root: Path | None, args: argparse.Namespace) -> str:
+    """The module's directory relative to the folder the .envrc is written to."""
+    if root is None or not args.output:
+        return "."
+    return os.path.relpath(root.resolve(), Path(args.output).resolve().parent)
+
+
 def render(
-    target: str, entries: list[tuple[str, dict[str, Any]]], args: argparse.Namespace, config: Config
+    target: str,
+    entries: list[tuple[str, dict[str, Any]]],
+    args: argparse.Namespace,
+    config: Config,
+    root: Path | None = None,
 ) -> tuple[str, list[str]]:
     """The file's text and the warnings to print."""
     entries, choice = variant_entries(entries, args.variant)
     if target == "direnv":
         from envsnap.emit.direnv import render_envrc
 
-        text, skipped = render_envrc(entries, choice)
+        text, skipped = render_envrc(entries, choice, envrc_module_dir(root, args))
         return text, [f"{p}: no .envrc case for this platform" for p in skipped]
     from envsnap.emit import nix
     from envsnap.emit.plan import load_tables, plan_shell
@@ -134,7 +146,7 @@ def write(path: Path, text: str, force: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     root = find_module_root(Path(args.directory))
     config = load_config(root)
-    text, warnings = render(args.target, locked_entries(root), args, config)
+    text, warnings = render(args.target, locked_entries(root), args, config, root)
     for warning in warnings:
         print(f"envsnap: warning: {warning}", file=sys.stderr)
     if args.stdout:

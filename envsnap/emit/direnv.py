@@ -1,12 +1,28 @@
-""".envrc from ``templates/envrc``: delegate to Nix when present, else export the locked values."""
+""".envrc from ``templates/envrc``: Nix where it can work, else the locked values, resolved here.
+
+Module-relative (``${MODULE}``), module-cache (``${GOMODCACHE}``) and home (``~``) paths in the
+lock are resolved when the ``.envrc`` loads; ``SDKROOT`` and ``DEVELOPER_DIR`` are exported only
+as the locked versioned real paths and only where they exist, else direnv's ``log_error`` says what
+to install; ``GOTOOLCHAIN`` pins the locked Go release so that go itself fetches it.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from importlib.resources import files
+from pathlib import PurePosixPath
 from typing import Any
 
-from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
+from envsnap.emit import (
+    DEFAULT_CHOICE,
+    VariantChoice,
+    header,
+    locked_toolchain,
+    safe_comment,
+    variant_exports,
+)
+from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
 # GOOS-GOARCH -> what `uname -s`-`uname -m` prints there.
@@ -16,49 +32,159 @@ UNAME = {
     "linux-amd64": "Linux-x86_64",
     "linux-arm64": "Linux-aarch64",
 }
+# Where envsnap.normalize put a mark: at a path's start (the same positions it rewrites).
+MARK = re.compile(
+    r"(?:^|(?<=[\s=:,;'\"])|(?<=-[A-Za-z]))"
+    r"(" + "|".join(re.escape(m) for m in (MODULE_MARK, GOMODCACHE_MARK, HOME_MARK)) + r")"
+    r"(?=/|$|\s)"
+)
+SHELL_OF_MARK = {
+    MODULE_MARK: '"$envsnap_module"',
+    GOMODCACHE_MARK: '"$envsnap_gomodcache"',
+    HOME_MARK: '"$HOME"',
+}
+VERSIONED_SDK = re.compile(r"MacOSX\d+(\.\d+)*\.sdk")
+INDENT = "      "
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'" if text else ""
 
 
 def bash_word(value: str) -> str:
-    """A bash word whose value is exactly *value*; a leading ``~/`` becomes ``$HOME``."""
-    if value == "~" or value.startswith("~/"):
-        rest = value[1:]
-        return '"$HOME"' + (bash_word(rest) if rest else "")
-    return "'" + value.replace("'", "'\\''") + "'"
+    """A bash word whose value is *value* with its path marks resolved at load time: ``~`` is
+    ``$HOME``, ``${MODULE}`` the module directory, ``${GOMODCACHE}`` go's module cache. Every
+    other character is single-quoted and never expands."""
+    parts, last = [], 0
+    for match in MARK.finditer(value):
+        parts += [_quoted(value[last : match.start()]), SHELL_OF_MARK[match[1]]]
+        last = match.end()
+    parts.append(_quoted(value[last:]))
+    return "".join(parts) or "''"
 
 
 def exports(entry: dict[str, Any]) -> dict[str, str]:
-    """The variables to export for one locked platform, by name."""
+    """The unconditional exports of one locked platform, by name (values still marked)."""
     values: dict[str, str] = {}
-    apple = entry.get("apple", {})
-    if apple.get("sdk_path"):
-        values["SDKROOT"] = str(apple["sdk_path"])
-    if apple.get("developer_dir"):
-        values["DEVELOPER_DIR"] = str(apple["developer_dir"])
-    go_env = entry.get("go", {}).get("env", {})
+    go = entry.get("go", {})
+    go_env = go.get("env", {})
     for name in GO_ENV_EXPORTS:
         if isinstance(go_env.get(name), str) and go_env[name] != "":
             values[name] = go_env[name]
     if isinstance(entry.get("env", {}).get("PKG_CONFIG_PATH"), str):
         values["PKG_CONFIG_PATH"] = entry["env"]["PKG_CONFIG_PATH"]
-    values["GOTOOLCHAIN"] = "local"
+    toolchain = locked_toolchain(entry)
+    if toolchain:
+        values["GOTOOLCHAIN"] = toolchain
     values.update(variant_exports(entry))
     return values
 
 
-def _case_arm(platform: str, entry: dict[str, Any]) -> list[str]:
+def versioned_sdk(apple: dict[str, Any]) -> str | None:
+    """The locked SDK by a path that names its version (``MacOSX14.0.sdk``), never the
+    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one."""
+    real = str(apple.get("sdk_realpath") or apple.get("sdk_path") or "")
+    if not real.startswith("/"):
+        return None
+    path = PurePosixPath(real)
+    if VERSIONED_SDK.fullmatch(path.name):
+        return real
+    version = str(apple.get("sdk_version", ""))
+    if re.fullmatch(r"\d+(\.\d+)*", version):
+        return str(path.parent / f"MacOSX{version}.sdk")
+    return None
+
+
+def _said(apple: dict[str, Any], key: str) -> str:
+    return safe_comment(str(apple.get(key, "?")))
+
+
+def _install_devdir(apple: dict[str, Any]) -> str:
+    if apple.get("developer_dir_kind") == "xcode":
+        version = safe_comment(str(apple.get("xcode_version", "")))
+        app = safe_comment(str(apple.get("developer_dir_realpath", "")).partition(".app/")[0])
+        app += ".app"
+        return (
+            f"install Xcode {version} (build {_said(apple, 'xcode_build')}) as {app} "
+            f"(developer.apple.com/download/all, or: xcodes install {version}), then run: "
+            f"sudo xcode-select --switch {app}"
+        )
+    return (
+        f"install the Command Line Tools {_said(apple, 'clt_version')} "
+        "(xcode-select --install, or developer.apple.com/download/all), then run: "
+        "sudo xcode-select --switch /Library/Developer/CommandLineTools"
+    )
+
+
+def _guarded(name: str, path: str, missing: str) -> list[str]:
+    return [
+        f"{INDENT}if [ -d {bash_word(path)} ]; then",
+        f"{INDENT}  export {name}={bash_word(path)}",
+        f"{INDENT}else",
+        f"{INDENT}  log_error {_quoted('envsnap: ' + missing)}",
+        f"{INDENT}fi",
+    ]
+
+
+def apple_lines(entry: dict[str, Any]) -> list[str]:
+    """DEVELOPER_DIR and SDKROOT, each exported only where the locked one exists."""
+    apple = entry.get("apple") or {}
+    lines: list[str] = []
+    devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
+    fix = _install_devdir(apple)
+    if isinstance(devdir, str) and devdir.startswith("/"):
+        lines += _guarded(
+            "DEVELOPER_DIR",
+            devdir,
+            f"DEVELOPER_DIR not set: {safe_comment(devdir)} does not exist here; {fix}",
+        )
+    sdk = versioned_sdk(apple)
+    if sdk is not None:
+        what = f"macOS SDK {_said(apple, 'sdk_version')} (build {_said(apple, 'sdk_build')})"
+        lines += _guarded(
+            "SDKROOT",
+            sdk,
+            f"SDKROOT not set: the locked {what} is not at {safe_comment(sdk)}; {fix}",
+        )
+    elif apple:
+        lines.append(f"{INDENT}# SDKROOT is not set: the lock names no versioned macOS SDK")
+    return lines
+
+
+def _resolvers(values: Sequence[str], module: str) -> list[str]:
+    """The lines that define the directories the marked values refer to."""
+    text = "\n".join(values)
+    lines = [f"{INDENT}envsnap_module={module}"] if MODULE_MARK in text else []
+    if GOMODCACHE_MARK in text:
+        lines.append(
+            f"{INDENT}envsnap_gomodcache=$(GOTOOLCHAIN=local go env GOMODCACHE) || "
+            'envsnap_gomodcache="$HOME/go/pkg/mod"'
+        )
+    return lines
+
+
+def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
+    values = exports(entry)
     lines = [f"    {UNAME[platform]})  # {safe_comment(platform)}"]
-    lines += [f"      export {k}={bash_word(v)}" for k, v in exports(entry).items()]
+    lines += _resolvers(list(values.values()), module)
+    if platform.startswith("darwin-"):
+        lines += apple_lines(entry)
+    lines += [f"{INDENT}export {k}={bash_word(v)}" for k, v in values.items()]
     return [*lines, "      ;;"]
 
 
 def render_envrc(
-    entries: Sequence[tuple[str, dict[str, Any]]], choice: VariantChoice = DEFAULT_CHOICE
+    entries: Sequence[tuple[str, dict[str, Any]]],
+    choice: VariantChoice = DEFAULT_CHOICE,
+    module_dir: str = ".",
 ) -> tuple[str, list[str]]:
-    """The .envrc text and the platforms that could not be given a case."""
+    """The .envrc text and the platforms that could not be given a case; *module_dir* is the
+    module's directory relative to where the .envrc is written."""
+    module = '"$PWD"' if module_dir == "." else f"$(expand_path {_quoted(module_dir)})"
     arms, skipped = [], []
     for platform, entry in entries:
         if platform in UNAME:
-            arms += _case_arm(platform, entry)
+            arms += _case_arm(platform, entry, module)
         else:
             skipped.append(safe_comment(platform))
     template = (files("envsnap") / "_data" / "templates" / "envrc").read_text(encoding="utf-8")
