@@ -280,7 +280,10 @@ class LocalHost(Host):
                 "run it by hand: envsnap reads version lines and short listings, not that much",
             )
         if outcome.ending == "stopped":
-            return ProbeTimeout(f"`{shown}` was stopped: an essential probe failed")
+            return ProbeTimeout(
+                f"`{shown}` was stopped: an essential probe failed",
+                "fix the failure named first, then run envsnap again",
+            )
         # a call cut short by the budget names the budget, not its own share (which varies)
         within = self._budget_words() if budget_bound else f"{seconds(allowed)}s"
         what = f"`{shown}` did not finish within {within} and was stopped"
@@ -563,17 +566,32 @@ class ReplayHost(Host):
         shown = " ".join(argv)
         if entry is None:
             self.misses.append(f"run {shown}")
-            raise ToolNotFound(f"`{shown}` is not in the recording {self.directory.name}")
+            raise ToolNotFound(
+                f"`{shown}` is not in the recording {self.directory.name}",
+                "record the machine again with `envsnap record DIR` (this envsnap asks more)",
+            )
         if entry.get("error") == "timeout":
-            raise ProbeTimeout(f"`{shown}` did not finish within its timeout (recorded)")
+            raise ProbeTimeout(
+                f"`{shown}` did not finish within its timeout (recorded)",
+                "the recorded machine had a hanging tool; record it again once it answers",
+            )
         if entry.get("error") == "not-found":
-            raise ToolNotFound(f"cannot run `{argv[0]}` (recorded: not found)")
+            raise ToolNotFound(
+                f"cannot run `{argv[0]}` (recorded: not found)",
+                "the recorded machine lacked this tool; install it there and record again",
+            )
         if entry.get("error") == "too-large":
-            raise OutputTooLarge(f"`{shown}` printed more than envsnap reads (recorded)")
+            raise OutputTooLarge(
+                f"`{shown}` printed more than envsnap reads (recorded)",
+                "the recorded tool flooded its output; record the machine again once it is fixed",
+            )
         stdout = self._blob(entry["stdout"]) if entry.get("stdout") else b""
         stderr = self._blob(entry["stderr"]) if entry.get("stderr") else b""
         if max(len(stdout), len(stderr)) > limit:
-            raise OutputTooLarge(f"`{shown}` printed more than {size_words(limit)} (recorded)")
+            raise OutputTooLarge(
+                f"`{shown}` printed more than {size_words(limit)} (recorded)",
+                "the recorded tool flooded its output; record the machine again once it is fixed",
+            )
         return checked(CommandResult(tuple(argv), int(entry.get("exit", 0)), stdout, stderr))
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:

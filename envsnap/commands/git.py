@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         wrote_attribute = ensure_attribute(module, top)
     except OSError as exc:
-        raise EnvsnapError(f"cannot update {top / '.gitattributes'}: {exc.strerror}") from None
+        raise EnvsnapError(
+            f"cannot update {top / '.gitattributes'}: {exc.strerror}",
+            "check the file's permissions, or add the line envsnap prints by hand",
+        ) from None
     changed = ensure_config(module, sys.executable)
     if wrote_attribute:
         print(f"envsnap: added `{ATTRIBUTE_LINE}` to {top / '.gitattributes'}", file=sys.stderr)

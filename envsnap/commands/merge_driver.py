@@ -140,7 +140,10 @@ def read_side(path: Path, side: str, name: str) -> LockFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise LockError(f"cannot merge {name}: {path}: {exc.strerror}") from None
+        raise LockError(
+            f"cannot merge {name}: {path}: {exc.strerror}",
+            "resolve the conflict by hand, or run `envsnap lock` on each platform",
+        ) from None
     if side == "base" and not data.strip():
         return LockFile(label)
     try:
@@ -183,7 +186,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         atomic_write(Path(args.ours), render_merged(merged, ours, theirs))
     except OSError as exc:
-        raise LockError(f"cannot write the merged {args.path}: {exc.strerror}") from None
+        raise LockError(
+            f"cannot write the merged {args.path}: {exc.strerror}",
+            "check the work tree is writable, then merge again",
+        ) from None
     if merged.conflicts:
         sys.stderr.write(explain(merged.conflicts, args.path))
         return EXIT_DRIFT

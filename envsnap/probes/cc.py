@@ -123,7 +123,10 @@ def describe_binary(host: Host, path: str, version_argv: list[str], stream: str)
     text = result.err if stream == "stderr" else result.out
     version = capped(first_line(text) or first_line(result.err + result.out))
     if not version:
-        raise HostError(f"no version from {result.describe_failure()}")
+        raise HostError(
+            f"no version from {result.describe_failure()}",
+            "check that `$CC --version` works by hand",
+        )
     real = host.realpath(path)
     section: Section = {"path": path, "realpath": real, "version": version}
     digest = host.file_digest(real)

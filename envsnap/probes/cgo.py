@@ -140,7 +140,10 @@ def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
     result = _list(host, go, module_dir)
     if not result.ok:
         said = result.describe_failure(first_lines=GO_LIST_MESSAGE_LINES)
-        raise HostError(f"cannot list the module's packages: {said}")
+        raise HostError(
+            f"cannot list the module's packages: {said}",
+            "run `go list ./...` in the module to see go's whole message",
+        )
     return parse_listing(result)
 
 
@@ -150,11 +153,17 @@ def parse_listing(result: CommandResult) -> list[dict[str, Any]]:
     try:
         packages = iter_json_stream(result.out)
     except ValueError:
-        raise HostError("`go list -json` printed something that is not JSON objects") from None
+        raise HostError(
+            "`go list -json` printed something that is not JSON objects",
+            "run `go list -json ./...` by hand; a wrapper in front of go may be printing",
+        ) from None
     for pkg in packages:
         wrong = shape_error(pkg)
         if wrong is not None:
-            raise HostError(f"`go list -json` printed a package envsnap cannot read: {wrong}")
+            raise HostError(
+                f"`go list -json` printed a package envsnap cannot read: {wrong}",
+                "run `go list -json ./...` by hand; a wrapper in front of go may be rewriting it",
+            )
     return packages
 
 

@@ -189,5 +189,8 @@ def _version_from_go_version(host: Host, go: str) -> str:
     result = host.run([go, "version"], limit=VERSION_OUTPUT_LIMIT)
     match = re.search(r"\bgo version (\S+)", result.out)
     if not result.ok or match is None:
-        raise HostError(f"cannot read the Go version: {result.describe_failure()}")
+        raise HostError(
+            f"cannot read the Go version: {result.describe_failure()}",
+            "run `go version` by hand to see why",
+        )
     return capped(match.group(1))

@@ -212,10 +212,13 @@ def pkg_config_libs(host: Host, pkg_config: str, options: list[str], module: str
     try:
         result = host.run([pkg_config, "--libs", *options, module])
     except ToolNotFound as exc:
-        raise EnvsnapError(exc.message) from None
+        raise EnvsnapError(exc.message, exc.hint) from None
     if not result.ok:
         said = (result.err.strip() or result.out.strip()).splitlines()[:1]
-        raise EnvsnapError(f"pkg-config cannot find `{module}`" + (f": {said[0]}" if said else ""))
+        raise EnvsnapError(
+            f"pkg-config cannot find `{module}`" + (f": {said[0]}" if said else ""),
+            "install its -dev package, or add its .pc directory to PKG_CONFIG_PATH",
+        )
     return result.out
 
 
@@ -451,7 +454,10 @@ def _trace_argv(host: Host, plan: LinkPlan, scratch: Path) -> tuple[list[str], l
         [*plan.driver, "-x", "c", "-c", "main.c", "mark.c"], cwd=str(scratch), timeout=LINK_TIMEOUT
     )
     if not compiled.ok:
-        raise EnvsnapError(f"cannot compile an empty program: {compiled.describe_failure()}")
+        raise EnvsnapError(
+            f"cannot compile an empty program: {compiled.describe_failure()}",
+            "check that the C compiler works: `go env CC`, then compile a hello-world with it",
+        )
     marks: list[str] = []
     argv = [*plan.driver, "-o", str(scratch / "a.out"), str(scratch / "main.o")]
     seen: set[tuple[tuple[str, ...], bool]] = set()
