@@ -596,6 +596,12 @@ def _library(d: Diff) -> tuple[Severity, str, str]:
         return ("info", f"other packages now use {name}", RELOCK)
     if d.path[2] == "pc_file":
         return ("warning", f"{name}'s pkg-config file changed (flags may differ)", RELOCK)
+    if d.path[2] == "package":  # its owning package, as severe as its version
+        return (
+            "error",
+            f"the package that provides {name} changed: {d.locked or 'none'} -> {d.live or 'none'}",
+            f"install the locked package, or {RELOCK}",
+        )
     return (
         "error",
         f"a different {name} changes the C code the module links",
