@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(git gcc g++ clang ccache pkg-config zlib1g-dev libpng-dev libglib2.0-dev direnv shellcheck nix-bin
+DEBIAN_PACKAGES=(git gcc g++ clang ccache pkg-config zlib1g-dev libpng-dev libglib2.0-dev direnv shellcheck nix-bin ruby
                  openssl)
 
 install_debian_packages() {

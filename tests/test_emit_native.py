@@ -268,3 +268,22 @@ def test_the_workflow_installs_the_locked_formulae_on_macos(tmp_path: Path) -> N
     brew = [str(s["run"]) for s in job["steps"] if "brew install" in str(s.get("run", ""))]
     assert brew == ["brew install 'openssl@3'"]
     assert job["env"]["DEVELOPER_DIR"] == lock_of(module)["darwin-arm64"]["apple"]["developer_dir"]
+
+
+def test_a_lock_that_never_recorded_the_package_has_no_drift_for_it() -> None:
+    lib = {"name": "zlib", "found_by": "pkg-config", "provider": "pkg-config", "used_by": ["a"]}
+    base: dict[str, Any] = {
+        "os": {"goos": "linux", "goarch": "amd64"},
+        "go": {"version": "go1.22.3", "path": "/g", "goroot": "/x", "env": {}},
+        "cc": {"compiler": {"version": "gcc 12"}, "linker": {"version": "ld"}},
+        "env": {},
+        "cgo": {"packages": []},
+        "libraries": [lib],
+    }
+    live = copy.deepcopy(base)
+    live["libraries"][0]["package"] = "zlib1g-dev 1:1.3.dfsg-3"
+    live["cc"]["compiler"]["package"] = "gcc-12 12.2.0-14"
+    assert compare(base, live) == []
+    (gone,) = compare(live, {**live, "libraries": [lib]})
+    assert (gone.id, gone.severity) == ("libraries.zlib.package", "error")
+    assert "-> none" in gone.why
