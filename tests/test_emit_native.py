@@ -287,3 +287,15 @@ def test_a_lock_that_never_recorded_the_package_has_no_drift_for_it() -> None:
     (gone,) = compare(live, {**live, "libraries": [lib]})
     assert (gone.id, gone.severity) == ("libraries.zlib.package", "error")
     assert "-> none" in gone.why
+
+
+def test_a_locked_value_holding_a_github_expression_never_reaches_the_workflow() -> None:
+    from envsnap.emit.native import render_workflow
+
+    entry: dict[str, Any] = {
+        "go": {"version": "go1.22.3", "tags": ["x"], "env": {"GOFLAGS": "-tags=${{ secrets.T }}"}},
+        "libraries": [],
+    }
+    text, warnings = render_workflow([("linux-amd64", entry)])
+    assert "secrets.T" not in text
+    assert any("${{" in w for w in warnings)

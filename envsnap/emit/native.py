@@ -174,7 +174,9 @@ def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]
     if image is None or not re.fullmatch(r"[0-9][0-9a-z.]*", go_version):
         warnings.append(f"{safe_comment(platform)}: no GitHub runner or no readable Go version")
         return None
-    env = dict(variant_exports(entry))
+    env = {k: v for k, v in variant_exports(entry).items() if "${{" not in v}
+    if len(env) != len(variant_exports(entry)):  # GitHub would evaluate it as an expression
+        warnings.append(f"{safe_comment(platform)}: a locked value holding ${{{{ is left out")
     if platform.startswith("darwin-") and developer_dir(entry):
         env["DEVELOPER_DIR"] = str(developer_dir(entry))
     job = [f"  {platform}:", f"    name: {_s('go test (' + platform + ')')}"]
