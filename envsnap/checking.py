@@ -109,9 +109,10 @@ def explain(
 def unexplained_paths(locked: dict[str, Any], live: dict[str, Any]) -> list[tuple[str, ...]]:
     """Where two entries' contents (what their digests are taken over) differ: the paths of the
     differing values, a list whose items differ named whole."""
+    from envsnap.drift import without_unrecorded
     from envsnap.lockfile import content_of
 
-    return _differing(content_of(locked), content_of(live), ())
+    return _differing(content_of(locked), content_of(without_unrecorded(locked, live)), ())
 
 
 def _differing(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:

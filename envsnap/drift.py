@@ -9,6 +9,7 @@ merged into one finding.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import functools
 import json
@@ -623,6 +624,13 @@ def _library(d: Diff) -> tuple[Severity, str, str]:
         return ("info", f"other packages now use {name}", RELOCK)
     if d.path[2] == "pc_file":
         return ("warning", f"{name}'s pkg-config file changed (flags may differ)", RELOCK)
+    if d.path[2] == "package":  # its owning package, as severe as its version
+        return (
+            "error",
+            f"the package that provides {name} changed: {d.locked} -> "
+            + ("none" if d.category == "missing" else str(d.live)),
+            f"install the locked package, or {RELOCK}",
+        )
     return (
         "error",
         f"a different {name} changes the C code the module links",
@@ -814,6 +822,27 @@ def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return data
 
 
+# Fields that a lock may lack although the live machine has them: not recorded is no drift.
+UNRECORDED_OK = ("package",)
+
+
+def without_unrecorded(locked: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """*live* without the UNRECORDED_OK fields that *locked* lacks (the compilers' and each
+    library's, matched by name): what a lock written before they were recorded can be held to."""
+    out = copy.deepcopy(dict(live))
+    for tool, section in (out.get("cc") or {}).items():
+        was = (locked.get("cc") or {}).get(tool) or {}
+        for name in UNRECORDED_OK:
+            if isinstance(section, dict) and name not in was:
+                section.pop(name, None)
+    old = {library_key(lib): lib for lib in locked.get("libraries", [])}
+    for lib in out.get("libraries", []):
+        for name in UNRECORDED_OK:
+            if name not in old.get(library_key(lib), {}):
+                lib.pop(name, None)
+    return out
+
+
 def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     from deepdiff import DeepDiff
 
@@ -833,6 +862,8 @@ def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
                 path = record
                 old = _lookup(a, record) if in_a else _ABSENT
                 new = _lookup(b, record) if in_b else _ABSENT
+            if old is _ABSENT and path[-1] in UNRECORDED_OK:
+                continue  # a lock from before envsnap recorded it, or from a host without dpkg
             diffs[path] = Diff(path, old, new, locked, live)
     return sorted(diffs.values(), key=lambda d: d.path)
 

@@ -81,6 +81,9 @@ class Tool(Strict):
     wrapper: str | None = None
     wrapper_version: str | None = None
     error: str | None = None
+    # the package that owns the file ("gcc-12 12.2.0-14", dpkg's name and version; a Nix store
+    # path's name); absent where no package manager says
+    package: str | None = compared_as("version")
 
 
 class CcSection(Strict):
@@ -124,6 +127,9 @@ class Library(Strict):
     pc_file: FileRef | None = None
     files: list[FileRef] = []
     error: str | None = None
+    # the package that owns its files ("zlib1g-dev 1:1.2.13.dfsg-1", dpkg's name and version;
+    # a Nix store path's name); absent where no package manager says
+    package: str | None = None
 
 
 class CgoPackage(Strict):

@@ -109,13 +109,14 @@ def test_a_presentation_field_alone_is_info_for_the_same_tool() -> None:
     presentation = fields_of_kind(Tool, "presentation")
     identity = fields_of_kind(Tool, "identity", "version")
     assert set(presentation) == {"command", "path"}
-    assert set(identity) == {"realpath", "sha256", "version"}
+    assert set(identity) == {"realpath", "sha256", "version", "package"}
     tool = {
         "command": "gcc",
         "path": "/usr/bin/gcc",
         "realpath": "/usr/bin/x86_64-linux-gnu-gcc-12",
         "version": "gcc (Debian 12.2.0-14+deb12u1) 12.2.0",
         "sha256": "sha256:" + "ab" * 32,
+        "package": "gcc-12 12.2.0-14+deb12u1",
     }
     locked = changed(cc__compiler=tool)
     for name in presentation:

@@ -17,6 +17,12 @@ from envsnap.lockfile import LOCK_NAME, read_lock
 from envsnap.module import find_module_root
 
 TARGETS = {"nix": "shell.nix", "flake": "flake.nix", "direnv": ".envrc"}
+NATIVE_TARGETS = {
+    "apt": "envsnap-apt.sh",
+    "brewfile": "Brewfile",
+    "github-actions": ".github/workflows/envsnap.yml",
+}
+TARGETS.update(NATIVE_TARGETS)
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -25,6 +31,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     kind.add_argument("--nix", dest="target", action="store_const", const="nix")
     kind.add_argument("--flake", dest="target", action="store_const", const="flake")
     kind.add_argument("--direnv", dest="target", action="store_const", const="direnv")
+    for native in NATIVE_TARGETS:
+        kind.add_argument(f"--{native}", dest="target", action="store_const", const=native)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", dest="output", metavar="PATH", help="write here instead")
     where.add_argument("--stdout", action="store_true", help="print instead of writing")
@@ -103,6 +111,15 @@ def render(
 ) -> tuple[str, list[str]]:
     """The file's text and the warnings to print."""
     entries, choice = variant_entries(entries, args.variant)
+    if target in NATIVE_TARGETS:
+        from envsnap.emit import native
+
+        renderers = {
+            "apt": native.render_apt,
+            "brewfile": native.render_brewfile,
+            "github-actions": native.render_workflow,
+        }
+        return renderers[target](entries, choice)
     if target == "direnv":
         from envsnap.emit.direnv import render_envrc
 
@@ -127,7 +144,7 @@ def render(
     return nix.render_shell_nix(kept, pin, str(tarball), choice), warnings
 
 
-def write(path: Path, text: str, force: bool) -> None:
+def write(path: Path, text: str, force: bool, mode: int | None = None) -> None:
     if path.exists() and not force:
         try:
             existing = path.read_text(encoding="utf-8", errors="replace")
@@ -140,7 +157,13 @@ def write(path: Path, text: str, force: bool) -> None:
                 f"{path} exists and was not written by envsnap",
                 "pass --force to replace it, or -o PATH to write elsewhere",
             )
-    atomic_write(path, text.encode())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # .github/workflows
+    except OSError as exc:
+        raise EnvsnapError(
+            f"cannot create {path.parent}: {exc.strerror}", "check its permissions"
+        ) from None
+    atomic_write(path, text.encode(), mode=mode)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     path = Path(args.output) if args.output else root / TARGETS[args.target]
-    write(path, text, args.force)
+    write(path, text, args.force, 0o755 if args.target == "apt" else None)
     print(f"wrote {path}", file=sys.stderr)
     if args.target == "direnv":
         print("run `direnv allow` to trust it", file=sys.stderr)

@@ -16,6 +16,7 @@ from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
 from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
+from envsnap.probes.packages import DPKG_STATUS
 from envsnap.redact import scrub_message
 from envsnap.stamps import environment_key, key_of
 from envsnap.variants import entry_key, goflags_tags, variant_host
@@ -128,24 +129,48 @@ class Probes:
         return list(dirs["dirs"])
 
     def libraries(
-        self, packages: list[Section], go_env: dict[str, str], dirs: list[str], trace: bool
-    ) -> Any:
-        """The module's libraries: traced from a real link, or modelled (and memoised)."""
+        self,
+        packages: list[Section],
+        go_env: dict[str, str],
+        dirs: list[str],
+        trace: bool,
+        tools: list[str] = [],  # noqa: B006 - never mutated
+    ) -> tuple[list[Section], dict[str, str]]:
+        """The module's libraries: traced from a real link, or modelled (and memoised); and the
+        owning packages of *tools* (the compiler's files), asked of dpkg in the same batch."""
         pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
 
         def compute(host: Host) -> Section:
             progress.phase("resolving libraries" + (" (a traced link)" if trace else ""))
-            found = libraries.probe_libraries(
-                host, packages, go_env, self.module_dir, dirs, trace=trace
+            found, owners = libraries.probe_libraries(
+                host, packages, go_env, self.module_dir, dirs, trace=trace, tools=tools
             )
-            return {"libraries": found}
+            return {"libraries": found, "tools": owners}
 
         def inputs(_: Section) -> Iterable[str]:
-            return toolinputs.pkg_config_inputs(self.host, pkg_config)
+            found = toolinputs.pkg_config_inputs(self.host, pkg_config)
+            return [*found, DPKG_STATUS] if self.host.exists(DPKG_STATUS) else found
 
         if trace:  # the truth is asked fresh: lock, and verify re-checking a drift
-            return compute(self.host)["libraries"]
-        return self._memo("libraries", (packages, go_env, dirs), compute, inputs)["libraries"]
+            both = compute(self.host)
+        else:
+            both = self._memo("libraries", (packages, go_env, dirs, tools), compute, inputs)
+        return both["libraries"], dict(both.get("tools", {}))
+
+
+def tool_files(*sections: Section | None) -> list[str]:
+    """The files whose owning package is a compiler's: the real file, then the one named."""
+    return [str(s[name]) for s in sections if s for name in ("realpath", "path") if s.get(name)]
+
+
+def with_package(section: Section | None, owners: dict[str, str]) -> Section | None:
+    """*section* (a compiler) with the package that owns its file, when one is known."""
+    if not section:
+        return section
+    for path in tool_files(section):
+        if path in owners:
+            return {**section, "package": owners[path]}
+    return section
 
 
 @contextlib.contextmanager
@@ -203,7 +228,8 @@ def take_snapshot(
         cxx = any(p.get("cxx") for p in packages)
         cxx_f = pool.submit(probes.compiler, go_env, True) if cxx else None
         dirs = probes.library_dirs(go_env, apple_f.result(), cxx and host.system != "darwin")
-        libs = probes.libraries(packages, go_env, dirs, trace)
+        compilers = (compiler_f.result(), cxx_f.result() if cxx_f else None)
+        libs, owners = probes.libraries(packages, go_env, dirs, trace, tool_files(*compilers))
         apple_section = apple_f.result()
         entry: dict[str, Any] = {
             "os": {
@@ -213,9 +239,9 @@ def take_snapshot(
             },
             "go": go_section,
             "cc": {
-                "compiler": compiler_f.result(),
+                "compiler": with_package(compilers[0], owners),
                 "linker": linker_f.result(),
-                "cxx": cxx_f.result() if cxx_f else None,
+                "cxx": with_package(compilers[1], owners),
             },
             "env": check_secrets(env_f.result(), "environment"),
             "cgo": cgo_section,

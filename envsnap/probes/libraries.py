@@ -27,6 +27,7 @@ from envsnap.probes.link import (
     resolve_fast,
     resolve_traced,
 )
+from envsnap.probes.packages import dpkg_owners, first_owner
 from envsnap.redact import scrub_message
 from envsnap.vocabulary import brew_provider
 
@@ -150,6 +151,13 @@ class LibrarySections:
         return section
 
 
+def owner_candidates(section: Section, found: Resolution) -> list[str]:
+    """The files whose owning package is the library's: its ``.pc`` file, the files the link
+    names (``libz.so``, owned by the -dev package), then the files behind them."""
+    paths = [section["pc_file"]["path"]] if "pc_file" in section else []
+    return [*paths, *found.files, *(f["path"] for f in section.get("files", []))]
+
+
 def probe_libraries(
     host: Host,
     packages: list[Section],
@@ -157,14 +165,24 @@ def probe_libraries(
     module_dir: str,
     default_dirs: Sequence[str],
     trace: bool = False,
-) -> list[Section]:
-    """One lock entry per ``-l`` name, direct library file and pkg-config module of the link."""
+    tools: Sequence[str] = (),
+) -> tuple[list[Section], dict[str, str]]:
+    """One lock entry per ``-l`` name, direct library file and pkg-config module of the link,
+    with its owning package; and the owning package of each of *tools* (the compiler's file)."""
     pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
     plan = link_plan(host, packages, go_env, module_dir, pkg_config)
     resolved = resolve_link(host, plan, default_dirs, trace)
     sections = LibrarySections(host, pkg_config)
-    found = [
-        sections.section(key, resolved.get(key, Resolution()), users)
-        for key, users in plan.used_by.items()
-    ]
-    return sorted(found, key=lambda lib: (lib["found_by"], lib["name"]))
+    found = []
+    for key, users in plan.used_by.items():
+        resolution = resolved.get(key, Resolution())
+        found.append((sections.section(key, resolution, users), resolution))
+    candidates = [owner_candidates(section, resolution) for section, resolution in found]
+    owners = dpkg_owners(host, [*tools, *(p for paths in candidates for p in paths)])
+    for (section, _), paths in zip(found, candidates, strict=True):
+        owner = first_owner(owners, paths)
+        if owner:
+            section["package"] = owner
+    tool_owners = {tool: owner for tool in tools if (owner := first_owner(owners, [tool]))}
+    libs = sorted((s for s, _ in found), key=lambda lib: (lib["found_by"], lib["name"]))
+    return libs, tool_owners

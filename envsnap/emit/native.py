@@ -1,0 +1,265 @@
+"""Recreate the locked toolchain without Nix: an apt script, a Brewfile, a GitHub Actions workflow.
+
+The packages are those the lock names: dpkg's owner (``package = "zlib1g-dev 1:1.2.13.dfsg-1"``)
+of each library and of the compiler, pinned ``name=version``; Homebrew's formula of each
+``brew:FORMULA VERSION`` provider, named exactly (``openssl@3``). A name or version that is not
+a Debian or Homebrew word is left out with a warning, never placed in a command.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
+from envsnap.vocabulary import brew_formula
+
+DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+DEBIAN_VERSION = re.compile(r"[0-9A-Za-z.+~:-]+")
+BREW_FORMULA = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._+-]*(/[A-Za-z0-9._+-]+){0,2}")
+DPKG_ARCH = {"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf"}
+LINUX_RUNNERS = {"linux-amd64": "ubuntu-24.04", "linux-arm64": "ubuntu-24.04-arm"}
+MAC_RUNNERS = {"darwin-arm64": "macos-15", "darwin-amd64": "macos-15-intel"}
+# The arm64 image that installs each Xcode major (actions/runner-images).
+XCODE_RUNNERS = {"14": "macos-14", "15": "macos-14", "16": "macos-15", "26": "macos-26"}
+Entries = Sequence[tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    what: str  # the library or tool it provides, for the comment
+
+    @property
+    def apt(self) -> str:
+        return f"{self.name}={self.version}"
+
+
+def debian_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
+    """The Debian packages of *entry*'s compilers and libraries, each once, in lock order."""
+    compilers = (("the C compiler", "compiler"), ("the C++ compiler", "cxx"))
+    owned = [(what, (entry.get("cc") or {}).get(tool)) for what, tool in compilers]
+    owned += [(str(lib.get("name", "?")), lib) for lib in entry.get("libraries", [])]
+    pins: dict[str, Pin] = {}
+    for what, section in owned:
+        package = (section or {}).get("package")
+        if not isinstance(package, str):
+            continue
+        name, _, version = package.partition(" ")
+        if not (DEBIAN_NAME.fullmatch(name) and DEBIAN_VERSION.fullmatch(version)):
+            warnings.append(
+                safe_comment(f"{what}: {package!r} is not a Debian package and version")
+            )
+            continue
+        pins.setdefault(name, Pin(name, version, what))
+    return list(pins.values())
+
+
+def brew_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
+    """The Homebrew formulae of *entry*'s libraries, each once, named exactly as locked."""
+    pins: dict[str, Pin] = {}
+    for lib in entry.get("libraries", []):
+        provider = str(lib.get("provider", ""))
+        formula = brew_formula(provider)
+        if not formula:
+            continue
+        if not BREW_FORMULA.fullmatch(formula):
+            warnings.append(safe_comment(f"{lib.get('name')}: {formula!r} is not a formula name"))
+            continue
+        version = provider.partition(" ")[2]
+        pins.setdefault(formula, Pin(formula, version, str(lib.get("name", "?"))))
+    return list(pins.values())
+
+
+def _quote(word: str) -> str:
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def render_apt(entries: Entries, choice: VariantChoice = DEFAULT_CHOICE) -> tuple[str, list[str]]:
+    """A POSIX sh script that installs the locked Debian packages, pinned, for this machine's
+    architecture; extra arguments reach apt-get (``--dry-run``). Running it twice is a no-op."""
+    warnings: list[str] = []
+    arms = []
+    for platform, entry in entries:
+        goos, _, goarch = platform.partition("-")
+        if goos != "linux":
+            continue
+        pins = debian_pins(entry, warnings)
+        arch = DPKG_ARCH.get(goarch, goarch)
+        if not pins:
+            warnings.append(f"{safe_comment(platform)}: the lock names no Debian package")
+            continue
+        lines = [f"  {_quote(arch)})  # {safe_comment(platform)}"]
+        lines += [f"    # {safe_comment(p.name)}: {safe_comment(p.what)}" for p in pins]
+        words = " ".join(_quote(p.apt) for p in pins)
+        lines += [f'    $sudo apt-get install -y --no-install-recommends "$@" {words}', "    ;;"]
+        arms += lines
+    if not arms:
+        warnings.append("no linux platform in the lock names a Debian package")
+    text = (
+        "#!/bin/sh\n"
+        + header("#", "--apt", choice)
+        + "# Installs the Debian packages envsnap.lock names, at the locked versions; arguments\n"
+        + "# go to apt-get (--dry-run shows what would change). Run it again: nothing changes.\n"
+        + "set -eu\n"
+        + 'sudo=""\n'
+        + 'if [ "$(id -u)" != 0 ]; then sudo=sudo; fi\n'
+        + 'arch="$(dpkg --print-architecture)"\n'
+        + 'case "$arch" in\n'
+        + "".join(line + "\n" for line in arms)
+        + "  *)\n"
+        + '    echo "envsnap.lock names no Debian packages for $arch" >&2\n'
+        + "    exit 1\n"
+        + "    ;;\n"
+        + "esac\n"
+    )
+    return text, warnings
+
+
+def render_brewfile(
+    entries: Entries, choice: VariantChoice = DEFAULT_CHOICE
+) -> tuple[str, list[str]]:
+    """A Brewfile of the locked formulae (``brew bundle``), the locked versions as comments."""
+    warnings: list[str] = []
+    lines: list[str] = []
+    seen: set[str] = set()
+    for platform, entry in entries:
+        if not platform.startswith("darwin-"):
+            continue
+        for pin in brew_pins(entry, warnings):
+            if pin.name in seen:
+                continue
+            seen.add(pin.name)
+            note = f"locked: {pin.version} on {platform} ({pin.what})"
+            lines.append(f"brew {json.dumps(pin.name)}  # {safe_comment(note)}")
+    if not lines:
+        warnings.append("the lock names no Homebrew formula")
+    return header("#", "--brewfile", choice) + "".join(f"{line}\n" for line in lines), warnings
+
+
+def runner(platform: str, entry: dict[str, Any]) -> str | None:
+    """The GitHub-hosted runner image for a locked platform (a Mac's, by its Xcode's major)."""
+    if platform in LINUX_RUNNERS:
+        return LINUX_RUNNERS[platform]
+    xcode = str((entry.get("apple") or {}).get("xcode_version") or "").split(".")[0]
+    if platform == "darwin-arm64" and xcode in XCODE_RUNNERS:
+        return XCODE_RUNNERS[xcode]
+    return MAC_RUNNERS.get(platform)
+
+
+def developer_dir(entry: dict[str, Any]) -> str | None:
+    """The locked Xcode as runner images install it, or the Command Line Tools when locked."""
+    apple = entry.get("apple") or {}
+    version = apple.get("xcode_version")
+    if isinstance(version, str) and re.fullmatch(r"[0-9][0-9.]*", version):
+        return f"/Applications/Xcode_{version}.app/Contents/Developer"
+    if apple.get("developer_dir_kind") == "clt":
+        return "/Library/Developer/CommandLineTools"
+    return None
+
+
+def _s(value: str) -> str:
+    """A YAML scalar whose value is exactly *value* (a JSON string is a YAML one)."""
+    return json.dumps(value)
+
+
+def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str] | None:
+    image = runner(platform, entry)
+    go_version = str((entry.get("go") or {}).get("version", "")).removeprefix("go")
+    if image is None or not re.fullmatch(r"[0-9][0-9a-z.]*", go_version):
+        warnings.append(f"{safe_comment(platform)}: no GitHub runner or no readable Go version")
+        return None
+    env = {k: v for k, v in variant_exports(entry).items() if "${{" not in v}
+    if len(env) != len(variant_exports(entry)):  # GitHub would evaluate it as an expression
+        warnings.append(f"{safe_comment(platform)}: a locked value holding ${{{{ is left out")
+    if platform.startswith("darwin-") and developer_dir(entry):
+        env["DEVELOPER_DIR"] = str(developer_dir(entry))
+    job = [f"  {platform}:", f"    name: {_s('go test (' + platform + ')')}"]
+    job += [f"    runs-on: {_s(image)}"]
+    if env:
+        job += ["    env:"] + [f"      {k}: {_s(v)}" for k, v in env.items()]
+    job += [
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "      - uses: actions/setup-go@v5",
+        "        with:",
+        f"          go-version: {_s(go_version)}",
+    ]
+    job += _package_step(platform, entry, warnings)
+    job += [
+        "      - name: Install envsnap",
+        "        run: pipx install envsnap",
+        "      - name: envsnap verify",
+        "        id: verify",
+        "        working-directory: ${{ env.ENVSNAP_MODULE }}",
+        "        run: |",
+        "          status=0",
+        '          envsnap verify --json > "$RUNNER_TEMP/envsnap-verify.json" '
+        '2> "$RUNNER_TEMP/envsnap-verify.err" || status=$?',
+        '          cat "$RUNNER_TEMP/envsnap-verify.err" >&2',
+        '          echo "exit_code=$status" >> "$GITHUB_OUTPUT"',
+        "      - name: envsnap findings as annotations",
+        "        shell: python3 {0}",
+        "        env:",
+        "          ENVSNAP_VERIFY_JSON: ${{ runner.temp }}/envsnap-verify.json",
+        "          ENVSNAP_VERIFY_ERR: ${{ runner.temp }}/envsnap-verify.err",
+        "          ENVSNAP_VERIFY_EXIT: ${{ steps.verify.outputs.exit_code }}",
+        "        run: |",
+    ]
+    job += [f"          {line}".rstrip() for line in _annotate_script().splitlines()]
+    job += [
+        "      - name: go test",
+        "        working-directory: ${{ env.ENVSNAP_MODULE }}",
+        "        run: go test ./...",
+    ]
+    return job
+
+
+def _package_step(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]:
+    if platform.startswith("linux-"):
+        pins = debian_pins(entry, warnings)
+        command = "sudo apt-get update && sudo apt-get install -y --no-install-recommends"
+        words = [p.apt for p in pins]
+    else:
+        pins = brew_pins(entry, warnings)
+        command, words = "brew install", [p.name for p in pins]
+    if not words:
+        return []
+    run = command + " " + " ".join(_quote(w) for w in words)
+    return ["      - name: Locked packages", f"        run: {_s(run)}"]
+
+
+def _annotate_script() -> str:
+    path = files("envsnap") / "_data" / "templates" / "github-annotate"
+    return path.read_text(encoding="utf-8")
+
+
+def render_workflow(
+    entries: Entries, choice: VariantChoice = DEFAULT_CHOICE
+) -> tuple[str, list[str]]:
+    """``.github/workflows/envsnap.yml``: per locked platform, a job on its runner image with the
+    locked Xcode, Go and packages, ``envsnap verify`` as annotations, then ``go test``."""
+    warnings: list[str] = []
+    jobs: list[str] = []
+    for platform, entry in entries:
+        job = _job(platform, entry, warnings)
+        if job is not None:
+            jobs += job
+    if not jobs:
+        warnings.append("no locked platform has a GitHub-hosted runner")
+        jobs = ["  none:", '    runs-on: "ubuntu-24.04"', "    steps:", '      - run: "false"']
+    text = (
+        header("#", "--github-actions", choice)
+        + "name: envsnap\n\n"
+        + "on:\n  push:\n  pull_request:\n\n"
+        + "permissions:\n  contents: read\n\n"
+        + "env:\n  ENVSNAP_MODULE: .  # the folder holding go.mod and envsnap.lock\n\n"
+        + "jobs:\n"
+        + "".join(f"{line}\n" for line in jobs)
+    )
+    return text, warnings
