@@ -58,7 +58,11 @@ def test_short_mode_measures_every_target_with_a_native_go() -> None:
     rows = {row["key"]: row for row in document["rows"]}
     assert set(rows) == ROWS
     for key, row in rows.items():
-        assert is_figure(row["envsnap"]) and is_figure(row["result"]), row
+        assert is_figure(row["envsnap"]), row
+        if row["result_unit"] == "ms above":  # a difference of two timings: noise may make it <= 0
+            assert math.isfinite(row["result"]), row
+        else:
+            assert is_figure(row["result"]), row
         assert key == "verify_memory" or is_figure(row["baseline"]), row
         assert isinstance(row["met"], bool) and row["target"], row
 
