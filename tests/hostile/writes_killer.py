@@ -70,7 +70,10 @@ def kill_loop(module: Path, recs: list[str], count: int, seed: int) -> dict[str,
         i += 1
         before = lock.read_bytes()
         pid = _fork_lock(["--replay", recs[i % 2], "lock", "-C", str(module)])
-        time.sleep(rng.uniform(0, span))
+        # most kills anywhere in a run; one in five near its end, so that some land after the
+        # rename even when a forked run is slower than the timed ones
+        late = rng.random() < 0.2
+        time.sleep(rng.uniform(span * 0.6, span * 1.6) if late else rng.uniform(0, span))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         data = lock.read_bytes() if lock.exists() else b"<missing>"
