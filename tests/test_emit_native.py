@@ -123,16 +123,23 @@ def test_no_dpkg_means_no_package_field(tmp_path: Path) -> None:
     assert "package" not in entry["cc"]["compiler"]
 
 
-def test_another_version_of_the_owning_package_is_a_drift_of_the_library() -> None:
-    lib = {"name": "zlib", "found_by": "pkg-config", "provider": "pkg-config", "used_by": ["a"]}
-    base: dict[str, Any] = {
+ZLIB = {"name": "zlib", "found_by": "pkg-config", "provider": "pkg-config", "used_by": ["a"]}
+
+
+def entry_with(lib: dict[str, Any]) -> dict[str, Any]:
+    """A small Linux entry whose one library is *lib*."""
+    return {
         "os": {"goos": "linux", "goarch": "amd64"},
         "go": {"version": "go1.22.3", "path": "/g", "goroot": "/x", "env": {}},
         "cc": {"compiler": {"version": "gcc 12"}, "linker": {"version": "ld"}},
         "env": {},
         "cgo": {"packages": []},
-        "libraries": [{**lib, "package": "zlib1g-dev 1:1.2.13.dfsg-1"}],
+        "libraries": [lib],
     }
+
+
+def test_another_version_of_the_owning_package_is_a_drift_of_the_library() -> None:
+    base = entry_with({**ZLIB, "package": "zlib1g-dev 1:1.2.13.dfsg-1"})
     live = copy.deepcopy(base)
     live["libraries"][0]["package"] = "zlib1g-dev 1:1.3.dfsg-3"
     (finding,) = compare(base, live)
@@ -271,15 +278,8 @@ def test_the_workflow_installs_the_locked_formulae_on_macos(tmp_path: Path) -> N
 
 
 def test_a_lock_that_never_recorded_the_package_has_no_drift_for_it() -> None:
-    lib = {"name": "zlib", "found_by": "pkg-config", "provider": "pkg-config", "used_by": ["a"]}
-    base: dict[str, Any] = {
-        "os": {"goos": "linux", "goarch": "amd64"},
-        "go": {"version": "go1.22.3", "path": "/g", "goroot": "/x", "env": {}},
-        "cc": {"compiler": {"version": "gcc 12"}, "linker": {"version": "ld"}},
-        "env": {},
-        "cgo": {"packages": []},
-        "libraries": [lib],
-    }
+    lib = dict(ZLIB)
+    base = entry_with(lib)
     live = copy.deepcopy(base)
     live["libraries"][0]["package"] = "zlib1g-dev 1:1.3.dfsg-3"
     live["cc"]["compiler"]["package"] = "gcc-12 12.2.0-14"

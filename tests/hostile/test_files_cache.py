@@ -21,7 +21,7 @@ from envsnap.host import LocalHost
 from envsnap.probecache import ProbeCache
 from envsnap.stamps import stamp
 from tests.conftest import envsnap
-from tests.hostile.files_common import run_child
+from tests.hostile.files_common import SPECIAL_KINDS, plant, run_child
 
 CACHE_FILES = ("file-hashes.json", "probes.json", "verdicts")
 _DIGESTS = re.compile(rb"sha256:[0-9a-f]{64}")
@@ -48,12 +48,8 @@ def corrupt(path: Path, kind: str) -> None:
     """Damage the cache file *path* (which holds a valid cache) in the way *kind* names."""
     data = path.read_bytes()
     path.unlink()
-    if kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "dir":
-        path.mkdir()
-    elif kind == "zero":
-        path.symlink_to("/dev/zero")
+    if kind in SPECIAL_KINDS:
+        plant(path, kind)
     elif kind == "truncated":
         path.write_bytes(data[: len(data) // 2])
     elif kind == "garbage":
