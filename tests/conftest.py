@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -22,21 +23,25 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RECORDINGS = FIXTURES / "recordings"
 
 
+def unavailable(message: str) -> NoReturn:
+    """Skip on a laptop that lacks what the test needs; fail in CI (ENVSNAP_REQUIRE_TOOLS=1),
+    where every real tool, package and privilege the tests use is provided."""
+    if os.environ.get("ENVSNAP_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{message} (required: ENVSNAP_REQUIRE_TOOLS=1)")
+    pytest.skip(message)
+
+
 def require_tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        if os.environ.get("ENVSNAP_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{name} is required (ENVSNAP_REQUIRE_TOOLS=1) but not on PATH")
-        pytest.skip(f"{name} not on PATH")
+        unavailable(f"{name} is not on PATH")
     return found
 
 
 def other_go(variable: str) -> str:
     bin_dir = os.environ.get(variable)
     if not bin_dir or not Path(bin_dir, "go").exists():
-        if os.environ.get("ENVSNAP_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{variable} must name a bin dir with another real go (scripts/test.sh)")
-        pytest.skip(f"{variable} not set")
+        unavailable(f"{variable} must name a bin dir with another real go (scripts/test.sh)")
     return bin_dir
 
 

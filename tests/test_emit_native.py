@@ -17,7 +17,14 @@ from ruamel.yaml import YAML
 from envsnap.drift import compare
 from envsnap.host import LocalHost
 from envsnap.probes.packages import dpkg_owners, parse_search
-from tests.conftest import RECORDINGS, ZLIB_PACKAGE, envsnap, require_tool, write_module
+from tests.conftest import (
+    RECORDINGS,
+    ZLIB_PACKAGE,
+    envsnap,
+    require_tool,
+    unavailable,
+    write_module,
+)
 
 MAC_BREW = RECORDINGS / "macos14-arm64-clt-brew-openssl"
 MAC_XCODE = RECORDINGS / "macos15-arm64-xcode16"
@@ -42,7 +49,7 @@ def dpkg_version(package: str) -> str:
         check=False,
     )
     if out.returncode != 0:
-        pytest.skip(f"{package} is not installed")
+        unavailable(f"{package} is not installed")
     return out.stdout.strip()
 
 
@@ -97,7 +104,7 @@ def test_a_file_dpkg_knows_only_by_its_merged_usr_twin_is_owned() -> None:
     real = Path("/usr/lib/x86_64-linux-gnu/libz.so.1").resolve()
     known = subprocess.run(["dpkg-query", "-S", str(real)], capture_output=True, check=False)
     if known.returncode == 0 or not Path("/lib").is_symlink():
-        pytest.skip("dpkg knows this file by its /usr name (not a merged-/usr Debian)")
+        unavailable("dpkg knows this file by its /usr name (not a merged-/usr Debian)")
     owners = dpkg_owners(LocalHost(), [str(real)])
     assert owners == {str(real): dpkg_version("zlib1g")}
 

@@ -47,3 +47,18 @@ def test_a_garbage_platform_is_refused(
     assert "Traceback" not in result.stderr and name in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (cgo_module / "envsnap.lock").exists()
+
+
+def test_every_platform_go_knows_is_a_platform_word() -> None:
+    """The platform-word check is held against Go's own list (`go tool dist list`)."""
+    import subprocess
+
+    from envsnap.probes.collect import check_platform
+
+    require_tool("go")
+    listed = subprocess.run(["go", "tool", "dist", "list"], capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    pairs = [line.split("/") for line in listed.stdout.split()]
+    assert len(pairs) > 30 and ["linux", "amd64"] in pairs and ["darwin", "arm64"] in pairs
+    for goos, goarch in pairs:
+        check_platform({"GOOS": goos, "GOARCH": goarch})  # raises for a word it refuses

@@ -19,7 +19,7 @@ import pytest
 from envsnap import cli
 from envsnap.errors import LockError
 from envsnap.lockfile import entry_digest, remove_stale_temporaries
-from tests.conftest import RECORDINGS, envsnap, write_module
+from tests.conftest import RECORDINGS, envsnap, unavailable, write_module
 
 BASE = RECORDINGS / "macos14-arm64-clt-zlib"
 OTHER = RECORDINGS / "macos14-arm64-clt16-zlib"  # the same platform, another compiler
@@ -230,7 +230,7 @@ def small_tmpfs(where: Path, size: str) -> Iterator[Path]:
         check=False,
     )
     if os.geteuid() != 0 or mounted.returncode != 0:
-        pytest.skip("mounting a tmpfs needs root")
+        unavailable("mounting a tmpfs needs root")
     try:
         yield where
     finally:
@@ -337,7 +337,7 @@ def plant(tmp: Path, how: str, victim: Path) -> Path:
     (folder / "crash.log").symlink_to(victim)
     if how == "other-owner":
         if os.geteuid() != 0:
-            pytest.skip("chown to another user needs root")
+            unavailable("chown to another user needs root")
         os.chown(folder, OTHER_UID, OTHER_UID)
         os.lchown(folder / "crash.log", OTHER_UID, OTHER_UID)
     else:
@@ -392,7 +392,7 @@ def test_cache_writes_refuse_a_folder_that_is_not_ours(tmp_path: Path, how: str)
     target.symlink_to(victim)
     if how == "other-owner":
         if os.geteuid() != 0:
-            pytest.skip("chown to another user needs root")
+            unavailable("chown to another user needs root")
         os.chown(folder, OTHER_UID, OTHER_UID)
     elif how == "world-writable":
         folder.chmod(0o777)
