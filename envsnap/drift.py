@@ -376,9 +376,7 @@ def _apple_unchanged(d: Diff) -> bool:
             "developer_dir_source"
         )
     if d.path == ("apple", "sdk_path"):
-        return bool(locked.get("sdk_realpath")) and locked.get("sdk_realpath") == live.get(
-            "sdk_realpath"
-        )
+        return _same_sdk(d)
     if d.path == ("apple", "clt_version"):
         return not (_clt_active(locked) or _clt_active(live))
     return False
@@ -517,13 +515,16 @@ def _sdk_fix(apple: Mapping[str, Any]) -> str:
     return f"SDKROOT={sdk} reselects the locked SDK where it is still installed; or {switch}"
 
 
-def _sdk_moved(d: Diff) -> tuple[Severity, str, str]:
+def _same_sdk(d: Diff) -> bool:
+    """Both sides build with the same SDK directory (its real path), however it was named."""
     real = _apple(d.locked_entry).get("sdk_realpath")
-    if (
-        d.path[1] in ("sdk_path", "sdk_source")
-        and real
-        and real == _apple(d.live_entry).get("sdk_realpath")
-    ):
+    return bool(real) and real == _apple(d.live_entry).get("sdk_realpath")
+
+
+def _sdk_moved(d: Diff) -> tuple[Severity, str, str]:
+    # (an sdk_path alone with the same real path never gets here: see _apple_unchanged)
+    if d.path[1] == "sdk_source" and _same_sdk(d):
+        real = _apple(d.locked_entry).get("sdk_realpath")
         return (
             "info",
             f"the same SDK ({real}) named by another path (SDKROOT, as the emitted .envrc sets it)",
