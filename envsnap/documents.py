@@ -1,9 +1,9 @@
 """The documents envsnap writes for other programs, as models: the JSON schemas come from here.
 
 ``docs/lock.schema.json`` is generated from the lock's own models (:mod:`envsnap.snapshot`);
-``docs/verify.schema.json`` and ``docs/doctor.schema.json`` from the models below, which describe
-what ``report.render_json`` and ``doctor.render.render_json`` print. ``scripts/gen-schemas``
-(:func:`main`) rewrites the three files;
+``docs/verify.schema.json``, ``docs/doctor.schema.json`` and ``docs/inspect.schema.json`` from
+the models below, which describe what ``report.render_json``, ``doctor.render.render_json`` and
+``envsnap inspect --json`` print. ``scripts/gen-schemas`` (:func:`main`) rewrites the files;
 ``tests/test_schemas.py`` fails while one differs from what these models generate. Nothing on
 the command line imports this module: it is for the schemas and their tests.
 """
@@ -96,6 +96,131 @@ class VerifyDocument(Document):
         description="verify only, when envsnap.toml declares build variants: the variants "
         "checked (default first)",
     )
+
+
+# --- envsnap inspect --json --------------------------------------------------------------------
+
+
+class GoModuleFacts(Document):
+    path: str
+    version: str
+    sum: str = ""
+    replace: GoModuleFacts | None = None
+
+
+class GoBuildFacts(Document):
+    """The binary's Go build information, as `go version -m -json` reads it."""
+
+    version: str = Field(description="the Go release that built it, e.g. go1.26.6")
+    path: str = Field(description="the main package's import path")
+    main: GoModuleFacts | None
+    deps: list[GoModuleFacts]
+    settings: dict[str, str] = Field(
+        description="the build settings: -tags, -ldflags, -trimpath, CGO_ENABLED, CGO_CFLAGS, "
+        "CGO_CPPFLAGS, CGO_CXXFLAGS, CGO_LDFLAGS (recorded only when set, and not with "
+        "-trimpath), GOOS, GOARCH, GOAMD64…, vcs.revision…"
+    )
+
+
+class ElfFacts(Document):
+    interpreter: str | None = Field(description="PT_INTERP; null for a static binary")
+    needed: list[str] = Field(description="DT_NEEDED sonames, in order")
+    rpath: list[str]
+    runpath: list[str]
+    soname: str | None
+    comment: list[str] = Field(
+        description="the .comment section: the compilers that compiled its objects, e.g. "
+        "GCC: (Debian 12.2.0-14+deb12u1) 12.2.0"
+    )
+    version_needs: dict[str, list[str]] = Field(
+        description=".gnu.version_r: per needed library, the symbol versions it must provide"
+    )
+    stripped: bool = Field(description="true when it has no symbol table (.symtab)")
+
+
+class BuildVersionFacts(Document):
+    """LC_BUILD_VERSION; versions as otool prints them (X.Y, or X.Y.Z; n/a for 0)."""
+
+    platform: str = Field(examples=["macos", "ios", "maccatalyst"])
+    minos: str = Field(description="the minimum OS version it runs on")
+    sdk: str = Field(description="the SDK version it was linked against")
+    tools: list[dict[str, str]] = Field(
+        description="{tool, version}: ld is Apple's linker; empty when Go's own linker linked it"
+    )
+
+
+class VersionMinFacts(Document):
+    """LC_VERSION_MIN_MACOSX (or _IPHONEOS, _TVOS, _WATCHOS): older binaries."""
+
+    platform: str
+    version: str
+    sdk: str
+
+
+class DylibId(Document):
+    name: str
+    current_version: str
+    compatibility_version: str
+
+
+class DylibFacts(DylibId):
+    kind: Literal["load", "weak", "reexport", "lazy", "upward"]
+
+
+class MachoFacts(Document):
+    filetype: str = Field(examples=["execute", "dylib", "bundle"])
+    build_version: BuildVersionFacts | None
+    version_min: VersionMinFacts | None
+    id: DylibId | None = Field(description="LC_ID_DYLIB, for a dylib")
+    dylibs: list[DylibFacts] = Field(description="LC_LOAD_DYLIB and its kin, in order")
+    rpaths: list[str]
+
+
+class SliceFacts(Document):
+    """One architecture of the file (an ELF file and a thin Mach-O have one)."""
+
+    format: Literal["elf", "macho"]
+    goos: str
+    goarch: str
+    platform: str = Field(description="GOOS-GOARCH: the lock entry this slice is compared with")
+    cpu: str = Field(description="the architecture as the format names it: x86_64, arm64…")
+    go: GoBuildFacts | None = Field(description="null when it has no Go build information")
+    go_error: str = Field(
+        default="", description="why the Go build information could not be read; absent when fine"
+    )
+    elf: ElfFacts | None
+    macho: MachoFacts | None
+
+
+class BinaryFacts(Document):
+    path: str = Field(description="the path as given")
+    format: Literal["elf", "macho", "macho-fat"]
+    slices: list[SliceFacts]
+    entries: list[str] = Field(
+        default=[],
+        description="compared only: the lock entry each slice was compared with, in slice order",
+    )
+
+
+class InspectFinding(Finding):
+    """A finding of verify's shape, with the binary and the lock entry it concerns."""
+
+    binary: str
+    platform: str = Field(description="the slice's platform (GOOS-GOARCH)")
+    entry: str = Field(description="the lock entry compared with: GOOS-GOARCH[+variant]")
+
+
+class InspectDocument(Document):
+    """The document `envsnap inspect --json` prints; with --show, only schema and binaries."""
+
+    schema_id: Literal["envsnap-inspect/1"] = Field(alias="schema")
+    binaries: list[BinaryFacts]
+    against: str = Field(default="", description="compared only: the lock, e.g. envsnap.lock")
+    strict: bool = False
+    ok: bool = True
+    exit_code: Literal[0, 1] = 0
+    summary: SeveritySummary | None = None
+    findings: list[InspectFinding] = []
 
 
 # --- envsnap doctor --json ----------------------------------------------------------------------
@@ -227,6 +352,7 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
         "envsnap verify --json / envsnap diff --json",
     ),
     "doctor.schema.json": (DoctorDocument, "envsnap-doctor/1", "envsnap doctor --json"),
+    "inspect.schema.json": (InspectDocument, "envsnap-inspect/1", "envsnap inspect --json"),
 }
 
 

@@ -22,10 +22,7 @@ from tests.conftest import FIXTURES, REPO, envsnap, require_tool, unavailable, w
 from tests.test_verify_macos import MAC14, locked_with
 
 MACHO = FIXTURES / "macho"
-FINDING = {
-    "$ref": "#/$defs/Finding",
-    "$defs": json.loads((REPO / "docs" / "verify.schema.json").read_text())["$defs"],
-}
+SCHEMA = json.loads((REPO / "docs" / "inspect.schema.json").read_text())
 
 LIBSYSTEM_1351 = {
     "name": "/usr/lib/libSystem.B.dylib",
@@ -118,7 +115,7 @@ FAT_SLICES = [
         {
             "filetype": "bundle",
             "build_version": None,
-            "version_min": {"version": "10.9", "sdk": "14.5"},
+            "version_min": {"platform": "macos", "version": "10.9", "sdk": "14.5"},
             "id": None,
             "dylibs": [LIBSYSTEM_1345],
             "rpaths": [],
@@ -182,6 +179,7 @@ def shown(*paths: Path) -> list[dict[str, Any]]:
     result = envsnap("inspect", "--show", "--json", *map(str, paths))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
     assert document["schema"] == "envsnap-inspect/1"
     binaries = document["binaries"]
     assert [b["path"] for b in binaries] == [str(p) for p in paths]
@@ -328,8 +326,7 @@ def test_pure_go_binary_against_a_replayed_macos_lock(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["schema"] == "envsnap-inspect/1"
     assert document["exit_code"] == 1
-    for finding in document["findings"]:
-        jsonschema.validate(finding, FINDING)
+    jsonschema.validate(document, SCHEMA)
     version = by_id(document, "go.version")
     assert (version["severity"], version["locked"], version["live"]) == (
         "error",

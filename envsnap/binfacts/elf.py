@@ -51,6 +51,7 @@ def read(stream: Bounded) -> Slice:
         "elf",
         goos or _goos(elf),
         goarch or _goarch(elf),
+        str(elf["e_machine"]).removeprefix("EM_").lower(),
         go=go,
         go_error=go_error,
         elf=_facts(elf),

@@ -125,6 +125,7 @@ class Slice:
     format: str  # "elf" or "macho"
     goos: str
     goarch: str
+    cpu: str  # as the format names it: x86_64, arm64 (Mach-O); x86_64, aarch64 (ELF)
     go: GoBuild | None = None
     go_error: str = ""  # why the Go build information could not be read, when it is there
     elf: ElfFacts | None = None
@@ -140,7 +141,9 @@ class Slice:
             "goos": self.goos,
             "goarch": self.goarch,
             "platform": self.platform,
+            "cpu": self.cpu,
             "go": self.go.to_json() if self.go else None,
+            **({"go_error": self.go_error} if self.go_error else {}),
             "elf": self.elf.to_json() if self.elf else None,
             "macho": self.macho.to_json() if self.macho else None,
         }

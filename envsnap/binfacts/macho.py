@@ -32,8 +32,16 @@ MAX_SLICES = 16  # more than this is a Java class file (same magic), not a unive
 MAX_COMMANDS_BYTES = 16 * 1024 * 1024
 MAX_SECTION = 8 * 1024 * 1024
 
-_CPU = {7: "386", 0x01000007: "amd64", 12: "arm", 0x0100000C: "arm64", 0x0200000C: "arm64_32"}
-_CPU.update({18: "ppc", 0x01000012: "ppc64"})
+# cputype → (GOARCH, the name Apple's tools print)
+_CPU = {
+    7: ("386", "i386"),
+    0x01000007: ("amd64", "x86_64"),
+    12: ("arm", "arm"),
+    0x0100000C: ("arm64", "arm64"),
+    0x0200000C: ("arm64_32", "arm64_32"),
+    18: ("ppc", "ppc"),
+    0x01000012: ("ppc64", "ppc64"),
+}
 # LC_BUILD_VERSION platforms and tools (mach-o/loader.h)
 _PLATFORMS = {
     1: "macos",
@@ -106,7 +114,8 @@ def read_thin(stream: Bounded) -> Slice:
     for cmd, data in _commands(commands, ncmds, endian):
         walk.take(cmd, data)
     go, go_error = walk.go_build(stream)
-    goarch = _CPU.get(int(header.cputype), f"cpu{int(header.cputype):#x}")
+    unknown = f"cpu{int(header.cputype):#x}"
+    goarch, cpu = _CPU.get(int(header.cputype), (unknown, unknown))
     facts = MachoFacts(
         _FILETYPES.get(int(header.filetype), str(int(header.filetype))),
         walk.build_version,
@@ -116,9 +125,8 @@ def read_thin(stream: Bounded) -> Slice:
         tuple(walk.rpaths),
     )
     goos = (go.setting("GOOS") if go else None) or _goos(facts)
-    return Slice(
-        "macho", goos, (go.setting("GOARCH") if go else None) or goarch, go, go_error, macho=facts
-    )
+    goarch = (go.setting("GOARCH") if go else None) or goarch
+    return Slice("macho", goos, goarch, cpu, go, go_error, macho=facts)
 
 
 def _goos(facts: MachoFacts) -> str:
@@ -220,8 +228,8 @@ class _Walk:
         dylib = Dylib(
             _c_string(data, int(command.name)),
             _DYLIB_KINDS.get(cmd, "id"),
-            _dylib_version(int(command.current_version)),
-            _dylib_version(int(command.compatibility_version)),
+            _dylib_version(int(command.current_version._version)),
+            _dylib_version(int(command.compatibility_version._version)),
         )
         if cmd == mach_o.LC_ID_DYLIB:
             self.id = dylib

@@ -7,6 +7,7 @@ other verbs are listed for ``--help`` from this table alone.
 SUMMARIES = {
     "lock": "write this platform's entry of envsnap.lock",
     "verify": "compare this machine with envsnap.lock (read-only)",
+    "inspect": "check that a built binary used the locked toolchain",
     "diff": "compare two locks, revisions, recordings or live",
     "emit": "write a shell.nix, flake.nix or .envrc from the lock",
     "show": "print the live snapshot",

@@ -1,0 +1,457 @@
+"""Compare what a binary says about its build with the lock entry of its platform.
+
+The binary's facts (:mod:`envsnap.binfacts`) are set into a copy of the locked entry where the
+lock has the same field: the Go version, CGO_ENABLED, the cgo flag variables, GOAMD64 and its
+kin, GOEXPERIMENT and the build tags. :func:`envsnap.drift.compare` then explains each
+difference with verify's own rules, so a binary built with another Go or other flags reads as a
+machine that drifted the same way. What only a binary tells (the compiler named in ELF's
+``.comment``, the glibc symbol versions it needs, the libraries it loads, the SDK, minimum macOS
+and linker of LC_BUILD_VERSION) is checked here, with findings of the same shape.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from envsnap.binfacts.facts import Dylib, ElfFacts, MachoFacts, Slice
+from envsnap.drift import RELOCK, Finding, Policy, apply_policy, compare
+from envsnap.variants import goflags_tags
+from envsnap.vocabulary import SEVERITY_RANK
+
+REBUILD = "rebuild with the locked toolchain (`envsnap verify` first)"
+# Go's defaults for the flag variables when they are unset (cmd/go: cfg.DefaultCFlags); the
+# build information records a variable's value only when it is set.
+GO_FLAG_DEFAULTS = {
+    "CGO_CFLAGS": "-O2 -g",
+    "CGO_CPPFLAGS": "",
+    "CGO_CXXFLAGS": "-O2 -g",
+    "CGO_LDFLAGS": "-O2 -g",
+}
+GO_SETTINGS = ("GOAMD64", "GOARM", "GOARM64", "GO386", "GOPPC64", "GORISCV64", "GOEXPERIMENT")
+# Libraries of the C runtime every cgo binary loads: neither a #cgo line nor pkg-config names
+# them, so a lock never lists them.
+C_RUNTIME = re.compile(
+    r"(libc|libpthread|libdl|librt|libresolv|libutil|libgcc_s|libm)\.so\.\d+|ld-linux.*|ld-musl.*"
+    r"|libc\.musl.*"
+)
+APPLE_SYSTEM = ("/usr/lib/", "/System/Library/")
+
+
+def inspect_slice(
+    piece: Slice, locked: Mapping[str, Any], binary_path: str, policy: Policy | None = None
+) -> list[Finding]:
+    """Every way *piece* was built otherwise than *locked* says, most severe first."""
+    policy = policy or Policy()
+    findings = _from_build_info(piece, locked, policy)
+    own: list[Finding] = []
+    if piece.elf:
+        own += _compiler(piece, piece.elf, locked)
+        own += _glibc(piece.elf, locked)
+        own += _elf_libraries(piece.elf, locked, binary_path)
+    if piece.macho:
+        own += _apple(piece.macho, locked)
+        own += _dylibs(piece.macho, locked)
+    findings += apply_policy(own, policy)
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.id))
+    return findings
+
+
+MISSING_ENTRY = "platforms."
+
+
+def missing_entry(platform: str, available: Sequence[str]) -> Finding:
+    return Finding(
+        f"{MISSING_ENTRY}{platform}",
+        f"platform {platform}",
+        "unverifiable",
+        "error",
+        None,
+        platform,
+        f"the lock has no entry for {platform} (it has: {', '.join(available) or 'none'})",
+        f"run `envsnap lock` on {platform} and commit the lock, or compare with another entry "
+        "with --platform",
+    )
+
+
+# --- what the Go build information tells, through verify's rules -----------------------------
+
+
+def binary_tags(piece: Slice) -> list[str] | None:
+    if piece.go is None:
+        return None
+    value = piece.go.setting("-tags") or ""
+    return sorted({tag for tag in value.replace(" ", ",").split(",") if tag})
+
+
+def locked_tags(entry: Mapping[str, Any]) -> list[str]:
+    go = entry.get("go", {})
+    tags = go.get("tags")
+    if isinstance(tags, list):
+        return sorted(str(t) for t in tags)
+    return goflags_tags(str(go.get("env", {}).get("GOFLAGS", "")))
+
+
+def _from_build_info(piece: Slice, locked: Mapping[str, Any], policy: Policy) -> list[Finding]:
+    if piece.go is None:
+        return [_no_build_info(piece)]
+    live = copy.deepcopy(dict(locked))
+    go = live.setdefault("go", {})
+    env = go.setdefault("env", {})
+    go["version"] = piece.go.version
+    enabled = piece.go.setting("CGO_ENABLED")
+    if enabled is not None:
+        env["CGO_ENABLED"] = enabled
+    unrecorded = []
+    if enabled == "1":
+        for name, default in GO_FLAG_DEFAULTS.items():
+            value = piece.go.setting(name)
+            if value is None:
+                unrecorded.append(name)
+            elif name in env:
+                env[name] = value or default
+    for name in GO_SETTINGS:
+        value = piece.go.setting(name)
+        if value is not None and name in env:
+            env[name] = value
+    tags = binary_tags(piece) or []
+    if tags != locked_tags(locked):
+        go["tags"] = tags
+        if not tags:
+            del go["tags"]
+    findings = compare(locked, live, policy)
+    if unrecorded and "CGO_CFLAGS" in locked.get("go", {}).get("env", {}):
+        findings += apply_policy([_flags_unrecorded(piece, unrecorded)], policy)
+    return findings
+
+
+def _no_build_info(piece: Slice) -> Finding:
+    reason = piece.go_error or "it carries no Go build information"
+    return Finding(
+        "go",
+        "Go build information",
+        "unverifiable",
+        "warning",
+        None,
+        reason,
+        "without it the Go version, tags and cgo flags of the build cannot be checked (a "
+        "binary not built by `go build`, or one whose build information was removed)",
+        "inspect the binary `go build` wrote",
+    )
+
+
+def _flags_unrecorded(piece: Slice, names: Sequence[str]) -> Finding:
+    trimpath = piece.go is not None and piece.go.setting("-trimpath") == "true"
+    why = "go does not record the cgo flag variables in a binary built with -trimpath"
+    return Finding(
+        "go.env.CGO_CFLAGS",
+        "cgo flags",
+        "unverifiable",
+        "info",
+        None,
+        f"not recorded: {', '.join(names)}",
+        why if trimpath else "the binary's build information does not record them",
+        "nothing to do; `envsnap verify` checks them on the machine that builds",
+    )
+
+
+# --- ELF: the compiler, glibc, the libraries --------------------------------------------------
+
+
+def compiler_ident(version_line: str) -> str:
+    """How the compiler whose ``--version`` starts with *version_line* names itself in the
+    ``.comment`` of each object it compiles.
+
+    GCC writes ``GCC: `` then its package version and version, which ``gcc --version`` prints
+    after the program name; an unbranded GCC says ``(GCC)`` there and ``(GNU)`` in objects.
+    clang writes its first ``--version`` line as it is.
+    """
+    line = version_line.strip().splitlines()[0] if version_line.strip() else ""
+    if "clang version" in line:
+        return line
+    _, _, rest = line.partition(" ")
+    if rest.startswith("(GCC) "):
+        rest = "(GNU) " + rest.removeprefix("(GCC) ")
+    return f"GCC: {rest}"
+
+
+def _family(ident: str) -> str:
+    return "clang" if "clang version" in ident else "gcc" if ident.startswith("GCC: ") else ident
+
+
+def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
+    tool = locked.get("cc", {}).get("compiler", {})
+    version = tool.get("version") if isinstance(tool, Mapping) else None
+    if not isinstance(version, str) or not version or not _cgo_on(piece):
+        return []
+    wanted = compiler_ident(version)
+    seen = ", ".join(elf.comment) or "(none)"
+    if not elf.comment:
+        return [
+            Finding(
+                "cc.compiler.version",
+                "C compiler",
+                "unverifiable",
+                "info",
+                wanted,
+                "no .comment section",
+                "the binary names no compiler (linked by Go's own linker, or .comment removed)",
+                "nothing to do",
+            )
+        ]
+    family = _family(wanted)
+    # GCC-compiled objects of the C runtime (crt*.o from libgcc and libc) are in every binary
+    # linked on a GNU system, whatever compiled the cgo code.
+    others = [c for c in elf.comment if _family(c) not in (family, "gcc")]
+    if wanted in elf.comment and not others:
+        return []
+    return [
+        Finding(
+            "cc.compiler.version",
+            "C compiler",
+            "changed",
+            "error",
+            version.splitlines()[0],
+            seen,
+            "the binary's C code was compiled by another compiler than the locked one "
+            "(its .comment section names each compiler that compiled an object in it)",
+            f"{REBUILD}: put the locked compiler first on PATH or set CC, or {RELOCK}",
+        )
+    ]
+
+
+def _cgo_on(piece: Slice) -> bool:
+    return piece.go is None or piece.go.setting("CGO_ENABLED") != "0"
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))
+
+
+def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
+    glibc = locked.get("os", {}).get("glibc")
+    needed = [
+        name.removeprefix("GLIBC_")
+        for library, names in elf.version_needs
+        if library.startswith("libc.so")
+        for name in names
+        if re.fullmatch(r"GLIBC_\d+(\.\d+)*", name)
+    ]
+    if not isinstance(glibc, str) or not needed:
+        return []
+    newest = max(needed, key=_version_key)
+    if _version_key(newest) <= _version_key(glibc):
+        return []
+    return [
+        Finding(
+            "os.glibc",
+            "glibc",
+            "changed",
+            "error",
+            glibc,
+            f"needs {newest}",
+            f"the binary was linked against a newer glibc than the locked {glibc}: on a machine "
+            f"like the locked one it fails to start (version `GLIBC_{newest}' not found)",
+            f"{REBUILD} on a machine with glibc {glibc}, or {RELOCK}",
+        )
+    ]
+
+
+def _library_files(locked: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(library key, file path) of every locked library file."""
+    from envsnap.drift import library_key
+
+    return [
+        (library_key(lib), str(f.get("path", "")))
+        for lib in locked.get("libraries", [])
+        if isinstance(lib, Mapping) and "name" in lib
+        for f in lib.get("files", [])
+        if isinstance(f, Mapping)
+    ]
+
+
+def _provides(path: str, soname: str) -> bool:
+    name = os.path.basename(path)
+    return name == soname or name.startswith(soname + ".")
+
+
+def _stem(name: str) -> str:
+    """``libz.so.1`` → ``libz``; ``libz.1.dylib``, ``libz.tbd`` → ``libz``."""
+    return name.split(".", 1)[0]
+
+
+def _same_stem(files: Sequence[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    return [(key, path) for key, path in files if _stem(os.path.basename(path)) == _stem(name)]
+
+
+def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -> list[Finding]:
+    files = _library_files(locked)
+    findings = []
+    search = [*elf.rpath, *elf.runpath]
+    for soname in elf.needed:
+        owners = [(key, path) for key, path in files if _provides(path, soname)]
+        if owners:
+            findings += _loaded_elsewhere(soname, owners[0], search, binary_path)
+            continue
+        if C_RUNTIME.fullmatch(soname):
+            continue
+        same = [
+            (key, path) for key, path in files if _stem(os.path.basename(path)) == _stem(soname)
+        ]
+        findings.append(_other_library(soname, same))
+    return findings
+
+
+def _loaded_elsewhere(
+    soname: str, owner: tuple[str, str], search: Sequence[str], binary_path: str
+) -> list[Finding]:
+    """A run path that puts another copy of a locked library ahead of the locked one."""
+    key, locked_path = owner
+    origin = os.path.dirname(os.path.abspath(binary_path))
+    for folder in search:
+        where = folder.replace("$ORIGIN", origin).replace("${ORIGIN}", origin)
+        if os.path.normpath(where) == os.path.dirname(locked_path):
+            return []
+        candidate = os.path.join(where, soname)
+        if os.path.exists(candidate) and os.path.realpath(candidate) != os.path.realpath(
+            locked_path
+        ):
+            return [_second_copy(key, soname, locked_path, candidate, folder)]
+    return []
+
+
+def _second_copy(key: str, soname: str, locked_path: str, found: str, folder: str) -> Finding:
+    return Finding(
+        f"libraries.{key}.files",
+        key,
+        "changed",
+        "error",
+        locked_path,
+        found,
+        f"the binary's run path ({folder}) makes it load {soname} from another copy than the "
+        "locked one",
+        f"{REBUILD}: drop the -L/-rpath that points at the other copy (PKG_CONFIG_PATH, "
+        f"CGO_LDFLAGS), or {RELOCK}",
+        detail=soname,
+    )
+
+
+def _other_library(soname: str, same: Sequence[tuple[str, str]]) -> Finding:
+    if same:
+        key, path = same[0]
+        return Finding(
+            f"libraries.{key}.files",
+            key,
+            "changed",
+            "error",
+            os.path.basename(path),
+            soname,
+            f"the binary links {soname}, another version of {key} than the locked "
+            f"{os.path.basename(path)}",
+            f"{REBUILD}: check PKG_CONFIG_PATH and -L flags, or {RELOCK}",
+            detail=soname,
+        )
+    return Finding(
+        f"libraries.{soname}",
+        soname,
+        "extra",
+        "warning",
+        None,
+        soname,
+        "the binary links a library that no locked library provides",
+        f"{REBUILD}, or {RELOCK} if the module now links it",
+    )
+
+
+# --- Mach-O: SDK, deployment target, linker, dylibs -------------------------------------------
+
+
+def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
+    if macho.linker is None:  # Go's own linker: no SDK, no Apple ld took part
+        return []
+    findings = []
+    apple = locked.get("apple", {})
+    sdk = apple.get("sdk_version")
+    if isinstance(sdk, str) and macho.sdk and _version_key(macho.sdk) != _version_key(sdk):
+        findings.append(
+            Finding(
+                "apple.sdk_version",
+                "macOS SDK",
+                "changed",
+                "error",
+                sdk,
+                macho.sdk,
+                "the binary was linked against another macOS SDK than the locked one: "
+                "availability checks, weak links and headers differ",
+                f"{REBUILD}: select the locked Xcode or Command Line Tools (xcode-select -s, "
+                f"DEVELOPER_DIR) or set SDKROOT, or {RELOCK}",
+            )
+        )
+    target = locked.get("env", {}).get("MACOSX_DEPLOYMENT_TARGET")
+    if (
+        isinstance(target, str)
+        and macho.minos
+        and _version_key(macho.minos) != _version_key(target)
+    ):
+        findings.append(
+            Finding(
+                "env.MACOSX_DEPLOYMENT_TARGET",
+                "MACOSX_DEPLOYMENT_TARGET",
+                "changed",
+                "error",
+                target,
+                macho.minos,
+                "the binary's minimum macOS differs from the locked deployment target: it "
+                "either refuses to start on the oldest macOS you support, or uses less of it",
+                f"{REBUILD} with MACOSX_DEPLOYMENT_TARGET={target}",
+            )
+        )
+    findings += _linker(macho.linker, locked)
+    return findings
+
+
+def _linker(version: str, locked: Mapping[str, Any]) -> list[Finding]:
+    tool = locked.get("cc", {}).get("linker", {})
+    text = tool.get("version") if isinstance(tool, Mapping) else None
+    match = re.search(r"PROJECT:(?:ld64|ld|dyld)-([\d.]+)", str(text or ""))
+    if not match or _version_key(match[1]) == _version_key(version):
+        return []
+    return [
+        Finding(
+            "cc.linker.version",
+            "linker",
+            "changed",
+            "warning",
+            f"ld {match[1]}",
+            f"ld {version}",
+            "another Apple linker linked the binary (it comes with the Xcode or Command Line "
+            "Tools that were selected)",
+            f"{REBUILD}, or {RELOCK}",
+        )
+    ]
+
+
+def _dylibs(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
+    files = _library_files(locked)
+    findings = []
+    for dylib in macho.dylibs:
+        name = os.path.basename(dylib.name)
+        if any(os.path.basename(path) == name for _, path in files):
+            continue
+        same = _same_stem(files, name)
+        system = dylib.name.startswith(APPLE_SYSTEM)
+        # the SDK's stub (libz.tbd) is what links /usr/lib/libz.1.dylib
+        if system and (not same or any(path.endswith(".tbd") for _, path in same)):
+            continue
+        findings.append(_other_dylib(dylib, same))
+    return findings
+
+
+def _other_dylib(dylib: Dylib, same: Sequence[tuple[str, str]]) -> Finding:
+    name = os.path.basename(dylib.name)
+    found = _other_library(name, same)
+    return replace(found, live=f"{dylib.name} (current version {dylib.current_version})")
