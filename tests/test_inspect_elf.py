@@ -1,0 +1,340 @@
+"""envsnap inspect on real ELF builds: the zlib example built with the locked toolchain is clean,
+and each way of building it otherwise is named by the finding verify would give.
+
+The facts are held against the tools that know them: `go version -m -json` for the Go build
+information, `readelf` for the dynamic section, interpreter, .comment and version needs, and the
+compilers themselves for what they write into .comment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from envsnap import binfacts
+from envsnap.inspection import compiler_ident, inspect_slice
+from tests.conftest import REPO, envsnap, other_go, require_tool
+
+SCHEMA = json.loads((REPO / "docs" / "inspect.schema.json").read_text())
+EXAMPLE = REPO / "examples" / "zlib"
+
+
+@pytest.fixture(scope="session")
+def go_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for every build here: each test's HOME is fresh, its builds need not be."""
+    return tmp_path_factory.mktemp("gocache")
+
+
+@pytest.fixture
+def app(tmp_path: Path, go_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The zlib example, locked here with the toolchain on PATH."""
+    for tool in ("go", "gcc", "clang", "pkg-config"):
+        require_tool(tool)
+    module = tmp_path / "zlib"
+    shutil.copytree(EXAMPLE, module, ignore=shutil.ignore_patterns("envsnap.lock", ".envrc"))
+    monkeypatch.setenv("GOCACHE", str(go_cache))
+    monkeypatch.setenv("GOFLAGS", "")
+    for name in ("CC", "CGO_CFLAGS", "CGO_LDFLAGS", "PKG_CONFIG_PATH", "GOTOOLCHAIN"):
+        monkeypatch.delenv(name, raising=False)
+    result = envsnap("lock", "-C", str(module))
+    assert result.returncode == 0, result.stderr
+    yield module
+
+
+def build(module: Path, *flags: str, env: Mapping[str, str] | None = None, go: str = "go") -> Path:
+    out = module / "app"
+    subprocess.run(
+        [go, "build", *flags, "-o", str(out), "main.go"],
+        cwd=module,
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def inspected(module: Path, binary: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    document = envsnap("inspect", "--json", "-C", str(module), *extra, str(binary))
+    parsed: dict[str, Any] = json.loads(document.stdout)
+    jsonschema.validate(parsed, SCHEMA)
+    assert parsed["exit_code"] == document.returncode, document.stderr
+    text = envsnap("inspect", "-C", str(module), *extra, str(binary))
+    assert text.returncode == document.returncode
+    return document.returncode, parsed, text.stdout
+
+
+def locked_entry(module: Path) -> dict[str, Any]:
+    entry: dict[str, Any] = tomllib.loads((module / "envsnap.lock").read_text())["platforms"][
+        "linux-amd64"
+    ]
+    return entry
+
+
+def ids(document: dict[str, Any]) -> list[str]:
+    return [f["id"] for f in document["findings"]]
+
+
+def by_id(document: dict[str, Any], finding_id: str) -> dict[str, Any]:
+    (found,) = [f for f in document["findings"] if f["id"] == finding_id]
+    assert isinstance(found, dict)
+    return found
+
+
+# --- acceptance: the locked build is clean, each other build is named -------------------------
+
+
+def test_the_locked_build_inspects_clean(app: Path) -> None:
+    code, document, text = inspected(app, build(app))
+    assert code == 0 and document["findings"] == [], text
+    assert text == f"envsnap: {app / 'app'} (linux-amd64) matches envsnap.lock\n"
+    assert envsnap("inspect", "--strict", "-C", str(app), str(app / "app")).returncode == 0
+
+
+def test_a_build_with_clang_names_the_c_compiler(app: Path) -> None:
+    code, document, text = inspected(app, build(app, env={"CC": "clang"}))
+    assert code == 1
+    assert ids(document) == ["cc.compiler.version"]
+    compiler = by_id(document, "cc.compiler.version")
+    assert compiler["severity"] == "error" and compiler["subject"] == "C compiler"
+    clang = subprocess.run(["clang", "--version"], capture_output=True, text=True).stdout
+    assert clang.splitlines()[0] in compiler["live"]
+    assert compiler["locked"].startswith("gcc ")
+    assert "C compiler" in text
+
+
+def test_other_cgo_cflags_are_named_by_the_flag_added(app: Path) -> None:
+    binary = build(app, env={"CGO_CFLAGS": "-O2 -g -DOTHER=1"})
+    code, document, text = inspected(app, binary)
+    assert code == 1 and ids(document) == ["go.env.CGO_CFLAGS"]
+    flags = by_id(document, "go.env.CGO_CFLAGS")
+    assert flags["added"] == ["-DOTHER=1"] and flags["severity"] == "error"
+    assert "added -DOTHER=1" in text
+
+
+def test_another_build_tag_is_named(app: Path) -> None:
+    code, document, _ = inspected(app, build(app, "-tags", "extra"))
+    assert code == 1
+    (finding,) = document["findings"]
+    assert finding["subject"] == "build tags" and finding["live"] == ["extra"]
+
+
+def test_the_other_go_toolchain_is_named(app: Path) -> None:
+    other = other_go("ENVSNAP_TEST_GO_OTHER_MINOR")
+    binary = build(app, env={"GOTOOLCHAIN": "local"}, go=str(Path(other, "go")))
+    code, document, _ = inspected(app, binary)
+    assert code == 1 and ids(document) == ["go.version"]
+    version = by_id(document, "go.version")
+    locked = locked_entry(app)["go"]["version"]
+    live = subprocess.run([Path(other, "go"), "env", "GOVERSION"], capture_output=True, text=True)
+    assert (version["locked"], version["live"]) == (locked, live.stdout.strip())
+    assert version["severity"] == "error"
+
+
+def test_the_other_go_patch_release_is_a_warning(app: Path) -> None:
+    other = other_go("ENVSNAP_TEST_GO_OTHER_PATCH")
+    binary = build(app, env={"GOTOOLCHAIN": "local"}, go=str(Path(other, "go")))
+    code, document, _ = inspected(app, binary)
+    assert code == 0 and ids(document) == ["go.version"]
+    assert by_id(document, "go.version")["severity"] == "warning"
+    assert envsnap("inspect", "--strict", "-C", str(app), str(binary)).returncode == 1
+
+
+# A libz of its own: one function, enough for the example, built here as a shared library.
+FAKE_ZLIB = 'const char *zlibVersion(void) { return "9.9.9"; }\n'
+
+
+def second_zlib(root: Path, soname: str, rpath: bool) -> Path:
+    """A second copy of libz with *soname*, and the pkg-config folder that points at it."""
+    lib = root / "lib"
+    lib.mkdir(parents=True)
+    (root / "z.c").write_text(FAKE_ZLIB)
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", f"-Wl,-soname,{soname}", "-o", lib / soname, root / "z.c"],
+        check=True,
+    )
+    (lib / "libz.so").symlink_to(soname)
+    include = root / "include"
+    include.mkdir()
+    shutil.copy("/usr/include/zlib.h", include)
+    shutil.copy("/usr/include/zconf.h", include) if Path("/usr/include/zconf.h").exists() else None
+    libs = f"-L{lib} -lz" + (f" -Wl,-rpath,{lib}" if rpath else "")
+    (root / "zlib.pc").write_text(
+        f"Name: zlib\nDescription: a second zlib\nVersion: 9.9.9\nCflags: -I{include}\n"
+        f"Libs: {libs}\n"
+    )
+    return root
+
+
+def test_a_second_libz_with_another_soname_is_named(app: Path, tmp_path: Path) -> None:
+    other = second_zlib(tmp_path / "z9", "libz.so.9", rpath=False)
+    binary = build(app, env={"PKG_CONFIG_PATH": str(other)})
+    code, document, text = inspected(app, binary)
+    assert code == 1
+    finding = by_id(document, "libraries.zlib.files")
+    assert finding["severity"] == "error" and finding["live"] == "libz.so.9"
+    assert finding["locked"].startswith("libz.so.1")
+    assert "libz.so.9" in text
+
+
+def test_a_second_libz_with_the_same_soname_found_by_run_path_is_named(
+    app: Path, tmp_path: Path
+) -> None:
+    other = second_zlib(tmp_path / "z1", "libz.so.1", rpath=True)
+    binary = build(app, env={"PKG_CONFIG_PATH": str(other)})
+    code, document, _ = inspected(app, binary)
+    assert code == 1
+    finding = by_id(document, "libraries.zlib.files")
+    assert finding["live"] == str(other / "lib" / "libz.so.1")
+    assert finding["locked"].startswith("/usr/lib/") and finding["detail"] == "libz.so.1"
+
+
+def test_a_binary_needing_a_newer_glibc_than_locked_is_named(app: Path) -> None:
+    binary = build(app)
+    (piece,) = binfacts.read(str(binary)).slices
+    entry = locked_entry(app)
+    assert entry["os"]["glibc"] and inspect_slice(piece, entry, str(binary)) == []
+    older = {**entry, "os": {**entry["os"], "glibc": "2.1"}}
+    (finding,) = inspect_slice(piece, older, str(binary))
+    assert finding.id == "os.glibc" and finding.severity == "error"
+
+
+def test_a_platform_the_lock_lacks_is_an_error_naming_the_entries(app: Path) -> None:
+    code, document, _ = inspected(app, build(app), "--platform", "linux-arm64")
+    assert code == 1 and ids(document) == ["platforms.linux-arm64"]
+    assert "linux-amd64" in by_id(document, "platforms.linux-arm64")["why"]
+
+
+def test_show_needs_no_lock_and_prints_what_readelf_prints(app: Path, tmp_path: Path) -> None:
+    binary = shutil.copy(build(app), tmp_path / "app")
+    result = envsnap("inspect", "--show", str(binary), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for soname in readelf_dynamic(Path(binary))["NEEDED"]:
+        assert soname in result.stdout
+
+
+# --- the facts, held against the tools ------------------------------------------------------
+
+
+def readelf(*args: str) -> str:
+    require_tool("readelf")
+    env = {**os.environ, "LC_ALL": "C"}
+    return subprocess.run(
+        ["readelf", "-W", *args], capture_output=True, text=True, env=env, check=True
+    ).stdout
+
+
+def readelf_dynamic(binary: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {"NEEDED": [], "RUNPATH": [], "RPATH": [], "SONAME": []}
+    for line in readelf("-d", str(binary)).splitlines():
+        match = re.search(r"\((NEEDED|RUNPATH|RPATH|SONAME)\)\s+.*?\[(.*)\]", line)
+        if match:
+            found[match[1]] += match[2].split(":")
+    return found
+
+
+def readelf_comment(binary: Path) -> list[str]:
+    entries = []
+    for line in readelf("-p", ".comment", str(binary)).splitlines():
+        match = re.match(r"\s*\[\s*[0-9a-f]+\]\s+(.*)$", line)
+        if match and match[1].strip() not in entries:
+            entries.append(match[1].strip())
+    return entries
+
+
+def readelf_version_needs(binary: Path) -> dict[str, list[str]]:
+    needs: dict[str, list[str]] = {}
+    current = ""
+    for line in readelf("-V", str(binary)).splitlines():
+        if match := re.search(r"File: (\S+)\s+Cnt:", line):
+            current = match[1]
+            needs[current] = []
+        elif (match := re.search(r"Name: (\S+)\s+Flags:", line)) and current:
+            needs[current].append(match[1])
+    return needs
+
+
+def elf_binaries(app: Path, tmp_path: Path) -> list[Path]:
+    other = second_zlib(tmp_path / "z1", "libz.so.1", rpath=True)
+    made = []
+    for name, env in (
+        ("gcc", {}),
+        ("clang", {"CC": "clang"}),
+        ("rpath", {"PKG_CONFIG_PATH": str(other)}),
+    ):
+        made.append(Path(shutil.copy(build(app, env=env), tmp_path / name)))
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True)
+    return [*made, Path(goroot.stdout.strip(), "bin", "go")]  # the go command itself
+
+
+def test_elf_facts_equal_what_readelf_prints(app: Path, tmp_path: Path) -> None:
+    for binary in elf_binaries(app, tmp_path):
+        (piece,) = binfacts.read(str(binary)).slices
+        assert piece.elf is not None
+        dynamic = readelf_dynamic(binary)
+        assert list(piece.elf.needed) == dynamic["NEEDED"], binary
+        assert list(piece.elf.runpath) == dynamic["RUNPATH"], binary
+        assert list(piece.elf.rpath) == dynamic["RPATH"], binary
+        assert list(piece.elf.comment) == readelf_comment(binary), binary
+        assert dict(piece.elf.version_needs) == {
+            k: tuple(v) for k, v in readelf_version_needs(binary).items()
+        }, binary
+        interp = re.search(r"Requesting program interpreter: (.*)\]", readelf("-l", str(binary)))
+        assert piece.elf.interpreter == (interp[1] if interp else None), binary
+
+
+def go_version_json(binary: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["go", "version", "-m", "-json", str(binary)], capture_output=True, text=True, check=True
+    )
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+def test_build_information_equals_go_version_m_json(app: Path, tmp_path: Path) -> None:
+    builds = {
+        "quoted": build(
+            app,
+            "-tags",
+            "a,b",
+            "-ldflags",
+            '-X "main.v=a b" -s',
+            env={"CGO_CFLAGS": '-O2 -g -DQ=x=y -DR="q"'},
+        ),
+    }
+    builds = {name: Path(shutil.copy(path, tmp_path / name)) for name, path in builds.items()}
+    builds["trimpath"] = Path(shutil.copy(build(app, "-trimpath"), tmp_path / "trimpath"))
+    for binary in [*builds.values(), *elf_binaries(app, tmp_path / "more")]:
+        (piece,) = binfacts.read(str(binary)).slices
+        assert piece.go is not None, binary
+        reference = go_version_json(binary)
+        assert piece.go.version == reference["GoVersion"]
+        assert piece.go.path == reference["Path"]
+        settings = {s["Key"]: s.get("Value", "") for s in reference["Settings"]}
+        assert dict(piece.go.settings) == settings, binary
+        deps = [
+            (d["Path"], d.get("Version", ""), d.get("Sum", "")) for d in reference.get("Deps") or []
+        ]
+        assert [(d.path, d.version, d.sum) for d in piece.go.deps] == deps
+
+
+def test_the_compilers_write_the_identification_the_lock_predicts(tmp_path: Path) -> None:
+    source = tmp_path / "x.c"
+    source.write_text("int x(void) { return 1; }\n")
+    for compiler in ("gcc", "clang", "cc"):
+        path = require_tool(compiler)
+        first = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+        obj = tmp_path / f"{compiler}.o"
+        subprocess.run([path, "-c", "-o", obj, source], check=True)
+        (piece,) = binfacts.read(str(obj)).slices
+        assert piece.elf is not None
+        assert compiler_ident(first) in piece.elf.comment, (compiler, piece.elf.comment)
