@@ -338,3 +338,17 @@ def test_the_compilers_write_the_identification_the_lock_predicts(tmp_path: Path
         (piece,) = binfacts.read(str(obj)).slices
         assert piece.elf is not None
         assert compiler_ident(first) in piece.elf.comment, (compiler, piece.elf.comment)
+
+
+def test_a_binary_is_compared_with_the_variant_of_its_tags(app: Path) -> None:
+    (app / "envsnap.toml").write_text('[variants.extra]\ntags = ["extra"]\n')
+    assert envsnap("lock", "-C", str(app)).returncode == 0
+    code, document, _ = inspected(app, build(app, "-tags", "extra"))
+    assert code == 0 and document["binaries"][0]["entries"] == ["linux-amd64+extra"]
+    plain = build(app)
+    code, document, _ = inspected(app, plain)
+    assert code == 0 and document["binaries"][0]["entries"] == ["linux-amd64"]
+    code, document, _ = inspected(app, plain, "--variant", "extra")
+    assert code == 1 and [f["subject"] for f in document["findings"]] == ["build tags"]
+    missing = envsnap("inspect", "-C", str(app), "--variant", "nope", str(plain))
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
