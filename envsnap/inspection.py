@@ -216,7 +216,7 @@ def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Fi
             "changed",
             "error",
             version.splitlines()[0],
-            seen,
+            ", ".join(others) or seen,
             "the binary's C code was compiled by another compiler than the locked one "
             "(its .comment section names each compiler that compiled an object in it)",
             f"{REBUILD}: put the locked compiler first on PATH or set CC, or {RELOCK}",

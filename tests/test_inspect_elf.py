@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -352,3 +353,66 @@ def test_a_binary_is_compared_with_the_variant_of_its_tags(app: Path) -> None:
     assert code == 1 and [f["subject"] for f in document["findings"]] == ["build tags"]
     missing = envsnap("inspect", "-C", str(app), "--variant", "nope", str(plain))
     assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+
+
+# --- docs/recipes/release-inspect.yml ----------------------------------------------------------
+
+RELEASE = REPO / "docs" / "recipes" / "release-inspect.yml"
+
+
+def release_step(name: str) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    (job,) = YAML(typ="safe").load(RELEASE.read_text())["jobs"].values()
+    (step,) = [s for s in job["steps"] if s.get("name") == name]
+    assert isinstance(step, dict)
+    return step
+
+
+def run_release_step(module: Path, tmp_path: Path, binary: str) -> subprocess.CompletedProcess[str]:
+    """The recipe's `envsnap inspect` step, run as written by bash, with envsnap on PATH."""
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "envsnap").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m envsnap "$@"\n')
+    (shim / "envsnap").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "RUNNER_TEMP": str(tmp_path),
+        "BINARY": binary,
+    }
+    script = release_step("envsnap inspect")["run"]
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=module,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_release_recipe_is_a_valid_workflow() -> None:
+    schema = "vendor.github-workflows"
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(RELEASE)]
+    assert subprocess.run(check, capture_output=True, check=False).returncode == 0
+    assert "go build" in release_step("go build")["run"]
+
+
+def test_the_release_recipe_passes_the_locked_build_and_stops_another(
+    app: Path, tmp_path: Path
+) -> None:
+    require_tool("bash")
+    build(app)
+    clean = run_release_step(app, tmp_path, "app")
+    assert clean.returncode == 0, clean.stderr
+    assert "matches envsnap.lock" in clean.stdout
+    document = json.loads((tmp_path / "envsnap-inspect.json").read_text())
+    assert document["ok"] is True
+    build(app, env={"CGO_CFLAGS": "-O2 -g -DRELEASE=1"})
+    drifted = run_release_step(app, tmp_path, "app")
+    assert drifted.returncode == 1 and "added -DRELEASE=1" in drifted.stdout
+    document = json.loads((tmp_path / "envsnap-inspect.json").read_text())
+    assert [f["id"] for f in document["findings"]] == ["go.env.CGO_CFLAGS"]

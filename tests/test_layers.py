@@ -92,6 +92,25 @@ RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
         (),
     ),
     (("envsnap.history",), ("envsnap.probes", "envsnap.doctor", "envsnap.emit"), ()),
+    (
+        ("envsnap.binfacts",),
+        (
+            "envsnap.host",
+            "envsnap.probes",
+            "envsnap.snapshot",
+            "envsnap.lockfile",
+            "envsnap.drift",
+            "envsnap.checking",
+            "envsnap.report",
+            "envsnap.inspection",
+        ),
+        (),
+    ),
+    (
+        ("envsnap.inspection",),
+        ("envsnap.host", "envsnap.probes", "envsnap.lockfile", "envsnap.checking"),
+        (),
+    ),
 )
 
 # The clean-verify fast path (envsnap.shortcut answers before argparse runs): what these
