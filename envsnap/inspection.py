@@ -295,21 +295,47 @@ def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -
     for soname in elf.needed:
         owners = [(key, path) for key, path in files if _provides(path, soname)]
         if owners:
-            findings += _loaded_elsewhere(soname, owners[0], search, binary_path)
+            hashes = _locked_hashes(locked)
+            findings += _loaded_elsewhere(soname, owners[0], search, binary_path, hashes)
             continue
         if C_RUNTIME.fullmatch(soname):
             continue
-        same = [
-            (key, path) for key, path in files if _stem(os.path.basename(path)) == _stem(soname)
-        ]
-        findings.append(_other_library(soname, same))
+        findings.append(_other_library(soname, _same_stem(files, soname)))
     return findings
 
 
+def _locked_hashes(locked: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        str(f["path"]): str(f["sha256"])
+        for lib in locked.get("libraries", [])
+        if isinstance(lib, Mapping)
+        for f in lib.get("files", [])
+        if isinstance(f, Mapping) and f.get("path") and f.get("sha256")
+    }
+
+
+def _sha256(path: str) -> str | None:
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return f"sha256:{digest.hexdigest()}"
+
+
 def _loaded_elsewhere(
-    soname: str, owner: tuple[str, str], search: Sequence[str], binary_path: str
+    soname: str,
+    owner: tuple[str, str],
+    search: Sequence[str],
+    binary_path: str,
+    hashes: Mapping[str, str],
 ) -> list[Finding]:
-    """A run path that puts another copy of a locked library ahead of the locked one."""
+    """A run path that puts another copy of a locked library ahead of the locked one (a copy
+    with the locked file's bytes is the same library)."""
     key, locked_path = owner
     origin = os.path.dirname(os.path.abspath(binary_path))
     for folder in search:
@@ -317,10 +343,13 @@ def _loaded_elsewhere(
         if os.path.normpath(where) == os.path.dirname(locked_path):
             return []
         candidate = os.path.join(where, soname)
-        if os.path.exists(candidate) and os.path.realpath(candidate) != os.path.realpath(
-            locked_path
-        ):
-            return [_second_copy(key, soname, locked_path, candidate, folder)]
+        if not os.path.isfile(candidate):
+            continue
+        if os.path.realpath(candidate) == os.path.realpath(locked_path):
+            return []
+        if hashes.get(locked_path) and _sha256(candidate) == hashes[locked_path]:
+            return []
+        return [_second_copy(key, soname, locked_path, candidate, folder)]
     return []
 
 

@@ -416,3 +416,77 @@ def test_the_release_recipe_passes_the_locked_build_and_stops_another(
     assert drifted.returncode == 1 and "added -DRELEASE=1" in drifted.stdout
     document = json.loads((tmp_path / "envsnap-inspect.json").read_text())
     assert [f["id"] for f in document["findings"]] == ["go.env.CGO_CFLAGS"]
+
+
+# --- stripped and foreign binaries ------------------------------------------------------------
+
+
+def without_section_headers(binary: Path, out: Path) -> Path:
+    """*binary* with its section header table dropped from the ELF header (e_shoff, e_shnum,
+    e_shstrndx zeroed), as sstrip-like tools leave it: only segments remain."""
+    data = bytearray(binary.read_bytes())
+    assert data[4] == 2 and data[5] == 1  # ELFCLASS64, little-endian: the offsets below
+    data[0x28:0x30] = bytes(8)  # e_shoff
+    data[0x3C:0x40] = bytes(4)  # e_shnum, e_shstrndx
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_stripped_binary_still_inspects_clean(app: Path, tmp_path: Path) -> None:
+    require_tool("strip")
+    binary = build(app)
+    subprocess.run(["strip", "--strip-all", str(binary)], check=True)
+    assert binfacts.read(str(binary)).slices[0].elf.stripped  # type: ignore[union-attr]
+    code, document, _ = inspected(app, binary)
+    assert code == 0 and document["findings"] == []
+
+
+def test_without_section_headers_the_build_information_is_found_in_the_data_segment(
+    app: Path, tmp_path: Path
+) -> None:
+    binary = without_section_headers(build(app), tmp_path / "bare")
+    (piece,) = binfacts.read(str(binary)).slices
+    assert piece.go is not None and piece.go.version == go_version_json(binary)["GoVersion"]
+    code, document, _ = inspected(app, binary)
+    assert code == 0
+    # .comment is a section: without the table, the compiler cannot be named, and says so
+    assert [(f["id"], f["severity"]) for f in document["findings"]] == [
+        ("cc.compiler.version", "info")
+    ]
+
+
+def test_a_binary_not_built_by_go_is_a_warning_and_its_libraries_are_still_checked(
+    app: Path,
+) -> None:
+    true = Path(require_tool("true")).resolve()
+    code, document, _ = inspected(app, true)
+    assert code == 0
+    assert by_id(document, "go")["severity"] == "warning"
+    assert envsnap("inspect", "--strict", "-C", str(app), str(true)).returncode == 1
+
+
+def test_a_run_path_to_a_byte_identical_copy_of_the_locked_libz_is_no_finding(
+    app: Path, tmp_path: Path
+) -> None:
+    (locked_libz,) = [
+        f["path"]
+        for lib in locked_entry(app)["libraries"]
+        if lib["name"] == "zlib"
+        for f in lib["files"]
+    ]
+    lib = tmp_path / "copy" / "lib"
+    lib.mkdir(parents=True)
+    shutil.copy(locked_libz, lib / "libz.so.1")
+    (lib / "libz.so").symlink_to("libz.so.1")
+    (tmp_path / "copy" / "zlib.pc").write_text(
+        f"Name: zlib\nDescription: a copy\nVersion: 1.2.13\nCflags:\n"
+        f"Libs: -L{lib} -Wl,-rpath,{lib} -lz\n"
+    )
+    binary = build(app, env={"PKG_CONFIG_PATH": str(tmp_path / "copy")})
+    (piece,) = binfacts.read(str(binary)).slices
+    assert piece.elf is not None and piece.elf.runpath == (str(lib),)
+    code, document, _ = inspected(app, binary)
+    assert code == 0 and document["findings"] == []
+    (lib / "libz.so.1").write_bytes((lib / "libz.so.1").read_bytes() + b"\0")  # now it differs
+    code, document, _ = inspected(app, binary)
+    assert code == 1 and ids(document) == ["libraries.zlib.files"]
