@@ -392,7 +392,7 @@ def _other_library(soname: str, same: Sequence[tuple[str, str]]) -> Finding:
         None,
         soname,
         "the binary links a library that no locked library provides",
-        f"{REBUILD}, or {RELOCK} if the module now links it",
+        f"{REBUILD}, or `envsnap lock` if the module now links it",
     )
 
 
