@@ -113,6 +113,7 @@ def read_thin(stream: Bounded) -> Slice:
     walk = _Walk(endian, is_64)
     for cmd, data in _commands(commands, ncmds, endian):
         walk.take(cmd, data)
+    _check_segments(walk.segments, stream.size)
     go, go_error = walk.go_build(stream)
     unknown = f"cpu{int(header.cputype):#x}"
     goarch, cpu = _CPU.get(int(header.cputype), (unknown, unknown))
@@ -127,6 +128,13 @@ def read_thin(stream: Bounded) -> Slice:
     goos = (go.setting("GOOS") if go else None) or _goos(facts)
     goarch = (go.setting("GOARCH") if go else None) or goarch
     return Slice("macho", goos, goarch, cpu, go, go_error, macho=facts)
+
+
+def _check_segments(segments: list[tuple[int, int, int, int]], size: int) -> None:
+    """A segment whose bytes lie past the end: the file was cut short (as ELF's check)."""
+    for _, _, fileoff, filesize in segments:
+        if fileoff + filesize > size:
+            raise FormatError("a segment points past the end of the file")
 
 
 def _goos(facts: MachoFacts) -> str:
