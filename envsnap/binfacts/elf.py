@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import Section
 
 from envsnap.binfacts import buildinfo
 from envsnap.binfacts.facts import ElfFacts, Slice
@@ -138,7 +139,35 @@ def _dynamic_tags(elf: ELFFile) -> list[Any]:
         tags.append(tag)
         if len(tags) > MAX_ENTRIES:
             raise FormatError("its dynamic section has more entries than envsnap reads")
+    strings = _dynamic_strings_size(elf, dynamic, tags)
+    for tag in tags:
+        if tag.entry.d_tag in _NAME_TAGS:
+            _check_string(tag.entry.d_val, strings, "its dynamic section")
     return tags
+
+
+_NAME_TAGS = ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME")
+
+
+def _dynamic_strings_size(elf: ELFFile, dynamic: Any, tags: list[Any]) -> int:
+    """The size of the string table the dynamic entries name their strings in: the section
+    .dynamic links to, or DT_STRSZ when there are no section headers."""
+    if isinstance(dynamic, Section):
+        return int(_linked_section(elf, dynamic)["sh_size"])
+    return next((int(t.entry.d_val) for t in tags if t.entry.d_tag == "DT_STRSZ"), 0)
+
+
+def _linked_section(elf: ELFFile, section: Any) -> Any:
+    if section["sh_link"] >= elf.num_sections():
+        raise FormatError(f"its section {section.name} links to a section it does not have")
+    return elf.get_section(section["sh_link"])
+
+
+def _check_string(offset: int, table_size: int, what: str) -> None:
+    """pyelftools reads a name at any offset of the file: one past the end of its string table
+    would be another section's bytes, or nothing."""
+    if offset >= table_size:
+        raise FormatError(f"{what} names a string past the end of its string table")
 
 
 def _comment(elf: ELFFile) -> tuple[str, ...]:
@@ -160,12 +189,15 @@ def _version_needs(elf: ELFFile) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if section is None:
         return ()
     needs, count = [], 0
+    strings = int(_linked_section(elf, section)["sh_size"])
     for version, auxiliaries in section.iter_versions():
+        _check_string(version.entry["vn_file"], strings, "its version needs")
         names = []
         for aux in auxiliaries:
             count += 1
             if count > MAX_ENTRIES:
                 raise FormatError("its version needs have more entries than envsnap reads")
+            _check_string(aux.entry["vna_name"], strings, "its version needs")
             names.append(str(aux.name))
             if not aux.entry["vna_next"]:
                 break
