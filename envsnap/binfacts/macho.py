@@ -30,6 +30,7 @@ THIN_MAGICS = {
 }
 MAX_SLICES = 16  # more than this is a Java class file (same magic), not a universal binary
 MAX_COMMANDS_BYTES = 16 * 1024 * 1024
+MAX_COMMANDS = 65536  # real binaries have tens, a few hundred at most
 MAX_SECTION = 8 * 1024 * 1024
 
 # cputype → (GOARCH, the name Apple's tools print)
@@ -105,7 +106,7 @@ def read_thin(stream: Bounded) -> Slice:
     cls = mach_o.mach_header_64 if is_64 else mach_o.mach_header
     header = cls.from_str(stream.at(0, cls._size_, "the Mach-O header"), _endian_=endian)
     ncmds, sizeofcmds = int(header.ncmds), int(header.sizeofcmds)
-    if sizeofcmds > MAX_COMMANDS_BYTES or ncmds > sizeofcmds // 8:
+    if sizeofcmds > MAX_COMMANDS_BYTES or ncmds > min(sizeofcmds // 8, MAX_COMMANDS):
         raise FormatError(
             f"its header declares {ncmds} load commands in {sizeofcmds} bytes: not a real binary"
         )

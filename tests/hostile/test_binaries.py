@@ -715,7 +715,7 @@ VARIANTS = [
 ]
 
 
-def _special(folder: Path, kind: str) -> Path:
+def _special(folder: Path, kind: str, sources: Sources) -> Path:
     path = folder / kind
     if kind == "empty":
         path.write_bytes(b"")
@@ -730,6 +730,11 @@ def _special(folder: Path, kind: str) -> Path:
         path.write_bytes(b"\xcf\xfa\xed\xfe")
     elif kind == "java-class":  # the universal binary's magic, then a class file's versions
         path.write_bytes(b"\xca\xfe\xba\xbe\x00\x00\x00\x41" + b"\x00" * 64)
+    elif kind == "macho-command-flood":  # a real header, then a million LC_RPATHs of "x"
+        header = bytearray(sources.thin.read_bytes()[:32])
+        count = 1 << 20
+        put(header, 16, "II", count, count * 16)
+        path.write_bytes(header + struct.pack("<III4s", 0x8000001C, 16, 12, b"x") * count)
     elif kind == "dev-zero":
         return Path("/dev/zero")
     elif kind == "missing":
@@ -746,6 +751,7 @@ SPECIAL = (
     "elf-magic-only",
     "macho-magic-only",
     "java-class",
+    "macho-command-flood",
     "dev-zero",
     "missing",
     *SPECIAL_KINDS,  # fifo, dir, a symlink to /dev/zero, a symlink loop
@@ -768,7 +774,7 @@ def crafted(sources: Sources) -> dict[str, list[dict[str, Any]]]:
         path.write_bytes(data)
         jobs.append({"label": variant.id, "path": str(path)})
     for kind in SPECIAL:
-        jobs.append({"label": kind, "path": str(_special(folder, kind))})
+        jobs.append({"label": kind, "path": str(_special(folder, kind, sources))})
     for name in SOURCE_NAMES:
         jobs.append({"label": name, "path": str(getattr(sources, name))})
     argvs = commands(sources.module)
@@ -795,3 +801,64 @@ def test_a_crafted_header(crafted: dict[str, list[dict[str, Any]]], variant: Var
 def test_a_file_that_is_no_binary(crafted: dict[str, list[dict[str, Any]]], kind: str) -> None:
     for result in crafted[kind]:
         assert_refused(result)
+
+
+# ---- the command line itself, one process per file ------------------------------------------
+
+
+def run_cli(*argv: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``python -m envsnap ARGV`` (after *prefix*) with at most 1 GiB, stopped after 20 s."""
+    env = {**os.environ, "ENVSNAP_NO_CACHE": "1"}
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "envsnap", *argv],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_cap_memory,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"envsnap {' '.join(argv)} hung")
+    return {"label": "cli", "argv": list(argv), "code": done.returncode, **_streams(done)}
+
+
+def _streams(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    return {"out": done.stdout, "err": done.stderr}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "ncmds", "cut"])
+def test_the_command_line_refuses_in_its_own_process(
+    sources: Sources, tmp_path: Path, kind: str
+) -> None:
+    """The batch runs ``main`` in a warm interpreter; here the real entry point, cold."""
+    path = tmp_path / kind
+    if kind in ("fifo", "zero"):
+        plant(path, kind)
+    elif kind == "ncmds":
+        data = bytearray(sources.go_macho.read_bytes())
+        ncmds_2_32(data)
+        path.write_bytes(data)
+    else:
+        path.write_bytes(sources.cgo_elf.read_bytes()[:1000])
+    for argv in commands(sources.module):
+        assert_refused(run_cli(*[str(path) if a == "{}" else a for a in argv]))
+
+
+def test_an_unreadable_file(sources: Sources) -> None:
+    """Mode 000: refused. Root reads any file; as root the command runs without the
+    capabilities that let it (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH)."""
+    path = sources.work / "unreadable"
+    shutil.copyfile(sources.go_elf, path)
+    path.chmod(0)
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        setpriv = require_tool("setpriv")
+        prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search")
+    for argv in commands(sources.module):
+        result = run_cli(*[str(path) if a == "{}" else a for a in argv], prefix=prefix)
+        assert_refused(result)
+        assert "permission denied" in result["err"].lower(), result["err"]
