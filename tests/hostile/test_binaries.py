@@ -146,6 +146,7 @@ def assert_refused(result: dict[str, Any]) -> None:
     argv, path = result["argv"], result["argv"][-1]
     try:
         assert_one_line_refusal(result["code"], result["err"], f"envsnap: {path}: ")
+        assert "[Errno" not in result["err"]  # an OS error's text for a file's defect misleads
         if "--json" in argv:
             assert json.loads(result["out"]) == EMPTY_SHOW_JSON
         else:
@@ -436,6 +437,21 @@ def vernaux_name_past_end(d: bytearray, e: Elf) -> None:
     put(d, first + int(struct.unpack_from("<I", d, first + 8)[0]) + 8, "I", 0xFFFFFFF0)
 
 
+def _compressed_at(d: bytearray, e: Elf, offset: int) -> None:
+    """.debug_abbrev flagged SHF_COMPRESSED at *offset*: its header is read to list sections."""
+    at = e.shdr(".debug_abbrev", 8)
+    flags = struct.unpack_from("<Q", d, at)[0]
+    put(d, at, "QQQ", flags | 0x800, 0, offset)
+
+
+def compressed_section_at_2_62(d: bytearray, e: Elf) -> None:
+    _compressed_at(d, e, 1 << 62)  # past what lseek accepts on most filesystems
+
+
+def compressed_section_at_2_64(d: bytearray, e: Elf) -> None:
+    _compressed_at(d, e, (1 << 64) - 16)  # past what an off_t holds
+
+
 def comment_garbage(d: bytearray, e: Elf) -> None:
     _, start, size = e.sections[".comment"]
     d[start : start + size] = b"\xff" * size
@@ -602,6 +618,8 @@ ELF_REFUSED = [
         (dynamic_link_out_of_range, ("cgo_elf",)),
         (strtab_nowhere_without_sections, ("cgo_elf",)),
         (vernaux_past_end, ("cgo_elf",)),
+        (compressed_section_at_2_62, ("go_elf",)),
+        (compressed_section_at_2_64, ("go_elf",)),
         (e_shentsize_zero, ("go_elf", "cgo_elf")),
         (e_shstrndx_out_of_range, ("go_elf", "cgo_elf")),
         (needed_name_past_end, ("cgo_elf",)),
