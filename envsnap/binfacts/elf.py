@@ -61,15 +61,18 @@ def read(stream: Bounded) -> Slice:
 
 def _check_tables(elf: ELFFile, size: int) -> None:
     header = elf.header
+    # e_shnum, or section 0's sh_size when e_shnum is 0 (extended numbering, ≥ 0xff00 sections);
+    # e_phnum, or section 0's sh_info when e_phnum is 0xffff
+    sections, segments = elf.num_sections(), elf.num_segments()
+    if sections > MAX_ENTRIES or segments > MAX_ENTRIES:
+        raise FormatError("it declares more sections or segments than envsnap reads")
     tables = (
-        ("section header table", header["e_shoff"], header["e_shnum"] * header["e_shentsize"]),
-        ("program header table", header["e_phoff"], header["e_phnum"] * header["e_phentsize"]),
+        ("section header table", header["e_shoff"], sections * header["e_shentsize"]),
+        ("program header table", header["e_phoff"], segments * header["e_phentsize"]),
     )
     for name, offset, length in tables:
         if length and offset + length > size:
             raise FormatError(f"its {name} points past the end of the file")
-    if header["e_shnum"] > MAX_ENTRIES or header["e_phnum"] > MAX_ENTRIES:
-        raise FormatError("it declares more sections or segments than envsnap reads")
     for section in _sections(elf):
         if section["sh_type"] != "SHT_NOBITS" and section["sh_offset"] + section["sh_size"] > size:
             name = section.name or f"#{section['sh_name']}"

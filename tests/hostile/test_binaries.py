@@ -350,7 +350,13 @@ def e_phoff_past_end(d: bytearray, e: Elf) -> None:
 
 
 def e_phnum_huge(d: bytearray, e: Elf) -> None:
+    put(d, 56, "H", 0xFFFE)
+
+
+def e_phnum_extended_huge(d: bytearray, e: Elf) -> None:
+    """e_phnum 0xffff (PN_XNUM): the count is section 0's sh_info, here 2³²-1."""
     put(d, 56, "H", 0xFFFF)
+    put(d, e.shoff + 44, "I", HUGE32)
 
 
 def ei_class_invalid(d: bytearray, e: Elf) -> None:
@@ -609,6 +615,7 @@ ELF_REFUSED = [
         (e_shentsize_huge, ("go_elf", "cgo_elf")),
         (e_phoff_past_end, ("go_elf", "cgo_elf")),
         (e_phnum_huge, ("go_elf", "cgo_elf")),
+        (e_phnum_extended_huge, ("go_elf", "cgo_elf")),
         (ei_class_invalid, ("go_elf",)),
         (comment_size_huge, ("cgo_elf",)),
         (comment_offset_past_end, ("cgo_elf",)),
@@ -753,6 +760,16 @@ def _special(folder: Path, kind: str, sources: Sources) -> Path:
         count = 1 << 20
         put(header, 16, "II", count, count * 16)
         path.write_bytes(header + struct.pack("<III4s", 0x8000001C, 16, 12, b"x") * count)
+    elif kind == "elf-extended-section-count":
+        # e_shnum 0: the count is section 0's sh_size (ELF's extended numbering), here 8192
+        # empty sections appended to a real binary
+        data = bytearray(sources.go_elf.read_bytes())
+        table, count = len(data), 8192
+        data += bytes(64 * count)
+        put(data, 40, "Q", table)
+        put(data, 60, "H", 0)
+        put(data, table + 32, "Q", count)
+        path.write_bytes(data)
     elif kind == "dev-zero":
         return Path("/dev/zero")
     elif kind == "missing":
@@ -770,6 +787,7 @@ SPECIAL = (
     "macho-magic-only",
     "java-class",
     "macho-command-flood",
+    "elf-extended-section-count",
     "dev-zero",
     "missing",
     *SPECIAL_KINDS,  # fifo, dir, a symlink to /dev/zero, a symlink loop
