@@ -179,12 +179,8 @@ def _comment(elf: ELFFile) -> tuple[str, ...]:
         return ()
     if section["sh_size"] > MAX_SECTION:
         raise FormatError("its .comment section is larger than any compiler writes")
-    entries: list[str] = []
-    for raw in section.data().split(b"\0"):
-        text = raw.decode("utf-8", "replace").strip()
-        if text and text not in entries:
-            entries.append(text)
-    return tuple(entries)
+    entries = (raw.decode("utf-8", "replace").strip() for raw in section.data().split(b"\0"))
+    return tuple(dict.fromkeys(text for text in entries if text))  # in order, each once
 
 
 def _version_needs(elf: ELFFile) -> tuple[tuple[str, tuple[str, ...]], ...]:

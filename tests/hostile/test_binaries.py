@@ -463,6 +463,21 @@ def comment_garbage(d: bytearray, e: Elf) -> None:
     d[start : start + size] = b"\xff" * size
 
 
+COMMENT_FLOOD = 100_000
+
+
+def comment_flood(d: bytearray, e: Elf) -> None:
+    """.comment moved to 100000 distinct strings appended to the file (0.8 MB)."""
+    at = len(d)
+    d += b"".join(b"%07d\0" % i for i in range(COMMENT_FLOOD))
+    put(d, e.shdr(".comment", 24), "QQ", at, len(d) - at)
+
+
+def _comment_flooded(piece: dict[str, Any], original: dict[str, Any]) -> None:
+    comment = piece["elf"]["comment"]
+    assert (len(comment), comment[0], comment[-1]) == (COMMENT_FLOOD, "0000000", "0099999")
+
+
 def varint(value: int) -> bytes:
     out = bytearray()
     while value >= 0x80:
@@ -702,6 +717,7 @@ def _no_go_facts(piece: dict[str, Any], original: dict[str, Any]) -> None:
 
 ELF_READ: list[tuple[str, Callable[[bytearray, Elf], None], Check]] = [
     ("cgo_elf", comment_garbage, _comment_changed),
+    ("cgo_elf", comment_flood, _comment_flooded),
     ("cgo_elf", strtab_nowhere, _same_elf),  # .dynamic's sh_link still names .dynstr
     ("cgo_elf", no_section_headers, _sectionless),
     ("cgo_elf", verneed_loops_on_itself, _first_verneed_only),  # vn_next 0: the last entry
@@ -805,7 +821,6 @@ def crafted(sources: Sources) -> dict[str, list[dict[str, Any]]]:
         source = getattr(sources, variant.source)
         data = bytearray(source.read_bytes())
         variant.change(data, source)
-        assert len(data) == source.stat().st_size
         path = folder / variant.id
         path.write_bytes(data)
         jobs.append({"label": variant.id, "path": str(path)})
