@@ -7,7 +7,8 @@ darwin/arm64 binary cross-built here, a thin and a universal Mach-O from PyPI wh
 offsets spread through it, and has single fields of its headers set to impossible values. The
 commands run in one child process (tests/hostile/inspect_batch.py) under an address-space limit:
 ``inspect --show FILE``, ``inspect --show --json FILE`` and ``inspect -C MODULE FILE`` against a
-module locked on a replayed Mac.
+module locked for the binary's platform (examples/zlib's lock for ELF, a lock made on a replayed
+Mac for Mach-O).
 
 Which variants must be refused is decided by how they are made, not by what envsnap does: every
 source's last segment or section ends exactly at the end of the file (checked below), so every
@@ -64,8 +65,13 @@ class Sources:
     go_macho: Path
     thin: Path
     fat: Path
-    module: Path  # locked on the recorded Mac
+    mac_module: Path  # locked on the recorded Mac
+    linux_module: Path  # examples/zlib, locked for linux-amd64
     work: Path
+
+    def module(self, name: str) -> Path:
+        """The module a source's variants are compared with: one locked for its platform."""
+        return self.linux_module if name.endswith("elf") else self.mac_module
 
 
 def _go_build(go: str, out: Path, cwd: Path, *args: str, **env: str) -> Path:
@@ -92,7 +98,8 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
         ),
         thin=MACHO / "markupsafe-3.0.4-arm64-_speedups.so",
         fat=MACHO / "markupsafe-3.0.2-universal2-_speedups.so",
-        module=replay_module(root / "m"),
+        mac_module=replay_module(root / "m"),
+        linux_module=zlib,
         work=root,
     )
 
@@ -163,7 +170,7 @@ def shown(results: list[dict[str, Any]]) -> dict[str, Any]:
     show, document_run = by_kind[("--show",)], by_kind[("--show", "--json")]
     assert (show["code"], document_run["code"]) == (0, 0), (show["err"], document_run["err"])
     compare = next(r for r in results if "-C" in r["argv"])
-    assert compare["code"] in (0, 1), compare["err"]  # compared with the Mac's lock: a verdict
+    assert compare["code"] in (0, 1), compare["err"]  # a verdict: matches, or drifts
     document = json.loads(document_run["out"])
     jsonschema.validate(document, SCHEMA)
     (binary,) = document["binaries"]
@@ -254,7 +261,7 @@ def test_every_truncation_is_refused(sources: Sources, name: str) -> None:
         "source": str(source),
         "path": str(sources.work / f"cut-{name}"),
         "offsets": offsets,
-        "argvs": commands(sources.module),
+        "argvs": commands(sources.module(name)),
     }
     results = run_batch([job], sources.work)
     assert len(results) == 3 * len(offsets)
@@ -265,8 +272,8 @@ def test_every_truncation_is_refused(sources: Sources, name: str) -> None:
 def test_the_untruncated_sources_read(sources: Sources) -> None:
     """The control: every source reads in full, so a refusal above is the cut's doing."""
     jobs = [
-        {"label": name, "path": str(getattr(sources, name)), "argvs": commands(sources.module)}
-        for name in SOURCE_NAMES
+        {"label": n, "path": str(getattr(sources, n)), "argvs": commands(sources.module(n))}
+        for n in SOURCE_NAMES
     ]
     results = run_batch(jobs, sources.work)
     for name in SOURCE_NAMES:
@@ -817,19 +824,24 @@ def crafted(sources: Sources) -> dict[str, list[dict[str, Any]]]:
     folder = sources.work / "crafted"
     folder.mkdir()
     jobs = []
+
+    def module(variant: Variant) -> Path:
+        return sources.module(variant.source)
+
     for variant in VARIANTS:
         source = getattr(sources, variant.source)
         data = bytearray(source.read_bytes())
         variant.change(data, source)
         path = folder / variant.id
         path.write_bytes(data)
-        jobs.append({"label": variant.id, "path": str(path)})
+        jobs.append({"label": variant.id, "path": str(path), "argvs": commands(module(variant))})
     for kind in SPECIAL:
-        jobs.append({"label": kind, "path": str(_special(folder, kind, sources))})
+        path = _special(folder, kind, sources)
+        jobs.append({"label": kind, "path": str(path), "argvs": commands(sources.mac_module)})
     for name in SOURCE_NAMES:
-        jobs.append({"label": name, "path": str(getattr(sources, name))})
-    argvs = commands(sources.module)
-    results = run_batch([{**job, "argvs": argvs} for job in jobs], sources.work)
+        path = getattr(sources, name)
+        jobs.append({"label": name, "path": str(path), "argvs": commands(sources.module(name))})
+    results = run_batch(jobs, sources.work)
     by_label: dict[str, list[dict[str, Any]]] = {}
     for result in results:
         by_label.setdefault(result["label"], []).append(result)
@@ -895,7 +907,7 @@ def test_the_command_line_refuses_in_its_own_process(
         path.write_bytes(data)
     else:
         path.write_bytes(sources.cgo_elf.read_bytes()[:1000])
-    for argv in commands(sources.module):
+    for argv in commands(sources.mac_module):
         assert_refused(run_cli(*[str(path) if a == "{}" else a for a in argv]))
 
 
@@ -909,7 +921,7 @@ def test_an_unreadable_file(sources: Sources) -> None:
     if os.geteuid() == 0:
         setpriv = require_tool("setpriv")
         prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search")
-    for argv in commands(sources.module):
+    for argv in commands(sources.linux_module):
         result = run_cli(*[str(path) if a == "{}" else a for a in argv], prefix=prefix)
         assert_refused(result)
         assert "permission denied" in result["err"].lower(), result["err"]
