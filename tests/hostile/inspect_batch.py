@@ -4,8 +4,10 @@ Run as ``python -m tests.hostile.inspect_batch JOBS RESULTS`` (both JSON files),
 a memory limit (tests/hostile/test_binaries.py). A job is ``{"label", "path", "argvs"}`` and, to
 truncate a real binary at many offsets without writing a copy per offset, ``"source"`` and
 ``"offsets"``: the source is copied to *path* once and cut at each offset, longest first, and the
-commands run after each cut (``{}`` in an argv stands for the path). One command that runs longer
-than :data:`HANG_SECONDS` is recorded as hung and ends the batch.
+commands run after each cut (``{}`` in an argv stands for the path); or ``"source"`` and
+``"patches"``, each a list of ``[offset, hex bytes]`` written over the copy for its commands and
+undone after. One command that runs longer than :data:`HANG_SECONDS` is recorded as hung and ends
+the batch.
 
 Running the commands through ``envsnap.cli.main`` in one warm interpreter keeps thousands of
 cases within seconds; the same entry point handles an unexpected exception (exit 3) as the
@@ -23,6 +25,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +58,45 @@ def _run(argv: list[str]) -> dict[str, Any]:
     return {"argv": argv, "code": code, "out": out.getvalue(), "err": err.getvalue(), "s": seconds}
 
 
-def _states(job: dict[str, Any]) -> list[tuple[str, int | None]]:
-    """(label, offset) of each state of the job's file, preparing the first."""
+Patch = list[tuple[int, str]]
+
+
+def _states(job: dict[str, Any]) -> Iterator[tuple[str, int | None]]:
+    """(label, offset) of each state of the job's file, each prepared before it is yielded."""
     if "source" not in job:
-        return [(job["label"], None)]
+        yield job["label"], None
+        return
     shutil.copyfile(job["source"], job["path"])
-    offsets = sorted(set(job["offsets"]), reverse=True)
-    return [(f"{job['label']}@{offset}", offset) for offset in offsets]
+    for index, patch in enumerate(job.get("patches", [])):
+        with _patched(job["path"], patch):
+            yield f"{job['label']}#{index}", None
+    for offset in sorted(set(job.get("offsets", [])), reverse=True):
+        os.truncate(job["path"], offset)
+        yield f"{job['label']}@{offset}", offset
+
+
+@contextlib.contextmanager
+def _patched(path: str, patch: Patch) -> Iterator[None]:
+    with open(path, "r+b") as handle:
+        saved = []
+        for offset, data in patch:
+            handle.seek(offset)
+            saved.append((offset, handle.read(len(data) // 2)))
+            handle.seek(offset)
+            handle.write(bytes.fromhex(data))
+        handle.flush()
+        try:
+            yield
+        finally:
+            for offset, old in reversed(saved):
+                handle.seek(offset)
+                handle.write(old)
 
 
 def run_jobs(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     results = []
     for job in jobs:
         for label, offset in _states(job):
-            if offset is not None:
-                os.truncate(job["path"], offset)
             for argv in job["argvs"]:
                 result = _run([job["path"] if part == "{}" else part for part in argv])
                 results.append({"label": label, "offset": offset, **result})
