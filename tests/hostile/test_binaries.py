@@ -1,5 +1,5 @@
 """Hostile files given to ``envsnap inspect``: exit 2 with one line naming the file, no traceback,
-no hang, at most 1 GiB of memory (docs/security.md, "Hostile files").
+no hang, at most 1 GiB of memory (docs/security.md, "Binaries `envsnap inspect` reads").
 
 Every hostile binary is made from a real one: a Go ELF and a cgo ELF built here, a Go
 darwin/arm64 binary cross-built here, a thin and a universal Mach-O from PyPI wheels
