@@ -4,11 +4,12 @@ no hang, at most 1 GiB of memory (docs/security.md, "Binaries `envsnap inspect` 
 Every hostile binary is made from a real one: a Go ELF and a cgo ELF built here, a Go
 darwin/arm64 binary cross-built here, a thin and a universal Mach-O from PyPI wheels
 (tests/fixtures/macho). Each is cut at every offset of its headers and load commands and at 40
-offsets spread through it, and has single fields of its headers set to impossible values. The
-commands run in one child process (tests/hostile/inspect_batch.py) under an address-space limit:
-``inspect --show FILE``, ``inspect --show --json FILE`` and ``inspect -C MODULE FILE`` against a
-module locked for the binary's platform (examples/zlib's lock for ELF, a lock made on a replayed
-Mac for Mach-O).
+offsets spread through it, has single fields of its headers set to impossible values, and 300
+random fields set (derandomised); files that are no binary at all (a FIFO, /dev/zero, a script,
+...) come last. The commands run in one child process (tests/hostile/inspect_batch.py) under
+an address-space limit: ``inspect --show FILE``, ``inspect --show --json FILE`` and
+``inspect -C MODULE FILE`` against a module locked for the binary's platform (examples/zlib's
+lock for ELF, a lock made on a replayed Mac for Mach-O).
 
 Which variants must be refused is decided by how they are made, not by what envsnap does: every
 source's last segment or section ends exactly at the end of the file (checked below), so every
