@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import Section
 
 from envsnap.binfacts import buildinfo
 from envsnap.binfacts.facts import ElfFacts, Slice
@@ -60,15 +61,18 @@ def read(stream: Bounded) -> Slice:
 
 def _check_tables(elf: ELFFile, size: int) -> None:
     header = elf.header
+    # e_shnum, or section 0's sh_size when e_shnum is 0 (extended numbering, ≥ 0xff00 sections);
+    # e_phnum, or section 0's sh_info when e_phnum is 0xffff
+    sections, segments = elf.num_sections(), elf.num_segments()
+    if sections > MAX_ENTRIES or segments > MAX_ENTRIES:
+        raise FormatError("it declares more sections or segments than envsnap reads")
     tables = (
-        ("section header table", header["e_shoff"], header["e_shnum"] * header["e_shentsize"]),
-        ("program header table", header["e_phoff"], header["e_phnum"] * header["e_phentsize"]),
+        ("section header table", header["e_shoff"], sections * header["e_shentsize"]),
+        ("program header table", header["e_phoff"], segments * header["e_phentsize"]),
     )
     for name, offset, length in tables:
         if length and offset + length > size:
             raise FormatError(f"its {name} points past the end of the file")
-    if header["e_shnum"] > MAX_ENTRIES or header["e_phnum"] > MAX_ENTRIES:
-        raise FormatError("it declares more sections or segments than envsnap reads")
     for section in _sections(elf):
         if section["sh_type"] != "SHT_NOBITS" and section["sh_offset"] + section["sh_size"] > size:
             name = section.name or f"#{section['sh_name']}"
@@ -138,7 +142,35 @@ def _dynamic_tags(elf: ELFFile) -> list[Any]:
         tags.append(tag)
         if len(tags) > MAX_ENTRIES:
             raise FormatError("its dynamic section has more entries than envsnap reads")
+    strings = _dynamic_strings_size(elf, dynamic, tags)
+    for tag in tags:
+        if tag.entry.d_tag in _NAME_TAGS:
+            _check_string(tag.entry.d_val, strings, "its dynamic section")
     return tags
+
+
+_NAME_TAGS = ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME")
+
+
+def _dynamic_strings_size(elf: ELFFile, dynamic: Any, tags: list[Any]) -> int:
+    """The size of the string table the dynamic entries name their strings in: the section
+    .dynamic links to, or DT_STRSZ when there are no section headers."""
+    if isinstance(dynamic, Section):
+        return int(_linked_section(elf, dynamic)["sh_size"])
+    return next((int(t.entry.d_val) for t in tags if t.entry.d_tag == "DT_STRSZ"), 0)
+
+
+def _linked_section(elf: ELFFile, section: Any) -> Any:
+    if section["sh_link"] >= elf.num_sections():
+        raise FormatError(f"its section {section.name} links to a section it does not have")
+    return elf.get_section(section["sh_link"])
+
+
+def _check_string(offset: int, table_size: int, what: str) -> None:
+    """pyelftools reads a name at any offset of the file: one past the end of its string table
+    would be another section's bytes, or nothing."""
+    if offset >= table_size:
+        raise FormatError(f"{what} names a string past the end of its string table")
 
 
 def _comment(elf: ELFFile) -> tuple[str, ...]:
@@ -147,12 +179,8 @@ def _comment(elf: ELFFile) -> tuple[str, ...]:
         return ()
     if section["sh_size"] > MAX_SECTION:
         raise FormatError("its .comment section is larger than any compiler writes")
-    entries: list[str] = []
-    for raw in section.data().split(b"\0"):
-        text = raw.decode("utf-8", "replace").strip()
-        if text and text not in entries:
-            entries.append(text)
-    return tuple(entries)
+    entries = (raw.decode("utf-8", "replace").strip() for raw in section.data().split(b"\0"))
+    return tuple(dict.fromkeys(text for text in entries if text))  # in order, each once
 
 
 def _version_needs(elf: ELFFile) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -160,12 +188,15 @@ def _version_needs(elf: ELFFile) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if section is None:
         return ()
     needs, count = [], 0
+    strings = int(_linked_section(elf, section)["sh_size"])
     for version, auxiliaries in section.iter_versions():
+        _check_string(version.entry["vn_file"], strings, "its version needs")
         names = []
         for aux in auxiliaries:
             count += 1
             if count > MAX_ENTRIES:
                 raise FormatError("its version needs have more entries than envsnap reads")
+            _check_string(aux.entry["vna_name"], strings, "its version needs")
             names.append(str(aux.name))
             if not aux.entry["vna_next"]:
                 break

@@ -30,6 +30,7 @@ THIN_MAGICS = {
 }
 MAX_SLICES = 16  # more than this is a Java class file (same magic), not a universal binary
 MAX_COMMANDS_BYTES = 16 * 1024 * 1024
+MAX_COMMANDS = 65536  # real binaries have tens, a few hundred at most
 MAX_SECTION = 8 * 1024 * 1024
 
 # cputype → (GOARCH, the name Apple's tools print)
@@ -105,7 +106,7 @@ def read_thin(stream: Bounded) -> Slice:
     cls = mach_o.mach_header_64 if is_64 else mach_o.mach_header
     header = cls.from_str(stream.at(0, cls._size_, "the Mach-O header"), _endian_=endian)
     ncmds, sizeofcmds = int(header.ncmds), int(header.sizeofcmds)
-    if sizeofcmds > MAX_COMMANDS_BYTES or ncmds > sizeofcmds // 8:
+    if sizeofcmds > MAX_COMMANDS_BYTES or ncmds > min(sizeofcmds // 8, MAX_COMMANDS):
         raise FormatError(
             f"its header declares {ncmds} load commands in {sizeofcmds} bytes: not a real binary"
         )
@@ -113,6 +114,7 @@ def read_thin(stream: Bounded) -> Slice:
     walk = _Walk(endian, is_64)
     for cmd, data in _commands(commands, ncmds, endian):
         walk.take(cmd, data)
+    _check_segments(walk.segments, stream.size)
     go, go_error = walk.go_build(stream)
     unknown = f"cpu{int(header.cputype):#x}"
     goarch, cpu = _CPU.get(int(header.cputype), (unknown, unknown))
@@ -127,6 +129,13 @@ def read_thin(stream: Bounded) -> Slice:
     goos = (go.setting("GOOS") if go else None) or _goos(facts)
     goarch = (go.setting("GOARCH") if go else None) or goarch
     return Slice("macho", goos, goarch, cpu, go, go_error, macho=facts)
+
+
+def _check_segments(segments: list[tuple[int, int, int, int]], size: int) -> None:
+    """A segment whose bytes lie past the end: the file was cut short (as ELF's check)."""
+    for _, _, fileoff, filesize in segments:
+        if fileoff + filesize > size:
+            raise FormatError("a segment points past the end of the file")
 
 
 def _goos(facts: MachoFacts) -> str:

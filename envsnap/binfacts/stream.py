@@ -63,6 +63,8 @@ class Bounded:
         return self._take(offset, n)
 
     def _take(self, offset: int, n: int) -> bytes:
+        if n == 0:  # a read at or past the end: the OS may refuse to seek there (EINVAL, overflow)
+            return b""
         if n > self._budget[0]:
             raise FormatError("its headers ask for more data than envsnap reads from one file")
         self._budget[0] -= n
