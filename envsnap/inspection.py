@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from envsnap.binfacts.facts import Dylib, ElfFacts, MachoFacts, Slice
-from envsnap.drift import RELOCK, Finding, Policy, apply_policy, compare
+from envsnap.drift import RELOCK, Finding, Policy, apply_policy, compare, library_key
 from envsnap.variants import goflags_tags
 from envsnap.vocabulary import SEVERITY_RANK
 
@@ -263,8 +263,6 @@ def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
 
 def _library_files(locked: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(library key, file path) of every locked library file."""
-    from envsnap.drift import library_key
-
     return [
         (library_key(lib), str(f.get("path", "")))
         for lib in locked.get("libraries", [])
@@ -292,10 +290,10 @@ def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -
     files = _library_files(locked)
     findings = []
     search = [*elf.rpath, *elf.runpath]
+    hashes = _locked_hashes(locked)
     for soname in elf.needed:
         owners = [(key, path) for key, path in files if _provides(path, soname)]
         if owners:
-            hashes = _locked_hashes(locked)
             findings += _loaded_elsewhere(soname, owners[0], search, binary_path, hashes)
             continue
         if C_RUNTIME.fullmatch(soname):

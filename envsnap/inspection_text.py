@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envsnap import termsafe
-from envsnap.binfacts.facts import Binary, ElfFacts, MachoFacts, Slice
+from envsnap.binfacts.facts import Binary, Dylib, ElfFacts, MachoFacts, Slice
 
 INDENT = "  "
 SHOWN_SETTINGS = (
@@ -89,15 +89,17 @@ def _macho(macho: MachoFacts) -> list[str]:
         old = macho.version_min
         lines.append(_row("version min", f"{old.platform} {old.version} sdk {old.sdk}"))
     if macho.id:
-        lines.append(_row("id", _dylib_text(macho.id.name, macho.id)))
+        lines.append(_row("id", _dylib_text(macho.id)))
     for dylib in macho.dylibs:
         kind = "" if dylib.kind == "load" else f" [{dylib.kind}]"
-        lines.append(_row("dylib", _dylib_text(dylib.name, dylib) + kind))
+        lines.append(_row("dylib", _dylib_text(dylib) + kind))
     lines += [_row("rpath", path) for path in macho.rpaths]
     return lines
 
 
-def _dylib_text(name: str, dylib: object) -> str:
-    compat = getattr(dylib, "compatibility_version", "")
-    current = getattr(dylib, "current_version", "")
-    return f"{name} (compatibility version {compat}, current version {current})"
+def _dylib_text(dylib: Dylib) -> str:
+    """As ``otool -L`` prints a dylib."""
+    return (
+        f"{dylib.name} (compatibility version {dylib.compatibility_version}, "
+        f"current version {dylib.current_version})"
+    )

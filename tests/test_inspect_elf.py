@@ -196,7 +196,15 @@ def test_a_second_libz_with_the_same_soname_found_by_run_path_is_named(
     assert code == 1
     finding = by_id(document, "libraries.zlib.files")
     assert finding["live"] == str(other / "lib" / "libz.so.1")
+    # the dynamic loader's own answer: it loads exactly the copy the finding names
+    assert loaded_by_the_loader(binary)["libz.so.1"] == finding["live"]
     assert finding["locked"].startswith("/usr/lib/") and finding["detail"] == "libz.so.1"
+
+
+def loaded_by_the_loader(binary: Path) -> dict[str, str]:
+    """soname → the file the dynamic loader resolves it to (`ldd`, which asks ld.so)."""
+    ldd = subprocess.run([require_tool("ldd"), str(binary)], capture_output=True, text=True)
+    return dict(re.findall(r"^\s*(\S+) => (/\S+)", ldd.stdout, re.MULTILINE))
 
 
 def test_a_binary_needing_a_newer_glibc_than_locked_is_named(app: Path) -> None:
@@ -485,6 +493,7 @@ def test_a_run_path_to_a_byte_identical_copy_of_the_locked_libz_is_no_finding(
     binary = build(app, env={"PKG_CONFIG_PATH": str(tmp_path / "copy")})
     (piece,) = binfacts.read(str(binary)).slices
     assert piece.elf is not None and piece.elf.runpath == (str(lib),)
+    assert loaded_by_the_loader(binary)["libz.so.1"] == str(lib / "libz.so.1")
     code, document, _ = inspected(app, binary)
     assert code == 0 and document["findings"] == []
     (lib / "libz.so.1").write_bytes((lib / "libz.so.1").read_bytes() + b"\0")  # now it differs

@@ -13,7 +13,7 @@ from typing import Any
 
 from envsnap import termsafe
 from envsnap.commands import SUMMARIES
-from envsnap.errors import EXIT_DRIFT, EXIT_OK, EXIT_USAGE, EnvsnapError
+from envsnap.errors import EXIT_OK, EXIT_USAGE, EnvsnapError
 from envsnap.report import Outcome, colour_wanted, paint, render_text
 
 SCHEMA_ID = "envsnap-inspect/1"
@@ -157,7 +157,7 @@ def _emit(results: list[Any], name: str, args: argparse.Namespace) -> int:
         termsafe.write_raw(sys.stdout, paint(termsafe.json_text(text)))
     else:
         sys.stdout.write(text)
-    return code if code in (EXIT_OK, EXIT_DRIFT) else EXIT_DRIFT
+    return code
 
 
 def _document(

@@ -61,7 +61,7 @@ def run_inside(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
 MEMORY_CAP = 1024**3  # a child reading /dev/zero fails here instead of calling the OOM killer
 
 
-def _cap_memory() -> None:
+def cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
@@ -75,7 +75,7 @@ def run_child(*argv: str, timeout: float = HANG_SECONDS) -> tuple[int, str]:
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_cap_memory,
+            preexec_fn=cap_memory,
             check=False,
         )
     except subprocess.TimeoutExpired:

@@ -40,9 +40,9 @@ from elftools.elf.elffile import ELFFile
 
 from tests.conftest import FIXTURES, REPO, require_tool, write_module
 from tests.hostile.files_common import (
-    MEMORY_CAP,
     SPECIAL_KINDS,
     assert_one_line_refusal,
+    cap_memory,
     plant,
     replay_module,
 )
@@ -110,12 +110,6 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
 # ---- running envsnap inspect in a child with a memory limit --------------------------------
 
 
-def _cap_memory() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-
-
 def commands(module: Path) -> list[list[str]]:
     return [
         ["inspect", "--show", "{}"],
@@ -139,7 +133,7 @@ def run_batch(jobs: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]:
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_cap_memory,
+            preexec_fn=cap_memory,
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -884,7 +878,7 @@ def run_cli(*argv: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_cap_memory,
+            preexec_fn=cap_memory,
             check=False,
         )
     except subprocess.TimeoutExpired:
