@@ -3,6 +3,7 @@ system's python3 and a PATH with nothing but the system's directories."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,10 +48,45 @@ def test_the_readme_commands_lock_and_verify_the_example(tmp_path: Path) -> None
     assert "matches envsnap.lock" in result.stdout
 
 
-def test_the_committed_example_lock_verifies_clean() -> None:
+RECORDING = REPO / "tests" / "fixtures" / "recordings" / "debian12-amd64-zlib-example"
+
+
+def test_the_committed_example_lock_verifies_clean_on_the_machine_that_wrote_it() -> None:
+    """The committed lock against a recording of its writer: no dependence on this host's point
+    releases (a zlib security update here is real drift, not a broken example)."""
+    from tests.conftest import envsnap
+
+    example = REPO / "examples" / "zlib"
+    result = envsnap("--replay", str(RECORDING), "verify", "--strict", "-C", str(example))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "matches envsnap.lock" in result.stdout
+
+
+def test_the_recording_of_the_writer_still_sees_a_changed_library(tmp_path: Path) -> None:
+    """The replay is no rubber stamp: the same recording with zlib's file hash changed drifts."""
+    from tests.conftest import envsnap
+
+    recording = tmp_path / "recording"
+    shutil.copytree(RECORDING, recording)
+    host = recording / "host.json"
+    manifest = json.loads(host.read_text())
+    libz = next(path for path in manifest["digests"] if "/libz.so." in path)
+    manifest["digests"][libz] = "sha256:" + "0" * 64
+    host.write_text(json.dumps(manifest))
+    example = REPO / "examples" / "zlib"
+    result = envsnap("--replay", str(recording), "verify", "-C", str(example))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "zlib" in result.stdout
+
+
+def test_a_fresh_lock_of_the_example_verifies_clean_on_this_machine(tmp_path: Path) -> None:
     require_tool("go")
     from tests.conftest import envsnap
 
+    example = tmp_path / "zlib"
+    shutil.copytree(REPO / "examples" / "zlib", example, ignore=SKIP)
     env = {k: v for k, v in os.environ.items() if k != "GOFLAGS"}  # as a user's shell has it
-    result = envsnap("verify", "--strict", "-C", str(REPO / "examples" / "zlib"), env=env)
+    locked = envsnap("lock", "-C", str(example), env=env)
+    assert locked.returncode == 0, locked.stdout + locked.stderr
+    result = envsnap("verify", "--strict", "-C", str(example), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
