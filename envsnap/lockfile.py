@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from envsnap import __version__
+from envsnap import DISTRIBUTION, __version__
 from envsnap.errors import LockError
 from envsnap.module import LOCK_NAME as LOCK_NAME
 
@@ -130,7 +130,7 @@ def _reader_minimum(path: Path, doc: dict[str, Any]) -> str:
     if needed > (_own_version() or needed):
         raise LockError(
             f"{path.name} needs envsnap {wanted} or newer to be read (this is {__version__})",
-            "upgrade envsnap: pip install -U envsnap",
+            f"upgrade envsnap: pip install -U {DISTRIBUTION}",
         )
     return str(wanted)
 
@@ -142,7 +142,7 @@ def _schema(path: Path, doc: dict[str, Any]) -> int:
     if schema > SCHEMA:
         raise LockError(
             f"{path.name} was written by a newer envsnap (schema {schema}, known: {SCHEMA})",
-            "upgrade envsnap: pip install -U envsnap",
+            f"upgrade envsnap: pip install -U {DISTRIBUTION}",
         )
     if schema < 1:
         raise _unusable(path, f"has an unknown schema {schema}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
+from envsnap import DISTRIBUTION
 from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
 from envsnap.vocabulary import brew_formula
 
@@ -193,7 +194,7 @@ def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]
     job += _package_step(platform, entry, warnings)
     job += [
         "      - name: Install envsnap",
-        "        run: pipx install envsnap",
+        f"        run: pipx install {DISTRIBUTION}",
         "      - name: envsnap verify",
         "        id: verify",
         "        working-directory: ${{ env.ENVSNAP_MODULE }}",
