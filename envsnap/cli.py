@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from envsnap import __version__
-from envsnap.commands import SUMMARIES
+from envsnap.commands import OVERVIEW_EPILOG, SUMMARIES
 from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError, expected_os_error
 
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
@@ -79,6 +79,19 @@ def version_line() -> str:
     return f"envsnap {__version__} (Python {python}, {sys.executable})"
 
 
+def _version_action() -> type[argparse.Action]:
+    """``--version``: the line as it is, never wrapped to the terminal (argparse's own
+    version action re-flows it, breaking a long interpreter path across lines)."""
+    import argparse
+
+    class Version(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+            print(version_line())
+            parser.exit()
+
+    return Version
+
+
 def build_parser(argv: Sequence[str] = (), every: bool = False) -> argparse.ArgumentParser:
     """The parser; only the requested verb's module is imported.
 
@@ -93,16 +106,51 @@ def build_parser(argv: Sequence[str] = (), every: bool = False) -> argparse.Argu
         prog="envsnap",
         description="Lock, verify and recreate the cgo toolchain a Go module builds with.",
         parents=[_common_options(defaults=True)],
+        epilog=OVERVIEW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=version_line())
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument(
+        "--version", action=_version_action(), nargs=0, help="print envsnap's version and exit"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options(defaults=False)
     for name in COMMANDS:
         if name == verb or every:  # every: the whole grammar, for shell completion
             _command_module(name).add_parser(subparsers, common)
+            _teach(subparsers.choices[name], name)
         else:
             subparsers.add_parser(name, help=SUMMARIES[name])
     return parser
+
+
+def _teach(parser: argparse.ArgumentParser, verb: str) -> None:
+    """A verb's description and examples, from ``envsnap.commands.manual``."""
+    import argparse
+    import textwrap
+
+    from envsnap.commands.manual import DESCRIPTIONS, epilog
+
+    parser.description = textwrap.fill(DESCRIPTIONS[verb], width=79)
+    parser.epilog = epilog(verb)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def help_text(verb: str | None) -> str:
+    """The overview (no verb) or one verb's whole help, as `envsnap help [VERB]` prints it."""
+    parser = build_parser([verb] if verb else [])
+    if verb is None:
+        return parser.format_help()
+    return _subparser(parser, verb).format_help()
+
+
+def _subparser(parser: argparse.ArgumentParser, verb: str) -> argparse.ArgumentParser:
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[verb]
+            return found
+    raise LookupError(verb)
 
 
 def _crash_folders() -> list[Path]:
@@ -193,7 +241,11 @@ def _main(argv: list[str]) -> int:
     shortcut = _clean_verify(argv)
     if shortcut is not None:
         return shortcut
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if args.command is None:  # `envsnap` alone: the overview, not an error
+        print(parser.format_help(), end="")
+        return 0
     from envsnap import progress
 
     try:

@@ -18,4 +18,18 @@ SUMMARIES = {
     "git": "set up git for envsnap.lock (its merge driver)",
     "merge-driver": "merge envsnap.lock per platform (git runs it; see `envsnap git setup`)",
     "completion": "print the shell completion script for bash, zsh or fish",
+    "help": "show the overview, or one command's options and examples",
 }
+
+# The end of `envsnap --help`: a first run and the exit codes.
+OVERVIEW_EPILOG = """\
+a first run:
+  envsnap lock                 record this machine's cgo toolchain in envsnap.lock
+  envsnap verify               compare this machine with it (exit 0 clean, 1 drift)
+  envsnap hook install         run verify before every commit
+  envsnap help verify          more about one command
+
+exit codes: 0 fine, 1 drift (or `lock --check`: the lock would change), 2 a usage error or a
+lock or setting that cannot be used, 3 an internal error (the message names a log file),
+130 interrupted.
+"""

@@ -23,16 +23,24 @@ NATIVE_TARGETS = {
     "github-actions": ".github/workflows/envsnap.yml",
 }
 TARGETS.update(NATIVE_TARGETS)
+TARGET_HELP = {
+    "nix": (TARGETS["nix"], "a Nix shell with the locked Go, compiler, SDK and libraries"),
+    "flake": (TARGETS["flake"], "the same as a Nix flake with a devShell"),
+    "direnv": (TARGETS["direnv"], "a direnv file exporting the locked settings"),
+    "apt": (TARGETS["apt"], "a script installing the locked Debian packages"),
+    "brewfile": (TARGETS["brewfile"], "a Brewfile of the locked Homebrew formulae"),
+    "github-actions": (TARGETS["github-actions"], "a CI job that verifies the lock"),
+}
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("emit", parents=[common], help=SUMMARIES["emit"])
     kind = parser.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--nix", dest="target", action="store_const", const="nix")
-    kind.add_argument("--flake", dest="target", action="store_const", const="flake")
-    kind.add_argument("--direnv", dest="target", action="store_const", const="direnv")
-    for native in NATIVE_TARGETS:
-        kind.add_argument(f"--{native}", dest="target", action="store_const", const=native)
+    for target, (file_name, what) in TARGET_HELP.items():
+        kind.add_argument(
+            f"--{target}", dest="target", action="store_const", const=target,
+            help=f"{what} ({file_name})",
+        )  # fmt: skip
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", dest="output", metavar="PATH", help="write here instead")
     where.add_argument("--stdout", action="store_true", help="print instead of writing")
