@@ -53,7 +53,7 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
     return parent
 
 
-def _command_module(name: str) -> ModuleType:
+def command_module(name: str) -> ModuleType:
     """``envsnap.commands.<verb>``, a dash in the verb spelled ``_`` (merge-driver)."""
     return importlib.import_module(f"envsnap.commands.{name.replace('-', '_')}")
 
@@ -116,7 +116,7 @@ def build_parser(argv: Sequence[str] = (), every: bool = False) -> argparse.Argu
     common = _common_options(defaults=False)
     for name in COMMANDS:
         if name == verb or every:  # every: the whole grammar, for shell completion
-            _command_module(name).add_parser(subparsers, common)
+            command_module(name).add_parser(subparsers, common)
             _teach(subparsers.choices[name], name)
         else:
             subparsers.add_parser(name, help=SUMMARIES[name])
@@ -250,7 +250,7 @@ def _main(argv: list[str]) -> int:
 
     try:
         with progress.shown(PROGRESS_LABELS.get(args.command, args.command)):
-            code: int = _command_module(args.command).run(args)
+            code: int = command_module(args.command).run(args)
     except EnvsnapError as exc:
         print(_scrubbed(exc.render()), file=sys.stderr)
         return exc.exit_code

@@ -23,7 +23,8 @@ def open_repo(path: Path) -> git.Repo:
         return git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise EnvsnapError(
-            f"{path} is not inside a git repository", "a git revision needs a git repository"
+            f"{path} is not inside a git repository",
+            "run `git init` there first (git revisions, hooks and the merge driver need one)",
         ) from None
 
 

@@ -125,6 +125,8 @@ def install(paths: HookPaths, script: bytes) -> str:
     new one. A copy left by a killed install (the same bytes as the hook) is taken as it is.
     """
     paths.hook.parent.mkdir(parents=True, exist_ok=True)
+    if _holds(paths.hook, script):
+        return f"already installed: {paths.hook}"
     if not os.path.lexists(paths.hook) or is_ours(paths.hook):
         updated = os.path.lexists(paths.hook)
         atomic_write(paths.hook, script, mode=_executable_mode())
@@ -134,6 +136,19 @@ def install(paths: HookPaths, script: bytes) -> str:
         _copy_aside(paths.hook, paths.chained)
     atomic_write(paths.hook, script, mode=_executable_mode())
     return f"installed {paths.hook}; the hook that was there runs first, from {paths.chained}"
+
+
+def _holds(hook: Path, script: bytes) -> bool:
+    """Whether *hook* is already this very script: a regular, executable file with its bytes."""
+    try:
+        return (
+            not hook.is_symlink()
+            and hook.is_file()
+            and os.access(hook, os.X_OK)
+            and hook.read_bytes() == script
+        )
+    except OSError:
+        return False
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -5,6 +5,7 @@ other verbs are listed for ``--help`` from this table alone.
 """
 
 SUMMARIES = {
+    "init": "lock, install the hook and git's merge driver, say what to commit",
     "lock": "write this platform's entry of envsnap.lock",
     "verify": "compare this machine with envsnap.lock (read-only)",
     "inspect": "check that a built binary used the locked toolchain",

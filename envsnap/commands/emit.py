@@ -152,6 +152,14 @@ def render(
     return nix.render_shell_nix(kept, pin, str(tarball), choice), warnings
 
 
+def _holds(path: Path, text: str) -> bool:
+    """Whether *path* is a regular file that already holds exactly *text*."""
+    try:
+        return path.is_file() and not path.is_symlink() and path.read_bytes() == text.encode()
+    except OSError:
+        return False
+
+
 def write(path: Path, text: str, force: bool, mode: int | None = None) -> None:
     if path.exists() and not force:
         try:
@@ -184,6 +192,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     path = Path(args.output) if args.output else root / TARGETS[args.target]
+    if _holds(path, text):  # written before, and the lock has not changed since
+        print(f"{path} is up to date", file=sys.stderr)
+        return EXIT_OK
     write(path, text, args.force, 0o755 if args.target == "apt" else None)
     print(f"wrote {path}", file=sys.stderr)
     if args.target == "direnv":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -160,21 +161,84 @@ def run(args: argparse.Namespace) -> int:
     try:
         with exclusive(ws.lock_path, on_wait=waiting):
             lock, old_bytes = _current(ws, args.force)
-            new_bytes = render(updated(lock, taken))
+            new_lock = updated(lock, taken)
+            new_bytes = render(new_lock)
             if new_bytes == old_bytes:
                 print(f"{ws.lock_path.name} is up to date ({names})", file=sys.stderr)
                 return EXIT_OK
+            changes = changes_since(ws, lock, new_lock, taken)
             if args.check:
                 state = "does not exist" if old_bytes is None else "would change"
                 print(
                     f"{ws.lock_path.name} {state} for {names}; run `envsnap lock`", file=sys.stderr
                 )
+                _print_lines(changes)
                 return EXIT_DRIFT
             atomic_write(ws.lock_path, new_bytes)
     except OSError as exc:
         raise write_failure(ws.lock_path, exc) from None
     print(f"wrote {ws.lock_path} ({names})", file=sys.stderr)
+    _print_lines([summary(snapshot) for snapshot in taken] + changes)
     return EXIT_OK
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(f"envsnap: {line}", file=sys.stderr)
+
+
+def summary(snapshot: Snapshot) -> str:
+    """What an entry locks, in one line: Go, the C compiler, the cgo packages and libraries."""
+    entry = snapshot.entry
+    parts = [f"{snapshot.key}: {entry.get('go', {}).get('version') or 'go ?'}"]
+    compiler = entry.get("cc", {}).get("compiler", {})
+    if compiler.get("version"):
+        number = re.search(r"\d+\.\d+(?:\.\d+)?", compiler["version"])
+        command = compiler.get("command") or "cc"
+        parts.append(f"{command} {number[0]}" if number else command)
+    packages = entry.get("cgo", {}).get("packages", [])
+    if not packages:
+        return "locked " + ", ".join(parts) + "; no cgo package: the module builds without C"
+    libraries = [
+        f"{lib['name']} {lib['version']}" if lib.get("version") else lib["name"]
+        for lib in entry.get("libraries", [])
+    ]
+    parts.append(_count(len(packages), "cgo package"))
+    listed = f" ({', '.join(libraries)})" if libraries else ""
+    parts.append(_count(len(libraries), "library", "libraries") + listed)
+    return "locked " + ", ".join(parts)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else (many or one + 's')}"
+
+
+def changes_since(ws: Workspace, old: LockFile, new: LockFile, taken: list[Snapshot]) -> list[str]:
+    """What a re-lock changes in this platform's entries, in verify's words."""
+    from envsnap.checking import compare_entries
+
+    lines = []
+    for snapshot in taken:
+        before = old.platforms.get(snapshot.key)
+        if before is None:
+            continue
+        after = new.platforms[snapshot.key]
+        for finding in compare_entries(before, after, snapshot.platform, ws.config):
+            lines.append(f"  changed: {_change(finding.subject, finding)}")
+    return lines
+
+
+def _change(subject: str, finding: Any) -> str:
+    if finding.added or finding.removed:
+        words = [("added", finding.added), ("removed", finding.removed)]
+        said = "; ".join(f"{how} {' '.join(items)}" for how, items in words if items)
+        return f"{subject}: {said}"
+    return f"{subject}: {_short(finding.locked)} → {_short(finding.live)}"
+
+
+def _short(value: Any) -> str:
+    text = "(none)" if value in (None, "", [], {}) else str(value)
+    return text if len(text) <= 72 else text[:69] + "…"
 
 
 def write_failure(path: Path, exc: OSError) -> EnvsnapError:

@@ -5,6 +5,12 @@ Kept apart from the verbs' parsers so that the texts are read in one place, and 
 """
 
 DESCRIPTIONS = {
+    "init": (
+        "Set a module up in one step: `envsnap lock`, `envsnap hook install` and `envsnap git "
+        "setup` (in a git repository), and `envsnap emit --direnv` or `--nix` when asked. It "
+        "says what it locked and which files to commit; run again, it changes nothing that is "
+        "already in place."
+    ),
     "lock": (
         "Probe this machine (Go, the C compiler and linker, on macOS the developer tools and "
         "SDK, the libraries the module's cgo directives reach, tracked variables) and write "
@@ -66,6 +72,10 @@ DESCRIPTIONS = {
 }
 
 EXAMPLES = {
+    "init": [
+        ("envsnap init", "lock, hook, merge driver"),
+        ("envsnap init --direnv", "the same, and an .envrc"),
+    ],
     "lock": [
         ("envsnap lock", "write this platform's entry"),
         ("envsnap lock --check", "exit 1 when the lock would change (CI)"),
