@@ -9,7 +9,13 @@ from collections.abc import Sequence
 
 from envsnap import __version__
 from envsnap.commands import OVERVIEW_EPILOG, SUMMARIES
-from envsnap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EnvsnapError, expected_os_error
+from envsnap.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    AtWorkspaceRoot,
+    EnvsnapError,
+    expected_os_error,
+)
 
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
@@ -251,6 +257,11 @@ def _main(argv: list[str]) -> int:
     try:
         with progress.shown(PROGRESS_LABELS.get(args.command, args.command)):
             code: int = command_module(args.command).run(args)
+    except AtWorkspaceRoot as exc:
+        if args.command not in EVERY_MODULE:
+            print(_scrubbed(exc.render()), file=sys.stderr)
+            return exc.exit_code
+        return _every_module(argv, args, exc)
     except EnvsnapError as exc:
         print(_scrubbed(exc.render()), file=sys.stderr)
         return exc.exit_code
@@ -269,6 +280,34 @@ def _main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become exit 3
         return _report_internal_error(exc)
     return code
+
+
+#: The commands that, at a go.work root, run once for each module the workspace uses.
+EVERY_MODULE = ("lock", "verify")
+#: Exit codes from the least to the most serious: a workspace run answers the worst.
+_SERIOUSNESS = (0, 1, 2, EXIT_INTERNAL)
+
+
+def _every_module(argv: list[str], args: argparse.Namespace, root: AtWorkspaceRoot) -> int:
+    """Run *argv* in each module of the workspace (a later ``-C`` wins over the first)."""
+    if getattr(args, "json", False):
+        print(
+            f"envsnap: {args.command} --json prints one document per module: pass one module "
+            "with -C (a go.work root holds several)",
+            file=sys.stderr,
+        )
+        return 2
+    if not root.modules:
+        print(_scrubbed(root.render()), file=sys.stderr)
+        return root.exit_code
+    worst = 0
+    for module in root.modules:
+        print(f"envsnap: module {module}", file=sys.stderr)
+        code = _main([*argv, "-C", module])
+        if code == EXIT_INTERRUPTED:
+            return code
+        worst = max(worst, code, key=lambda c: _SERIOUSNESS.index(c) if c in _SERIOUSNESS else 3)
+    return worst
 
 
 def console_main() -> None:

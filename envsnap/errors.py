@@ -28,6 +28,20 @@ class NotInModule(EnvsnapError):
     """No go.mod at or above the directory envsnap was pointed at."""
 
 
+class AtWorkspaceRoot(NotInModule):
+    """The directory is in a Go workspace (a go.work) but in none of its modules: envsnap keeps
+    one lock per module, so `lock` and `verify` there cover each module the go.work uses."""
+
+    def __init__(self, message: str, hint: str, modules: list[str]) -> None:
+        super().__init__(message, hint)
+        self.modules = modules  # the module directories the go.work uses, absolute
+
+
+class BrokenGoFile(EnvsnapError):
+    """go cannot parse the module's go.mod (or the workspace's go.work): nothing can be probed,
+    and every command says so the same way (exit 2), with go's own message."""
+
+
 class LockError(EnvsnapError):
     """The lock file is missing, unreadable, corrupt, or written by a newer envsnap."""
 

@@ -8,9 +8,10 @@ no cgo.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from envsnap.errors import HostError
+from envsnap.errors import BrokenGoFile, HostError
 from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
 from envsnap.probes import Section
 from envsnap.redact import scrub_message
@@ -139,12 +140,30 @@ def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
     """Every package the module builds, with its dependencies, as ``go list`` describes them."""
     result = _list(host, go, module_dir)
     if not result.ok:
+        broken = broken_go_file(result.err)
+        if broken is not None:
+            raise broken
         said = result.describe_failure(first_lines=GO_LIST_MESSAGE_LINES)
         raise HostError(
             f"cannot list the module's packages: {said}",
             "run `go list ./...` in the module to see go's whole message",
         )
     return parse_listing(result)
+
+
+_PARSE_ERROR = re.compile(r"^go: errors parsing (go\.mod|go\.work):\s*\n\s*(\S.*)$", re.MULTILINE)
+
+
+def broken_go_file(stderr: str) -> BrokenGoFile | None:
+    """go's refusal to parse go.mod or go.work, as one line with go's own words; else None."""
+    found = _PARSE_ERROR.search(stderr)
+    if found is None:
+        return None
+    name, said = found[1], found[2].strip()
+    said = re.sub(r"(?<!\S)\S*/" + re.escape(name) + ":", f"{name}:", said)  # no paths
+    return BrokenGoFile(
+        f"go cannot read {name}: {said}", f"fix {name}; `go list ./...` prints the same message"
+    )
 
 
 def parse_listing(result: CommandResult) -> list[dict[str, Any]]:

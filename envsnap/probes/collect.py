@@ -11,7 +11,7 @@ from typing import Any
 
 from envsnap import progress, toolinputs
 from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Variant
-from envsnap.errors import EnvsnapError, HostError
+from envsnap.errors import BrokenGoFile, EnvsnapError, HostError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
@@ -188,6 +188,8 @@ def guarded_list(host: Host, go_bin: str, module_dir: str) -> tuple[list[Any], S
     """``go list``'s packages and the cgo section built from them (an error section on failure)."""
     try:
         packages = cgo.list_packages(host, go_bin, module_dir)
+    except BrokenGoFile:
+        raise  # nothing of the module can be probed: every command stops with go's message
     except EnvsnapError as exc:
         return [], {"error": scrub_message(exc.message)}
     return packages, cgo.cgo_section(packages)

@@ -1,0 +1,109 @@
+"""The layouts people have: a go.work root, a broken go.mod."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LIBM_PACKAGE, ZLIB_PACKAGE, envsnap, require_tool, write_module
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A go.work that uses two cgo modules (zlib through pkg-config, libm through -l)."""
+    for tool in ("go", "gcc", "pkg-config"):
+        require_tool(tool)
+    root = tmp_path / "ws"
+    write_module(root / "a", {"zz/zz.go": ZLIB_PACKAGE}, module="example.com/a")
+    write_module(root / "b", {"mm/mm.go": LIBM_PACKAGE}, module="example.com/b")
+    (root / "go.work").write_text("go 1.21\n\nuse (\n\t./a\n\t./b\n)\n")
+    return root
+
+
+def in_workspace() -> dict[str, str]:
+    """The environment without the suite's GOFLAGS=-mod=mod, which workspace mode refuses."""
+    return {k: v for k, v in os.environ.items() if k != "GOFLAGS"}
+
+
+def test_lock_and_verify_at_a_go_work_root_cover_each_module(workspace: Path) -> None:
+    locked = envsnap("lock", "-C", str(workspace), env=in_workspace())
+    assert locked.returncode == 0, locked.stderr
+    for module in ("a", "b"):
+        assert (workspace / module / "envsnap.lock").is_file()
+        assert f"envsnap: module {workspace / module}" in locked.stderr
+    assert not (workspace / "envsnap.lock").exists()
+    clean = envsnap("verify", "--strict", "-C", str(workspace), env=in_workspace())
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.count("matches envsnap.lock") == 2
+
+
+def test_a_drift_in_one_module_of_the_workspace_fails_the_root_verify(workspace: Path) -> None:
+    assert envsnap("lock", "-C", str(workspace), env=in_workspace()).returncode == 0
+    (workspace / "b" / "mm" / "more.go").write_text(
+        'package mm\n\n// #cgo pkg-config: zlib\n// #include <zlib.h>\nimport "C"\n'
+    )
+    result = envsnap("verify", "-C", str(workspace), env=in_workspace())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "matches envsnap.lock" in result.stdout  # module a
+    assert "zlib" in result.stdout  # module b: a library the lock lacks
+
+
+def test_a_directory_inside_the_workspace_but_in_no_module_is_the_workspace(
+    workspace: Path,
+) -> None:
+    assert envsnap("lock", "-C", str(workspace), env=in_workspace()).returncode == 0
+    docs = workspace / "docs"
+    docs.mkdir()
+    result = envsnap("verify", "-C", str(docs), env=in_workspace())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_other_commands_at_a_go_work_root_name_the_modules(workspace: Path) -> None:
+    result = envsnap("show", "-C", str(workspace), env=in_workspace())
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "Go workspace" in line and "(modules: a, b)" in line and "-C" in line
+    assert "go mod init" not in line
+    as_json = envsnap("verify", "--json", "-C", str(workspace), env=in_workspace())
+    assert as_json.returncode == 2 and as_json.stdout == ""
+    assert "one document per module" in as_json.stderr
+
+
+BROKEN = "module example.com/broken\n\ngo 1.21\n\nrequire (\n\texample.com/x v1.0.0\n"
+
+
+def _go_says(module: Path) -> str:
+    """go's own words for the broken go.mod: the line after `errors parsing go.mod:`."""
+    go = require_tool("go")
+    listed = subprocess.run(
+        [go, "list", "./..."], cwd=module, capture_output=True, text=True, timeout=120
+    )
+    lines = listed.stderr.splitlines()
+    said = lines[lines.index("go: errors parsing go.mod:") + 1]
+    return re.sub(r"\S*/go\.mod:", "go.mod:", said)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["lock"], ["lock", "--check"], ["show"], ["show", "--json"], ["verify"], ["verify", "--json"],
+     ["diff"], ["init"]],
+    ids=" ".join,
+)  # fmt: skip
+def test_a_broken_go_mod_is_one_line_with_gos_message_and_exit_2(
+    cgo_module: Path, command: list[str]
+) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    shutil.copy(cgo_module / "go.mod", cgo_module / "go.mod.good")
+    (cgo_module / "go.mod").write_text(BROKEN)
+    before = (cgo_module / "envsnap.lock").read_bytes()
+    result = envsnap(*command, "-C", str(cgo_module), env={**os.environ})
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"envsnap: go cannot read go.mod: {_go_says(cgo_module)}")
+    assert "go list -e" not in line and "${MODULE}" not in line and str(cgo_module) not in line
+    assert (cgo_module / "envsnap.lock").read_bytes() == before
