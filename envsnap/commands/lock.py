@@ -233,11 +233,24 @@ def _change(subject: str, finding: Any) -> str:
         words = [("added", finding.added), ("removed", finding.removed)]
         said = "; ".join(f"{how} {' '.join(items)}" for how, items in words if items)
         return f"{subject}: {said}"
+    if finding.locked in _NOTHING:
+        return f"{subject}: added" + _scalar(finding.live, " ")
+    if finding.live in _NOTHING:
+        return f"{subject}: removed"
+    if isinstance(finding.locked, dict | list) or isinstance(finding.live, dict | list):
+        return f"{subject}: changed"
     return f"{subject}: {_short(finding.locked)} → {_short(finding.live)}"
 
 
+_NOTHING: tuple[Any, ...] = (None, "", [], {})
+
+
+def _scalar(value: Any, before: str) -> str:
+    return "" if isinstance(value, dict | list) else before + _short(value)
+
+
 def _short(value: Any) -> str:
-    text = "(none)" if value in (None, "", [], {}) else str(value)
+    text = "(none)" if value in _NOTHING else str(value)
     return text if len(text) <= 72 else text[:69] + "…"
 
 
