@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.conftest import REPO, require_tool
 
 SKIP = shutil.ignore_patterns(
-    ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "envsnap.lock"
+    ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"
 )
 
 
@@ -26,26 +26,35 @@ def readme_commands() -> list[str]:
 
 
 def test_the_readme_commands_lock_and_verify_the_example(tmp_path: Path) -> None:
-    for tool in ("gcc", "pkg-config", "bash"):
+    """...in a git clone of the repository, which they leave as it was (`git status` clean)."""
+    for tool in ("gcc", "pkg-config", "bash", "git"):
         require_tool(tool)
     first, second = readme_commands()
     assert "examples/zlib" in first and "lock" in first and "verify" in second
+    demo = re.search(r"envsnap lock -C (\S+)", first)
+    assert demo is not None and f"-C {demo[1]}" in second
     clone = tmp_path / "envsnap"
-    shutil.copytree(REPO, clone, ignore=SKIP)  # the lock is left out: the command writes it
+    shutil.copytree(REPO, clone, ignore=SKIP)
+    target = tmp_path / "zlib-demo"
+    first, second = (c.replace(demo[1], str(target)) for c in (first, second))
     home = tmp_path / "home"
     home.mkdir()
     env = {
         "HOME": str(home),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "GIT_CONFIG_NOSYSTEM": "1",
     }
-    script = f"set -e\n{first}\n{second}\n"
+    setup = "git init -q && git add -A && git -c user.name=a -c user.email=a@b commit -qm clone"
+    script = f"set -e\n{setup}\n{first}\n{second}\ngit status --porcelain\n"
     result = subprocess.run(
         ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert (clone / "examples" / "zlib" / "envsnap.lock").is_file()
+    assert (target / "envsnap.lock").is_file()
     assert "matches envsnap.lock" in result.stdout
+    status = result.stdout.split("matches envsnap.lock", 1)[1].strip()
+    assert status == "", f"the README's commands changed the clone:\n{status}"
 
 
 RECORDING = REPO / "tests" / "fixtures" / "recordings" / "debian12-amd64-zlib-example"
