@@ -2,7 +2,8 @@
 
 A transcription of Go's ``internal/gover`` (``1.21`` < ``1.21rc1`` < ``1.21.0``) and of
 ``cmd/go/internal/gover``'s ``FromToolchain`` and ``GoModLookup``, so that envsnap predicts the
-same toolchain switch as the go command.
+same toolchain switch as the go command. ``tests/test_gover.py`` holds it to the tables of Go's
+own ``gover_test.go`` and ``toolchain_test.go``, read from the Go source at test time.
 """
 
 from __future__ import annotations
@@ -51,12 +52,9 @@ def parse(text: str) -> Version:
     v_minor, rest = minor
     if not rest:  # from Go 1.21 on, "1.21" is a language version, not "1.21.0"
         return Version(v_major, v_minor, "0" if cmp_int(v_minor, "21") < 0 else "")
-    if rest[0] == ".":
+    if rest[0] == ".":  # Go has no pre-release of a patch release: 1.21.3rc1 is malformed
         patch = _cut_int(rest[1:])
-        if patch is None:
-            return ZERO
-        pre = _pre_release(patch[1]) if patch[1] else ("", "")
-        return ZERO if pre is None else Version(v_major, v_minor, patch[0], *pre)
+        return Version(v_major, v_minor, patch[0]) if patch and not patch[1] else ZERO
     pre = _pre_release(rest)
     return ZERO if pre is None else Version(v_major, v_minor, "", *pre)
 
@@ -70,21 +68,20 @@ def cmp_int(x: str, y: str) -> int:
     return -1 if x < y else 1
 
 
-def _cmp(x: str, y: str) -> int:
-    return (x > y) - (x < y)
-
-
 def compare(x: str, y: str) -> int:
-    """-1, 0 or 1; malformed versions compare less than well-formed ones."""
+    """-1, 0 or 1; malformed versions compare less than well-formed ones (and equal to each
+    other). Numbers compare as numbers, whatever their length: 1.9 < 1.10."""
     vx, vy = parse(x), parse(y)
     for a, b in ((vx.major, vy.major), (vx.minor, vy.minor), (vx.patch, vy.patch)):
         if c := cmp_int(a, b):
             return c
-    if c := _cmp(vx.kind, vy.kind):  # "" < alpha < beta < rc, except after a patch number
-        if vx.patch:
-            return 1 if not vx.kind else -1 if not vy.kind else c
-        return c
+    if vx.kind != vy.kind:  # "" < alpha < beta < rc
+        return -1 if vx.kind < vy.kind else 1
     return cmp_int(vx.pre, vy.pre)
+
+
+def is_valid(text: str) -> bool:
+    return parse(text) != ZERO
 
 
 def is_lang(text: str) -> bool:
@@ -94,8 +91,12 @@ def is_lang(text: str) -> bool:
 
 
 def from_toolchain(name: str) -> str:
-    """``go1.21.3-bigcorp`` → ``1.21.3``; ``""`` when *name* names no Go version."""
-    if not name.startswith("go"):
+    """``go1.21.3-bigcorp`` → ``1.21.3``; ``""`` when *name* names no Go version.
+
+    A name with a path separator names no version: go runs the toolchain it switches to by this
+    name, and a name with a slash would be resolved from the working directory instead of PATH
+    (CVE-2023-39320; go refuses such names since 1.21.1, and so does envsnap)."""
+    if not name.startswith("go") or "/" in name or "\\" in name:
         return ""
     version = re.split(r"[ \t-]", name[2:], maxsplit=1)[0]
     return version if parse(version) != ZERO else ""
