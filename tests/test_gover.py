@@ -1,4 +1,4 @@
-"""envsnap.gover and the toolchain switch follow Go's own rules.
+"""envsnap.gover, the toolchain switch and doctor's toolchain check follow Go's own rules.
 
 The tables are read at test time from the Go source that ships with the go on PATH
 (``$GOROOT/src/…/_test.go``), so these tests follow Go as it changes; the rows written here are
@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from envsnap import gover
+from envsnap.doctor.facts import Facts
+from envsnap.doctor.toolchain import check_toolchain
 from envsnap.errors import EnvsnapError
 from envsnap.probes.toolchain import select_toolchain
 from tests.conftest import require_tool, unavailable, write_module
@@ -232,3 +234,35 @@ def test_the_switch_or_the_refusal_is_the_real_go_s(
 def test_a_longer_patch_number_is_newer() -> None:
     choice = select_toolchain("auto", "go1.26.6", "1.26", "go1.26.10")
     assert choice.switches and choice.name == "go1.26.10"
+
+
+# --- doctor's check, held to Go's compare table -----------------------------------------------
+
+
+def doctor_says(go_line: str, local: str, setting: str) -> str:
+    facts = Facts(
+        system="linux",
+        directory="/m",
+        module_root="/m",
+        go_path="/usr/bin/go",
+        go_env={"GOVERSION": f"go{local}"},
+        go_env_run=None,
+        gotoolchain=setting,
+        gotoolchain_source="environment",
+        go_mod=f"module example.com/m\n\ngo {go_line}\n",
+        list_module=None,
+        listing=None,
+    )
+    return check_toolchain(facts).status
+
+
+@pytest.mark.parametrize("row", lazy((INTERNAL, "compareTests"), (CMD, "compareTests")))
+def test_doctor_compares_as_go(row: Row) -> None:
+    """Each row of Go's table as go line and local go, both ways round: under GOTOOLCHAIN=local
+    a go line newer than the local go is a problem, under auto a switch (a warning)."""
+    x, y, want = str(row[0]), str(row[1]), int(row[2])
+    for go_line, local, newer in ((x, y, want > 0), (y, x, want < 0)):
+        if not gover.is_valid(local) or not go_line:
+            continue  # no local version to compare (a development go) or no go line
+        assert doctor_says(go_line, local, "local") == ("problem" if newer else "ok"), row
+        assert doctor_says(go_line, local, "auto") == ("warning" if newer else "ok"), row
