@@ -112,12 +112,24 @@ def go_mod_lookup(text: str, key: str) -> str:
     return ""
 
 
+def is_setting(setting: str) -> bool:
+    """Whether go accepts *setting* as GOTOOLCHAIN: ``auto``, ``path``, or ``local`` or a Go 1
+    toolchain name, optionally followed by ``+auto`` or ``+path`` (cmd/go's toolchain.Select)."""
+    default, plus, mode = setting.partition("+")
+    if plus and mode not in ("auto", "path"):
+        return False
+    if default in ("auto", "path", "local"):
+        return default == "local" or not plus
+    return from_toolchain(default) != "" and (default.startswith("go1") or "-go1" in default)
+
+
 def pinned_toolchain(version: str, setting: str | None) -> str | None:
     """The GOTOOLCHAIN that runs exactly the Go release *version* and otherwise switches as the
     locked *setting* does: ``auto`` → ``go1.26.6+auto``, ``path`` → ``go1.26.6+path``, ``local``
     → ``go1.26.6`` (never another); a setting that already names a release is kept, and so is
-    any setting when *version* names no release (a devel build). None (Go before 1.21) stays."""
-    if not setting:
+    any setting when *version* names no release (a devel build). None (Go before 1.21) stays,
+    and so does a setting go refuses (a lock's ``go1.21.0-/../run.sh`` is never passed on)."""
+    if not setting or not is_setting(setting):
         return None
     if from_toolchain(version) == "" or not re.fullmatch(r"go[0-9a-z.]+", version):
         return setting

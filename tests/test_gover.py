@@ -236,6 +236,40 @@ def test_a_longer_patch_number_is_newer() -> None:
     assert choice.switches and choice.name == "go1.26.10"
 
 
+# GOTOOLCHAIN settings: which go accepts is the real go's answer.
+SETTINGS = [
+    "auto",
+    "path",
+    "local",
+    "local+auto",
+    "local+path",
+    "go1.25.0",
+    "go1.25.0+auto",
+    "go1.21.0-bigcorp+path",
+    "auto+auto",
+    "path+auto",
+    "local+x",
+    "go2",
+    "go2+auto",
+    "gccgo-go1.21.0",
+    "bash",
+    "go1.21.3rc1",
+    "go1.21.0-/../../run.sh",
+    "go1.21.0-/x+auto",
+    "go1.21.0-\\x",
+]
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_a_setting_go_refuses_is_never_pinned(tmp_path: Path, setting: str) -> None:
+    """The emitted .envrc exports pinned_toolchain's GOTOOLCHAIN: never one go refuses (a lock's
+    ``go1.21.0-/../../run.sh`` would make a go before 1.21.1 run a file of the repository)."""
+    refused = real_go_says(tmp_path, setting, "1.21", "").startswith("refused: go: invalid GOTO")
+    assert gover.is_setting(setting) is not refused
+    pinned = gover.pinned_toolchain("go1.26.6", setting)
+    assert (pinned is None) is refused and (refused or gover.is_setting(str(pinned)))
+
+
 # --- doctor's check, held to Go's compare table -----------------------------------------------
 
 
