@@ -132,13 +132,14 @@ def _before_go121(env: dict[str, str]) -> bool:
     return minor is not None and int(minor[1]) < 21
 
 
-def switch_lines(host: Host, env: dict[str, str], module_dir: str) -> tuple[str, str]:
+def switch_lines(host: Host, env: dict[str, str], module_dir: str) -> tuple[str, str, str]:
     """The ``go`` and ``toolchain`` lines go's switch reads: go.work's in a workspace, else
-    go.mod's (the first of each, as ``gover.GoModLookup`` reads them)."""
+    go.mod's (the first of each, as ``gover.GoModLookup`` reads them), and that file's name."""
     work = env.get("GOWORK", "")
     path = work if work.startswith("/") and host.exists(work) else f"{module_dir}/go.mod"
     text = host.read_text(path) or ""
-    return gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+    lines = gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+    return *lines, posixpath.basename(path)
 
 
 class BuildGo(NamedTuple):

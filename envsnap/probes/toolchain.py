@@ -75,27 +75,31 @@ def _minimum(setting: str, local: str) -> tuple[str, str, str]:
     return name, version, suffix
 
 
-def _toolchain_version(line: str) -> str:
-    """The version a go.mod ``toolchain`` line names; an error where go stops on it."""
+def _toolchain_version(line: str, file: str) -> str:
+    """The version a ``toolchain`` line of *file* (go.mod, go.work) names; an error where go
+    stops on it."""
     wanted = gover.from_toolchain(line)
     if wanted and (line.startswith("go") or "-go" in line):
         return wanted
     why = ": a toolchain name never holds a path separator" if re.search(r"[/\\]", line) else ""
     raise EnvsnapError(
-        f"invalid toolchain {line!r} in go.mod{why}", "write it as `toolchain goX.Y.Z`"
+        f"invalid toolchain {line!r} in {file}{why}", "write it as `toolchain goX.Y.Z`"
     )
 
 
-def select_toolchain(setting: str | None, local: str, go_line: str, toolchain_line: str) -> Choice:
+def select_toolchain(
+    setting: str | None, local: str, go_line: str, toolchain_line: str, file: str = "go.mod"
+) -> Choice:
     """The toolchain ``go build`` runs under GOTOOLCHAIN=*setting* with the local go *local*
-    (its GOVERSION) in a module whose go.mod (or go.work) has these ``go``/``toolchain`` lines."""
+    (its GOVERSION) in a module whose go.mod (or go.work: *file*) has these ``go``/``toolchain``
+    lines."""
     if not setting or not gover.from_toolchain(local):  # no setting, or a development build
         return Choice("local")
     name, version, mode = _minimum(setting, local)
     reason = ""
     if mode in ("auto", "path") and toolchain_line != "default":
         if toolchain_line:
-            wanted = _toolchain_version(toolchain_line)
+            wanted = _toolchain_version(toolchain_line, file)
             if gover.compare(wanted, version) > 0:
                 name, version, reason = toolchain_line, wanted, "the module's toolchain line"
         if gover.compare(go_line, version) > 0:

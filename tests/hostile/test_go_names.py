@@ -140,6 +140,26 @@ def test_the_pre_commit_hook_runs_nothing_from_the_repository(
     assert blocked.returncode != 0 and "invalid toolchain" in blocked.stderr, blocked.stderr
 
 
+def test_a_go_work_toolchain_with_a_slash_runs_nothing(
+    tmp_path: Path, gui_env: dict[str, str]
+) -> None:
+    """The workspace's go.work decides the switch (go's modGoToolchain): the same refusal, from
+    a module whose folder holds the script the name would resolve to."""
+    marker, module = tmp_path / "ran", tmp_path / "m"
+    (tmp_path / "go.work").write_text("go 1.21\ntoolchain go1.999999-/run.sh\n\nuse ./m\n")
+    (module / "go1.999999-").mkdir(parents=True)
+    plant(module / "go1.999999-", "run.sh", marker)
+    (module / "go.mod").write_text("module example.com/m\n\ngo 1.21\n")
+    env = {**gui_env, "GOTOOLCHAIN": "auto", "GOFLAGS": ""}
+    go = subprocess.run(["go", "list", "all"], cwd=module, env=env, capture_output=True, text=True)
+    assert 'invalid toolchain "go1.999999-/run.sh" in ../go.work' in go.stderr, go.stderr
+    assert not marker.exists()
+    result = envsnap("show", env=env, cwd=module)
+    assert not marker.exists(), "envsnap show ran the module's script"
+    refused_in_one_line(result)
+    assert "invalid toolchain 'go1.999999-/run.sh' in go.work" in result.stderr
+
+
 # --- relative PATH entries: what go's exec.LookPath refuses (ErrDot) -------------------------
 
 PLANTED = "#!/bin/sh\necho planted >> '{marker}'\nexit 1\n"
