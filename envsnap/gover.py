@@ -102,13 +102,20 @@ def from_toolchain(name: str) -> str:
     return version if parse(version) != ZERO else ""
 
 
+# What go's bytes.TrimSpace trims (unicode.IsSpace); str.strip() would also take \x1c-\x1f.
+_GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def go_mod_lookup(text: str, key: str) -> str:
     """The value of the first ``go`` or ``toolchain`` line of a go.mod or go.work."""
     for raw in text.split("\n"):
-        line = raw.strip()
+        line = raw.strip(_GO_SPACE)
         rest = line[len(key) :]
         if line.startswith(key) and rest[:1] in (" ", "\t"):
-            return rest.split("//", 1)[0].strip()
+            return rest.split("//", 1)[0].strip(_GO_SPACE)
     return ""
 
 

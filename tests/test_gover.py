@@ -168,9 +168,14 @@ def test_a_toolchain_name_with_a_path_separator_names_no_version(name: str) -> N
 def real_go_says(tmp_path: Path, setting: str, go_line: str, toolchain_line: str) -> str:
     """What the real go does in a module with these lines: ``local``, the toolchain it sets out
     to run (``go1.…``), or ``refused: <go's message>``. Nothing is downloaded (GOPROXY=off)."""
-    module = write_module(tmp_path / "m", {"p.go": "package p\n"})
     extra = f"toolchain {toolchain_line}\n" if toolchain_line else ""
-    (module / "go.mod").write_text(f"module example.com/m\n\ngo {go_line}\n{extra}")
+    return real_go_reads(tmp_path, setting, f"module example.com/m\n\ngo {go_line}\n{extra}")
+
+
+def real_go_reads(tmp_path: Path, setting: str, go_mod: str) -> str:
+    """What the real go does under GOTOOLCHAIN=*setting* in a module with this go.mod."""
+    module = write_module(tmp_path / "m", {"p.go": "package p\n"})
+    (module / "go.mod").write_text(go_mod)
     env = {**os.environ, "GOTOOLCHAIN": setting, "GOPROXY": "off", "GOSUMDB": "off"}
     ran = subprocess.run(
         [require_tool("go"), "version"], cwd=module, env=env, capture_output=True, text=True
@@ -229,6 +234,25 @@ def test_the_switch_or_the_refusal_is_the_real_go_s(
         assert said.startswith(f"refused: {words[1]} {json.loads(words[2])!r}"), (go_said, said)
     else:
         assert said == go_said
+
+
+# go.mod texts whose go/toolchain lines go's GoModLookup reads (or not) as it trims spaces.
+LOOKUPS = [
+    "module m\n\ngo 1.21\n\x1ctoolchain go1.99.1\n",  # not a space to go: no toolchain line
+    "module m\n\ngo 1.21\n\xa0toolchain go1.99.1\n",  # a space to go
+    "module m\n\ngo 1.99.1\x1f\n",  # not a version
+    "module m\n\ngo 1.99.1\u3000\n",
+    "module m\n\ngo 1.21\ntoolchain go1.99.1// c\n",
+    "module m\n\ngo 1.21\ntoolchain\tgo1.99.1 // c\n",
+    "module m\n\ngo 1.21\ntoolchaingo1.99.1\n",
+]
+
+
+@pytest.mark.parametrize("go_mod", LOOKUPS)
+def test_the_lines_the_switch_reads_are_go_s(tmp_path: Path, go_mod: str) -> None:
+    lines = gover.go_mod_lookup(go_mod, "go"), gover.go_mod_lookup(go_mod, "toolchain")
+    choice = select_toolchain("auto", local_go(), *lines)
+    assert choice.name == real_go_reads(tmp_path, "auto", go_mod)
 
 
 def test_a_longer_patch_number_is_newer() -> None:
