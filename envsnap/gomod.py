@@ -4,9 +4,11 @@ The authority is go itself (``go mod edit -json``, ``go work edit -json``), but 
 cannot ask it: the probes and doctor work on a Host that may replay a recording (which holds the
 file, not go's answer to a new question), the go on PATH may be missing or broken (doctor's very
 subject), and the clean verify path must not pay a go process per file. So :func:`parse` reads the
-text itself, and ``tests/test_gomod.py`` holds it to ``go mod edit -json`` on real files (comments,
-blocks, quoted paths, ``toolchain``, ``godebug``, ``retract`` intervals): :func:`to_json` gives the
-document go prints.
+text itself, cutting it into tokens as go's modfile lexer does (``readToken`` in
+golang.org/x/mod/modfile/read.go: ``//`` ends a word, ``verb (`` opens a block of any verb).
+``tests/test_gomod.py`` holds it to ``go mod edit -json`` on real files (comments, blocks, quoted
+paths, ``toolchain``, ``godebug``, ``retract`` intervals): :func:`to_json` gives the document go
+prints.
 
 One exception is kept on purpose: :func:`envsnap.gover.go_mod_lookup` scans for the first
 ``go``/``toolchain`` line without parsing, because that is what go's own toolchain switch does
@@ -23,8 +25,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_TOKEN = re.compile(r'\s*(?:(//.*)|("(?:[^"\\]|\\.)*")|(=>|[()\[\],])|([^\s"()\[\],]+))')
-BLOCK_VERBS = ("require", "exclude", "replace", "retract", "godebug", "tool", "ignore", "use")
+_PUNCTUATION = "()[]{},"
+# The verbs go reads in a block: go.mod's (module, godebug, require, exclude, replace, retract,
+# tool, ignore) and go.work's (use, godebug, replace); a block of any other kind is ignored.
+BLOCK_VERBS = (
+    "module",
+    "require",
+    "exclude",
+    "replace",
+    "retract",
+    "godebug",
+    "tool",
+    "ignore",
+    "use",
+)
 
 
 @dataclass(frozen=True)
@@ -89,57 +103,131 @@ class ModFile:
         return [line.args[0] for line in self.all("use") if len(line.args) == 1]
 
 
-def _unquote(word: str) -> str:
-    if not word.startswith('"'):
-        return word
-    value: str = json.loads(word)  # go's escapes that JSON lacks (\x, \a, octal) are refused
-    return value
+@dataclass(frozen=True)
+class _Block:
+    """An open ``verb (`` block: its verb ("" for a block go ignores) and its comments."""
+
+    verb: str
+    comments: tuple[str, ...]
+
+
+def _unquote(token: str) -> str:
+    """A token's value as go's parseString reads it: a ``"quoted"`` string unquoted, any other
+    quote refused (a backquoted string too)."""
+    if token.startswith('"'):
+        try:
+            value: str = json.loads(token, strict=False)  # go's \x and octal escapes refused
+        except ValueError:
+            raise ValueError("invalid quoted string") from None
+        return value
+    if any(quote in token for quote in "\"'`"):
+        raise ValueError("unquoted string cannot contain quote")
+    return token
+
+
+def _is_ident(char: str) -> bool:
+    """go's modfile isIdent: a printable non-space rune other than ( ) [ ] { } ,"""
+    return char not in _PUNCTUATION and char.isprintable() and not char.isspace()
+
+
+def _string_end(text: str, start: int) -> int:
+    """The index after the quoted string that opens at *start* (go's lexer: one line only)."""
+    quote, position = text[start], start + 1
+    while position < len(text):
+        char = text[position]
+        if char == quote:
+            return position + 1
+        position += 2 if char == "\\" and quote == '"' else 1
+    raise ValueError("unexpected newline in string")
+
+
+def _ident_end(text: str, start: int) -> int:
+    position = start
+    while (
+        position < len(text) and _is_ident(text[position]) and not text.startswith("//", position)
+    ):
+        if text.startswith("/*", position):
+            raise ValueError("mod files must use // comments (not /* */ comments)")
+        position += 1
+    return position
 
 
 def _tokens(text: str) -> tuple[list[str], str]:
-    """The words of one line (quotes removed) and its trailing comment."""
-    words: list[str] = []
+    """The tokens of one line, as go's modfile lexer (``readToken``) cuts them, quotes kept,
+    and its trailing comment: ``//`` starts a comment even right after a word (``go 1.21// c``)."""
+    tokens: list[str] = []
     position = 0
-    while position < len(text.rstrip()):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise ValueError("unquoted string cannot contain quote")
-        comment, quoted, punct, bare = match.groups()
-        if comment is not None:
-            return words, comment[2:].strip()
-        words.append(_unquote(quoted) if quoted is not None else punct or bare)
-        position = match.end()
-    return words, ""
+    while position < len(text):
+        char = text[position]
+        if char in " \t\r":
+            position += 1
+            continue
+        if text.startswith("//", position):
+            return tokens, text[position + 2 :].strip()
+        if text.startswith("/*", position):
+            raise ValueError("mod files must use // comments (not /* */ comments)")
+        if char in _PUNCTUATION:
+            end = position + 1
+        elif char in '"`':
+            end = _string_end(text, position)
+        elif _is_ident(char):
+            end = _ident_end(text, position)
+        else:
+            raise ValueError(f"unexpected input character {char!r}")
+        _unquote(text[position:end])  # go refuses the file for a token it cannot read
+        tokens.append(text[position:end])
+        position = end
+    return tokens, ""
+
+
+def _opens_block(tokens: list[str]) -> tuple[str, bool] | None:
+    """``verb (`` (or an empty ``verb ()``) at the end of a line: the block's verb ("" when go
+    ignores its kind) and whether it is empty; None for a plain line (go's parseStmt)."""
+    if len(tokens) >= 2 and tokens[-1] == "(":
+        head, empty = tokens[:-1], False
+    elif len(tokens) >= 3 and tokens[-2:] == ["(", ")"]:
+        head, empty = tokens[:-2], True
+    else:
+        return None
+    return (head[0] if len(head) == 1 and head[0] in BLOCK_VERBS else ""), empty
 
 
 def _lines(text: str) -> tuple[list[Line], list[str]]:
     lines: list[Line] = []
     errors: list[str] = []
-    block: str | None = None
-    block_comments: tuple[str, ...] = ()
+    block: _Block | None = None
     before: list[str] = []
     for number, raw in enumerate(text.split("\n"), start=1):
         try:
-            words, suffix = _tokens(raw)
+            tokens, suffix = _tokens(raw)
         except ValueError as exc:
             errors.append(f"{number}: {exc}")
             before = []
             continue
-        if not words:
+        if not tokens:
             before = [*before, suffix] if suffix or raw.strip().startswith("//") else []
             continue
-        if block is None and len(words) == 2 and words[1] == "(" and words[0] in BLOCK_VERBS:
-            block, block_comments, before = words[0], (*before, *([suffix] if suffix else [])), []
+        if block is not None and tokens[0] == ")":
+            if len(tokens) > 1:
+                errors.append(f"{number}: syntax error (expected newline after closing paren)")
+            block, before = None, []
             continue
-        if block is not None and words == [")"]:
-            block, block_comments, before = None, (), []
+        opened = _opens_block(tokens) if block is None else None
+        if opened is not None:
+            verb, empty = opened
+            if not verb:
+                errors.append(f"{number}: unknown block type: {' '.join(tokens[:-1])}")
+            comments = (*before, *([suffix] if suffix else []))
+            block, before = (None if empty else _Block(verb, comments)), []
             continue
-        verb, args = (block, words) if block is not None else (words[0], words[1:])
-        line = Line(number, verb, tuple(args), raw.strip(), suffix, tuple(before), block_comments)
-        lines.append(line)
+        verb, words = (block.verb, tokens) if block is not None else (tokens[0], tokens[1:])
+        if verb:  # a line of a block go ignores is skipped
+            args = tuple(_unquote(word) for word in words)
+            comments = block.comments if block is not None else ()
+            lines.append(Line(number, verb, args, raw.strip(), suffix, tuple(before), comments))
         before = []
     if block is not None:
-        errors.append(f"{len(text.split(chr(10)))}: unterminated {block} block")
+        errors.append(f"{len(text.split(chr(10)))}: unterminated {block.verb or 'unknown'} block")
     return lines, errors
 
 

@@ -13,7 +13,6 @@ import abc
 import json
 import os
 import platform
-import shutil
 import signal
 import threading
 from collections.abc import Mapping, Sequence
@@ -317,7 +316,7 @@ class LocalHost(Host):
         return os.path.realpath(path)
 
     def which(self, name: str) -> str | None:
-        return shutil.which(name, path=self._environ.get("PATH", os.defpath))
+        return look_path(name, self._environ.get("PATH", os.defpath))
 
     def getenv(self, name: str) -> str | None:
         return self._environ.get(name)
@@ -341,6 +340,25 @@ class LocalHost(Host):
 
     def close(self) -> None:
         self._hashes.save()
+
+
+def look_path(name: str, path: str) -> str | None:
+    """The executable *name* names on the search path *path*, as go's ``exec.LookPath`` finds
+    it, and never relative to the working directory (which may be a repository's top): a name
+    with a directory part is taken only when absolute, and a first match through a relative
+    entry (``.``, an empty entry) counts as none, as go's ``ErrDot`` does. So a toolchain, a
+    compiler or a ``go`` that only the current directory provides is never run."""
+    if os.path.dirname(name):
+        return name if os.path.isabs(name) and _runnable(name) else None
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(directory or os.curdir, name)
+        if _runnable(candidate):
+            return candidate if os.path.isabs(candidate) else None
+    return None
+
+
+def _runnable(path: str) -> bool:
+    return os.access(path, os.X_OK) and not os.path.isdir(path)
 
 
 def _timeout_cap(raw: str | None) -> float:

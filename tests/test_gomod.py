@@ -78,6 +78,29 @@ retract (
         "module\texample.com/m\r\n\r\ngo\t1.22\r\ntoolchain\tgo1.22.4\r\n"
     ),
     "no go line": "module example.com/m\n",
+    # go's lexer ends a word at `//`: the comment is not glued to the value nor the line lost
+    "comments right after a value": """module example.com/m// the module
+
+go 1.21// the language
+toolchain go1.22.0// the toolchain
+require example.com/a v1.0.0// indirect
+require (
+\texample.com/b v1.0.0// indirect
+) // the block
+retract [v1.0.0,v1.1.0]// a rationale
+replace example.com/c => ../c// local
+""",
+    "comments right after a value, windows line ends": (
+        "module example.com/m\r\ngo 1.22\r\ntoolchain go1.22.1// c\r\n"
+    ),
+    "a module block": "module (\n\texample.com/m\n)\n\ngo 1.22\n",
+    "a deprecated module in a block": """// the block's comment
+module (
+\t// Deprecated: use v2.
+\texample.com/m
+)
+""",
+    "empty blocks": "module example.com/m\n\ngo 1.22\nrequire ()\nexclude (\n)\n",
 }
 
 GO_WORKS = {
@@ -91,6 +114,14 @@ use (
 use ./d
 replace example.com/y => ../y
 godebug default=go1.21
+""",
+    "comments right after a value": """go 1.21// the language
+toolchain go1.22.0// the toolchain
+use ./a// the first
+use (
+\t./b// the second
+\t"./c d"// the third
+)
 """,
 }
 

@@ -1,10 +1,12 @@
-"""The Go toolchain check: does the local go satisfy go.mod without switching to another?"""
+"""The Go toolchain check: does the local go satisfy go.mod without switching to another?
+
+Versions are compared and the switch is predicted by go's own rules (:mod:`envsnap.gover`,
+:func:`envsnap.probes.toolchain.select_toolchain`), never by a second reading of them.
+"""
 
 from __future__ import annotations
 
-import re
-
-from envsnap import gomod
+from envsnap import gomod, gover
 from envsnap.doctor.facts import (
     Check,
     Evidence,
@@ -13,58 +15,76 @@ from envsnap.doctor.facts import (
     go_mod_evidence,
     skipped,
 )
+from envsnap.errors import EnvsnapError
+from envsnap.probes.toolchain import Choice, select_toolchain
+
+CHECK_ID, TITLE = "go.toolchain", "the local go satisfies go.mod without switching"
 
 
 def check_toolchain(facts: Facts) -> Check:
-    cid, title = "go.toolchain", "the local go satisfies go.mod without switching"
     if facts.go_path is None:
         missing = Evidence("environment", "PATH", ("`go` is not on PATH",))
-        return Check(cid, title, "problem", "`go` is not on PATH", (missing,), "install Go")
-    local = facts.go_env.get("GOVERSION", "").removeprefix("go")
-    parsed = gomod.parse(facts.go_mod or "")
-    go_line, toolchain = parsed.go, parsed.toolchain and parsed.toolchain.removeprefix("go")
+        return Check(CHECK_ID, TITLE, "problem", "`go` is not on PATH", (missing,), "install Go")
+    goversion = facts.go_env.get("GOVERSION", "")
+    local, go_line = gover.from_toolchain(goversion), gomod.parse(facts.go_mod or "").go
     if not local or go_line is None:
-        return skipped(cid, title, "no go.mod go line or no GOVERSION to compare")
+        return skipped(CHECK_ID, TITLE, "no go.mod go line or no GOVERSION to compare")
     evidence = toolchain_evidence(facts)
     fixed = facts.gotoolchain or ""
-    if fixed.startswith("go1") and "+" not in fixed and fixed.removeprefix("go") != local:
+    if fixed.startswith("go1") and "+" not in fixed and fixed != goversion:
         return Check(
-            cid,
-            title,
+            CHECK_ID,
+            TITLE,
             "warning",
             f"GOTOOLCHAIN={fixed}: go runs {fixed} (downloading it if needed), not the local "
             f"go {local}",
             evidence,
             "unset GOTOOLCHAIN, or install that version first on PATH",
         )
-    if newer(go_line, local) and not switching(facts.gotoolchain):
-        said = facts.list_module
-        extra = (said.evidence(),) if said is not None and "requires go" in said.stderr else ()
-        return Check(
-            cid,
-            title,
-            "problem",
-            f"go.mod requires go >= {go_line}, the local go is {local} and "
-            f"GOTOOLCHAIN={facts.gotoolchain} forbids a switch: every go command refuses the "
-            "module",
-            evidence + extra,
-            f"install go {go_line} or newer first on PATH (then `envsnap lock`)",
-        )
-    target = toolchain if newer(toolchain, local) else go_line if newer(go_line, local) else None
-    if target is not None and switching(facts.gotoolchain):
-        how = "search PATH for" if "path" in (facts.gotoolchain or "") else "download"
-        return Check(
-            cid,
-            title,
-            "warning",
-            f"go.mod asks for go {target}, newer than the local go {local}, and "
-            f"GOTOOLCHAIN={facts.gotoolchain}: go will {how} go{target} and build with it, "
-            "not with the go envsnap probed",
-            evidence,
-            f"install go{target} first on PATH, or set GOTOOLCHAIN=local to make go refuse "
-            "instead of switching silently",
-        )
-    return Check(cid, title, "ok", f"go {local} satisfies go.mod's go {go_line}", evidence)
+    try:
+        choice = _choice(facts, goversion)
+    except EnvsnapError as refused:  # go stops on it: every go command fails in the module
+        return Check(CHECK_ID, TITLE, "problem", refused.message, evidence, refused.hint)
+    if gover.compare(go_line, local) > 0 and not choice.switches:
+        return _too_old(facts, go_line, local, evidence)
+    if choice.switches:
+        return _switches(facts, choice, local, evidence)
+    return Check(CHECK_ID, TITLE, "ok", f"go {local} satisfies go.mod's go {go_line}", evidence)
+
+
+def _choice(facts: Facts, goversion: str) -> Choice:
+    """The toolchain go's own switch picks, from the lines it reads as it reads them."""
+    text = facts.go_mod or ""
+    lines = gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+    return select_toolchain(facts.gotoolchain, goversion, *lines)
+
+
+def _too_old(facts: Facts, go_line: str, local: str, evidence: tuple[Evidence, ...]) -> Check:
+    said = facts.list_module
+    extra = (said.evidence(),) if said is not None and "requires go" in said.stderr else ()
+    return Check(
+        CHECK_ID,
+        TITLE,
+        "problem",
+        f"go.mod requires go >= {go_line}, the local go is {local} and "
+        f"GOTOOLCHAIN={facts.gotoolchain} forbids a switch: every go command refuses the module",
+        evidence + extra,
+        f"install go {go_line} or newer first on PATH (then `envsnap lock`)",
+    )
+
+
+def _switches(facts: Facts, choice: Choice, local: str, evidence: tuple[Evidence, ...]) -> Check:
+    how = "search PATH for" if choice.path_only else "download"
+    return Check(
+        CHECK_ID,
+        TITLE,
+        "warning",
+        f"go runs {choice.name}, not the local go {local} ({choice.why}): it will {how} "
+        f"{choice.name} and build with it, not with the go envsnap probed",
+        evidence,
+        f"install {choice.name} first on PATH, or set GOTOOLCHAIN=local to make go refuse "
+        "instead of switching silently",
+    )
 
 
 def toolchain_evidence(facts: Facts) -> tuple[Evidence, ...]:
@@ -78,33 +98,3 @@ def toolchain_evidence(facts: Facts) -> tuple[Evidence, ...]:
         go_env_evidence(facts, "GOVERSION"),
         setting,
     )
-
-
-def newer(required: str | None, local: str | None) -> bool:
-    if not required or not local:
-        return False
-    want, have = version_key(required), version_key(local)
-    return want is not None and have is not None and want > have
-
-
-def switching(setting: str | None) -> bool:
-    """GOTOOLCHAIN values that let go run another toolchain than itself."""
-    if not setting:
-        return False
-    return setting in ("auto", "path") or setting.endswith(("+auto", "+path"))
-
-
-_VERSION = re.compile(r"^(?:go)?(\d+)\.(\d+)(?:\.(\d+)|(rc|beta)(\d+))?")
-
-
-def version_key(version: str) -> tuple[int, ...] | None:
-    """Go's toolchain order: 1.21 (language) < 1.21rc1 < 1.21.0 < 1.21.1."""
-    match = _VERSION.match(version.strip())
-    if match is None:
-        return None
-    major, minor, patch, pre, pre_number = match.groups()
-    if patch is not None:
-        return (int(major), int(minor), int(patch), 0)
-    if pre is not None:
-        return (int(major), int(minor), -1, int(pre_number))
-    return (int(major), int(minor), -2, 0)

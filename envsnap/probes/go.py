@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from typing import NamedTuple
@@ -18,9 +19,25 @@ GO_ENV_TIMEOUT = 20.0
 
 def find_go(host: Host) -> str:
     go = host.which("go")
-    if go is None:
-        raise ToolNotFound("`go` is not on PATH", "install Go or put its bin directory on PATH")
-    return go
+    if go is not None:
+        return go
+    relative = _relative_go(host)
+    if relative is not None:
+        raise ToolNotFound(
+            f"`go` on PATH is {relative}, found through a relative PATH entry: envsnap never "
+            "runs a program found relative to the current directory (go refuses them too)",
+            "remove `.` and empty entries from PATH, or put the go you build with earlier on it",
+        )
+    raise ToolNotFound("`go` is not on PATH", "install Go or put its bin directory on PATH")
+
+
+def _relative_go(host: Host) -> str | None:
+    """The go a shell would run from a relative PATH entry (``.``, an empty entry), if any."""
+    for directory in (host.getenv("PATH") or "").split(":"):
+        candidate = posixpath.join(directory or ".", "go")
+        if toolchain.executable(host, candidate):
+            return None if directory.startswith("/") else candidate
+    return None
 
 
 def parse_go_env_text(text: str) -> dict[str, str]:
@@ -115,13 +132,14 @@ def _before_go121(env: dict[str, str]) -> bool:
     return minor is not None and int(minor[1]) < 21
 
 
-def switch_lines(host: Host, env: dict[str, str], module_dir: str) -> tuple[str, str]:
+def switch_lines(host: Host, env: dict[str, str], module_dir: str) -> tuple[str, str, str]:
     """The ``go`` and ``toolchain`` lines go's switch reads: go.work's in a workspace, else
-    go.mod's (the first of each, as ``gover.GoModLookup`` reads them)."""
+    go.mod's (the first of each, as ``gover.GoModLookup`` reads them), and that file's name."""
     work = env.get("GOWORK", "")
     path = work if work.startswith("/") and host.exists(work) else f"{module_dir}/go.mod"
     text = host.read_text(path) or ""
-    return gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+    lines = gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+    return *lines, posixpath.basename(path)
 
 
 class BuildGo(NamedTuple):

@@ -12,6 +12,7 @@ module cache. Nothing is ever downloaded.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from envsnap import gover
@@ -47,6 +48,17 @@ def _invalid(setting: str, detail: str = "") -> EnvsnapError:
     )
 
 
+def _not_go1(name: str, reason: str) -> EnvsnapError:
+    """go stops on a toolchain that is not a Go 1 release (GOTOOLCHAIN=go2, ``go 2.0``)."""
+    if not reason:
+        return _invalid(name)
+    return EnvsnapError(
+        f"invalid GOTOOLCHAIN {name!r}: {reason} asks for it, and go refuses a toolchain that is "
+        "not a Go 1 release",
+        "write a Go 1 version there: go 1.N or toolchain go1.N.P",
+    )
+
+
 def _minimum(setting: str, local: str) -> tuple[str, str, str]:
     """The default toolchain, its version and the mode (``auto``, ``path`` or ``""``)."""
     if setting in ("auto", "path"):
@@ -63,21 +75,31 @@ def _minimum(setting: str, local: str) -> tuple[str, str, str]:
     return name, version, suffix
 
 
-def select_toolchain(setting: str | None, local: str, go_line: str, toolchain_line: str) -> Choice:
+def _toolchain_version(line: str, file: str) -> str:
+    """The version a ``toolchain`` line of *file* (go.mod, go.work) names; an error where go
+    stops on it."""
+    wanted = gover.from_toolchain(line)
+    if wanted and (line.startswith("go") or "-go" in line):
+        return wanted
+    why = ": a toolchain name never holds a path separator" if re.search(r"[/\\]", line) else ""
+    raise EnvsnapError(
+        f"invalid toolchain {line!r} in {file}{why}", "write it as `toolchain goX.Y.Z`"
+    )
+
+
+def select_toolchain(
+    setting: str | None, local: str, go_line: str, toolchain_line: str, file: str = "go.mod"
+) -> Choice:
     """The toolchain ``go build`` runs under GOTOOLCHAIN=*setting* with the local go *local*
-    (its GOVERSION) in a module whose go.mod (or go.work) has these ``go``/``toolchain`` lines."""
+    (its GOVERSION) in a module whose go.mod (or go.work: *file*) has these ``go``/``toolchain``
+    lines."""
     if not setting or not gover.from_toolchain(local):  # no setting, or a development build
         return Choice("local")
     name, version, mode = _minimum(setting, local)
     reason = ""
     if mode in ("auto", "path") and toolchain_line != "default":
         if toolchain_line:
-            wanted = gover.from_toolchain(toolchain_line)
-            if not wanted or not (toolchain_line.startswith("go") or "-go" in toolchain_line):
-                raise EnvsnapError(
-                    f"invalid toolchain {toolchain_line!r} in go.mod",
-                    "write it as `toolchain goX.Y.Z`",
-                )
+            wanted = _toolchain_version(toolchain_line, file)
             if gover.compare(wanted, version) > 0:
                 name, version, reason = toolchain_line, wanted, "the module's toolchain line"
         if gover.compare(go_line, version) > 0:
@@ -86,6 +108,8 @@ def select_toolchain(setting: str | None, local: str, go_line: str, toolchain_li
                 name += ".0"  # the first release of language version 1.N is go1.N.0
     if name in ("local", local):
         return Choice("local")
+    if not name.startswith("go1") and "-go1" not in name:  # go's last check before it runs one
+        raise _not_go1(name, reason)
     path_only = setting == "path" or setting.endswith("+path")
     return Choice(name, path_only, reason, setting)
 
@@ -96,7 +120,7 @@ def toolchain_dir(go_env: dict[str, str], name: str) -> str:
     return f"{go_env.get('GOMODCACHE', '')}/{TOOLCHAIN_MODULE}-{name}.{platform}"
 
 
-def _executable(host: Host, path: str) -> bool:
+def executable(host: Host, path: str) -> bool:
     info = host.stat(path)
     return info is not None and info.kind == "file" and bool(info.mode & 0o111)
 
@@ -113,7 +137,7 @@ def locate(host: Host, choice: Choice, go_env: dict[str, str]) -> str:
             f"install it (go install golang.org/dl/{choice.name}@latest && {choice.name} download)",
         )
     cached = posixpath.join(toolchain_dir(go_env, choice.name), "bin", "go")
-    if _executable(host, cached):
+    if executable(host, cached):
         return cached
     raise HostError(
         f"cannot probe {choice.name}: the build switches to it ({choice.why}) and it is not in "
