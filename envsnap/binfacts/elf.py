@@ -215,11 +215,11 @@ def _inflated(elf: ELFFile, section: Section, stream: Bounded) -> bytes:
     kind, declared = chdr["ch_type"], int(chdr["ch_size"])
     if kind != "ELFCOMPRESS_ZLIB":
         method = _COMPRESSIONS.get(kind, f"method {kind}") if isinstance(kind, int) else kind
-        raise FormatError(
-            f"its {name} section is compressed with {method}, which envsnap reads not"
-        )
+        raise FormatError(f"its {name} section is compressed with {method}, not zlib")
     if declared > MAX_SECTION:
-        raise FormatError(f"its {name} section inflates to more than any compiler writes")
+        raise FormatError(
+            f"its {name} section inflates to {declared} bytes, more than envsnap reads"
+        )
     packed = stream.at(offset + header.sizeof(), size - header.sizeof(), f"the {name} section")
     try:
         data = zlib.decompressobj().decompress(packed, declared) if declared else b""
@@ -237,7 +237,7 @@ def _version_needs(
     if section is None:
         return ()
     table = _linked_section(elf, section)
-    what = "its version needs"
+    what = "its version needs table"
     section.stringtable = StringTable(stream, table["sh_offset"], table["sh_size"], budget, what)
     needs, count = [], 0
     for version, auxiliaries in section.iter_versions():
@@ -245,7 +245,7 @@ def _version_needs(
         for aux in auxiliaries:
             count += 1
             if count > MAX_ENTRIES:
-                raise FormatError(f"{what} have more entries than envsnap reads")
+                raise FormatError(f"{what} has more entries than envsnap reads")
             names.append(str(aux.name))
             if not aux.entry["vna_next"]:
                 break

@@ -25,7 +25,7 @@ class NameBudget:
     def charge(self, size: int, what: str) -> None:
         if size > self.left:
             raise FormatError(
-                f"{what} names more than {MAX_NAMES // 1024} KiB of libraries, paths and "
+                f"{what} names more than {MAX_NAMES >> 20} MiB of libraries, paths and "
                 "versions, more than any linker writes"
             )
         self.left -= size

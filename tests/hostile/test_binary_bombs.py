@@ -130,8 +130,7 @@ def test_a_zip_bomb_in_comment_is_refused_without_inflating_it(cgo: Cgo) -> None
     payload = compress(comment_bytes(cgo), (bytes(1 << 20), INFLATED >> 20))
     assert len(payload) < 1 << 20
     results = run(cgo, "zip-bomb", with_compressed_comment(cgo, payload, INFLATED))
-    assert_all_refused(results, ".comment")
-    assert "MemoryError" not in results[0]["err"]
+    assert_all_refused(results, ".comment", "inflates")
 
 
 def test_a_zip_bomb_whose_header_says_little_reads_what_it_says(cgo: Cgo) -> None:
@@ -159,7 +158,7 @@ def test_a_compressed_comment_shorter_than_its_header_says_is_refused(cgo: Cgo) 
 def test_a_zstd_compressed_comment_is_refused_by_name(cgo: Cgo) -> None:
     comment = comment_bytes(cgo)
     bomb = with_compressed_comment(cgo, compress(comment), len(comment), ELFCOMPRESS_ZSTD)
-    assert_all_refused(run(cgo, "zstd", bomb), ".comment")
+    assert_all_refused(run(cgo, "zstd", bomb), ".comment", "zstd")
 
 
 # ---- names: DT_NEEDED and version names ----------------------------------------------------------
