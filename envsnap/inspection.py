@@ -272,9 +272,33 @@ def _library_files(locked: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _provides(path: str, soname: str) -> bool:
+def _provides(path: str, own_soname: str | None, soname: str) -> bool:
+    """Whether the locked file at *path* is what the loader finds for *soname*: by the file's
+    own DT_SONAME when it is known (Debian's ``libpcap.so.1.10.3`` is ``libpcap.so.0.8``), else
+    by its name (``libz.so.1.2.13`` for ``libz.so.1``)."""
+    if own_soname is not None:
+        return own_soname == soname
     name = os.path.basename(path)
     return name == soname or name.startswith(soname + ".")
+
+
+def _locked_sonames(paths: Sequence[str], hashes: Mapping[str, str]) -> dict[str, str | None]:
+    """The DT_SONAME of each locked file this machine has with the locked bytes; None for the
+    others (absent, changed, a linker script, a static archive)."""
+    from envsnap import binfacts
+    from envsnap.errors import EnvsnapError
+
+    sonames: dict[str, str | None] = {}
+    for path in dict.fromkeys(paths):
+        sonames[path] = None
+        if not path or (path in hashes and _sha256(path) != hashes[path]):
+            continue
+        try:
+            slices = binfacts.read(path).slices
+        except EnvsnapError:
+            continue
+        sonames[path] = next((p.elf.soname for p in slices if p.elf and p.elf.soname), None)
+    return sonames
 
 
 def _stem(name: str) -> str:
@@ -288,11 +312,14 @@ def _same_stem(files: Sequence[tuple[str, str]], name: str) -> list[tuple[str, s
 
 def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -> list[Finding]:
     files = _library_files(locked)
-    findings = []
+    findings: list[Finding] = []
+    if not elf.needed:
+        return findings
     search = [*elf.rpath, *elf.runpath]
     hashes = _locked_hashes(locked)
+    sonames = _locked_sonames([path for _, path in files], hashes)
     for soname in elf.needed:
-        owners = [(key, path) for key, path in files if _provides(path, soname)]
+        owners = [(key, path) for key, path in files if _provides(path, sonames[path], soname)]
         if owners:
             findings += _loaded_elsewhere(soname, owners[0], search, binary_path, hashes)
             continue

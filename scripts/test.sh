@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(git gcc g++ clang ccache pkg-config zlib1g-dev libpng-dev libglib2.0-dev direnv shellcheck nix-bin
-                 openssl ruby man-db libgtk-3-dev libsdl2-dev libglfw3-dev libzmq3-dev)
+                 openssl ruby man-db libgtk-3-dev libsdl2-dev libglfw3-dev libzmq3-dev libpcap-dev)
 
 install_debian_packages() {
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 0

@@ -3,12 +3,15 @@
 pyelftools reads lazily, so only the headers, the dynamic section, ``.comment``, the version
 needs and the Go build information are read, whatever the size of the binary. Before pyelftools
 walks a table, its extent is checked against the file, and every walk over a count the file
-declares is capped (:data:`MAX_ENTRIES`).
+declares is capped (:data:`MAX_ENTRIES`). Names (libraries, run paths, versions) are read through
+:class:`~envsnap.binfacts.strtab.StringTable`, within their table and a budget for the file; a
+compressed ``.comment`` is inflated to the size its header declares, at most :data:`MAX_SECTION`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from elftools.elf.elffile import ELFFile
@@ -17,6 +20,7 @@ from elftools.elf.sections import Section
 from envsnap.binfacts import buildinfo
 from envsnap.binfacts.facts import ElfFacts, Slice
 from envsnap.binfacts.stream import Bounded, FormatError
+from envsnap.binfacts.strtab import NameBudget, StringTable
 
 MAX_ENTRIES = 4096  # dynamic tags, version needs and their names, segments, sections
 MAX_SECTION = (
@@ -55,7 +59,7 @@ def read(stream: Bounded) -> Slice:
         str(elf["e_machine"]).removeprefix("EM_").lower(),
         go=go,
         go_error=go_error,
-        elf=_facts(elf),
+        elf=_facts(elf, stream),
     )
 
 
@@ -101,21 +105,22 @@ def _goos(elf: ELFFile) -> str:
     return _OSABI.get(elf["e_ident"]["EI_OSABI"], "linux")
 
 
-def _facts(elf: ELFFile) -> ElfFacts:
-    tags = _dynamic_tags(elf)
+def _facts(elf: ELFFile, stream: Bounded) -> ElfFacts:
+    budget = NameBudget()
+    names = _dynamic_names(elf, stream, budget)
     return ElfFacts(
         interpreter=_interpreter(elf),
-        needed=tuple(tag.needed for tag in tags if tag.entry.d_tag == "DT_NEEDED"),
-        rpath=_paths(tag.rpath for tag in tags if tag.entry.d_tag == "DT_RPATH"),
-        runpath=_paths(tag.runpath for tag in tags if tag.entry.d_tag == "DT_RUNPATH"),
-        soname=next((tag.soname for tag in tags if tag.entry.d_tag == "DT_SONAME"), None),
-        comment=_comment(elf),
-        version_needs=_version_needs(elf),
+        needed=tuple(names.get("DT_NEEDED", ())),
+        rpath=_paths(names.get("DT_RPATH", ())),
+        runpath=_paths(names.get("DT_RUNPATH", ())),
+        soname=next(iter(names.get("DT_SONAME", ())), None),
+        comment=_comment(elf, stream),
+        version_needs=_version_needs(elf, stream, budget),
         stripped=not any(s["sh_type"] == "SHT_SYMTAB" for s in _sections(elf)),
     )
 
 
-def _paths(values: Iterator[str]) -> tuple[str, ...]:
+def _paths(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(path for value in values for path in value.split(":") if path)
 
 
@@ -129,35 +134,54 @@ def _interpreter(elf: ELFFile) -> str | None:
     return None
 
 
-def _dynamic_tags(elf: ELFFile) -> list[Any]:
+_NAME_TAGS = ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME")
+DYNAMIC = "its dynamic section"
+
+
+def _dynamic_names(elf: ELFFile, stream: Bounded, budget: NameBudget) -> dict[str, list[str]]:
+    """The strings the dynamic entries of :data:`_NAME_TAGS` name, by tag, in order."""
     dynamic: Any = next((s for s in _sections(elf) if s["sh_type"] == "SHT_DYNAMIC"), None)
     if dynamic is None:
         dynamic = next((s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC"), None)
     if dynamic is None:
-        return []
-    tags = []
-    for tag in dynamic.iter_tags():
-        if tag.entry.d_tag == "DT_NULL":
+        return {}
+    entries = _dynamic_entries(dynamic)
+    named = [(tag, value) for tag, value in entries if tag in _NAME_TAGS]
+    if not named:
+        return {}
+    strings = _dynamic_strings(elf, dynamic, entries, stream, budget)
+    names: dict[str, list[str]] = {}
+    for tag, value in named:
+        names.setdefault(tag, []).append(strings.get_string(value))
+    return names
+
+
+def _dynamic_entries(dynamic: Any) -> list[tuple[str, int]]:
+    """(d_tag, d_val) of each entry up to DT_NULL. The raw entries: pyelftools' own read the
+    name of each as it is made, unbounded."""
+    entries = []
+    for raw in dynamic._iter_tags():
+        if raw["d_tag"] == "DT_NULL":
             break
-        tags.append(tag)
-        if len(tags) > MAX_ENTRIES:
-            raise FormatError("its dynamic section has more entries than envsnap reads")
-    strings = _dynamic_strings_size(elf, dynamic, tags)
-    for tag in tags:
-        if tag.entry.d_tag in _NAME_TAGS:
-            _check_string(tag.entry.d_val, strings, "its dynamic section")
-    return tags
+        entries.append((str(raw["d_tag"]), int(raw["d_val"])))
+        if len(entries) > MAX_ENTRIES:
+            raise FormatError(f"{DYNAMIC} has more entries than envsnap reads")
+    return entries
 
 
-_NAME_TAGS = ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME")
-
-
-def _dynamic_strings_size(elf: ELFFile, dynamic: Any, tags: list[Any]) -> int:
-    """The size of the string table the dynamic entries name their strings in: the section
-    .dynamic links to, or DT_STRSZ when there are no section headers."""
+def _dynamic_strings(
+    elf: ELFFile, dynamic: Any, entries: list[tuple[str, int]], stream: Bounded, budget: NameBudget
+) -> StringTable:
+    """The string table the dynamic entries name their strings in: the section .dynamic links
+    to, or DT_STRTAB and DT_STRSZ when there are no section headers."""
     if isinstance(dynamic, Section):
-        return int(_linked_section(elf, dynamic)["sh_size"])
-    return next((int(t.entry.d_val) for t in tags if t.entry.d_tag == "DT_STRSZ"), 0)
+        table = _linked_section(elf, dynamic)
+        return StringTable(stream, table["sh_offset"], table["sh_size"], budget, DYNAMIC)
+    values = {tag: value for tag, value in reversed(entries)}  # the first of each tag
+    offset = next(elf.address_offsets(values["DT_STRTAB"]), None) if "DT_STRTAB" in values else None
+    if offset is None:
+        raise FormatError(f"{DYNAMIC} puts its string table (DT_STRTAB) outside the file")
+    return StringTable(stream, offset, values.get("DT_STRSZ", 0), budget, DYNAMIC)
 
 
 def _linked_section(elf: ELFFile, section: Any) -> Any:
@@ -166,37 +190,62 @@ def _linked_section(elf: ELFFile, section: Any) -> Any:
     return elf.get_section(section["sh_link"])
 
 
-def _check_string(offset: int, table_size: int, what: str) -> None:
-    """pyelftools reads a name at any offset of the file: one past the end of its string table
-    would be another section's bytes, or nothing."""
-    if offset >= table_size:
-        raise FormatError(f"{what} names a string past the end of its string table")
-
-
-def _comment(elf: ELFFile) -> tuple[str, ...]:
+def _comment(elf: ELFFile, stream: Bounded) -> tuple[str, ...]:
     section = elf.get_section_by_name(".comment")
     if section is None or section["sh_type"] == "SHT_NOBITS":
         return ()
     if section["sh_size"] > MAX_SECTION:
         raise FormatError("its .comment section is larger than any compiler writes")
-    entries = (raw.decode("utf-8", "replace").strip() for raw in section.data().split(b"\0"))
+    data = _inflated(elf, section, stream) if section.compressed else section.data()
+    entries = (raw.decode("utf-8", "replace").strip() for raw in data.split(b"\0"))
     return tuple(dict.fromkeys(text for text in entries if text))  # in order, each once
 
 
-def _version_needs(elf: ELFFile) -> tuple[tuple[str, tuple[str, ...]], ...]:
+_COMPRESSIONS = {1: "zlib", 2: "zstd"}  # ELFCOMPRESS_*
+
+
+def _inflated(elf: ELFFile, section: Section, stream: Bounded) -> bytes:
+    """A compressed section's data as Go's debug/elf reads it: as many bytes as its header says
+    (at most :data:`MAX_SECTION`), inflated no further, whatever the zlib stream holds after."""
+    name, offset, size = section.name, section["sh_offset"], section["sh_size"]
+    header = elf.structs.Elf_Chdr
+    if size < header.sizeof():
+        raise FormatError(f"its compressed {name} section is shorter than its header")
+    chdr = header.parse(stream.at(offset, header.sizeof(), f"the {name} section"))
+    kind, declared = chdr["ch_type"], int(chdr["ch_size"])
+    if kind != "ELFCOMPRESS_ZLIB":
+        method = _COMPRESSIONS.get(kind, f"method {kind}") if isinstance(kind, int) else kind
+        raise FormatError(f"its {name} section is compressed with {method}, not zlib")
+    if declared > MAX_SECTION:
+        raise FormatError(
+            f"its {name} section inflates to {declared} bytes, more than envsnap reads"
+        )
+    packed = stream.at(offset + header.sizeof(), size - header.sizeof(), f"the {name} section")
+    try:
+        data = zlib.decompressobj().decompress(packed, declared) if declared else b""
+    except zlib.error:
+        raise FormatError(f"its compressed {name} section is not valid zlib data") from None
+    if len(data) < declared:
+        raise FormatError(f"its compressed {name} section holds less than its header says")
+    return data
+
+
+def _version_needs(
+    elf: ELFFile, stream: Bounded, budget: NameBudget
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     section = next((s for s in _sections(elf) if s["sh_type"] == "SHT_GNU_verneed"), None)
     if section is None:
         return ()
+    table = _linked_section(elf, section)
+    what = "its version needs table"
+    section.stringtable = StringTable(stream, table["sh_offset"], table["sh_size"], budget, what)
     needs, count = [], 0
-    strings = int(_linked_section(elf, section)["sh_size"])
     for version, auxiliaries in section.iter_versions():
-        _check_string(version.entry["vn_file"], strings, "its version needs")
         names = []
         for aux in auxiliaries:
             count += 1
             if count > MAX_ENTRIES:
-                raise FormatError("its version needs have more entries than envsnap reads")
-            _check_string(aux.entry["vna_name"], strings, "its version needs")
+                raise FormatError(f"{what} has more entries than envsnap reads")
             names.append(str(aux.name))
             if not aux.entry["vna_next"]:
                 break

@@ -77,7 +77,7 @@ class Sources:
         return self.linux_module if name.endswith("elf") else self.mac_module
 
 
-def _go_build(go: str, out: Path, cwd: Path, *args: str, **env: str) -> Path:
+def go_build(go: str, out: Path, cwd: Path, *args: str, **env: str) -> Path:
     subprocess.run(
         [go, "build", "-o", str(out), *args], cwd=cwd, env={**os.environ, **env}, check=True
     )
@@ -94,9 +94,9 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     zlib = root / "zlib"
     shutil.copytree(REPO / "examples" / "zlib", zlib)
     return Sources(
-        go_elf=_go_build(go, root / "go-elf", hello, ".", GOOS="linux", CGO_ENABLED="0"),
-        cgo_elf=_go_build(go, root / "cgo-elf", zlib, "main.go", CGO_ENABLED="1"),
-        go_macho=_go_build(
+        go_elf=go_build(go, root / "go-elf", hello, ".", GOOS="linux", CGO_ENABLED="0"),
+        cgo_elf=go_build(go, root / "cgo-elf", zlib, "main.go", CGO_ENABLED="1"),
+        go_macho=go_build(
             go, root / "go-macho", hello, ".", GOOS="darwin", GOARCH="arm64", CGO_ENABLED="0"
         ),
         thin=MACHO / "markupsafe-3.0.4-arm64-_speedups.so",
