@@ -107,3 +107,39 @@ def test_a_broken_go_mod_is_one_line_with_gos_message_and_exit_2(
     assert line.startswith(f"envsnap: go cannot read go.mod: {_go_says(cgo_module)}")
     assert "go list -e" not in line and "${MODULE}" not in line and str(cgo_module) not in line
     assert (cgo_module / "envsnap.lock").read_bytes() == before
+
+
+def test_doctor_fails_a_module_whose_go_cannot_be_had(tmp_path: Path) -> None:
+    require_tool("go")
+    module = write_module(tmp_path / "newgo", {"main.go": "package main\n\nfunc main() {}\n"})
+    (module / "go.mod").write_text("module example.com/newgo\n\ngo 1.99\n")
+    for setting in ({"GOPROXY": "off"}, {"GOTOOLCHAIN": "path"}):
+        result = envsnap("doctor", "-C", str(module), env={**os.environ, **setting})
+        assert result.returncode == 1, result.stdout
+        line = next(x for x in result.stdout.splitlines() if "go.toolchain" in x)
+        assert line.startswith("problem") and "go1.99.0" in line, line
+
+
+def test_doctor_passes_a_switch_to_a_go_this_machine_has(tmp_path: Path) -> None:
+    """The toolchain go switches to is in the module cache, where go looks: no problem."""
+    from tests.conftest import other_go
+
+    older = other_go("ENVSNAP_TEST_GO_OTHER_MINOR")
+    newer = require_tool("go")
+    version = subprocess.run(
+        [newer, "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    cache = tmp_path / "modcache"
+    bin_dir = cache / "golang.org" / f"toolchain@v0.0.1-{version}.linux-amd64" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "go").symlink_to(Path(newer).resolve())
+    module = write_module(tmp_path / "switch", {"main.go": "package main\n\nfunc main() {}\n"})
+    (module / "go.mod").write_text(f"module example.com/s\n\ngo {version.removeprefix('go')}\n")
+    env = {
+        **os.environ,
+        "PATH": f"{older}{os.pathsep}{os.environ['PATH']}",
+        "GOMODCACHE": str(cache),
+    }
+    result = envsnap("doctor", "-C", str(module), env=env)
+    line = next(x for x in result.stdout.splitlines() if "go.toolchain" in x)
+    assert line.startswith("warning") and version in line, result.stdout

@@ -81,6 +81,8 @@ class Facts:
     linker_search_known: bool = True  # False: the compiler could not say where the linker looks
     apple: AppleFacts | None = None
     lock: LockSummary | None = None
+    # why the toolchain go.mod switches to is not on this machine ("" when it is, or none)
+    switch_missing: str = ""
 
     @property
     def module_path(self) -> str | None:

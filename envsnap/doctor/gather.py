@@ -73,7 +73,25 @@ def gather(host: Host, local_dir: str) -> Facts:
         vendored=bool(root) and host.exists(f"{root}/vendor/modules.txt"),
         **listed,
     )
+    facts = with_fields(facts, switch_missing=switch_missing(host, facts))
     return with_fields(facts, **cgo_facts(host, facts))
+
+
+def switch_missing(host: Host, facts: Facts) -> str:
+    """Why the toolchain the module's go/toolchain lines switch to cannot be found here (on
+    PATH or in the module cache, as go looks), or "" when it is found or there is no switch."""
+    from envsnap import gover
+    from envsnap.probes.toolchain import locate, select_toolchain
+
+    text = facts.go_mod or ""
+    lines = gover.go_mod_lookup(text, "go"), gover.go_mod_lookup(text, "toolchain")
+    try:
+        choice = select_toolchain(facts.gotoolchain, facts.go_env.get("GOVERSION", ""), *lines)
+        if choice.switches:
+            locate(host, choice, facts.go_env)
+    except EnvsnapError as missing:
+        return missing.message
+    return ""
 
 
 def find_root(host: Host, directory: str) -> str | None:

@@ -74,6 +74,18 @@ def _too_old(facts: Facts, go_line: str, local: str, evidence: tuple[Evidence, .
 
 
 def _switches(facts: Facts, choice: Choice, local: str, evidence: tuple[Evidence, ...]) -> Check:
+    if facts.switch_missing and (choice.path_only or _no_downloads(facts)):
+        return Check(
+            CHECK_ID,
+            TITLE,
+            "problem",
+            f"go.mod needs {choice.name} ({choice.why}), which is not on this machine and go "
+            f"cannot download it ({_no_download_reason(facts, choice)}): every go command in "
+            "the module fails",
+            evidence,
+            f"install {choice.name} first on PATH, or lower go.mod's go/toolchain line to a Go "
+            "you have",
+        )
     how = "search PATH for" if choice.path_only else "download"
     return Check(
         CHECK_ID,
@@ -85,6 +97,15 @@ def _switches(facts: Facts, choice: Choice, local: str, evidence: tuple[Evidence
         f"install {choice.name} first on PATH, or set GOTOOLCHAIN=local to make go refuse "
         "instead of switching silently",
     )
+
+
+def _no_downloads(facts: Facts) -> bool:
+    """GOPROXY=off (first in its list): go cannot download a toolchain."""
+    return facts.go_env.get("GOPROXY", "").split(",")[0].split("|")[0].strip() == "off"
+
+
+def _no_download_reason(facts: Facts, choice: Choice) -> str:
+    return f"GOTOOLCHAIN={choice.setting}" if choice.path_only else "GOPROXY=off"
 
 
 def toolchain_evidence(facts: Facts) -> tuple[Evidence, ...]:
