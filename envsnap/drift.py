@@ -844,12 +844,26 @@ def without_unrecorded(locked: Mapping[str, Any], live: Mapping[str, Any]) -> di
     return out
 
 
+@functools.cache
+def _per_field() -> dict[str, float]:
+    """What keeps deepdiff reporting each field: from 8.0 it reports two dicts that share under
+    a third of their keys as one change at the root, unless ``threshold_to_diff_deeper`` is 0
+    (which 7.x does not accept)."""
+    import inspect
+
+    from deepdiff import DeepDiff
+
+    if "threshold_to_diff_deeper" in inspect.signature(DeepDiff).parameters:
+        return {"threshold_to_diff_deeper": 0}
+    return {}
+
+
 def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     from deepdiff import DeepDiff
 
     a, b = keyed(locked), keyed(live)
     flat_a, flat_b = flatten(a), flatten(b)
-    result = DeepDiff(flat_a, flat_b, view="tree")
+    result = DeepDiff(flat_a, flat_b, view="tree", **_per_field())
     diffs: dict[tuple[str, ...], Diff] = {}
     for kind, items in result.items():
         for item in items:
