@@ -1063,11 +1063,11 @@ def _words(value: Any, flag_string: bool) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
     if flag_string and isinstance(value, str):
-        import shlex
+        from envsnap import quoted
 
         try:
-            return shlex.split(value)
-        except ValueError:
+            return quoted.split(value)
+        except quoted.UnterminatedQuote:
             return None
     return None
 
