@@ -15,7 +15,7 @@ import pytest
 
 from envsnap.lockfile import LOCK_NAME, LockFile, content_of, parse_lock, render, with_entry
 from tests.conftest import require_tool
-from tests.hostile.files_common import MAC, replay_module
+from tests.hostile.files_common import MAC, cap_memory, replay_module
 from tests.test_completion import completions
 
 PLATFORM = "darwin-arm64"
@@ -53,7 +53,7 @@ def drifted(tmp_path: Path) -> Path:
 
 def verify(module: Path, env: dict[str, str], fd8: bool = True) -> Ran:
     """``envsnap verify`` on the recorded Mac run by bash with *env* added, file descriptor 8
-    open on a file (as the completion scripts do) or closed."""
+    open on a file (as the completion scripts do) or closed; 1 GiB of memory at most."""
     answer = module.parent / "fd8"
     answer.write_text("")
     argv = [sys.executable, "-m", "envsnap", "--replay", str(MAC), "verify", "-C", str(module)]
@@ -65,6 +65,7 @@ def verify(module: Path, env: dict[str, str], fd8: bool = True) -> Ran:
         text=True,
         env={**clean, **env, "ANSWER": str(answer)},
         timeout=60,
+        preexec_fn=cap_memory,
         check=False,
     )
     return Ran(done.returncode, done.stdout, done.stderr, answer.read_text())
