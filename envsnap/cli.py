@@ -219,20 +219,33 @@ def _clean_verify(argv: Sequence[str]) -> int | None:
         return None
 
 
-def _complete() -> int:
+def _complete() -> int | None:
     """Answer a shell's completion request (the script `envsnap completion SHELL` prints sets
-    _ARGCOMPLETE and calls envsnap); argcomplete writes the candidates and exits."""
-    import argcomplete
+    _ARGCOMPLETE and calls envsnap); None when the environment makes no such request, and the
+    command runs as if _ARGCOMPLETE were not set."""
+    from envsnap.commands import completion
 
-    argcomplete.autocomplete(build_parser(every=True))
-    return 1  # not reached when the request is well formed
+    why_not = completion.not_a_request(os.environ)
+    if why_not is not None:
+        print(
+            f"envsnap: warning: _ARGCOMPLETE is set but this is no shell's completion request "
+            f"({why_not}); running the command",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return completion.answer(build_parser(every=True))
+    except Exception as exc:  # noqa: BLE001 - a failed completion is never a command's exit 0
+        return _report_internal_error(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command with stdout and stderr escaped (envsnap.termsafe): whatever a lock, a
     tool or git hands envsnap, no control character reaches the terminal."""
     if "_ARGCOMPLETE" in os.environ and argv is None:
-        return _complete()
+        answered = _complete()
+        if answered is not None:
+            return answered
     from envsnap.termsafe import SafeStream
 
     streams = sys.stdout, sys.stderr

@@ -16,11 +16,14 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from envsnap import gover
 from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
+
+if TYPE_CHECKING:
+    from deepdiff import DeepDiff
 
 Category = Literal["changed", "missing", "extra", "unverifiable"]
 Severity = Literal["error", "warning", "info"]
@@ -844,12 +847,31 @@ def without_unrecorded(locked: Mapping[str, Any], live: Mapping[str, Any]) -> di
     return out
 
 
-def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
+@functools.cache
+def _reports_at_root() -> bool:
+    """Whether this deepdiff (8.0 and later) reports two dicts that share under a third of
+    their keys as one change at the root, unless ``threshold_to_diff_deeper`` is 0 (a
+    parameter 7.x refuses)."""
+    import inspect
+
     from deepdiff import DeepDiff
 
+    return "threshold_to_diff_deeper" in inspect.signature(DeepDiff).parameters
+
+
+def _field_differences(a: dict[tuple[str, ...], Any], b: dict[tuple[str, ...], Any]) -> DeepDiff:
+    """deepdiff's tree of the differences between two flat entries, each at its own field."""
+    from deepdiff import DeepDiff
+
+    if _reports_at_root():
+        return DeepDiff(a, b, view="tree", threshold_to_diff_deeper=0)
+    return DeepDiff(a, b, view="tree")
+
+
+def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     a, b = keyed(locked), keyed(live)
     flat_a, flat_b = flatten(a), flatten(b)
-    result = DeepDiff(flat_a, flat_b, view="tree")
+    result = _field_differences(flat_a, flat_b)
     diffs: dict[tuple[str, ...], Diff] = {}
     for kind, items in result.items():
         for item in items:
@@ -1049,11 +1071,11 @@ def _words(value: Any, flag_string: bool) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
     if flag_string and isinstance(value, str):
-        import shlex
+        from envsnap import quoted
 
         try:
-            return shlex.split(value)
-        except ValueError:
+            return quoted.split(value)
+        except quoted.UnterminatedQuote:
             return None
     return None
 

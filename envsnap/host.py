@@ -102,6 +102,10 @@ class OutputTooLarge(HostError):
     """A command printed more than the bytes envsnap keeps for one stream of one call."""
 
 
+class ToolOutOfMemory(HostError):
+    """A command failed for want of memory (envsnap caps each tool's, see runner.MEMORY_CAP)."""
+
+
 def shown_command(argv: Sequence[str]) -> str:
     """A command line as messages show it: one line, at most 200 characters."""
     text = " ".join(argv).replace("\n", " ")
@@ -198,6 +202,17 @@ class Host(abc.ABC):
         return self.stat(path) is not None
 
 
+def _refuse_out_of_memory(argv: Sequence[str], outcome: runner.Outcome) -> None:
+    """Raise ToolOutOfMemory when *outcome* is a failure that says memory ran out."""
+    said = runner.out_of_memory(outcome.stderr) if outcome.returncode != 0 else None
+    if said is not None:
+        raise ToolOutOfMemory(
+            f"`{shown_command(argv)}` ran out of memory ({said}); envsnap lets a tool use "
+            f"{runner.MEMORY_CAP // 1024**3} GiB",
+            "run it by hand: a tool it runs (such as $CC) may be printing without end",
+        )
+
+
 class LocalHost(Host):
     """This machine, for real."""
 
@@ -238,9 +253,15 @@ class LocalHost(Host):
             raise ToolNotFound(
                 f"cannot run `{argv[0]}`: {exc.strerror}", "check that it is installed and on PATH"
             ) from None
+        except ValueError:  # a NUL byte, which only a tool's output can have put there
+            raise HostError(
+                f"cannot run `{shown_command(argv)}`: a word of it holds a NUL byte",
+                "a tool printed it: run the ones that gave its flags by hand (go env, pkg-config)",
+            ) from None
         outcome = runner.run_bounded(proc, allowed, limit, self.budget)
         if outcome.ending != "exited":
             raise self._failure(argv, outcome, allowed, budget_bound, limit)
+        _refuse_out_of_memory(argv, outcome)
         return CommandResult(tuple(argv), outcome.returncode, outcome.stdout, outcome.stderr)
 
     def _allowed_time(self, argv: Sequence[str], timeout: float) -> tuple[float, bool]:

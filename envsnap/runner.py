@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import resource
 import selectors
 import signal
 import subprocess
@@ -24,6 +26,9 @@ from typing import IO, Literal
 CHUNK = 64 * 1024
 POLL = 0.05  # seconds between looks at the child, the deadline and a stop request
 AFTER_EXIT_GRACE = 0.5  # how long pipes may stay open once the child itself has exited
+# The data memory each tool may use (heap, not file mappings): a go list of a large monorepo
+# stays far below it; go reading a flood from the $CC it runs reaches it in seconds.
+MEMORY_CAP = 2 * 1024**3
 
 Ending = Literal["exited", "timeout", "too-large", "stopped"]
 
@@ -87,7 +92,10 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start(argv: Sequence[str], cwd: str | None, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    """Start *argv* in a process group of its own, its data memory capped (:func:`cap_memory`).
+    ValueError when a word of *argv*, *cwd* or *env* holds a NUL byte (no program can be given
+    one; it came from a tool's output)."""
+    proc = subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=dict(env),
@@ -96,6 +104,46 @@ def start(argv: Sequence[str], cwd: str | None, env: Mapping[str, str]) -> subpr
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    cap_memory(proc.pid)
+    return proc
+
+
+def cap_memory(pid: int, cap: int = MEMORY_CAP) -> None:
+    """Lower the data-memory limit (RLIMIT_DATA) of *pid* to *cap*, never raise it.
+
+    Every tool it starts inherits the limit, so a tool that reads a flood from the ones it runs
+    (``go env`` reading a $CC that prints without end) fails within seconds, out of memory,
+    instead of growing by gigabytes until the timeout. File mappings (a linker's inputs) and
+    reserved address space do not count. Linux only (``prlimit``): elsewhere only the time
+    bounds such a tool.
+    """
+    prlimit = getattr(resource, "prlimit", None)
+    if prlimit is None:
+        return
+    with contextlib.suppress(OSError, ValueError):  # gone already, or not ours to limit
+        soft, hard = prlimit(pid, resource.RLIMIT_DATA)
+        prlimit(pid, resource.RLIMIT_DATA, (_lower(soft, cap), _lower(hard, cap)))
+
+
+def _lower(limit: int, cap: int) -> int:
+    return cap if limit == resource.RLIM_INFINITY or limit > cap else limit
+
+
+# How tools say that an allocation failed: Go's runtime, GCC, glibc's strerror, C++, Python.
+_OUT_OF_MEMORY = re.compile(
+    rb"out of memory|memory exhausted|cannot allocate memory|bad_alloc|MemoryError", re.IGNORECASE
+)
+
+
+def out_of_memory(stderr: bytes) -> str | None:
+    """The line of *stderr*'s start that says memory ran out, shortened; None if none does."""
+    found = _OUT_OF_MEMORY.search(stderr, 0, 8192)
+    if found is None:
+        return None
+    start = stderr.rfind(b"\n", 0, found.start()) + 1
+    end = stderr.find(b"\n", found.end())
+    line = stderr[start : end if end >= 0 else None].decode("utf-8", errors="replace").strip()
+    return line if len(line) <= 200 else line[:199] + "…"
 
 
 class _Reader:

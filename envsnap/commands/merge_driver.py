@@ -4,7 +4,8 @@ git runs it (see ``envsnap git setup``) with ``%O %A %B %P``. Each platform entr
 the side that changed it, with its text unchanged; when both sides changed the same entry
 differently, both versions go between conflict markers with a note saying what differs, and the
 exit status 1 tells git the file is conflicted. The result is written to OURS atomically. A side
-that cannot be read (or carries a hand-edited entry) leaves OURS untouched: exit 2, one line.
+that cannot be read (not a regular file, larger than a lock can be, or carrying a hand-edited entry)
+leaves OURS untouched: exit 2, one line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, LockError
 from envsnap.lockfile import (
     LOCK_NAME,
+    MAX_LOCK,
     LockFile,
     content_of,
     parse_lock,
@@ -135,10 +137,14 @@ def render_merged(merged: Merged, ours: LockFile, theirs: LockFile) -> bytes:
 
 
 def read_side(path: Path, side: str, name: str) -> LockFile:
-    """One of git's three versions; an empty base (both sides added the file) has no entries."""
+    """One of git's three versions; an empty base (both sides added the file) has no entries.
+    Only a regular file of at most MAX_LOCK bytes is read: a FIFO cannot hang the merge, nor a
+    device fill the memory."""
+    from envsnap.safeio import read_regular
+
     label = Path(f"{name} ({side})")
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_LOCK)
     except OSError as exc:
         raise LockError(
             f"cannot merge {name}: {path}: {exc.strerror}",

@@ -9,10 +9,13 @@ section with ``error`` set instead of raising; only the Go probe is essential, s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envsnap.errors import EnvsnapError, SecretRefused
+from envsnap.errors import EnvsnapError, HostError, SecretRefused
 from envsnap.redact import scrub_message
+
+if TYPE_CHECKING:
+    from envsnap.host import CommandResult
 
 Section = dict[str, Any]
 # A version line kept in the lock is cut to this many characters (a tool printing a 20 MB first
@@ -33,3 +36,11 @@ def guarded(probe: Callable[[], Section]) -> Section:
         raise
     except EnvsnapError as exc:
         return {"error": scrub_message(exc.message)}
+
+
+def printed_text(result: CommandResult, hint: str) -> str:
+    """What *result* printed on stdout; refused (HostError with *hint*) when it holds a NUL
+    byte: no flag, path or version has one, and no program or file name can take one."""
+    if "\0" in result.out:
+        raise HostError(f"`{result.shown}` printed a NUL byte", hint)
+    return result.out

@@ -77,7 +77,7 @@ def read_sdk(host: Host, sdk_path: str) -> Section:
     settings = host.read_bytes(f"{real}/SDKSettings.json")
     try:
         data = json.loads(settings) if settings else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         data = {}
     if isinstance(data, dict) and data.get("Version"):
         section["sdk_version"] = str(data["Version"])

@@ -33,7 +33,8 @@ PLAIN_LISTING = ("list", "-e", "-deps", "-json", "./...")
 
 def iter_json_stream(text: str) -> list[dict[str, Any]]:
     """``go list -json`` prints one JSON object after another, not an array; ValueError for
-    anything else (not JSON, or JSON values other than objects)."""
+    anything else (not JSON, JSON values other than objects, or nesting too deep for Python's
+    decoder)."""
     decoder = json.JSONDecoder()
     objects: list[dict[str, Any]] = []
     pos = 0
@@ -42,7 +43,10 @@ def iter_json_stream(text: str) -> list[dict[str, Any]]:
             pos += 1
         if pos >= len(text):
             return objects
-        obj, pos = decoder.raw_decode(text, pos)
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
         if not isinstance(obj, dict):
             raise ValueError(f"a JSON {type(obj).__name__} where a package object belongs")
         objects.append(obj)

@@ -76,8 +76,13 @@ def read_go_env(host: Host, go: str, module_dir: str) -> dict[str, str]:
 def go_env_object(result: CommandResult) -> dict[str, str]:
     """``go env -json``'s object of strings; ValueError when it is not JSON (an old go, a
     wrapper), HostError when it is JSON of another shape (a broken or hostile go)."""
-    data = json.loads(result.out)
     shape = f"`{result.shown}` printed JSON that is not an object of strings"
+    try:
+        data = json.loads(result.out)
+    except RecursionError:
+        raise HostError(
+            f"{shape} (it is nested too deeply)", "run `go env -json` by hand"
+        ) from None
     if not isinstance(data, dict):
         raise HostError(f"{shape} (a {type(data).__name__})", "run `go env -json` by hand")
     for key, value in data.items():

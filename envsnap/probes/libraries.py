@@ -17,8 +17,9 @@ from typing import Any
 
 from envsnap.errors import EnvsnapError
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ReplayHost, ToolNotFound
-from envsnap.probes import Section, capped
+from envsnap.probes import Section, capped, printed_text
 from envsnap.probes.link import (
+    PKG_CONFIG_BROKEN,
     Key,
     LinkPlan,
     Resolution,
@@ -66,7 +67,7 @@ def _receipt_version(receipt: bytes | None) -> str | None:
     try:
         data: Any = json.loads(receipt) if receipt else None
         stable = data["source"]["versions"]["stable"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
     return str(stable) if stable else None
 
@@ -97,7 +98,7 @@ class LibrarySections:
             result = self.host.run([self.pkg_config, *args], limit=VERSION_OUTPUT_LIMIT)
         except ToolNotFound:
             return None
-        return result.out.strip() if result.ok else None
+        return printed_text(result, PKG_CONFIG_BROKEN).strip() if result.ok else None
 
     def files(self, section: Section, found: Resolution) -> list[Section]:
         entries: dict[str, Section] = {}

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.errors import EnvsnapError
-from envsnap.host import Host, ToolNotFound
+from envsnap.host import CommandResult, Host, ToolNotFound
+from envsnap.probes import printed_text
 from envsnap.probes.cc import compiler_words
 
 Key = tuple[str, str]  # ("ldflags", "-l name or :file") or ("pkg-config", module)
@@ -44,6 +45,7 @@ TWO_WORD = frozenset(
 )
 LIBRARY_FILE = re.compile(r"\.(a|so(\.\d+)*|dylib|tbd)$")
 LINK_TIMEOUT = 60.0
+PKG_CONFIG_BROKEN = "run it by hand; its .pc file, or a wrapper in front of pkg-config, is broken"
 _LD_SCRIPT_WORDS = re.compile(r"[^\s(),]+")
 _SEARCH_DIR = re.compile(r'SEARCH_DIR\("=?([^"]+)"\)')
 
@@ -219,7 +221,7 @@ def pkg_config_libs(host: Host, pkg_config: str, options: list[str], module: str
             f"pkg-config cannot find `{module}`" + (f": {said[0]}" if said else ""),
             "install its -dev package, or add its .pc directory to PKG_CONFIG_PATH",
         )
-    return result.out
+    return printed_text(result, PKG_CONFIG_BROKEN)
 
 
 def link_plan(
@@ -453,9 +455,10 @@ def _trace_argv(host: Host, plan: LinkPlan, scratch: Path) -> tuple[list[str], l
     compiled = host.run(
         [*plan.driver, "-x", "c", "-c", "main.c", "mark.c"], cwd=str(scratch), timeout=LINK_TIMEOUT
     )
-    if not compiled.ok:
+    failure = _compile_failure(compiled, scratch)
+    if failure is not None:
         raise EnvsnapError(
-            f"cannot compile an empty program: {compiled.describe_failure()}",
+            f"cannot compile an empty program: {failure}",
             "check that the C compiler works: `go env CC`, then compile a hello-world with it",
         )
     marks: list[str] = []
@@ -470,6 +473,15 @@ def _trace_argv(host: Host, plan: LinkPlan, scratch: Path) -> tuple[list[str], l
             argv += [marks[-1], *word.words]
     marks.append(_mark(scratch, len(marks)))
     return [*argv, marks[-1], trace_flag(host)], marks
+
+
+def _compile_failure(compiled: CommandResult, scratch: Path) -> str | None:
+    """What went wrong compiling the landmarks: a failure, or a driver that printed something,
+    exited 0 and wrote no object (a wrapper that is not a compiler)."""
+    if not compiled.ok:
+        return compiled.describe_failure()
+    missing = [name for name in ("main.o", "mark.o") if not (scratch / name).is_file()]
+    return f"`{compiled.shown}` exited 0 but wrote no {missing[0]}" if missing else None
 
 
 def _mark(scratch: Path, index: int) -> str:
