@@ -278,6 +278,14 @@ def _go_env(d: Diff) -> tuple[Severity, str, str]:
             "path, hash and version), so the build is the same",
             NOTHING_TO_DO,
         )
+    if name == "CGO_ENABLED" and not _has_cgo(d.locked_entry):
+        return (
+            "info",
+            "the module has no cgo package, so no C is compiled either way; only the standard "
+            "library's net and os/user switch between their cgo and pure-Go code",
+            "nothing to do for the C toolchain; set CGO_ENABLED=1 again if the program relies on "
+            "the system's resolver or user database",
+        )
     if name in CGO_VARIABLES:
         return (
             "error",
@@ -287,6 +295,12 @@ def _go_env(d: Diff) -> tuple[Severity, str, str]:
             f"#cgo directives or the emitted .envrc, or {RELOCK}",
         )
     return ("warning", f"{name} affects what go builds", f"restore {name}, or {RELOCK}")
+
+
+def _has_cgo(entry: Mapping[str, Any]) -> bool:
+    """Whether the locked module (or its tests) has a cgo package, or the lock cannot say."""
+    cgo = entry.get("cgo")
+    return not isinstance(cgo, dict) or "error" in cgo or bool(cgo.get("packages"))
 
 
 def variant_of(entry: Mapping[str, Any]) -> str:

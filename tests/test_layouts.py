@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -143,3 +144,25 @@ def test_doctor_passes_a_switch_to_a_go_this_machine_has(tmp_path: Path) -> None
     result = envsnap("doctor", "-C", str(module), env=env)
     line = next(x for x in result.stdout.splitlines() if "go.toolchain" in x)
     assert line.startswith("warning") and version in line, result.stdout
+
+
+def test_cgo_enabled_0_on_a_module_without_cgo_is_no_error(tmp_path: Path) -> None:
+    require_tool("go")
+    module = write_module(tmp_path / "pure", {"main.go": "package main\n\nfunc main() {}\n"})
+    locked = envsnap("lock", "-C", str(module), env={**os.environ, "CGO_ENABLED": "1"})
+    assert locked.returncode == 0, locked.stderr
+    assert "no cgo package" in locked.stderr
+    result = envsnap("verify", "--json", "-C", str(module), env={**os.environ, "CGO_ENABLED": "0"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert (finding["id"], finding["severity"]) == ("go.env.CGO_ENABLED", "info")
+
+
+def test_cgo_enabled_0_on_a_module_with_cgo_is_still_an_error(cgo_module: Path) -> None:
+    assert envsnap("lock", "-C", str(cgo_module)).returncode == 0
+    result = envsnap(
+        "verify", "--json", "-C", str(cgo_module), env={**os.environ, "CGO_ENABLED": "0"}
+    )
+    assert result.returncode == 1
+    severities = {f["id"]: f["severity"] for f in json.loads(result.stdout)["findings"]}
+    assert severities.get("go.env.CGO_ENABLED") == "error", severities
