@@ -194,7 +194,8 @@ def cache_secret(file: str | Path | None, *, create: bool = False) -> bytes | No
 
     try:
         private_folder(Path(path).parent, parents=True)
-        atomic_write(Path(path), os.urandom(SECRET_SIZE), mode=0o600, follow_symlinks=False)
+        secret = os.urandom(SECRET_SIZE)
+        atomic_write(Path(path), secret, mode=0o600, follow_symlinks=False, keep_owner=False)
     except OSError:
         return None
     return cache_secret(file)
@@ -242,7 +243,9 @@ def write_cache_bytes(file: str | Path, data: bytes) -> None:
 
     Nothing is written unless the cache folder is private to this user
     (:func:`envsnap.atomic.private_folder`); a symlink at the cache file is replaced, never
-    followed. The temporaries of killed writers of the same file are removed.
+    followed, and the new file is this user's, whoever owned the old one (root's run never
+    leaves a cache its own reads would refuse). The temporaries of killed writers of the same
+    file are removed.
     """
     from pathlib import Path
 
@@ -251,7 +254,7 @@ def write_cache_bytes(file: str | Path, data: bytes) -> None:
     path = Path(file)
     try:
         private_folder(path.parent, parents=True)
-        atomic_write(path, data, mode=0o600, follow_symlinks=False)
+        atomic_write(path, data, mode=0o600, follow_symlinks=False, keep_owner=False)
         remove_dead_temporaries(path)  # a killed writer's; a live one's is never touched
     except OSError:
         return
