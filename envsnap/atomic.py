@@ -119,14 +119,19 @@ def _existing(target: Path, shown: Path, follow: bool) -> os.stat_result | None:
 
 
 def atomic_write(
-    path: Path, data: bytes, *, mode: int | None = None, follow_symlinks: bool = True
+    path: Path,
+    data: bytes,
+    *,
+    mode: int | None = None,
+    follow_symlinks: bool = True,
+    keep_owner: bool = True,
 ) -> None:
     """Replace *path* with *data* so that a crash leaves either the old file or the new one.
 
-    The old file's permission bits (and, when allowed, its owner) are kept unless *mode* is
-    given; a new file gets the umask's default. With *follow_symlinks* a symlink at *path* is
-    written through; without it the link itself is replaced. On any failure the temporary file
-    is removed and the ``OSError`` names *path*.
+    The old file's permission bits are kept unless *mode* is given, and with *keep_owner* its
+    owner too, when allowed; a new file gets the umask's default. With *follow_symlinks* a
+    symlink at *path* is written through; without it the link itself is replaced. On any
+    failure the temporary file is removed and the ``OSError`` names *path*.
     """
     try:
         target = write_target(path) if follow_symlinks else path
@@ -135,7 +140,7 @@ def atomic_write(
             old = None  # a link replaced by a file (caches): the umask decides
         if mode is None:
             mode = old.st_mode & 0o7777 if old else 0o666 & ~_current_umask()
-        _replace(target, data, mode, old)
+        _replace(target, data, mode, old if keep_owner else None)
     except OSError as exc:
         if exc.filename is None:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc

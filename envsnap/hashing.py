@@ -6,9 +6,11 @@ rewritten in place with its size and mtime restored is read again. A digest take
 the file's last change (git's racy-clean rule) is not kept. The cache is a JSON file in the
 user's cache folder, guarded by a filelock; one that cannot be read, or holds anything but
 well-formed digests, is discarded; one that cannot be written is skipped. Each entry carries a
-check (a BLAKE2 hash of its key and digest), so a digest changed on disk — by a bad sector, a
-half-restored backup, an editor — no longer matches its check and is dropped, never written
-into a lock. ENVSNAP_NO_CACHE=1 turns it off.
+check (its key and digest sealed with the user's cache secret, :func:`envsnap.stamps.seal`), so a
+digest changed on disk — by a bad sector, a half-restored backup, an editor, another user — no
+longer matches its check and is dropped, never written into a lock. The cache is read only from
+a folder and a file this user owns and alone may write, and its filelock is taken only in such a
+folder. ENVSNAP_NO_CACHE=1 turns it off.
 """
 
 from __future__ import annotations
@@ -24,14 +26,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from envsnap import progress
-from envsnap.stamps import cache_dir, is_racy, read_cache_json, stamp_of, write_cache_json
+from envsnap.atomic import private_folder
+from envsnap.stamps import (
+    cache_dir,
+    cache_secret,
+    is_racy,
+    read_cache_json,
+    seal,
+    stamp_of,
+    write_cache_json,
+)
 
 MAX_HASHED_SIZE = 2 * 1024**3
 MAX_ENTRIES = 20_000
 CACHE_VERSION = 3
 _CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_CHECK_SIZE = 16
 
 
 def sha256_file(path: str) -> tuple[str, os.stat_result] | None:
@@ -54,20 +64,20 @@ def _key(path: str, st: os.stat_result) -> str:
     return "\0".join(map(str, (path, *stamp_of(st))))
 
 
-def check_of(key: str, digest: str) -> str:
-    """What an entry is stored with, to tell a digest changed on disk from the one written."""
-    text = f"{CACHE_VERSION}\0{key}\0{digest}".encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(text, digest_size=_CHECK_SIZE).hexdigest()
+def check_of(secret: bytes, key: str, digest: str) -> str:
+    """What an entry is stored with, to tell a digest changed on disk, or written by anyone
+    without the user's *secret*, from the one envsnap wrote."""
+    return seal(secret, f"{CACHE_VERSION}\0{key}\0{digest}")
 
 
-def _valid(key: object, value: object) -> str | None:
+def _valid(secret: bytes, key: object, value: object) -> str | None:
     """The digest of a well-formed stored entry ``key: [digest, check]``, else None."""
     if not isinstance(key, str) or not isinstance(value, list) or len(value) != 2:
         return None
     digest, check = value
     if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         return None
-    return digest if check == check_of(key, digest) else None
+    return digest if check == check_of(secret, key, digest) else None
 
 
 class HashCache:
@@ -85,10 +95,14 @@ class HashCache:
         folder = cache_dir(environ)
         return cls(folder / "file-hashes.json" if folder else None)
 
-    def _load(self) -> None:
+    def _load(self, secret: bytes | None = None) -> None:
+        """The entries of the file sealed with *secret* (default: the user's, if any)."""
         self._loaded = True
+        secret = secret or cache_secret(self.file)
+        if secret is None:
+            return
         entries = read_cache_json(self.file, CACHE_VERSION)
-        valid = {key: _valid(key, value) for key, value in entries.items()}
+        valid = {key: _valid(secret, key, value) for key, value in entries.items()}
         self._entries = {key: digest for key, digest in valid.items() if digest is not None}
 
     def digest(self, path: str) -> str | None:
@@ -123,13 +137,16 @@ class HashCache:
         from filelock import FileLock, Timeout
 
         with contextlib.suppress(OSError, Timeout):
-            self.file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(self.file.parent, parents=True)  # never a lock file in another's
+            secret = cache_secret(self.file, create=True)
+            if secret is None:
+                return
             with FileLock(str(self.file) + ".lock", timeout=2):
                 fresh = HashCache(self.file)
-                fresh._load()
+                fresh._load(secret)
                 merged = {**fresh._entries, **self._new}
                 if len(merged) > MAX_ENTRIES:
                     merged = dict(list(merged.items())[-MAX_ENTRIES:])
-                stored = {key: [digest, check_of(key, digest)] for key, digest in merged.items()}
+                stored = {k: [digest, check_of(secret, k, digest)] for k, digest in merged.items()}
                 write_cache_json(self.file, CACHE_VERSION, stored)
             self._new.clear()

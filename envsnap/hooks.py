@@ -1,19 +1,24 @@
 """envsnap's own git pre-commit hook, for teams that do not use the pre-commit framework.
 
 The hook runs ``envsnap verify`` with the Python that installed it (an absolute path, so that GUI
-git clients with a bare PATH still find envsnap), in isolated mode: git runs hooks (and merge
-drivers) at the top of the work tree, and a plain ``python -m envsnap`` there would import a
-committed ``envsnap/`` or ``envsnap.py`` instead of envsnap (:func:`safe_python`). A hook that was
+git clients with a bare PATH still find envsnap), always in isolated mode (:func:`launcher`): git
+runs hooks (and merge drivers) at the top of the work tree, and a plain ``python -m envsnap``
+there would import a committed ``envsnap/`` or ``envsnap.py`` instead of envsnap; neither
+``PYTHONPATH`` nor the user's site-packages is read at commit time either. A hook that was
 already there is copied aside to ``pre-commit.envsnap-chained`` and run first, and
-:func:`uninstall` moves it back unchanged. Every step replaces one file by a rename, so a kill at
-any point leaves a working hook (the old one or the new one). The hook is recognised by
-:data:`MARKER`; a file without it is never overwritten.
+:func:`uninstall` moves it back unchanged; a symlinked hook is copied as the link and replaced,
+never written through, and a chained hook that leads back to envsnap's own is refused (it would
+run itself, forever). Every step replaces one file by a rename, so a kill at any point leaves a
+working hook (the old one or the new one). The hook is recognised by :data:`MARKER`; a file
+without it is never overwritten.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,18 +37,24 @@ _TEMPLATE = """\
 # removes it and puts back the hook that was here before.
 {marker}
 # Runs `envsnap verify` for the Go module named on the last line; drift stops the commit.
-# A hook that was here before is kept as {chained} and runs first.
+# A hook that was here before is kept as {chained} and runs first
+# (unless it leads back to envsnap's own hook: that would run itself, forever).
 ENVSNAP_PYTHON={python}
 chained="$(dirname "$0")/{chained}"
-if [ -x "$chained" ]; then
-    "$chained" "$@" || exit $?
+if [ -f "$chained" ] && [ -x "$chained" ]; then
+    if [ "$chained" -ef "$0" ] || grep -qxF {marker_word} "$chained"; then
+        echo "envsnap: not running $chained: it is envsnap's own hook, which would run" \\
+            "itself (put back the hook it replaced, or remove it)" >&2
+    else
+        "$chained" "$@" || exit $?
+    fi
 fi
 if [ ! -x "$ENVSNAP_PYTHON" ]; then
     echo "envsnap: $ENVSNAP_PYTHON is gone: reinstall envsnap, then run" \\
         "'envsnap hook install' again (or 'envsnap hook uninstall')" >&2
     exit 1
 fi
-exec "$ENVSNAP_PYTHON" {isolation} -m envsnap verify -C {module}
+exec "$ENVSNAP_PYTHON" {launch} verify -C {module}
 """
 
 
@@ -89,15 +100,61 @@ def module_argument(module: str) -> str:
     return module if module.startswith(("/", "./")) else f"./{module}"
 
 
-def hook_script(python: str, module: str, isolation: str = ISOLATED) -> bytes:
+_ISOLATED_VIEW = """\
+import json, os, sys
+try:
+    import envsnap
+    found = os.path.dirname(os.path.realpath(envsnap.__file__))
+except Exception:
+    found = None
+print(json.dumps([found, sys.path]))
+"""
+_RUN_FROM = (
+    "import sys; sys.path[:0] = {paths}; import runpy; "
+    'runpy.run_module("envsnap", run_name="__main__", alter_sys=True)'
+)
+
+
+def launcher(python: str) -> str:
+    """The words after *python* in the hook that run this envsnap, always isolated (``-I``: at
+    commit time neither the work tree, ``PYTHONPATH`` nor the user's site-packages is read):
+    ``-I -m envsnap`` when the isolated interpreter finds this very envsnap (a virtualenv, a
+    system install); else ``-I -c CODE``, CODE putting ahead on the path the folders this
+    envsnap and its dependencies were found in now (PYTHONPATH, the user's site-packages)."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    found, isolated_path = _isolated_view(python)
+    if found == here:
+        return f"{ISOLATED} -m envsnap"
+    extra = [p for p in sys.path[1:] if os.path.isabs(p) and p not in isolated_path]
+    paths = list(dict.fromkeys([os.path.dirname(here), *extra]))
+    code = _RUN_FROM.format(paths=json.dumps(paths))  # a JSON list of strings is Python too
+    return f"{ISOLATED} -c {shlex.quote(code)}"
+
+
+def _isolated_view(python: str) -> tuple[str | None, list[str]]:
+    """Where *python* in isolated mode finds envsnap (None: nowhere), and its import path."""
+    from envsnap.host import LocalHost
+
+    try:
+        ran = LocalHost().run([python, ISOLATED, "-c", _ISOLATED_VIEW], cwd=tempfile.gettempdir())
+        found, path = json.loads(ran.out) if ran.ok else (None, [])
+    except (HostError, ValueError):
+        return None, []
+    if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+        return None, []
+    return (found if isinstance(found, str) else None), path
+
+
+def hook_script(python: str, module: str, launch: str = f"{ISOLATED} -m envsnap") -> bytes:
     """The hook's text; *module* is the module's folder relative to the top of the work tree
-    (git runs hooks there), so one hook serves every worktree."""
+    (git runs hooks there), so one hook serves every worktree; *launch* is :func:`launcher`'s."""
     return _TEMPLATE.format(
         version=__version__,
         marker=MARKER,
+        marker_word=shlex.quote(MARKER),
         chained=CHAINED_NAME,
         python=shlex.quote(python),
-        isolation=isolation,
+        launch=launch,
         module=shlex.quote(module_argument(module)),
     ).encode()
 
@@ -126,15 +183,18 @@ def install(paths: HookPaths, script: bytes) -> str:
     """
     paths.hook.parent.mkdir(parents=True, exist_ok=True)
     if _holds(paths.hook, script):
+        _refuse_a_chain_to_itself(paths, paths.chained)
         return f"already installed: {paths.hook}"
     if not os.path.lexists(paths.hook) or is_ours(paths.hook):
         updated = os.path.lexists(paths.hook)
-        atomic_write(paths.hook, script, mode=_executable_mode())
+        _refuse_a_chain_to_itself(paths, paths.chained)
+        _write_hook(paths.hook, script)
         return f"{'updated' if updated else 'installed'} {paths.hook}"
     _refuse_unless_movable(paths)
+    _refuse_a_chain_to_itself(paths, paths.hook)
     if not _same_file(paths.hook, paths.chained):
         _copy_aside(paths.hook, paths.chained)
-    atomic_write(paths.hook, script, mode=_executable_mode())
+    _write_hook(paths.hook, script)
     return f"installed {paths.hook}; the hook that was there runs first, from {paths.chained}"
 
 
@@ -149,6 +209,32 @@ def _holds(hook: Path, script: bytes) -> bool:
         )
     except OSError:
         return False
+
+
+def _write_hook(hook: Path, script: bytes) -> None:
+    """Replace *hook* with envsnap's: a symlink there is replaced, never written through (its
+    target may be a hook shared by other repositories)."""
+    atomic_write(hook, script, mode=_executable_mode(), follow_symlinks=False)
+
+
+def _refuse_a_chain_to_itself(paths: HookPaths, chained: Path) -> None:
+    """Refuse when *chained* (the hook that would run first) leads to envsnap's own hook:
+    through a symlink to the hook's own place, or to a file carrying the marker."""
+    if not os.path.lexists(chained):
+        return
+    if chained.is_symlink():
+        try:
+            real = chained.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return  # a dangling link or a loop: never run (the hook runs only a file)
+        runs_itself = real == paths.hook.parent.resolve() / paths.hook.name or is_ours(real)
+    else:
+        real, runs_itself = chained, is_ours(chained)
+    if runs_itself:
+        raise HookError(
+            f"{chained} leads to envsnap's own hook ({real}): chained, it would run itself",
+            f"put back the hook that {real} replaced, or remove {chained}, then install again",
+        )
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -12,8 +12,9 @@ stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not s
 ``lock`` never reads the memo; ``verify`` re-probes without it before it reports a drift, so a
 stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
 ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently, and each
-entry carries a check (a hash of its slot, manifest and value): an entry changed on disk no longer
-matches it and is never used.
+entry carries a check (its slot, manifest and value sealed with the user's cache secret,
+:func:`envsnap.stamps.seal`): an entry changed on disk, or written by anyone without the secret,
+no longer matches it and is never used.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from typing import Any
 from envsnap import __version__
 from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, OUTPUT_LIMIT, CommandResult, FileInfo, Host
 from envsnap.stamps import (
+    SECRET_SIZE,
     Stamp,
     cache_dir,
+    cache_secret,
     holds,
     is_racy,
     key_of,
     read_cache_json,
+    seal_data,
     stamp,
     write_cache_json,
 )
@@ -118,17 +122,19 @@ def manifest_of(paths: Iterable[str]) -> dict[str, Stamp]:
     return {path: stamp(path) for path in sorted(set(paths))}
 
 
-def check_of(slot: str, manifest: Any, value: Any) -> str:
-    """What an entry is stored with, to tell an entry changed on disk from the one written."""
-    return key_of(CACHE_VERSION, slot, manifest, value)
+def check_of(secret: bytes, slot: str, manifest: Any, value: Any) -> str:
+    """What an entry is stored with, to tell an entry changed on disk, or written by anyone
+    without the user's *secret*, from the one envsnap wrote."""
+    return seal_data(secret, CACHE_VERSION, slot, manifest, value)
 
 
-def _reusable(slot: str, hit: Any) -> bool:
+def _reusable(secret: bytes | None, slot: str, hit: Any) -> bool:
     """A well-formed entry, as it was written, whose every stamp is unchanged."""
     return (
-        isinstance(hit, dict)
+        secret is not None
+        and isinstance(hit, dict)
         and isinstance(hit.get("value"), dict)
-        and hit.get("check") == check_of(slot, hit.get("manifest"), hit["value"])
+        and hit.get("check") == check_of(secret, slot, hit.get("manifest"), hit["value"])
         and holds(hit.get("manifest"))
     )
 
@@ -145,7 +151,8 @@ class ProbeCache:
     def __init__(self, host: Host, file: Path | None) -> None:
         self.host = host
         self.file = file
-        self._entries: dict[str, Any] = read_cache_json(file, CACHE_VERSION)
+        self._secret = cache_secret(file)
+        self._entries: dict[str, Any] = read_cache_json(file, CACHE_VERSION) if self._secret else {}
         self._dirty = False
         self._lock = threading.Lock()
         # what this run's answers stand on, for a verdict (envsnap.verdict); None once an
@@ -170,7 +177,7 @@ class ProbeCache:
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit: Any = self._entries.get(slot)
-        if _reusable(slot, hit):
+        if _reusable(self._secret, slot, hit):
             self._stood_on(hit["manifest"])
             value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
             return value
@@ -185,10 +192,18 @@ class ProbeCache:
         with self._lock:
             self._entries.pop(slot, None)
             kept = json.loads(json.dumps(section))
-            check = check_of(slot, manifest, kept)
+            check = check_of(self._writing_secret(), slot, manifest, kept)
             self._entries[slot] = {"manifest": manifest, "value": kept, "check": check}
             self._dirty = True
         return section
+
+    def _writing_secret(self) -> bytes:
+        """The secret new entries are sealed with (the caller holds the lock): the user's,
+        created on the first entry; without a cache folder of the user's own, one for this run
+        alone (its entries are never written: see write_cache_bytes)."""
+        if self._secret is None:
+            self._secret = cache_secret(self.file, create=True) or os.urandom(SECRET_SIZE)
+        return self._secret
 
     def _stood_on(self, manifest: dict[str, Any] | None) -> None:
         with self._lock:

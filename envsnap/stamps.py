@@ -6,6 +6,12 @@ unchanged, with git's "racy clean" rule (https://git-scm.com/docs/racy-git): a f
 within the timestamp granularity of the moment its stamp was taken may change again without its
 stamp changing, so such a stamp is never trusted. ``ctime`` cannot be set by a user, so a file
 rewritten in place with its size and ``mtime`` restored still gets a new stamp.
+
+Every cache is read as it is written: only from a folder that is a real directory owned by this
+user and closed to writes by group and others, and only files this user owns and alone may
+write. Each entry is stored with a *seal*, a BLAKE2 hash keyed with a per-user secret kept beside
+the caches (``secret``, mode 0600): damage, or an entry written by anyone who does not hold the
+secret, fails it, and the entry is never used.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ Stamp = tuple[int, int, int, int, int, int] | None
 RACY_FINE_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000
 MAX_CACHE_FILE = 64 * 1024 * 1024
+SECRET_NAME, SECRET_SIZE = "secret", 32  # the key that seals every cache entry (see seal)
 
 
 def caching_disabled(environ: Mapping[str, str]) -> bool:
@@ -122,24 +129,90 @@ def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
     return max(found[4], found[5]) >= taken_at_ns - window
 
 
-def read_cache_bytes(path: str | Path | None) -> bytes | None:
-    """A cache file's bytes, or None: it is opened without blocking and read only if it is a
-    regular file of sane size, so a FIFO, a device or a huge file planted in the cache folder is
-    ignored, never waited on."""
-    if path is None:
+def trusted_folder(folder: str) -> bool:
+    """Whether *folder* may hold caches: a real directory (not a symlink) owned by this user and
+    not writable by group or others, as :func:`envsnap.atomic.private_folder` demands of a
+    folder before envsnap writes to it."""
+    try:
+        info = os.lstat(folder)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISDIR(info.st_mode) and _owned_and_closed(info, 0o022)
+
+
+def _owned_and_closed(info: os.stat_result, closed_bits: int) -> bool:
+    return info.st_uid == os.geteuid() and not info.st_mode & closed_bits
+
+
+_NOFOLLOW, _NOCTTY = getattr(os, "O_NOFOLLOW", 0), getattr(os, "O_NOCTTY", 0)
+_OPEN_OWN = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | _NOCTTY | _NOFOLLOW
+
+
+def _read_own_file(path: str, limit: int, closed_bits: int) -> bytes | None:
+    """The bytes of *path* if it is a regular file (not a symlink) of at most *limit* bytes,
+    owned by this user, with none of *closed_bits* set, in a :func:`trusted_folder`; else None.
+    It is opened without blocking, so a FIFO or a device is ignored, never waited on."""
+    if not trusted_folder(os.path.dirname(os.path.abspath(path))):
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except OSError:
+        fd = os.open(path, _OPEN_OWN)
+    except (OSError, ValueError):
         return None
     try:
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_FILE:
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
                 return None
-            return handle.read()
+            return handle.read(limit) if _owned_and_closed(info, closed_bits) else None
     except OSError:
         return None
+
+
+def read_cache_bytes(path: str | Path | None) -> bytes | None:
+    """A cache file's bytes, or None unless it is a regular file of sane size that this user
+    owns and alone may write, in a :func:`trusted_folder`: a FIFO, a device, a huge file, or a
+    file or folder another user could have written is ignored, never waited on."""
+    return None if path is None else _read_own_file(str(path), MAX_CACHE_FILE, 0o022)
+
+
+def cache_secret(file: str | Path | None, *, create: bool = False) -> bytes | None:
+    """The per-user secret that seals the cache *file*: ``secret`` beside it, 32 bytes, owned by
+    this user and closed to group and others (0600). None when there is none or it cannot be
+    trusted; with *create*, a fresh one then replaces it (in a folder made private first), and
+    the one on disk afterwards is returned, so that racing writers agree."""
+    if file is None:
+        return None
+    path = os.path.join(os.path.dirname(os.path.abspath(file)), SECRET_NAME)
+    found = _read_own_file(path, SECRET_SIZE, 0o077)
+    if found is not None and len(found) == SECRET_SIZE:
+        return found
+    if not create:
+        return None
+    from pathlib import Path
+
+    from envsnap.atomic import atomic_write, private_folder
+
+    try:
+        private_folder(Path(path).parent, parents=True)
+        secret = os.urandom(SECRET_SIZE)
+        atomic_write(Path(path), secret, mode=0o600, follow_symlinks=False, keep_owner=False)
+    except OSError:
+        return None
+    return cache_secret(file)
+
+
+def seal(secret: bytes, text: str) -> str:
+    """The check a cache entry is stored with: *text* hashed with BLAKE2 keyed with *secret*.
+    Anyone without the secret cannot compute it, so cannot forge an entry."""
+    data = text.encode("utf-8", "surrogateescape")
+    return _key_hash(data, digest_size=32, key=secret).hexdigest()
+
+
+def seal_data(secret: bytes, *parts: Any) -> str:
+    """:func:`seal` of plain JSON data."""
+    import json
+
+    return seal(secret, json.dumps(parts, sort_keys=True, default=str))
 
 
 def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
@@ -170,7 +243,9 @@ def write_cache_bytes(file: str | Path, data: bytes) -> None:
 
     Nothing is written unless the cache folder is private to this user
     (:func:`envsnap.atomic.private_folder`); a symlink at the cache file is replaced, never
-    followed. The temporaries of killed writers of the same file are removed.
+    followed, and the new file is this user's, whoever owned the old one (root's run never
+    leaves a cache its own reads would refuse). The temporaries of killed writers of the same
+    file are removed.
     """
     from pathlib import Path
 
@@ -179,7 +254,7 @@ def write_cache_bytes(file: str | Path, data: bytes) -> None:
     path = Path(file)
     try:
         private_folder(path.parent, parents=True)
-        atomic_write(path, data, mode=0o600, follow_symlinks=False)
+        atomic_write(path, data, mode=0o600, follow_symlinks=False, keep_owner=False)
         remove_dead_temporaries(path)  # a killed writer's; a live one's is never touched
     except OSError:
         return

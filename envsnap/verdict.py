@@ -12,9 +12,10 @@ and the full verify runs.
 On macOS the developer-tools probe (xcode-select, pkgutil, xcodebuild) is not memoised, so no
 verdict is kept there. This module and :mod:`envsnap.shortcut` use plain string paths and a
 file of NUL-separated fields (paths and reports never hold a NUL): the clean path imports
-neither pathlib, json nor re. Each verdict ends with a check (a BLAKE2 hash of its fields): a
-verdict changed on disk, or cut short, no longer matches it and is dropped, so its report is
-never printed.
+neither pathlib, json nor re. Each verdict ends with a check, its fields sealed with the user's
+cache secret (:func:`envsnap.stamps.seal`): a verdict changed on disk, cut short, or written by
+anyone without the secret no longer matches it and is dropped, so its report is never printed.
+The file is read only from a folder and a file this user owns and alone may write.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from envsnap import __version__
 from envsnap.stamps import (
     Stamp,
     cache_file,
+    cache_secret,
     environment_key,
     holds,
     is_racy,
     read_cache_bytes,
+    seal,
     stamp,
     text_key,
     write_cache_bytes,
@@ -66,24 +69,25 @@ def _own_files(start: str, module_root: str) -> list[str]:
     return [*paths, os.path.join(module_root, "go.mod")]
 
 
-def _check(fields: list[str]) -> str:
-    return text_key("\0".join([_MAGIC, *fields]))
+def _check(secret: bytes, fields: list[str]) -> str:
+    return seal(secret, "\0".join([_MAGIC, *fields]))
 
 
-def _encode(verdicts: dict[str, Verdict]) -> bytes:
+def _encode(verdicts: dict[str, Verdict], secret: bytes) -> bytes:
     fields = [_MAGIC]
     for key, (report, manifest) in verdicts.items():
         record = [key, *(report[name] for name in RENDERINGS), str(len(manifest))]
         for path, found in manifest.items():
             record += [path, "-" if found is None else ",".join(map(str, found))]
-        fields += [*record, _check(record)]
+        fields += [*record, _check(secret, record)]
     return "\0".join(fields).encode("utf-8", "surrogateescape")
 
 
-def _decode(data: bytes | None) -> dict[str, Verdict]:
-    """The verdicts of a file, or {} for anything malformed (never an exception)."""
-    fields = data.decode("utf-8", "surrogateescape").split("\0") if data else []
-    if not fields or fields[0] != _MAGIC:
+def _decode(data: bytes | None, secret: bytes | None) -> dict[str, Verdict]:
+    """The verdicts of a file sealed with *secret*, or {} for anything malformed or unsealed
+    (never an exception)."""
+    fields = data.decode("utf-8", "surrogateescape").split("\0") if data and secret else []
+    if not secret or not fields or fields[0] != _MAGIC:
         return {}
     verdicts: dict[str, Verdict] = {}
     at = 1
@@ -98,7 +102,7 @@ def _decode(data: bytes | None) -> dict[str, Verdict]:
             ):
                 manifest[path] = None if found == "-" else [int(n) for n in found.split(",")]
             at += 2 * count
-            if fields[at] != _check(fields[start:at]):
+            if fields[at] != _check(secret, fields[start:at]):
                 return {}
             at += 1
             verdicts[key] = (report, manifest)
@@ -115,7 +119,9 @@ def clean_report(
     environ: Mapping[str, str], start: str, module_root: str, extra: Any = None
 ) -> dict[str, str] | None:
     """The clean report (by output option) of a remembered verdict that still holds here."""
-    found = _decode(read_cache_bytes(_file(environ))).get(_key(environ, start, module_root, extra))
+    file = _file(environ)
+    verdicts = _decode(read_cache_bytes(file), cache_secret(file))
+    found = verdicts.get(_key(environ, start, module_root, extra))
     if found is None:
         return None
     report, manifest = found
@@ -145,8 +151,12 @@ def remember_clean(
         return
     if any("\0" in text for text in (*manifest, *report.values())):
         return
-    verdicts = _decode(read_cache_bytes(file))
+    secret = cache_secret(file, create=True)
+    if secret is None:  # a folder that is not this user's alone: nothing is kept there
+        return
+    verdicts = _decode(read_cache_bytes(file), secret)
     key = _key(environ, start, module_root, extra)
     verdicts.pop(key, None)
     verdicts[key] = ({name: report[name] for name in RENDERINGS}, manifest)
-    write_cache_bytes(file, _encode(dict(list(verdicts.items())[-MAX_VERDICTS:])))
+    kept = dict(list(verdicts.items())[-MAX_VERDICTS:])
+    write_cache_bytes(file, _encode(kept, secret))

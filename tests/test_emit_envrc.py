@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -314,3 +315,54 @@ def test_gotoolchain_makes_another_local_go_run_the_locked_release(tmp_path: Pat
     assert shown.stdout.split()[2] == locked, shown.stdout + shown.stderr
     fetched = tmp_path / "modcache" / "golang.org" / f"toolchain@v0.0.1-{locked}.{platform}"
     assert (fetched / "bin" / "go").is_file()  # go fetched it through the file GOPROXY
+
+
+# Flags that run `touch PWNED` wherever a quote of the .envrc gives way: command substitution,
+# backquotes, a quote of each kind, a parameter expansion, a backslash; the module's own folder
+# name, which the .envrc puts back for ${MODULE}, holds a quote too (direnv itself cannot enter
+# a folder whose name holds a `$`).
+HOSTILE_CFLAGS = (
+    "-I{module}/inc -DQ='$(touch PWNED)' -DB=`touch PWNED` -DD=\"$HOME\" "
+    "-DS=\\$(touch PWNED) -DA=it's -DX=${{x:-$(touch PWNED)}}"
+)
+HOSTILE_LDFLAGS = "-L{module}/lib -Wl,-rpath,'$ORIGIN' `touch PWNED` ';touch PWNED;'"
+
+
+def test_hostile_locked_flags_run_nothing_when_the_envrc_loads(tmp_path: Path) -> None:
+    require_tool("go")
+    module = tmp_path / "it's"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/h\n\ngo 1.21\n")
+    (module / "p.go").write_text("package p\n")
+    env = base_env()
+    hostile = {
+        "CGO_CFLAGS": HOSTILE_CFLAGS.format(module=module),
+        "CGO_LDFLAGS": HOSTILE_LDFLAGS.format(module=module),
+    }
+    lock(module, {**env, **hostile})
+    (entry,) = tomllib.loads((module / "envsnap.lock").read_text())["platforms"].values()
+    locked = {name: entry["go"]["env"][name] for name in hostile}
+    assert all("${MODULE}/" in value for value in locked.values())
+    emitted = envsnap("emit", "--direnv", "-C", str(module), env=env)
+    assert emitted.returncode == 0, emitted.stderr
+    require_tool("direnv")
+    assert run(["direnv", "allow"], module, env).returncode == 0
+
+    loaded = direnv_exec(module, env, *DUMP_ENV)
+    assert loaded.returncode == 0, loaded.stderr
+    exported = json.loads(loaded.stdout)
+    for name, value in locked.items():
+        assert exported[name] == value.replace("${MODULE}", str(module)), name
+    sourced = subprocess.run(  # plain bash too, as a user sourcing it by hand would
+        ["bash", "-c", 'watch_file() { :; }; has() { return 1; }; . ./.envrc; echo "$CGO_CFLAGS"'],
+        cwd=module,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert sourced.stdout == exported["CGO_CFLAGS"] + "\n", sourced.stderr
+    assert sorted(tmp_path.rglob("PWNED")) == []
+    require_tool("shellcheck")  # last: what ran above is what is held, not its style
+    check = run(["shellcheck", str(module / ".envrc")], module)
+    assert check.returncode == 0, check.stdout

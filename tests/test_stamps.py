@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from platformdirs.macos import MacOS
 from platformdirs.unix import Unix
 
+from envsnap.hashing import HashCache
 from envsnap.stamps import is_racy, stamp, user_cache_dir
 
 
@@ -50,3 +52,19 @@ def test_a_stamp_taken_just_after_a_change_is_racy(tmp_path: Path) -> None:
     assert not is_racy((0o100000, 1, 2, 3, *old), time.time_ns())
     assert is_racy((0o100000, 1, 2, 3, 5_000_000_000, 5_000_000_000), 6_000_000_000)
     assert not is_racy(None, time.time_ns())
+
+
+def test_an_old_mtime_restored_just_now_is_racy(tmp_path: Path) -> None:
+    """A package manager writes a file, then sets its mtime back to the release date: the stamp
+    shows an old mtime but a ctime of now, and the change is just as recent."""
+    path = tmp_path / "libz.a"
+    path.write_bytes(b"one")
+    time.sleep(0.15)  # the write itself is then outside the window
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    found = stamp(str(path))
+    assert found is not None and found[4] == 1_000_000_000  # old mtime, fresh ctime
+    assert is_racy(found, time.time_ns())
+    cache = HashCache(tmp_path / "cache" / "file-hashes.json")
+    assert cache.digest(str(path)) == "sha256:" + hashlib.sha256(b"one").hexdigest()
+    cache.save()
+    assert not (tmp_path / "cache" / "file-hashes.json").exists()  # such a digest is not kept

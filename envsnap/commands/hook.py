@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "install":
             relative = module.resolve().relative_to(work_tree_top(module)).as_posix()
             python = sys.executable
-            script = hooks.hook_script(python, relative, hooks.safe_python(python))
+            script = hooks.hook_script(python, relative, hooks.launcher(python))
             done = hooks.install(paths, script)
         else:
             done = hooks.uninstall(paths)
