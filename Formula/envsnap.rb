@@ -7,7 +7,7 @@ class Envsnap < Formula
   desc "Lock, verify and recreate the cgo toolchain a Go module builds with"
   homepage "https://pypi.org/project/envsnap-cgo/"
   url "https://files.pythonhosted.org/packages/source/e/envsnap-cgo/envsnap_cgo-0.1.0.tar.gz"
-  sha256 "6274a361a13b6c9f0e1a4a64c96087f99e49ce0ff805dcea84af93517e471037"
+  sha256 "e890e38ae7d021a9196d3fc115695d760264f8a8c0913d7c0de28585c5a69710"
   license "MIT"
 
   depends_on "rust" => :build # sdists built with maturin
