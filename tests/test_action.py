@@ -195,7 +195,9 @@ def use_action(
     return runner.run_steps(steps()[1:], action_env(env))
 
 
-def test_a_clean_module_passes_with_no_annotation(installed: dict[str, str], zlib_module: Path):
+def test_a_clean_module_passes_with_no_annotation(
+    installed: dict[str, str], zlib_module: Path
+) -> None:
     lock(zlib_module)
     run = use_action(installed, zlib_module)
     assert run.exit_code == 0, run.stdout + run.stderr
