@@ -304,4 +304,3 @@ def test_an_old_python_is_refused_with_a_hint(tmp_path: Path) -> None:
         " add actions/setup-python before this action"
     ]
     assert not (temp / "envsnap-action").exists()
-
