@@ -292,7 +292,7 @@ def test_the_formula_installs_this_versions_sdist_in_a_virtualenv() -> None:
     sdist = f"{DISTRIBUTION.replace('-', '_')}-{__version__}.tar.gz"
     assert facts["url"] == (
         f"https://files.pythonhosted.org/packages/source/e/{DISTRIBUTION}/{sdist}"
-    )
+    ), "Formula/envsnap.rb is not this version's: run scripts/gen-formula"
     assert SHA256.fullmatch(facts["sha256"])
     assert "python@3.12" in facts["depends_on"]
     assert facts["install"] == "virtualenv_install_with_resources"
@@ -340,9 +340,10 @@ def test_the_lock_is_the_wheels_requirements_and_what_they_need(
 ) -> None:
     pins = locked_pins()
     direct = {canonicalize_name(r.name): r for r in wheel_requirements(distributions.wheel)}
-    assert {name for name, pin in pins.items() if DISTRIBUTION in pin.via} == set(direct)
+    stale = "Formula/requirements.lock is stale: run scripts/gen-formula"
+    assert {name for name, pin in pins.items() if DISTRIBUTION in pin.via} == set(direct), stale
     for name, requirement in direct.items():
-        assert requirement.specifier.contains(pins[name].version), (requirement, pins[name])
+        assert requirement.specifier.contains(pins[name].version), (stale, requirement)
     for pin in pins.values():
         assert set(pin.via) <= set(pins) | {DISTRIBUTION}, pin
 
