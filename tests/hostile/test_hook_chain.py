@@ -109,7 +109,7 @@ def test_a_symlinked_hook_is_replaced_never_written_through(
     paths = hooks.HookPaths.in_dir(repo / ".git" / "hooks")
     assert hooks.is_ours(paths.hook)  # a file of its own, no longer the link
     assert paths.chained.is_symlink() and paths.chained.resolve() == shared
-    assert "already installed" in install(repo / "svc")  # again: the chained link is the shared hook's
+    assert "already installed" in install(repo / "svc")  # the link stays chained
 
     code, output = commit(repo, gui_env)
     assert code == 0, output
