@@ -682,6 +682,30 @@ def _lib_subject(path: tuple[str, ...]) -> str:
 
 
 TAGS_SUBJECT = "build tags"
+WORKSPACE_SUBJECT = "Go workspace"
+
+
+def _go_workspace(d: Diff) -> tuple[Severity, str, str]:
+    locked = d.locked_entry.get("go", {}).get("workspace")
+    live = d.live_entry.get("go", {}).get("workspace")
+    if locked and not live:
+        return (
+            "error",
+            f"the lock was taken inside the workspace {locked}, and go now builds the module "
+            "without it (GOWORK=off, or the go.work is gone): the workspace's other modules and "
+            "their cgo packages drop out, and imports of them fail",
+            f"unset GOWORK (or GOWORK={locked}) so go uses the workspace again, or {RELOCK}",
+        )
+    if live and not locked:
+        return (
+            "warning",
+            f"go now builds the module inside the workspace {live}, which the lock was taken "
+            "without: the workspace's modules replace the versions go.mod requires",
+            f"GOWORK=off builds the module alone as locked, or {RELOCK}",
+        )
+    return ("warning", f"go builds the module in another workspace ({live})", RELOCK)
+
+
 TOOL_WHY = "a different C compiler or linker builds the C parts differently"
 TOOL_FIX = "put the locked tool first on PATH or `go env -w CC=…`, or " + RELOCK
 
@@ -692,6 +716,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("go", "path"), _const("Go"), _go_installation, 2),
     Rule(("go", "goroot"), _const("Go"), _go_installation, 2),
     Rule(("go", "gotoolchain"), _const("Go gotoolchain"), _go_toolchain, 2),
+    Rule(("go", "workspace"), _const(WORKSPACE_SUBJECT), _go_workspace, 2),
     Rule(("go", "*"), _last("Go {}"), _go_installation, 2),
     Rule(
         ("cc", "compiler", "sha256"),
@@ -1017,11 +1042,22 @@ def _subject(rule: Rule, diff: Diff) -> str:
         return "developer dir"
     if diff.path[0] in ("cgo", "libraries") and _cgo_turned_off(diff):
         return "CGO_ENABLED (go env)"  # every cgo package and library is gone for that reason
+    if diff.path[0] in ("cgo", "libraries") and _workspace_left(diff):
+        return WORKSPACE_SUBJECT  # go no longer sees the workspace's other modules
     if diff.path[:2] == ("go", "env") and diff.path[2] in _COMPILER_VARIABLES:
         return _TOOL_LABELS[_COMPILER_VARIABLES[diff.path[2]]]
     if diff.path[0] == "libraries" and len(diff.path) == 4 and diff.path[2] == "files":
         return file_owner(diff.path[3], diff)
     return rule.subject(diff.path)
+
+
+def _workspace_left(diff: Diff) -> bool:
+    """Locked inside a go.work, built now without it (GOWORK=off, or the go.work is gone)."""
+
+    def workspace(entry: Mapping[str, Any]) -> object:
+        return entry.get("go", {}).get("workspace")
+
+    return workspace(diff.locked_entry) is not None and workspace(diff.live_entry) is None
 
 
 def _cgo_turned_off(diff: Diff) -> bool:

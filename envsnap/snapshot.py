@@ -70,6 +70,8 @@ class GoSection(Strict):
     mod_toolchain: str | None = None
     switched_from: str | None = None  # the local go, when GOTOOLCHAIN switches the build away
     tags: list[str] | None = None  # the build tags GOFLAGS sets (a variant's included)
+    # the go.work the build used, relative to the module ("../go.work"); absent outside a workspace
+    workspace: str | None = None
 
 
 class Tool(Strict):

@@ -166,3 +166,27 @@ def test_cgo_enabled_0_on_a_module_with_cgo_is_still_an_error(cgo_module: Path) 
     assert result.returncode == 1
     severities = {f["id"]: f["severity"] for f in json.loads(result.stdout)["findings"]}
     assert severities.get("go.env.CGO_ENABLED") == "error", severities
+
+
+def test_gowork_off_in_a_workspace_is_named_as_the_cause(workspace: Path) -> None:
+    """Locked inside the go.work, verified with GOWORK=off: one finding, the workspace, owning
+    the cgo package of the other module that drops out (not "the lock is stale")."""
+    (workspace / "a" / "uses_b.go").write_text(
+        'package main\n\nimport _ "example.com/b/mm"\n\nfunc main() {}\n'
+    )
+    (workspace / "a" / "go.mod").write_text(
+        "module example.com/a\n\ngo 1.21\n\nrequire example.com/b v0.0.0\n"
+    )
+    module = workspace / "a"
+    assert envsnap("lock", "-C", str(module), env=in_workspace()).returncode == 0
+    assert 'workspace = "../go.work"' in (module / "envsnap.lock").read_text()
+    assert envsnap("verify", "--strict", "-C", str(module), env=in_workspace()).returncode == 0
+    off = {**in_workspace(), "GOWORK": "off"}
+    result = envsnap("verify", "--json", "-C", str(module), env=off)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert (finding["id"], finding["severity"]) == ("go.workspace", "error")
+    assert "cgo.packages.example.com/b/mm" in finding["also"]
+    assert "GOWORK" in finding["fix"]
+    text = envsnap("verify", "-C", str(module), env=off).stdout
+    assert "no longer uses cgo" not in text

@@ -202,6 +202,9 @@ def go_section(host: Host, go: BuildGo, module_dir: str) -> Section:
     }
     if go.switched_from is not None:
         section["switched_from"] = go.switched_from
+    work = env.get("GOWORK", "")
+    if work and work != "off":  # go builds the module as part of a workspace
+        section["workspace"] = posixpath.relpath(work, module_dir)
     go_mod = host.read_text(f"{module_dir}/go.mod")
     if go_mod is not None:
         section.update(parse_go_mod(go_mod))
