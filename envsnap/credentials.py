@@ -83,7 +83,7 @@ _WORD = re.compile(r"[a-z]{3,}|[A-Z][a-z]{2,}")
 # A .netrc line: ``machine host login me password hunter2``.
 NETRC = re.compile(r"(?i)\b(?:machine|login|account)\s+\S+\s+password\s+(?P<value>[^\s'\"]+)")
 # An HTTP credential: ``Authorization: Bearer …``, ``Basic …``.
-BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")
+BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=][A-Za-z0-9._~+/=-]{15,})")
 
 # ``NAME=value``, ``NAME: value``, ``"NAME": "value"``: the value is looked at, not consumed, so
 # that ``-DK=API_KEY=…`` yields both pairs. A name is matched from where a word starts, at most
@@ -107,10 +107,11 @@ _NOT_LITERAL = ("/", ".", "~", "$", "<")
 
 # Random keys. Hex: a run of 32 or more digits that is not as long as a digest (SHA-1, SHA-224,
 # SHA-256, SHA-384, SHA-512): a git SHA or a checksum in a define stays a flag.
-_UUID = re.compile(_START + r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}" + _END)
+UUID = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+_UUID = re.compile(_START + UUID + _END)
 _HEX = re.compile(_START + r"[0-9A-Fa-f]{32,}" + _END)
 _DIGEST_LENGTHS = {40, 56, 64, 96, 128}
-_RUN = re.compile(r"[A-Za-z0-9_+-]{20,}")
+RANDOM_RUN = re.compile(r"[A-Za-z0-9_+-]{20,}")
 _MIN_SWITCHES = 0.38
 # Where a value is cut into pieces: a random key is looked for in each piece that is not a path.
 _SEPARATORS = re.compile(r"[\s=,;'\"\\()\[\]{}<>|&!?#*@]+")
@@ -162,7 +163,8 @@ def _switch_share(run: str) -> float:
     return _changes(kinds) / (len(kinds) - 1) if len(kinds) > 1 else 0.0
 
 
-def _is_random_run(run: str) -> bool:
+def is_random_run(run: str) -> bool:
+    """A run of letters and digits as random as a key (its parts joined by '_', '+' or '-')."""
     return (
         classes(run) == 3
         and entropy(run) >= 0.8 * math.log2(len(run))
@@ -182,15 +184,17 @@ def _pieces(value: str) -> Iterator[str]:
                 yield piece
 
 
+def is_hex_key(run: str) -> bool:
+    """A hex run that is a key: letters and digits, and not as long as a digest."""
+    return len(run) >= 32 and len(run) not in _DIGEST_LENGTHS and classes(run) >= 2
+
+
 def random_keys(value: str) -> Iterator[str]:
     """UUIDs, non-digest hex runs and random runs in *value*, outside filesystem paths."""
     for piece in _pieces(value):
         yield from (m.group(0) for m in _UUID.finditer(piece))
-        for match in _HEX.finditer(piece):
-            run = match.group(0)
-            if len(run) not in _DIGEST_LENGTHS and classes(run) >= 2:
-                yield run
-        yield from (m.group(0) for m in _RUN.finditer(piece) if _is_random_run(m.group(0)))
+        yield from (m.group(0) for m in _HEX.finditer(piece) if is_hex_key(m.group(0)))
+        yield from (m.group(0) for m in RANDOM_RUN.finditer(piece) if is_random_run(m.group(0)))
 
 
 def _letter_digit_changes(value: str) -> int:

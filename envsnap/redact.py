@@ -10,8 +10,9 @@ Two questions with two answers:
   the token shapes it hides every secret assignment whatever its value (to any name holding a
   secret word, so a lowercase-hex key is hidden by its name), every long opaque run of mixed
   case and digits, except the parts of it that are plainly not secret (a numeric constant such
-  as ``0x10100000L``, a lowercase hex digest), and every value, or credential inside a value,
-  that this machine's environment and ``go env -w`` file hold.
+  as ``0x10100000L``, a lowercase hex digest), every run as random as a key, every UUID or hex
+  key standing as a word of its own, and every value, or credential inside a value, that this
+  machine's environment and ``go env -w`` file hold.
 
 URL userinfo (``https://user:pw@host``, up to the last ``@`` before the host, as Go reads it) is
 stripped from every value before either question. Every pattern scans in linear time: a
@@ -28,10 +29,14 @@ from envsnap.credentials import (
     AWS_SECRET,
     BEARER,
     NETRC,
+    RANDOM_RUN,
     TOKEN_PATTERNS,
+    UUID,
     classes,
     credential_parts,
     is_aws_secret,
+    is_hex_key,
+    is_random_run,
     looks_like_credential,
 )
 from envsnap.secretnames import is_secret_name
@@ -71,6 +76,10 @@ _OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 # (0x10100000L, 1234) or a lowercase hex digest (a git SHA).
 _PLAIN_PART = re.compile(r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*|[0-9a-f]+")
 
+# Free text: a UUID or a hex key standing as a word of its own; one joined to a path by '/',
+# '-' or '.' is left alone (a machine id's folder, a systemd unit's private folder).
+_FREE_KEY = re.compile(r"(?<![A-Za-z0-9/.-])(?:" + UUID + r"|[0-9A-Fa-f]{32,})(?![A-Za-z0-9/.-])")
+
 # The settings file `go env -w` writes, at most this large (go's own is a few hundred bytes).
 _GO_ENV_FILE_LIMIT = 1024 * 1024
 # Shorter values are not hidden by value: they would hide ordinary words everywhere.
@@ -104,6 +113,8 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     text = NETRC.sub(REDACTED, text)
     text = BEARER.sub(REDACTED, text)
     text = _NAMED_ASSIGNMENT.sub(_hide_named_value, text)
+    text = _FREE_KEY.sub(_hide_free_key, text)
+    text = RANDOM_RUN.sub(lambda m: REDACTED if is_random_run(m.group(0)) else m.group(0), text)
     return _OPAQUE_RUN.sub(
         lambda m: REDACTED if _is_opaque_secret(m.group(0)) else m.group(0), text
     )
@@ -114,6 +125,11 @@ def _hide_named_value(match: re.Match[str]) -> str:
     if value == REDACTED or not is_secret_name(name):
         return match.group(0)
     return name + REDACTED
+
+
+def _hide_free_key(match: re.Match[str]) -> str:
+    key = match.group(0)
+    return REDACTED if "-" in key or is_hex_key(key) else key
 
 
 def _secret_shaped(value: str) -> bool:
