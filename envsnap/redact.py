@@ -10,9 +10,9 @@ Two questions with two answers:
   the token shapes it hides every secret assignment whatever its value (to any name holding a
   secret word, so a lowercase-hex key is hidden by its name), every long opaque run of mixed
   case and digits, except the parts of it that are plainly not secret (a numeric constant such
-  as ``0x10100000L``, a lowercase hex digest), every run as random as a key, every UUID or hex
-  key standing as a word of its own, and every value, or credential inside a value, that this
-  machine's environment and ``go env -w`` file hold.
+  as ``0x10100000L``, a lowercase hex digest), every run as random as a key, UUID or hex key
+  standing as a word of its own (not a path's folder), and every value, or credential inside a
+  value, that this machine's environment and ``go env -w`` file hold.
 
 URL userinfo (``https://user:pw@host``, up to the last ``@`` before the host, as Go reads it) is
 stripped from every value before either question. Every pattern scans in linear time: a
@@ -29,7 +29,6 @@ from envsnap.credentials import (
     AWS_SECRET,
     BEARER,
     NETRC,
-    RANDOM_RUN,
     TOKEN_PATTERNS,
     UUID,
     classes,
@@ -79,6 +78,8 @@ _PLAIN_PART = re.compile(r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*|[0-9a-f]+")
 # Free text: a UUID or a hex key standing as a word of its own; one joined to a path by '/',
 # '-' or '.' is left alone (a machine id's folder, a systemd unit's private folder).
 _FREE_KEY = re.compile(r"(?<![A-Za-z0-9/.-])(?:" + UUID + r"|[0-9A-Fa-f]{32,})(?![A-Za-z0-9/.-])")
+# ... and a run as random as a key, on the same terms (a Nix hash is a path's folder).
+_FREE_RUN = re.compile(r"(?<![A-Za-z0-9_+/.-])[A-Za-z0-9_+-]{20,}(?![A-Za-z0-9_+/.-])")
 
 # The settings file `go env -w` writes, at most this large (go's own is a few hundred bytes).
 _GO_ENV_FILE_LIMIT = 1024 * 1024
@@ -114,7 +115,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     text = BEARER.sub(REDACTED, text)
     text = _NAMED_ASSIGNMENT.sub(_hide_named_value, text)
     text = _FREE_KEY.sub(_hide_free_key, text)
-    text = RANDOM_RUN.sub(lambda m: REDACTED if is_random_run(m.group(0)) else m.group(0), text)
+    text = _FREE_RUN.sub(lambda m: REDACTED if is_random_run(m.group(0)) else m.group(0), text)
     return _OPAQUE_RUN.sub(
         lambda m: REDACTED if _is_opaque_secret(m.group(0)) else m.group(0), text
     )
