@@ -12,7 +12,7 @@ the words in a flag's name (``-DMAX_TOKEN=4096`` and ``-DAUTH_KEY=hmac`` are fla
   its length allows (0.8 * log2 of the length), and a change between upper case, lower case and
   digit at 38 % or more of its steps (a random key changes at about 60 %, ``CamelCaseNames2``
   at about 30 %). A path's parts are not judged so: a machine id, a Nix hash or a simulator's
-  UUID name directories;
+  UUID-named folder are paths;
 - **a literal credential in a secret-named assignment**: ``-DDB_PASSWORD=hunter2``. The one rule
   that reads a name, and only its last word: a name ending in ``password``, ``passwd`` or
   ``passphrase`` holds a password, so any value is refused there but a number, a switch, a path,
@@ -35,6 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
+from typing import Literal
 
 from envsnap.secretnames import is_secret_name
 
@@ -201,33 +202,36 @@ def _letter_digit_changes(value: str) -> int:
     return _changes(["digit" if c.isdigit() else "letter" for c in value if c.isalnum()])
 
 
-def literal_credential(value: str, password: bool) -> bool:
-    """Whether *value*, assigned to a secret-named macro or variable, is a literal credential
-    (*password*: the name ends in password, passwd or passphrase)."""
+SecretKind = Literal["password", "secret"]
+
+
+def secret_kind(name: str) -> SecretKind | None:
+    """What a macro's or variable's *name* says it holds, by how it ends: ``DB_PASSWORD`` a
+    password, ``API_TOKEN`` or ``AUTH_KEY`` another secret; None for any other name."""
+    if _PASSWORD_NAME.search(name):
+        return "password"
+    return "secret" if _SECRET_NAME.search(name) else None
+
+
+def literal_credential(value: str, kind: SecretKind) -> bool:
+    """Whether *value*, assigned to a name that says it holds *kind*, is a literal credential."""
     if not value or _NUMBER_OR_SWITCH.fullmatch(value) or _CONSTANT.fullmatch(value):
         return False
     if value.startswith(_NOT_LITERAL) or "/" in value:  # a path, a reference, a marker
         return False
-    return password or _letter_digit_changes(value) >= 2 or classes(value) == 3
-
-
-def _name_kind(name: str) -> bool | None:
-    """True for a password's name, False for another secret's, None for any other name."""
-    if _PASSWORD_NAME.search(name):
-        return True
-    return False if _SECRET_NAME.search(name) else None
+    return kind == "password" or _letter_digit_changes(value) >= 2 or classes(value) == 3
 
 
 def secret_assignments(value: str) -> Iterator[str]:
     """The literal credentials assigned to secret-named names inside *value*."""
     for match in _PAIR.finditer(value):
-        kind = _name_kind(match.group("name"))
+        kind = secret_kind(match.group("name"))
         if kind is not None and literal_credential(match.group("value"), kind):
             yield match.group("value")
 
 
 def _named_variable_parts(value: str, name: str) -> Iterator[str]:
-    kind = _name_kind(name)
+    kind = secret_kind(name)
     if kind is not None and literal_credential(value, kind):
         yield value
     if is_secret_name(name):
