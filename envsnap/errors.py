@@ -54,6 +54,10 @@ class SecretRefused(EnvsnapError):
     """A tracked value looks like a credential; it is never written anywhere."""
 
 
+class NulRefused(EnvsnapError):
+    """A tracked value holds a NUL byte, which no environment, shell or Nix string can carry."""
+
+
 class HostError(EnvsnapError):
     """A command could not be run or a file could not be read on the host."""
 

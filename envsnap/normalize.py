@@ -8,7 +8,7 @@ from typing import Any
 
 from envsnap import redact
 from envsnap.config import CONFIG_NAME
-from envsnap.errors import SecretRefused
+from envsnap.errors import NulRefused, SecretRefused
 from envsnap.vocabulary import ENV_ALLOWLIST as ALLOWLIST
 
 MODULE_MARK = "${MODULE}"
@@ -70,9 +70,16 @@ class PathNormalizer:
 
 
 def check_secrets(values: dict[str, str], where: str) -> dict[str, str]:
-    """Strip URL userinfo from each value; refuse (by name only) a value that is a credential."""
+    """Strip URL userinfo from each value; refuse (by name only) a value that is a credential
+    or holds a NUL byte."""
     cleaned = {}
     for name, value in values.items():
+        if "\0" in value:
+            raise NulRefused(
+                f"{name} ({where}) holds a NUL byte, which no environment variable, shell or "
+                "Nix string can carry; envsnap will not record it",
+                _nul_hint(name, where),
+            )
         value = redact.strip_userinfo(value)
         if redact.looks_like_credential(value, name):
             raise SecretRefused(
@@ -81,6 +88,11 @@ def check_secrets(values: dict[str, str], where: str) -> dict[str, str]:
             )
         cleaned[name] = value
     return cleaned
+
+
+def _nul_hint(name: str, where: str) -> str:
+    unset = f"run `go env -u {name}` if `go env -w` set it, or " if where == "go env" else ""
+    return f"{unset}set {name} again without the NUL byte"
 
 
 def _untrack_hint(name: str, where: str) -> str:

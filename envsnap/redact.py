@@ -2,17 +2,17 @@
 
 Two questions with two answers:
 
-- *May a tracked value be locked?* (:func:`looks_like_credential`) A value is refused only for a
-  shape that really is a credential: a known token prefix (GitHub, GitLab, Slack, AWS key id,
-  npm, PyPI, Google, OpenAI-style), a private key block, an AWS secret access key, a ``.netrc``
-  line, a ``Bearer`` credential, a ``password=``/``token=``/``"private_key":`` assignment, or,
-  in a variable whose *name* says it is secret, a high-entropy opaque run. Compiler flags
-  are not credentials: a ``-D`` define, a hex constant, a git SHA, a path or a long identifier.
+- *May a tracked value be locked?* (:func:`looks_like_credential`, from
+  :mod:`envsnap.credentials`) A value is refused for the shape of what it holds: a known token
+  format, a random key outside a path, or a literal credential assigned to a secret-named macro.
+  Compiler flags are not credentials: ``-DMAX_TOKEN=4096``, a hex constant, a git SHA, a path.
 - *What must a recording, a log or stderr hide?* (:func:`scrub`) That is free text, so beside
   the token shapes it hides every secret assignment whatever its value (to any name holding a
-  secret word, so a lowercase-hex key is hidden by its name), and every long opaque
-  run of mixed case and digits, except the parts of it that are plainly not secret (a numeric
-  constant such as ``0x10100000L``, a lowercase hex digest).
+  secret word, so a lowercase-hex key is hidden by its name), every long opaque run of mixed
+  case and digits, except the parts of it that are plainly not secret (a numeric constant such
+  as ``0x10100000L``, a lowercase hex digest), every run as random as a key, UUID or hex key
+  standing as a word of its own (not a path's folder), and every value, or credential inside a
+  value, that this machine's environment and ``go env -w`` file hold.
 
 URL userinfo (``https://user:pw@host``, up to the last ``@`` before the host, as Go reads it) is
 stripped from every value before either question. Every pattern scans in linear time: a
@@ -21,12 +21,26 @@ recording scrubs blobs of megabytes.
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
+import sys
 from collections.abc import Iterable, Mapping
 
+from envsnap.credentials import (
+    AWS_SECRET,
+    BEARER,
+    NETRC,
+    TOKEN_PATTERNS,
+    UUID,
+    classes,
+    credential_parts,
+    is_aws_secret,
+    is_hex_key,
+    is_random_run,
+    looks_like_credential,
+)
 from envsnap.secretnames import is_secret_name
+
+__all__ = ["REDACTED", "looks_like_credential", "scrub", "scrub_message", "strip_userinfo"]
 
 REDACTED = "<redacted>"
 
@@ -39,57 +53,20 @@ _SCHEME = r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
 _URL_USERINFO = re.compile(_SCHEME + r"(?P<userinfo>[^/?#\s]*)@")
 _URL_USERINFO_WIDE = re.compile(_SCHEME + r"(?P<userinfo>[^/\s]*)@")
 
-_START = r"(?<![A-Za-z0-9])"  # a token starts a word: "disk-…" holds no "sk-" key
-_END = r"(?![A-Za-z0-9])"
-_MIXED = r"(?=[\w-]*[A-Z])(?=[\w-]*[a-z])(?=[\w-]*[0-9])"  # upper, lower and digit ahead
-
-# Well-known token shapes, each starting a word so that a path or a flag never matches; one
-# alternation behind one look-behind, which scans a large blob as fast as a single pattern.
-_TOKEN_SHAPES = (
-    r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
-    r"github_pat_[A-Za-z0-9_]{20,}",
-    r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab
-    r"xox[abeprs]-[A-Za-z0-9-]{10,}",  # Slack
-    r"(?:AKIA|ASIA)[A-Z0-9]{16}" + _END,  # AWS access key ids
-    r"npm_[A-Za-z0-9]{36}" + _END,  # npm access tokens
-    r"pypi-AgE[A-Za-z0-9_-]{50,}",  # PyPI API tokens (a macaroon)
-    r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
-    r"sk-(?:proj-|svcacct-|admin-)?" + _MIXED + r"[A-Za-z0-9_-]{20,}",  # OpenAI-style
-)
-_TOKEN_PATTERNS = (
-    re.compile(_START + "(?:" + "|".join(_TOKEN_SHAPES) + ")"),
-    # a private key: the whole block, or to the end of a text cut short
-    re.compile(
-        r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
-        r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|.*)"
-    ),
-)
-
-# ``password=…``, ``API_TOKEN=…``, ``secret: …``. Refused unless the value is plain (below);
-# scrubbed from free text whatever the value.
+# ``password=…``, ``API_TOKEN=…``, ``secret: …``: scrubbed from free text whatever the value.
 _ASSIGNMENT = re.compile(
     r"(?i)(?:password|passwd|secret|token|credentials?|(?:session|auth)[_-]?(?:key|token)"
     r"|(?:api|access|secret|private)[_-]?key)"
     r"[\"']?\s*[=:]\s*[\"']?(?P<value>[^\s'\"]+)"  # the quotes of JSON or YAML too
 )
-# An HTTP credential: ``Authorization: Bearer …``, ``Basic …``.
-_BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")
 # Free text only: any name holding a secret word (``DEPLOY_SESSION_KEY: 5f0c…``, even a
 # lowercase-hex value), its value hidden whatever it is. Too wide to refuse a flag by
-# (``-DAUTHOR=…``), so a tracked value is judged by _ASSIGNMENT alone.
+# (``-DAUTHOR=…``), so a tracked value is judged by :mod:`envsnap.credentials` alone.
 # The name is matched whole (from where a word starts, at most 100 characters) and its words
 # tested after, so a megabyte-long run of name characters costs a linear scan.
 _NAMED_ASSIGNMENT = re.compile(
     r"(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z0-9_.-]{1,100}[\"']?\s*[=:]\s*[\"']?)"
     r"(?P<value>[^\s'\",;]+)"
-)
-# A .netrc line: ``machine host login me password hunter2``.
-_NETRC = re.compile(r"(?i)\b(?:machine|login|account)\s+\S+\s+password\s+(?P<value>[^\s'\"]+)")
-# Assigned values that hold no secret: a small number or a hex constant (``-DMAX_TOKEN=64``),
-# a switch, a reference to another variable. A longer number may be a PIN.
-_PLAIN_VALUE = re.compile(
-    r"(?i)(?:0x[0-9a-f]+|[0-9]{1,3})[ul]*|true|false|yes|no|on|off|none|null"
-    r"|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?"
 )
 
 # Free text: a long unbroken run of token characters (an AWS secret key, a JWT part).
@@ -98,74 +75,21 @@ _OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 # (0x10100000L, 1234) or a lowercase hex digest (a git SHA).
 _PLAIN_PART = re.compile(r"(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*|[0-9a-f]+")
 
-# An AWS secret access key: 40 characters of base64, '/' and '+' among them. A path has the same
-# characters, so the run must look random: upper, lower and digits, high entropy (40 random
-# base64 characters score above 4.35; "usr/local/Cellar/openssl3/lib/pkgconfig0" 4.0), and no
-# segment between slashes that is a plain word ("lib", "Cellar").
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/_.-])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=_.-])")
-_AWS_MIN_ENTROPY = 4.3
-_WORD = re.compile(r"[a-z]{3,}|[A-Z][a-z]{2,}")
+# Free text: a UUID or a hex key standing as a word of its own; one joined to a path by '/',
+# '-' or '.' is left alone (a machine id's folder, a systemd unit's private folder).
+_FREE_KEY = re.compile(r"(?<![A-Za-z0-9/.-])(?:" + UUID + r"|[0-9A-Fa-f]{32,})(?![A-Za-z0-9/.-])")
+# ... and a run as random as a key, on the same terms (a Nix hash is a path's folder).
+_FREE_RUN = re.compile(r"(?<![A-Za-z0-9_+/.-])[A-Za-z0-9_+-]{20,}(?![A-Za-z0-9_+/.-])")
 
-# A secret-named variable: a run of 16+ token characters that is not a path.
-_NAMED_RUN = re.compile(r"[A-Za-z0-9+/=_.~-]{16,}")
-_MIN_ENTROPY = 3.0  # bits per character; "aaaaaaaaaaaaaaa1" has 0.3, a 40-hex SHA about 3.7
+# The settings file `go env -w` writes, at most this large (go's own is a few hundred bytes).
+_GO_ENV_FILE_LIMIT = 1024 * 1024
+# Shorter values are not hidden by value: they would hide ordinary words everywhere.
+_MIN_SECRET_CHARS = 6
 
 
 def strip_userinfo(value: str) -> str:
     """Remove ``user:password@`` from every URL inside *value*."""
     return _URL_USERINFO.sub(lambda m: m.group("scheme"), value)
-
-
-def _has_token(value: str) -> bool:
-    return any(p.search(value) for p in _TOKEN_PATTERNS) or any(
-        map(_is_aws_secret, _AWS_SECRET.finditer(value))
-    )
-
-
-def _is_aws_secret(match: re.Match[str]) -> bool:
-    run = match.group(0)
-    if run.startswith("/") or "//" in run or _classes(run) < 3:
-        return False
-    if any(_WORD.fullmatch(part) for part in run.split("/")):
-        return False
-    return _entropy(run) >= _AWS_MIN_ENTROPY
-
-
-def _secret_assignment(match: re.Match[str]) -> bool:
-    return not _PLAIN_VALUE.fullmatch(match.group("value"))
-
-
-def _assignments(value: str) -> Iterable[re.Match[str]]:
-    yield from _ASSIGNMENT.finditer(value)
-    yield from _NETRC.finditer(value)
-    yield from _BEARER.finditer(value)
-
-
-def _classes(text: str) -> int:
-    """How many of upper case, lower case and digits *text* holds."""
-    return sum(any(test(c) for c in text) for test in (str.isupper, str.islower, str.isdigit))
-
-
-def _entropy(text: str) -> float:
-    counts = Counter(text).values()
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
-
-
-def _high_entropy(run: str) -> bool:
-    if run.startswith(("/", ".", "~")) or "//" in run:  # a path or a URL
-        return False
-    return _classes(run) >= 2 and _entropy(run) >= _MIN_ENTROPY
-
-
-def looks_like_credential(value: str, name: str = "") -> bool:
-    """True when *value* (already stripped of URL userinfo), held by the variable *name*, is a
-    credential: a known token shape or a secret assignment anywhere, and a high-entropy opaque
-    run only when *name* says the variable is secret."""
-    if _has_token(value) or any(map(_secret_assignment, _assignments(value))):
-        return True
-    if not is_secret_name(name):
-        return False
-    return any(_high_entropy(m.group(0)) for m in _NAMED_RUN.finditer(value))
 
 
 def _is_opaque_secret(run: str) -> bool:
@@ -174,7 +98,7 @@ def _is_opaque_secret(run: str) -> bool:
     if run.startswith("sha256:") or "/" in run:
         return False
     rest = "=".join(part for part in run.split("=") if not _PLAIN_PART.fullmatch(part))
-    return _classes(rest) == 3
+    return classes(rest) == 3
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
@@ -183,13 +107,15 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     text = _URL_USERINFO_WIDE.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
-    for pattern in _TOKEN_PATTERNS:
+    for pattern in TOKEN_PATTERNS:
         text = pattern.sub(REDACTED, text)
-    text = _AWS_SECRET.sub(lambda m: REDACTED if _is_aws_secret(m) else m.group(0), text)
+    text = AWS_SECRET.sub(lambda m: REDACTED if is_aws_secret(m) else m.group(0), text)
     text = _ASSIGNMENT.sub(REDACTED, text)  # free text: every assignment, as a safe default
-    text = _NETRC.sub(REDACTED, text)
-    text = _BEARER.sub(REDACTED, text)
+    text = NETRC.sub(REDACTED, text)
+    text = BEARER.sub(REDACTED, text)
     text = _NAMED_ASSIGNMENT.sub(_hide_named_value, text)
+    text = _FREE_KEY.sub(_hide_free_key, text)
+    text = _FREE_RUN.sub(lambda m: REDACTED if is_random_run(m.group(0)) else m.group(0), text)
     return _OPAQUE_RUN.sub(
         lambda m: REDACTED if _is_opaque_secret(m.group(0)) else m.group(0), text
     )
@@ -202,6 +128,11 @@ def _hide_named_value(match: re.Match[str]) -> str:
     return name + REDACTED
 
 
+def _hide_free_key(match: re.Match[str]) -> str:
+    key = match.group(0)
+    return REDACTED if "-" in key or is_hex_key(key) else key
+
+
 def _secret_shaped(value: str) -> bool:
     """*value* holds something :func:`scrub` would hide as free text."""
     return looks_like_credential(value) or any(
@@ -210,21 +141,53 @@ def _secret_shaped(value: str) -> bool:
 
 
 def secret_values(environ: Mapping[str, str]) -> set[str]:
-    """Values of *environ* that must never leave the machine: secret-named or secret-shaped."""
-    found = set()
-    for name, value in environ.items():
-        if len(value) < 6:
+    """What must never leave the machine, from *environ* and the ``go env -w`` file it names:
+    every value that is secret-named or secret-shaped, each credential inside a value (hidden
+    wherever it appears, quoted or escaped) and each URL's userinfo."""
+    found: set[str] = set()
+    for name, value in {**go_env_file(environ), **environ}.items():
+        stripped = strip_userinfo(value)
+        found.update(p for p in credential_parts(stripped, name) if len(p) >= _MIN_SECRET_CHARS)
+        if len(value) < _MIN_SECRET_CHARS:
             continue
-        if is_secret_name(name) or _secret_shaped(strip_userinfo(value)):
+        if is_secret_name(name) or _secret_shaped(stripped):
             found.add(value)
         for match in _URL_USERINFO_WIDE.finditer(value):
             found.add(match.group("userinfo"))
     return found
 
 
+def go_env_file(environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings in the file ``go env -w`` writes, where go finds it: ``$GOENV``, else the
+    user's configuration folder (``os.UserConfigDir``); empty when there is none to read."""
+    from envsnap.safeio import read_regular
+
+    path = _go_env_path(environ)
+    if path is None:
+        return {}
+    try:
+        text = read_regular(path, _GO_ENV_FILE_LIMIT).decode("utf-8", errors="replace")
+    except OSError:
+        return {}
+    pairs = (line.partition("=") for line in text.splitlines())
+    return {key.strip(): value for key, sep, value in pairs if sep and key.strip()}
+
+
+def _go_env_path(environ: Mapping[str, str]) -> str | None:
+    goenv = environ.get("GOENV", "")
+    if goenv:
+        return None if goenv == "off" else goenv
+    home, config = environ.get("HOME", ""), environ.get("XDG_CONFIG_HOME", "")
+    if sys.platform == "darwin":
+        folder = f"{home}/Library/Application Support" if home else ""
+    else:
+        folder = config if config.startswith("/") else f"{home}/.config" if home else ""
+    return f"{folder}/go/env" if folder else None
+
+
 def scrub_message(text: str) -> str:
     """An error's text (a tool's stderr, a failed probe) as it may be shown or locked: token
-    shapes, URL userinfo and this process's secret values hidden."""
+    shapes, URL userinfo and this machine's secret values hidden."""
     import os
 
     return scrub(text, secret_values(os.environ))

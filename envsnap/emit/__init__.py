@@ -8,10 +8,12 @@ the target language; nothing from the lock is ever placed in a comment unsanitis
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from envsnap import __version__
+from envsnap.errors import LockError
 from envsnap.gover import pinned_toolchain
 
 MARKER = "envsnap:generated"
@@ -84,3 +86,15 @@ def is_generated(text: str) -> bool:
 def safe_comment(text: str) -> str:
     """*text* reduced to characters that cannot end a comment or start code in any target."""
     return re.sub(r"[^A-Za-z0-9@._+/:=,;()' -]", "?", text)[:300]
+
+
+def refuse_nul(values: Mapping[str, str]) -> None:
+    """A value with a NUL byte cannot be written: bash cuts a word there and Nix refuses it, so
+    the file would set another value than the lock's. Refused by the variable's name."""
+    for name, value in values.items():
+        if "\0" in value:
+            raise LockError(
+                f"{safe_comment(name)} in envsnap.lock holds a NUL byte, which no .envrc or Nix "
+                "file can carry",
+                "run `envsnap lock` to lock the value again (it refuses a NUL byte)",
+            )

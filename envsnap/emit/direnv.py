@@ -19,6 +19,7 @@ from envsnap.emit import (
     VariantChoice,
     header,
     locked_toolchain,
+    refuse_nul,
     safe_comment,
     variant_exports,
 )
@@ -117,6 +118,7 @@ def _install_devdir(apple: dict[str, Any]) -> str:
 
 
 def _guarded(name: str, path: str, missing: str) -> list[str]:
+    refuse_nul({name: path})
     return [
         f"{INDENT}if [ -d {bash_word(path)} ]; then",
         f"{INDENT}  export {name}={bash_word(path)}",
@@ -165,6 +167,7 @@ def _resolvers(values: Sequence[str], module: str) -> list[str]:
 
 def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
     values = exports(entry)
+    refuse_nul(values)
     lines = [f"    {UNAME[platform]})  # {safe_comment(platform)}"]
     lines += _resolvers(list(values.values()), module)
     if platform.startswith("darwin-"):

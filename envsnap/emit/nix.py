@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment
+from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, refuse_nul, safe_comment
 from envsnap.emit.plan import ShellPlan
 from envsnap.errors import EnvsnapError
 
@@ -61,6 +61,7 @@ def _comment_lines(notes: Sequence[str], indent: str) -> list[str]:
 
 def _binding(name: str, values: dict[str, str], indent: str) -> list[str]:
     """``name = { "K" = "v"; … };`` over several lines, every key and value quoted."""
+    refuse_nul(values)
     if not values:
         return [f"{indent}{name} = {{ }};"]
     lines = [f"{indent}{name} = {{"]

@@ -24,7 +24,9 @@ VERSION_CHARS = 200
 
 
 def capped(line: str) -> str:
-    """*line* cut to VERSION_CHARS characters (with an ellipsis when cut)."""
+    """*line* (a tool's version line) with any credential hidden, cut to VERSION_CHARS characters
+    (with an ellipsis when cut)."""
+    line = scrub_message(line)
     return line if len(line) <= VERSION_CHARS else line[: VERSION_CHARS - 1] + "…"
 
 

@@ -24,6 +24,7 @@ from envsnap.errors import SecretRefused
 from envsnap.normalize import check_secrets
 from envsnap.redact import REDACTED, looks_like_credential, scrub, strip_userinfo
 from tests.conftest import envsnap, require_tool, write_module
+from tests.hostile.test_secret_shapes import HEX32, JWT, UUID
 
 PEM_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB"
 GCP_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
@@ -61,6 +62,10 @@ SECRETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "url-password": ('https://deploy:Pa@ss"w0rd-Zq7x@git.example.com/org/repo.git', ("w0rd-Zq7x",)),
     "netrc": ("machine git.example.com login deploy password Hunter2-Zq7xYv", ("Hunter2-Zq7xYv",)),
     "hex-api-key": (f"API_KEY={HEX_KEY}", (HEX_KEY,)),
+    "jwt": (JWT, (JWT.split(".")[2],)),
+    "hex32-key": (HEX32, (HEX32,)),
+    "uuid-key": (UUID, (UUID,)),
+    "stripe": ("sk_live_" + "51Hq7xYvP4kLm2Rt7Yp0Wz5Nc", ("51Hq7xYvP4kLm2Rt7Yp0Wz5Nc",)),
 }
 SINGLE_LINE = {k: v for k, (v, _) in SECRETS.items() if "\n" not in v}
 # Secret-named environment variables holding each value as it is (the hex key bare).
