@@ -245,3 +245,22 @@ def test_clean_verify_never_imports_deepdiff_gitpython_or_pydantic(locked_module
 def test_verify_works_from_a_subdirectory(locked_module: Path) -> None:
     result = envsnap("verify", "-C", str(locked_module / "zz"))
     assert result.returncode == 0, result.stdout
+
+
+def test_diff_rev_reads_like_git_diff_rev(locked_module: Path, tmp_path: Path) -> None:
+    """`envsnap diff REV` has REV as its base, as `git diff REV` does: a flag added to the lock
+    since REV is added, not removed."""
+    require_tool("git")
+    repo = tmp_path / "repo"
+    shutil.copytree(locked_module, repo)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=A", "-c", "user.email=a@x", "commit", "-qm", "lock A")
+    assert envsnap("lock", "-C", str(repo), env=with_env(CGO_CFLAGS="-O2 -g -DNEW")).returncode == 0
+    result = envsnap("diff", "HEAD", "--json", "-C", str(repo))
+    assert result.returncode == 1, result.stderr
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert finding["id"] == "go.env.CGO_CFLAGS"
+    assert finding["added"] == ["-DNEW"] and "removed" not in finding
+    both = envsnap("diff", "HEAD", "envsnap.lock", "--json", "-C", str(repo))
+    assert json.loads(both.stdout)["findings"] == json.loads(result.stdout)["findings"]

@@ -1,8 +1,9 @@
 """``envsnap diff [A [B]]``: compare two states with the rules of ``verify``.
 
 Each side is a lock file path, ``REV`` or ``REV:path`` from git, ``live`` (this machine) or a
-directory written by ``envsnap record``. No side: the lock against live; one side: the lock
-against it.
+directory written by ``envsnap record``. No side: the lock against live. One side: a machine
+(``live``, a recording) is compared with the lock as verify would; a lock file or a revision is
+the base and the work tree's lock the newer side, as ``git diff REV`` reads.
 """
 
 from __future__ import annotations
@@ -115,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError("diff takes at most two sides", "envsnap diff [A [B]]")
     base = Path(args.directory)
     sides = [resolve_side(spec, ws, base) for spec in args.sides]
-    if len(sides) < 2:
-        sides = [_work_tree_lock(ws), *(sides or [_snapshot_side("live", ws.host, ws)])]
+    if not sides:  # the lock against this machine, as verify compares them
+        sides = [_work_tree_lock(ws), _snapshot_side("live", ws.host, ws)]
+    elif len(sides) == 1 and sides[0].lock is None:  # a machine: live or a recording
+        sides = [_work_tree_lock(ws), sides[0]]
+    elif len(sides) == 1:  # a lock file or revision is the base, as in `git diff REV`
+        sides = [sides[0], _work_tree_lock(ws)]
     a, b = sides
     platform = choose_platform(a, b, args.platform)
     old, new = a.entry(platform), b.entry(platform)

@@ -30,8 +30,9 @@ DESCRIPTIONS = {
     "diff": (
         "Compare two sides with verify's rules: A is the base, B the newer side. A side is a "
         "lock file, a git revision (REV or REV:path), a recording directory or `live` (this "
-        "machine). With no side, envsnap.lock is compared with this machine; with one, "
-        "envsnap.lock (the base) is compared with it."
+        "machine). With no side, envsnap.lock is compared with this machine. With one, a "
+        "machine (`live`, a recording) is compared with envsnap.lock as verify does; a lock "
+        "file or revision is the base and envsnap.lock the newer side, as `git diff REV` reads."
     ),
     "emit": (
         "Write a file that recreates the locked toolchain on another machine: a shell.nix, a "
@@ -92,7 +93,7 @@ EXAMPLES = {
     ],
     "diff": [
         ("envsnap diff", "the lock against this machine"),
-        ("envsnap diff HEAD~1 HEAD", "what the last commit changed in the lock"),
+        ("envsnap diff HEAD~1", "what changed in the lock since HEAD~1"),
         ("envsnap diff old.lock new.lock --platform linux-amd64", "two files, one platform"),
     ],
     "emit": [
