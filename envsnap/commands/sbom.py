@@ -166,12 +166,13 @@ def _report(binary: Any, checked: list[Any]) -> int:
     """inspect's text report of each slice, on stderr (stdout may be the document); its code."""
     from envsnap.errors import EXIT_OK
     from envsnap.report import Outcome, render_text
+    from envsnap.sbom.binary import private
 
     code = EXIT_OK
     for row in checked:
         arch = f" [{row.piece.goarch}]" if len(binary.slices) > 1 else ""
         outcome = Outcome(f"{binary.path}{arch} ({row.key})", "envsnap.lock", row.findings)
-        sys.stderr.write(render_text(outcome))
+        sys.stderr.write(private(render_text(outcome)))  # the binary may hold secrets
         code = max(code, outcome.exit_code)
     return code
 

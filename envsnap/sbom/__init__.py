@@ -26,7 +26,7 @@ INSTALL_HINT = "install the sbom extra: pip install 'envsnap-cgo[sbom]'"
 LIBRARIES = {
     "cyclonedx-json": (
         ("cyclonedx", "cyclonedx-python-lib"),
-        ("jsonschema", "cyclonedx-python-lib[json-validation]"),
+        ("jsonschema", "jsonschema"),
         ("packageurl", "packageurl-python"),
     ),
     "spdx-json": (("spdx_tools", "spdx-tools"), ("packageurl", "packageurl-python")),

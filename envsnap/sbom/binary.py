@@ -160,7 +160,7 @@ def _tools(checked: CheckedSlice, tools: Iterable[Part]) -> list[Part]:
 def module_part(module: Module) -> Part:
     """A module of the build information; what was built is its replacement, when it has one."""
     built = module.replace or module
-    directory = module.replace is not None and not module.replace.version
+    directory = module.replace is not None and module.replace.version in ("", "(devel)")
     replaced = f"{built.path} {built.version}".strip() if module.replace else None
     return Part(
         f"go-module/{module.path}@{module.version}",
