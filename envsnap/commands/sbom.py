@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.commands import SUMMARIES
-from envsnap.errors import EXIT_OK, EnvsnapError, LockError
+from envsnap.errors import EXIT_OK, EnvsnapError, LockError, WriteError, expected_os_error
 
 OUTPUT_LIMIT = 64 * 1024 * 1024  # an existing -o file larger than this is not one we wrote
 
@@ -204,7 +204,13 @@ def _write(text: str, args: argparse.Namespace) -> None:
     path = Path(args.output)
     if not args.force:
         _refuse_foreign(path)
-    atomic_write(path, text.encode())
+    try:
+        atomic_write(path, text.encode())
+    except OSError as exc:
+        known = expected_os_error(exc, "cannot write")
+        raise known or WriteError(
+            f"cannot write {path}: {exc.strerror or exc}", "check that its folder exists"
+        ) from None
     print(f"wrote {path}", file=sys.stderr)
 
 

@@ -70,11 +70,17 @@ def is_own_document(data: bytes) -> bool:
         document = json.loads(data)
     except ValueError:
         return False
-    if not isinstance(document, dict):
-        return False
-    tools = (document.get("metadata") or {}).get("tools") or {}
-    components = tools.get("components") if isinstance(tools, dict) else None
-    if isinstance(components, list):
-        return any(isinstance(c, dict) and c.get("name") == ENVSNAP_TOOL for c in components)
-    creators = (document.get("creationInfo") or {}).get("creators") or []
-    return any(str(c).startswith(f"Tool: {ENVSNAP_TOOL}-") for c in creators)
+    tools = _field(_field(document, "metadata"), "tools")
+    components = _field(tools, "components") or []
+    creators = _field(_field(document, "creationInfo"), "creators") or []
+    return any(_field(c, "name") == ENVSNAP_TOOL for c in _items(components)) or any(
+        str(c).startswith(f"Tool: {ENVSNAP_TOOL}-") for c in _items(creators)
+    )
+
+
+def _field(value: object, name: str) -> object:
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _items(value: object) -> list[object]:
+    return value if isinstance(value, list) else []

@@ -16,6 +16,7 @@ from envsnap.emit.native import BREW_FORMULA, DEBIAN_NAME, DEBIAN_VERSION, DPKG_
 from envsnap.vocabulary import brew_formula
 
 DEBIAN_VENDOR = re.compile(r"[a-z0-9][a-z0-9._-]*")  # os-release's ID: debian, ubuntu, …
+BREW_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]*")  # 3.4.0, 1.2.3_1, 2024a
 # The outputs a multi-output derivation's store path names after its version (zlib-1.3.1-dev)
 NIX_OUTPUTS = ("dev", "lib", "bin", "out", "static")
 
@@ -52,9 +53,9 @@ def homebrew(provider: Any) -> str | None:
     """``pkg:brew/openssl%403@3.4.0`` for a ``brew:openssl@3 3.4.0`` provider; a tap's formula
     (``org/tap/name``) keeps its tap as the namespace."""
     formula = brew_formula(provider)
-    if not formula or not BREW_FORMULA.fullmatch(formula):
-        return None
     version = str(provider).partition(" ")[2]
+    if not (BREW_FORMULA.fullmatch(formula) and BREW_VERSION.fullmatch(version)):
+        return None
     tap, _, name = formula.rpartition("/")
     return _purl("brew", tap or None, name.lower(), version)
 
