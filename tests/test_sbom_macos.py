@@ -93,7 +93,8 @@ def test_the_spdx_document_of_a_replayed_host_passes_spdx_tools(tmp_path: Path) 
     by_name = {p.name: p for p in parsed.packages}
     (purl,) = by_name["libcrypto"].external_references
     assert purl.locator == "pkg:brew/openssl%403@3.3.0"
-    assert by_name["macOS SDK"].primary_package_purpose.name == "FRAMEWORK"
+    purpose = by_name["macOS SDK"].primary_package_purpose
+    assert purpose is not None and purpose.name == "FRAMEWORK"
     built = [r for r in parsed.relationships if r.relationship_type.name == "BUILD_TOOL_OF"]
     assert {by_id(parsed, r.spdx_element_id) for r in built} >= {"macOS SDK", "Command Line Tools"}
 
