@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from cyclonedx.model.component import Component
 
 FORMULATION_REF = "formulation"
+VERSION_MAX = 1024  # the schema's limit; a longer one is kept whole in a property
 # The document's keys in the order the specification lists them (the library sorts them).
 ORDER = (
     "$schema",
@@ -42,15 +43,20 @@ def component(part: Part) -> Component:
     from cyclonedx.model.component import Component, ComponentType
     from packageurl import PackageURL
 
+    properties = list(part.properties)
+    version = part.version
+    if version is not None and len(version) > VERSION_MAX:
+        properties.append(("envsnap:version", version))
+        version = None
     return Component(
         name=part.name,
         type=ComponentType(part.type),
         bom_ref=part.ref,
-        version=part.version,
+        version=version,
         description=part.description,
         purl=PackageURL.from_string(part.purl) if part.purl else None,
         hashes=[HashType(alg=HashAlgorithm.SHA_256, content=part.sha256)] if part.sha256 else [],
-        properties=[Property(name=name, value=value) for name, value in part.properties],
+        properties=[Property(name=name, value=value) for name, value in properties],
         components=[component(file) for file in part.files],
     )
 
@@ -104,9 +110,13 @@ def _formulation(bill: Bill) -> list[dict[str, Any]]:
 
 def render(bill: Bill) -> str:
     """The CycloneDX 1.6 JSON text of *bill*, validated."""
+    import warnings
+
     from cyclonedx.output.json import JsonV1Dot6
 
-    document = json.loads(JsonV1Dot6(_bom(bill)).output_as_string())
+    with warnings.catch_warnings():  # its remarks on odd values: the validator below judges
+        warnings.simplefilter("ignore")
+        document = json.loads(JsonV1Dot6(_bom(bill)).output_as_string())
     if bill.created is None:
         del document["metadata"]["timestamp"]
     document["formulation"] = _formulation(bill)
@@ -123,4 +133,4 @@ def validate(text: str) -> None:
 
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     if error is not None:
-        raise InvalidDocument(f"the CycloneDX document is invalid: {error}")
+        raise InvalidDocument(f"the CycloneDX document is invalid: {str(error)[:300]}")

@@ -128,7 +128,7 @@ def render(bill: Bill) -> str:
     made = document(bill)
     problems = validate_full_spdx_document(made)
     if problems:
-        shown = "; ".join(p.validation_message for p in problems[:3])
+        shown = "; ".join(p.validation_message[:200] for p in problems[:3])
         raise InvalidDocument(f"the SPDX document is invalid: {shown}")
     converted = DocumentConverter().convert(made)  # type: ignore[no-untyped-call]
     return json.dumps(converted, indent=2, ensure_ascii=False) + "\n"
