@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -358,3 +359,82 @@ def test_a_hand_edited_entry_is_refused(app: Path) -> None:
     lock.write_text(lock.read_text().replace('version = "1.2.13"', 'version = "1.2.14"'))
     result, _ = sbom(app)
     assert result.returncode == 2 and "edited by hand" in result.stderr
+
+
+# --- docs/recipes/release-sbom.yml ---------------------------------------------------------------
+
+RECIPE = REPO / "docs" / "recipes" / "release-sbom.yml"
+COMMIT_TIME = "1700000000"
+
+
+def recipe_step(name: str) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    (job,) = YAML(typ="safe").load(RECIPE.read_text())["jobs"].values()
+    (step,) = [s for s in job["steps"] if s.get("name") == name]
+    assert isinstance(step, dict)
+    return step
+
+
+def committed(module: Path) -> None:
+    """*module* as a git repository with one commit made at COMMIT_TIME."""
+    require_tool("git")
+    stamp = f"@{COMMIT_TIME} +0000"
+    env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    for argv in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "v1"],
+    ):
+        subprocess.run(argv, cwd=module, env=env, check=True, capture_output=True)
+
+
+def run_recipe_step(module: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The recipe's `envsnap sbom` step, run as written by bash, with envsnap on PATH."""
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "envsnap").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m envsnap "$@"\n')
+    (shim / "envsnap").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "BINARY": "dist/app",
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", recipe_step("envsnap sbom")["run"]],
+        cwd=module,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_release_recipe_is_a_valid_workflow() -> None:
+    schema = "vendor.github-workflows"
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(RECIPE)]
+    assert subprocess.run(check, capture_output=True, check=False).returncode == 0
+    assert "envsnap-cgo[sbom]" in recipe_step("Install envsnap with its sbom extra")["run"]
+    assert '"$BINARY.cdx.json" "$BINARY.spdx.json"' in recipe_step("Publish the release")["run"]
+
+
+def test_the_release_recipe_writes_both_documents_and_stops_another_build(
+    app: Path, tmp_path: Path
+) -> None:
+    require_tool("bash")
+    committed(app)
+    (app / "dist").mkdir()
+    shutil.copy(build(app), app / "dist" / "app")
+    done = run_recipe_step(app, tmp_path)
+    assert done.returncode == 0, done.stderr
+    cyclonedx = (app / "dist" / "app.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cyclonedx) is None
+    assert json.loads(cyclonedx)["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"
+    assert validate_full_spdx_document(parse_from_file(str(app / "dist" / "app.spdx.json"))) == []
+    (app / "dist" / "app.spdx.json").unlink()
+    shutil.copy(build(app, {"CGO_CFLAGS": "-O2 -g -DRELEASE=1"}), app / "dist" / "app")
+    stopped = run_recipe_step(app, tmp_path)
+    assert stopped.returncode == 1 and "added -DRELEASE=1" in stopped.stderr
+    assert not (app / "dist" / "app.spdx.json").exists()  # the job stops at the first document

@@ -255,3 +255,29 @@ def test_only_its_own_documents_are_replaced_without_force(tmp_path: Path) -> No
         assert is_own_document(out.read_bytes())
     for foreign in (b"{}", b"[]", b'{"metadata": []}', b"\xff\xfe", b'{"bomFormat": "CycloneDX"}'):
         assert not is_own_document(foreign)
+
+
+# --- docs/sbom.md shows real output -------------------------------------------------------------
+
+
+def contains(tree: object, part: object) -> bool:
+    """*part* is *tree* or one of the values inside it."""
+    if tree == part:
+        return True
+    if isinstance(tree, dict):
+        return any(contains(value, part) for value in tree.values())
+    if isinstance(tree, list):
+        return any(contains(item, part) for item in tree)
+    return False
+
+
+def test_each_json_block_of_the_sbom_page_is_what_envsnap_sbom_prints() -> None:
+    blocks = re.findall(
+        r"^```json\n(.*?)^```", (REPO / "docs" / "sbom.md").read_text(), re.M | re.S
+    )
+    assert len(blocks) == 3
+    printed = envsnap("sbom", "-C", str(REPO / "examples" / "zlib"), "--platform", "linux-amd64")
+    assert printed.returncode == 0, printed.stderr
+    document = json.loads(printed.stdout)
+    for block in blocks:
+        assert contains(document, json.loads(block)), block[:200]

@@ -38,14 +38,14 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="the build variant's entry (default: the default one; the binary's tags)",
     )
     parser.add_argument(
-        "--format", choices=FORMATS, default=FORMATS[0], help="(default: %(default)s)"
+        "--format", choices=FORMATS, default=FORMATS[0], help="the format (default: %(default)s)"
     )
     parser.add_argument("-o", dest="output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--force", action="store_true", help="replace a FILE envsnap did not write")
     parser.add_argument(
         "--timestamp",
         action="store_true",
-        help="record when it was made ($SOURCE_DATE_EPOCH, else now); without it, none is",
+        help="date the document: $SOURCE_DATE_EPOCH, else now (default: no time in it)",
     )
 
 
