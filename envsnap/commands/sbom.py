@@ -12,10 +12,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EnvsnapError, LockError, WriteError, expected_os_error
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from envsnap.binfacts.facts import Binary
+    from envsnap.host import Host
+    from envsnap.lockfile import LockFile
+    from envsnap.sbom.binary import CheckedSlice
+    from envsnap.sbom.model import Bill
+    from envsnap.workspace import Workspace
 
 OUTPUT_LIMIT = 64 * 1024 * 1024  # an existing -o file larger than this is not one we wrote
 
@@ -54,16 +64,20 @@ def run(args: argparse.Namespace) -> int:
     from envsnap.workspace import Workspace
 
     sbom.require(args.format)  # before any work: a missing extra is one line and exit 2
+    created = _created(args)
     ws = Workspace.from_args(args)
     try:
-        bill, code = _of_binary(ws, args) if args.binary else (_of_entry(ws, args), EXIT_OK)
+        if args.binary:
+            bill, code = _of_binary(ws, args, created)
+        else:
+            bill, code = _of_entry(ws, args, created), EXIT_OK
     finally:
         ws.close()
     _write(sbom.render(bill, args.format), args)
     return code
 
 
-def _created(args: argparse.Namespace) -> Any:
+def _created(args: argparse.Namespace) -> datetime | None:
     """The document's time: none unless --timestamp; then SOURCE_DATE_EPOCH, else now."""
     import os
     from datetime import UTC, datetime
@@ -81,7 +95,7 @@ def _created(args: argparse.Namespace) -> Any:
     return datetime.fromtimestamp(int(epoch), UTC)
 
 
-def _nix_attributes(ws: Any) -> dict[str, str]:
+def _nix_attributes(ws: Workspace) -> dict[str, str]:
     from envsnap.emit.plan import load_tables
 
     return load_tables(ws.config).libraries
@@ -90,7 +104,7 @@ def _nix_attributes(ws: Any) -> dict[str, str]:
 # --- a lock entry ------------------------------------------------------------------------------
 
 
-def _of_entry(ws: Any, args: argparse.Namespace) -> Any:
+def _of_entry(ws: Workspace, args: argparse.Namespace, created: datetime | None) -> Bill:
     from envsnap import checking
     from envsnap.sbom.build import from_entry
     from envsnap.snapshot import validate_entry
@@ -100,18 +114,20 @@ def _of_entry(ws: Any, args: argparse.Namespace) -> Any:
     entry = checking.checked_entry(lock, key, name)
     validate_entry(key, entry)
     module = _module_path(ws.module_root)
-    return from_entry(key, entry, module, _nix_attributes(ws), _created(args))
+    return from_entry(key, entry, module, _nix_attributes(ws), created)
 
 
-def _entry_key(lock: Any, args: argparse.Namespace, host: Any) -> str:
+def _entry_key(lock: LockFile, args: argparse.Namespace, host: Host) -> str:
+    from envsnap.config import DEFAULT_VARIANT
     from envsnap.probes.collect import GOARCH
     from envsnap.variants import entry_key
 
     platform = args.platform or f"{host.system}-{GOARCH.get(host.machine, host.machine)}"
-    key = entry_key(platform, args.variant or "default")
+    key = entry_key(platform, args.variant or DEFAULT_VARIANT)
     if key not in lock.platforms:
+        entries = ", ".join(sorted(lock.platforms)) or "none"
         raise LockError(
-            f"envsnap.lock has no entry for {key} (it has: {', '.join(sorted(lock.platforms))})",
+            f"envsnap.lock has no entry for {key} (it has: {entries})",
             "name one with --platform (and --variant), or run `envsnap lock` on that platform",
         )
     return key
@@ -132,7 +148,9 @@ def _module_path(root: Path) -> str:
 # --- a binary ----------------------------------------------------------------------------------
 
 
-def _of_binary(ws: Any, args: argparse.Namespace) -> tuple[Any, int]:
+def _of_binary(
+    ws: Workspace, args: argparse.Namespace, created: datetime | None
+) -> tuple[Bill, int]:
     from envsnap.binfacts import read
     from envsnap.sbom.binary import from_binary
 
@@ -140,11 +158,11 @@ def _of_binary(ws: Any, args: argparse.Namespace) -> tuple[Any, int]:
     checked = _checked_slices(ws, binary, args)
     code = _report(binary, checked)
     name = Path(binary.path).name
-    bill = from_binary(name, _sha256(binary.path), checked, _nix_attributes(ws), _created(args))
+    bill = from_binary(name, _sha256(binary.path), checked, _nix_attributes(ws), created)
     return bill, code
 
 
-def _checked_slices(ws: Any, binary: Any, args: argparse.Namespace) -> list[Any]:
+def _checked_slices(ws: Workspace, binary: Binary, args: argparse.Namespace) -> list[CheckedSlice]:
     """Each slice with its entry and inspect's findings, chosen and made as inspect does."""
     from envsnap import checking
     from envsnap.commands.inspect import _entry_findings, _slices_without_entry
@@ -157,14 +175,24 @@ def _checked_slices(ws: Any, binary: Any, args: argparse.Namespace) -> list[Any]
         for piece in binary.slices
     ]
     return [
-        CheckedSlice(piece, key, lock.platforms.get(key), tuple(findings))
+        CheckedSlice(piece, key, _valid_entry(lock, key), tuple(findings))
         for _, piece, key, findings in _slices_without_entry(rows)
     ]
 
 
-def _report(binary: Any, checked: list[Any]) -> int:
+def _valid_entry(lock: LockFile, key: str) -> dict[str, Any] | None:
+    """The entry inspect compared a slice with (its digest checked there), held to the schema
+    before anything is read from it; None when the lock has no entry for the slice."""
+    from envsnap.snapshot import validate_entry
+
+    entry: dict[str, Any] | None = lock.platforms.get(key)
+    if entry is not None:
+        validate_entry(key, entry)
+    return entry
+
+
+def _report(binary: Binary, checked: list[CheckedSlice]) -> int:
     """inspect's text report of each slice, on stderr (stdout may be the document); its code."""
-    from envsnap.errors import EXIT_OK
     from envsnap.report import Outcome, render_text
     from envsnap.sbom.binary import private
 

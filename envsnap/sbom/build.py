@@ -17,7 +17,7 @@ from typing import Any
 
 from envsnap import __version__
 from envsnap.sbom import purls
-from envsnap.sbom.model import Bill, Linkage, Part, Property
+from envsnap.sbom.model import Bill, Linkage, Part, Property, properties, sha256_hex
 from envsnap.sbom.tools import entry_tools
 
 SERIAL_NAMESPACE = uuid.UUID("7b0e8d3c-52a1-5b6f-9a3e-0c9f6d2e4a11")  # envsnap's own
@@ -28,17 +28,6 @@ def serial(*seeds: str) -> uuid.UUID:
     """A UUID derived from what the document describes (entry digests, the binary's hash) and
     the envsnap that writes it: the same inputs give the same serial number."""
     return uuid.uuid5(SERIAL_NAMESPACE, "\n".join((__version__, *seeds)))
-
-
-def _digest(value: Any) -> str | None:
-    text = str(value or "")
-    return text.removeprefix("sha256:") if text.startswith("sha256:") else None
-
-
-def _properties(*pairs: tuple[str, Any]) -> tuple[Property, ...]:
-    return tuple(
-        (f"envsnap:{name}", str(value)) for name, value in pairs if value not in (None, "")
-    )
 
 
 # --- libraries and cgo packages of a lock entry ------------------------------------------------
@@ -63,12 +52,14 @@ def _file(ref: str, section: Mapping[str, Any], role: str) -> Part:
         f"{ref}/file:{path}",
         "file",
         path,
-        sha256=_digest(section.get("sha256")),
-        properties=_properties(("file-role", role)),
+        sha256=sha256_hex(section.get("sha256")),
+        properties=properties(file_role=role),
     )
 
 
-def library_part(key: str, lib: Mapping[str, Any], entry: Any, nix: Mapping[str, str]) -> Part:
+def library_part(
+    key: str, lib: Mapping[str, Any], entry: Mapping[str, Any], nix: Mapping[str, str]
+) -> Part:
     ref = library_ref(key, lib)
     files = [_file(ref, f, "linked") for f in lib.get("files", []) if isinstance(f, Mapping)]
     if isinstance(lib.get("pc_file"), Mapping):
@@ -87,12 +78,12 @@ def library_part(key: str, lib: Mapping[str, Any], entry: Any, nix: Mapping[str,
         lib.get("version"),
         purl,
         description=f"a C library the build links ({lib.get('found_by')})",
-        properties=_properties(
-            ("found-by", lib.get("found_by")),
-            ("provider", provider),
-            ("package", lib.get("package")),
-            ("linkage", linkage),
-            ("error", lib.get("error")),
+        properties=properties(
+            found_by=lib.get("found_by"),
+            provider=provider,
+            package=lib.get("package"),
+            linkage=linkage,
+            error=lib.get("error"),
         ),
         files=tuple(files),
         linkage=linkage,
@@ -112,11 +103,11 @@ def package_part(key: str, package: Mapping[str, Any]) -> Part:
         "library",
         str(package.get("path", "")),
         description="a Go package with cgo files",
-        properties=_properties(
-            ("cgo-pkg-config", words("pkg_config")),
-            ("cgo-cflags", words("cflags")),
-            ("cgo-ldflags", words("ldflags")),
-            ("cgo-cxx", "true" if package.get("cxx") else None),
+        properties=properties(
+            cgo_pkg_config=words("pkg_config"),
+            cgo_cflags=words("cflags"),
+            cgo_ldflags=words("ldflags"),
+            cgo_cxx="true" if package.get("cxx") else None,
         ),
     )
 
@@ -189,12 +180,10 @@ def from_entry(
         "application",
         module,
         description=f"the Go module {module}, as envsnap.lock's {key} entry builds it",
-        properties=_properties(
-            ("lock-entry", key),
-            ("lock-digest", entry.get("digest")),
-            ("lock-written-by", entry.get("envsnap")),
-            *(("incomplete", line) for line in entry.get("incomplete") or []),
-        ),
+        properties=properties(
+            lock_entry=key, lock_digest=entry.get("digest"), lock_written_by=entry.get("envsnap")
+        )
+        + tuple(("envsnap:incomplete", str(line)) for line in entry.get("incomplete") or []),
     )
     direct = tuple(p.ref for p in (*parts.packages, *parts.libraries))
     return Bill(

@@ -12,13 +12,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 Property = tuple[str, str]  # ("envsnap:linkage", "dynamic")
 # CycloneDX's component types, which SPDX's primary package purposes mirror
 PartType = Literal["application", "framework", "library", "operating-system", "file"]
 Linkage = Literal["dynamic", "static"]
+
+
+def properties(**values: Any) -> tuple[Property, ...]:
+    """``envsnap:<name>`` properties of the values that are set (``found_by`` is spelled
+    ``envsnap:found-by``), in the order given."""
+    return tuple(
+        (f"envsnap:{name.replace('_', '-')}", str(value))
+        for name, value in values.items()
+        if value not in (None, "")
+    )
+
+
+def sha256_hex(value: Any) -> str | None:
+    """The hex digits of a lock's ``sha256:<hex>`` hash, as both formats write a hash."""
+    text = str(value or "")
+    return text.removeprefix("sha256:") if text.startswith("sha256:") else None
 
 
 @dataclass(frozen=True)

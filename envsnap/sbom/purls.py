@@ -33,7 +33,7 @@ def _purl(
     return str(made.to_string())
 
 
-def debian(package: Any, entry: Mapping[str, Any]) -> str | None:
+def debian(package: object, entry: Mapping[str, Any]) -> str | None:
     """``pkg:deb/debian/zlib1g-dev@1:1.2.13.dfsg-1?arch=amd64`` for dpkg's owner of a file
     (``package = "zlib1g-dev 1:1.2.13.dfsg-1"``) on a Debian-family system."""
     os_section = entry.get("os") or {}
@@ -49,7 +49,7 @@ def debian(package: Any, entry: Mapping[str, Any]) -> str | None:
     return _purl("deb", vendor, name, version, **({"arch": arch} if arch else {}))
 
 
-def homebrew(provider: Any) -> str | None:
+def homebrew(provider: object) -> str | None:
     """``pkg:brew/openssl%403@3.4.0`` for a ``brew:openssl@3 3.4.0`` provider; a tap's formula
     (``org/tap/name``) keeps its tap as the namespace."""
     formula = brew_formula(provider)
@@ -69,7 +69,7 @@ def parse_drv_name(name: str) -> tuple[str, str]:
     return name, ""
 
 
-def nix(provider: Any, keys: list[str], attributes: Mapping[str, str]) -> str | None:
+def nix(provider: object, keys: list[str], attributes: Mapping[str, str]) -> str | None:
     """``pkg:nix/nixpkgs/zlib@1.3.1`` for a ``nix:zlib-1.3.1-dev`` provider whose library has
     a nixpkgs attribute (envsnap emit's table, by pkg-config module, ``-l`` name or formula)."""
     text = str(provider)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from envsnap.sbom import purls
-from envsnap.sbom.model import Part, Property
+from envsnap.sbom.model import Part, properties, sha256_hex
 
 _PROJECT = re.compile(r"PROJECT:([\w.-]+?)-(\d[\d.]*)")  # Apple's ld: PROJECT:ld64-1053.12
 _VERSION_WORD = re.compile(r"(.*?)\s*\bversion\s+(\d[\w.]*)")  # Apple clang version 15.0.0
@@ -42,20 +42,6 @@ def _release(line: str) -> str | None:
     return match[0] if match else None
 
 
-def _properties(**values: Any) -> tuple[Property, ...]:
-    """``envsnap:<name>`` properties of the values that are set, names spelled with dashes."""
-    return tuple(
-        (f"envsnap:{name.replace('_', '-')}", str(value))
-        for name, value in values.items()
-        if value not in (None, "")
-    )
-
-
-def _digest(value: Any) -> str | None:
-    text = str(value or "")
-    return text.removeprefix("sha256:") if text.startswith("sha256:") else None
-
-
 def go_part(key: str, go: Mapping[str, Any]) -> Part:
     version = str(go.get("version") or "")
     return Part(
@@ -64,7 +50,7 @@ def go_part(key: str, go: Mapping[str, Any]) -> Part:
         "go",
         version.removeprefix("go") or None,
         description=f"the Go toolchain ({version})" if version else "the Go toolchain",
-        properties=_properties(
+        properties=properties(
             path=go.get("path"),
             goroot=go.get("goroot"),
             gotoolchain=go.get("gotoolchain"),
@@ -73,7 +59,9 @@ def go_part(key: str, go: Mapping[str, Any]) -> Part:
     )
 
 
-def compiler_part(key: str, role: str, what: str, tool: Mapping[str, Any], entry: Any) -> Part:
+def compiler_part(
+    key: str, role: str, what: str, tool: Mapping[str, Any], entry: Mapping[str, Any]
+) -> Part:
     line = str(tool.get("version") or "")
     named = tool.get("command") or tool.get("path") or tool.get("realpath") or role
     program, release = program_and_release(line) if line else (os.path.basename(named), None)
@@ -83,9 +71,9 @@ def compiler_part(key: str, role: str, what: str, tool: Mapping[str, Any], entry
         program,
         release,
         purls.debian(tool.get("package"), entry),
-        _digest(tool.get("sha256")),
+        sha256_hex(tool.get("sha256")),
         f"the {what}: {line}" if line else f"the {what}",
-        _properties(
+        properties(
             role=what,
             command=tool.get("command"),
             path=tool.get("path"),
@@ -106,7 +94,7 @@ def os_part(key: str, section: Mapping[str, Any]) -> Part:
         name,
         str(version) if version else None,
         description=f"the build platform ({section.get('goos')}/{section.get('goarch')})",
-        properties=_properties(build=section.get("build"), glibc=section.get("glibc")),
+        properties=properties(build=section.get("build"), glibc=section.get("glibc")),
     )
 
 
@@ -116,10 +104,10 @@ def _text(value: Any) -> str | None:
 
 def apple_parts(key: str, apple: Mapping[str, Any]) -> list[Part]:
     """The macOS SDK, and the Command Line Tools and Xcode where the lock names them."""
-    developer = _properties(developer_dir=apple.get("developer_dir"))
+    developer = properties(developer_dir=apple.get("developer_dir"))
     parts = []
     if apple.get("sdk_version") or apple.get("sdk_path"):
-        sdk = _properties(
+        sdk = properties(
             sdk_name=apple.get("sdk_name"),
             sdk_build=apple.get("sdk_build"),
             sdk_path=apple.get("sdk_path"),
@@ -132,7 +120,7 @@ def apple_parts(key: str, apple: Mapping[str, Any]) -> list[Part]:
         clt = Part(f"{key}/tool/clt", "application", "Command Line Tools", version)
         parts.append(replace(clt, properties=developer))
     if apple.get("xcode_version"):
-        build = _properties(xcode_build=apple.get("xcode_build"))
+        build = properties(xcode_build=apple.get("xcode_build"))
         version = _text(apple.get("xcode_version"))
         xcode = Part(f"{key}/tool/xcode", "application", "Xcode", version)
         parts.append(replace(xcode, properties=build + developer))
