@@ -27,7 +27,7 @@ from packageurl import PackageURL
 from spdx_tools.spdx.parser.json.json_parser import parse_from_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from tests.conftest import REPO, Result, envsnap, require_tool
+from tests.conftest import REPO, Result, envsnap, require_tool, write_module
 
 EXAMPLE = REPO / "examples" / "zlib"
 # A dependency module of the build, replaced by a folder, so that the binary has modules.
@@ -438,3 +438,50 @@ def test_the_release_recipe_writes_both_documents_and_stops_another_build(
     stopped = run_recipe_step(app, tmp_path)
     assert stopped.returncode == 1 and "added -DRELEASE=1" in stopped.stderr
     assert not (app / "dist" / "app.spdx.json").exists()  # the job stops at the first document
+
+
+# --- a static library ---------------------------------------------------------------------------
+
+STATIC_ZLIB = """package zs
+
+// #cgo LDFLAGS: -l:libz.a
+// #include <zlib.h>
+import "C"
+
+func Version() string { return C.GoString(C.zlibVersion()) }
+"""
+STATIC_MAIN = 'package main\n\nimport "example.com/s/zs"\n\nfunc main() { println(zs.Version()) }\n'
+
+
+def test_a_static_library_is_linked_statically_in_both_formats(tmp_path: Path) -> None:
+    for tool in ("go", "gcc", "readelf"):
+        require_tool(tool)
+    if not Path("/usr/lib/x86_64-linux-gnu/libz.a").exists():
+        pytest.skip("zlib1g-dev's libz.a is not installed")  # amd64 Debian path
+    module = write_module(
+        tmp_path / "s", {"zs/zs.go": STATIC_ZLIB, "main.go": STATIC_MAIN}, "example.com/s"
+    )
+    assert envsnap("lock", "-C", str(module)).returncode == 0
+    (library,) = [lib for lib in locked(module)["libraries"] if lib["name"] == ":libz.a"]
+    assert [Path(f["path"]).name for f in library["files"]] == ["libz.a"]
+    _, document = sbom(module)
+    (component,) = [c for c in document["components"] if c["name"] == ":libz.a"]
+    assert {"name": "envsnap:linkage", "value": "static"} in component["properties"]
+    spdx = tmp_path / "s.spdx.json"
+    assert (
+        envsnap("sbom", "-C", str(module), "--format", "spdx-json", "-o", str(spdx)).returncode == 0
+    )
+    parsed = parse_from_file(str(spdx))
+    (static,) = [p.spdx_id for p in parsed.packages if p.name == ":libz.a"]
+    links = {
+        r.relationship_type.name
+        for r in parsed.relationships
+        if r.related_spdx_element_id == static
+    }
+    assert "STATIC_LINK" in links
+    binary = module / "app"
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=module, check=True)
+    assert not [name for name in needed(binary) if name.startswith("libz")]
+    _, of_binary = sbom(module, str(binary))  # left no trace in the binary: listed from the lock
+    (kept,) = [c for c in of_binary["components"] if c["name"] == ":libz.a"]
+    assert {"name": "envsnap:linkage", "value": "static"} in kept["properties"]
