@@ -1,9 +1,9 @@
-"""A bill of materials from a lock entry, and from a built binary compared with its entries.
+"""A bill of materials from a lock entry: the module, the C libraries its cgo packages link
+(each with its files), the cgo packages, the tools, and which uses which.
 
-The lock entry is read as ``envsnap lock`` wrote it (already checked: digest, schema, and the
-secret rules every tracked value passed). What a binary says about its build is free text a
-build may have filled with anything, so each build setting is scrubbed as envsnap scrubs what
-it prints (:func:`envsnap.redact.scrub`).
+The entry is read as ``envsnap lock`` wrote it, already checked by the command (its digest, the
+schema), and every value in it passed the lock's secret rules: nothing here needs scrubbing.
+:mod:`envsnap.sbom.binary` reuses these parts for what a built binary links.
 """
 
 from __future__ import annotations
