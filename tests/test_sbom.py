@@ -254,6 +254,8 @@ def test_a_binary_lists_the_go_modules_go_version_m_reports(app: Path) -> None:
         if c["bom-ref"].startswith("go-module/")
     }
     assert listed == reported
+    packages = {c["name"] for c in document["components"] if "/go-package/" in c["bom-ref"]}
+    assert packages == {p["path"] for p in locked(app)["cgo"]["packages"]}  # its modules hold them
     (dep,) = [c for c in document["components"] if c["name"] == "example.com/dep"]
     assert "purl" not in dep  # built from a folder, not from the module version
     subject = document["metadata"]["component"]

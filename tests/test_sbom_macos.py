@@ -134,6 +134,8 @@ def test_a_mach_o_binary_lists_the_dylibs_it_loads(
             if prop["name"] == "envsnap:loads":
                 listed[prop["value"]] = component["version"]
     assert listed == loads
+    # not built by go: it holds none of the lock's cgo packages
+    assert not [c for c in document["components"] if "/go-package/" in c["bom-ref"]]
     sdk = tools(document)["sdk"]  # as the binary says, not as the lock does
     assert (sdk["name"], sdk["version"]) == ("macOS SDK", "15.5")
     assert {"name": "envsnap:differs-from-lock", "value": "14.0"} in sdk["properties"]

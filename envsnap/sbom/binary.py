@@ -94,7 +94,7 @@ def _unlocked(key: str, piece: Slice, name: str) -> Part:
         dylib = next((d for d in piece.macho.dylibs if d.name == name), None)
         version = dylib.current_version if dylib else None
     return Part(
-        f"{key}/loaded/{name}",
+        f"{key}/loaded:{name}",
         "library",
         os.path.basename(name) or name,
         version,
@@ -173,10 +173,14 @@ def module_part(module: Module) -> Part:
     )
 
 
-def _modules(go: GoBuild | None) -> list[Part]:
+def _built_modules(go: GoBuild | None) -> list[Module]:
     if go is None:
         return []
-    return [module_part(m) for m in ([go.main] if go.main else []) + list(go.deps)]
+    return ([go.main] if go.main else []) + list(go.deps)
+
+
+def _modules(go: GoBuild | None) -> list[Part]:
+    return [module_part(m) for m in _built_modules(go)]
 
 
 # --- the bill --------------------------------------------------------------------------------
@@ -189,11 +193,25 @@ class _Collected:
     edges: list[tuple[str, tuple[str, ...]]]
 
 
+def _held(parts: EntryParts, go: GoBuild | None) -> EntryParts:
+    """*parts* with the cgo packages of the modules the binary holds (by its build
+    information) and their edges; none for a binary without build information."""
+    paths = [m.path for m in _built_modules(go)]
+
+    def held(package: Part) -> bool:
+        return any(package.name == m or package.name.startswith(m + "/") for m in paths)
+
+    packages = tuple(filter(held, parts.packages))
+    refs = {p.ref for p in packages}
+    edges = tuple(edge for edge in parts.depends if edge[0] in refs)
+    return replace(parts, packages=packages, depends=edges)
+
+
 def _collect(checked: CheckedSlice, nix: Mapping[str, str], into: _Collected) -> None:
     loads, unlocked = _loads(checked)
     entry = checked.entry or {}
     keep = set(loads) | _static(checked.key, entry)
-    parts = entry_parts(checked.key, entry, nix, keep)
+    parts = _held(entry_parts(checked.key, entry, nix, keep), checked.piece.go)
     tools = list(parts.tools) if checked.entry else _no_entry_tools(checked)
     found = [
         *_modules(checked.piece.go),
