@@ -520,14 +520,17 @@ def loaded_libraries(piece: Slice, locked: Mapping[str, Any]) -> list[tuple[str,
     None for one no locked library provides (the C runtime, a system dylib, another version)."""
     files = _library_files(locked)
     if piece.elf:
-        return [(soname, _elf_owner(files, soname)) for soname in piece.elf.needed]
+        sonames = _locked_sonames([path for _, path in files], _locked_hashes(locked))
+        return [(soname, _elf_owner(files, sonames, soname)) for soname in piece.elf.needed]
     if piece.macho:
         return [(dylib.name, _dylib_owner(files, dylib)) for dylib in piece.macho.dylibs]
     return []
 
 
-def _elf_owner(files: Sequence[tuple[str, str]], soname: str) -> str | None:
-    return next((key for key, path in files if _provides(path, soname)), None)
+def _elf_owner(
+    files: Sequence[tuple[str, str]], sonames: Mapping[str, str | None], soname: str
+) -> str | None:
+    return next((key for key, path in files if _provides(path, sonames[path], soname)), None)
 
 
 def _dylib_owner(files: Sequence[tuple[str, str]], dylib: Dylib) -> str | None:
