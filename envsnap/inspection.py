@@ -509,3 +509,34 @@ def _other_dylib(dylib: Dylib, same: Sequence[tuple[str, str]]) -> Finding:
     name = os.path.basename(dylib.name)
     found = _other_library(name, same)
     return replace(found, live=f"{dylib.name} (current version {dylib.current_version})")
+
+
+# --- what a slice loads, each with the locked library that provides it ------------------------
+
+
+def loaded_libraries(piece: Slice, locked: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """Each library *piece* loads (an ELF ``DT_NEEDED`` soname, a Mach-O dylib's install name),
+    with the key of the locked library that provides it, by the rules the findings above use;
+    None for one no locked library provides (the C runtime, a system dylib, another version)."""
+    files = _library_files(locked)
+    if piece.elf:
+        sonames = _locked_sonames([path for _, path in files], _locked_hashes(locked))
+        return [(soname, _elf_owner(files, sonames, soname)) for soname in piece.elf.needed]
+    if piece.macho:
+        return [(dylib.name, _dylib_owner(files, dylib)) for dylib in piece.macho.dylibs]
+    return []
+
+
+def _elf_owner(
+    files: Sequence[tuple[str, str]], sonames: Mapping[str, str | None], soname: str
+) -> str | None:
+    return next((key for key, path in files if _provides(path, sonames[path], soname)), None)
+
+
+def _dylib_owner(files: Sequence[tuple[str, str]], dylib: Dylib) -> str | None:
+    name = os.path.basename(dylib.name)
+    exact = next((key for key, path in files if os.path.basename(path) == name), None)
+    if exact is not None or not dylib.name.startswith(APPLE_SYSTEM):
+        return exact
+    # the SDK's stub (libz.tbd) is what links /usr/lib/libz.1.dylib
+    return next((key for key, path in _same_stem(files, name) if path.endswith(".tbd")), None)

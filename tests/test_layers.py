@@ -111,6 +111,20 @@ RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
         ("envsnap.host", "envsnap.probes", "envsnap.lockfile", "envsnap.checking"),
         (),
     ),
+    (
+        ("envsnap.sbom",),
+        (
+            "envsnap.host",
+            "envsnap.probes",
+            "envsnap.lockfile",
+            "envsnap.checking",
+            "envsnap.report",
+            "envsnap.doctor",
+            "envsnap.git",
+            "envsnap.history",
+        ),
+        (),
+    ),
 )
 
 # The clean-verify fast path (envsnap.shortcut answers before argparse runs): what these

@@ -9,6 +9,7 @@ SUMMARIES = {
     "lock": "write this platform's entry of envsnap.lock",
     "verify": "compare this machine with envsnap.lock (read-only)",
     "inspect": "check that a built binary used the locked toolchain",
+    "sbom": "write a CycloneDX or SPDX bill of materials of the lock or a built binary",
     "diff": "compare two locks, revisions, recordings or live",
     "emit": "write a shell.nix, flake.nix or .envrc from the lock",
     "show": "print the live snapshot",

@@ -27,6 +27,14 @@ DESCRIPTIONS = {
         "needed libraries and glibc versions; Mach-O SDK, minimum macOS, linker, dylibs) and "
         "compare it with the lock entry of its platform, with verify's rules and exit codes."
     ),
+    "sbom": (
+        "Write a CycloneDX 1.6 or SPDX 2.3 bill of materials of a lock entry: each C library "
+        "with its version, its files' SHA-256 and its provider's package URL, how it is linked, "
+        "the cgo packages that use it, and the Go toolchain, C compiler, linker and macOS SDK "
+        "as the build's tools. With BINARY, of what that binary holds and loads, compared with "
+        "its entry as inspect does (exit 1 when it differs; the document is written anyway). "
+        "Two runs give the same bytes. Needs the sbom extra: pip install 'envsnap-cgo[sbom]'."
+    ),
     "diff": (
         "Compare two sides with verify's rules: A is the base, B the newer side. A side is a "
         "lock file, a git revision (REV or REV:path), a recording directory or `live` (this "
@@ -90,6 +98,10 @@ EXAMPLES = {
     "inspect": [
         ("envsnap inspect ./app", "was ./app built with the locked toolchain?"),
         ("envsnap inspect --show ./app", "what the binary says, no lock needed"),
+    ],
+    "sbom": [
+        ("envsnap sbom -o sbom.cdx.json", "this platform's entry, CycloneDX"),
+        ("envsnap sbom --format spdx-json ./app", "what ./app holds and loads, SPDX, on stdout"),
     ],
     "diff": [
         ("envsnap diff", "the lock against this machine"),
