@@ -499,3 +499,19 @@ def test_a_run_path_to_a_byte_identical_copy_of_the_locked_libz_is_no_finding(
     (lib / "libz.so.1").write_bytes((lib / "libz.so.1").read_bytes() + b"\0")  # now it differs
     code, document, _ = inspected(app, binary)
     assert code == 1 and ids(document) == ["libraries.zlib.files"]
+
+
+def test_a_token_in_the_binarys_build_settings_is_never_shown(app: Path) -> None:
+    """The binary carries CGO_CFLAGS and -ldflags as built; a token in them is scrubbed from the
+    text, --json and --show output, and the difference is still named."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    binary = build(
+        app, f"-ldflags=-X main.key={token}", env={"CGO_CFLAGS": f"-O2 -g -DKEY={token}"}
+    )
+    code, document, text = inspected(app, binary)
+    assert code == 1 and "go.env.CGO_CFLAGS" in ids(document)
+    shown = envsnap("inspect", "--show", "--json", str(binary))
+    assert shown.returncode == 0
+    for output in (json.dumps(document), text, shown.stdout, shown.stderr):
+        assert token not in output
+    assert "ghp_" not in text  # not even its prefix with a part of it

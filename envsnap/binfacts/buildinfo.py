@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from envsnap.binfacts.stream import FormatError
+from envsnap.redact import scrub
 
 MAGIC = b"\xff Go buildinf:"
 ALIGN = 16
@@ -176,7 +177,7 @@ def _setting(text: str) -> tuple[str, str]:
         if not equals or not key:
             raise FormatError("its Go build information has a malformed build setting")
     value = unquote(raw_value) if raw_value[:1] in ('"', "`") else raw_value
-    return key, value
+    return key, scrub(value)  # a token in -ldflags or CGO_CFLAGS is never shown or compared
 
 
 def _quoted_prefix(text: str) -> str:
