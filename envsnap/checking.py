@@ -84,6 +84,7 @@ def explain(
     and the fields a newer envsnap added to it are left out, with a note on stderr naming them
     after the side's label (no label, no note)."""
     from envsnap.drift import compare
+    from envsnap.emit.own import undo_own_exports
     from envsnap.lockfile import readable_entry
 
     def readable(entry: dict[str, Any], label: str | None) -> dict[str, Any]:
@@ -98,6 +99,7 @@ def explain(
         locked = readable(locked, labels[0])
     if any(entry is live for entry in validate):
         live = readable(live, labels[1])
+    live = undo_own_exports(locked, live)  # what an emitted .envrc set to recreate the lock
     findings = compare(locked, live, policy)
     if findings or not (paths := unexplained_paths(locked, live)):
         return findings

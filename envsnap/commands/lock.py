@@ -139,9 +139,14 @@ def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
 
 
 def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
-    """*lock* with this platform's entries replaced, and its undeclared variants dropped."""
+    """*lock* with this platform's entries replaced, and its undeclared variants dropped; what
+    an emitted .envrc exports to recreate an entry is kept as that entry recorded it."""
+    from envsnap.emit.own import undo_own_exports
+
     for snapshot in taken:
-        lock = with_entry(lock, snapshot.key, snapshot.entry)
+        old = lock.platforms.get(snapshot.key)
+        entry = undo_own_exports(old, snapshot.entry) if isinstance(old, dict) else snapshot.entry
+        lock = with_entry(lock, snapshot.key, entry)
     platform = taken[0].platform
     keys = {snapshot.key for snapshot in taken}
     stale = {k for k in lock.platforms if split_key(k)[0] == platform and k not in keys}

@@ -1,0 +1,83 @@
+"""What envsnap's own emitted files export, recognised in a live entry as the lock's own choice.
+
+To recreate a lock, the ``.envrc`` exports ``GOTOOLCHAIN`` pinned to the locked Go release,
+``DEVELOPER_DIR`` as the locked developer dir's real path and ``SDKROOT`` as the locked SDK's
+versioned path. On the machine that wrote the lock each of them selects exactly what was locked:
+only the way it was chosen differs (an environment variable instead of ``xcode-select``, the
+``MacOSX.sdk`` symlink or Go's default). :func:`undo_own_exports` puts the locked way back
+wherever a live value is exactly such an export and the thing it selects is the locked one, so
+that verify inside an emitted environment reports nothing. Versions, builds and real paths are
+never touched: a different SDK or Go behind the same variable is still a finding.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from envsnap.emit import locked_toolchain
+
+Entry = Mapping[str, Any]
+
+
+def emitted_developer_dir(apple: Mapping[str, Any]) -> str | None:
+    """The DEVELOPER_DIR the .envrc exports for a locked apple section: its real path."""
+    devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
+    return devdir if isinstance(devdir, str) and devdir.startswith("/") else None
+
+
+def _restore(section: dict[str, Any], locked: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in locked:
+            section[key] = locked[key]
+        else:
+            section.pop(key, None)
+
+
+def _toolchain(locked: Entry, live: dict[str, Any]) -> None:
+    old, new = locked.get("go") or {}, live.get("go")
+    if not isinstance(new, dict) or new.get("version") != old.get("version"):
+        return
+    pinned = locked_toolchain(dict(locked))
+    if pinned is not None and new.get("gotoolchain") == pinned:
+        _restore(new, old, ("gotoolchain",))
+
+
+def _real_devdir(apple: Mapping[str, Any]) -> Any:
+    return apple.get("developer_dir_realpath") or apple.get("developer_dir")
+
+
+def _developer_dir(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
+    old, new = locked.get("apple") or {}, live.get("apple")
+    exported = emitted_developer_dir(old)
+    if not isinstance(new, dict) or exported is None or env.get("DEVELOPER_DIR") != exported:
+        return
+    if _real_devdir(new) == _real_devdir(old):
+        _restore(new, old, ("developer_dir", "developer_dir_source"))
+        _restore(env, locked.get("env") or {}, ("DEVELOPER_DIR",))
+
+
+def _sdkroot(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
+    from envsnap.emit.direnv import versioned_sdk
+
+    old, new = locked.get("apple") or {}, live.get("apple")
+    exported = versioned_sdk(dict(old))
+    if not isinstance(new, dict) or exported is None or env.get("SDKROOT") != exported:
+        return
+    if old.get("sdk_realpath") and new.get("sdk_realpath") == old.get("sdk_realpath"):
+        _restore(new, old, ("sdk_path", "sdk_source"))
+        _restore(env, locked.get("env") or {}, ("SDKROOT",))
+
+
+def undo_own_exports(locked: Entry, live: Entry) -> dict[str, Any]:
+    """*live* with each value an emitted file exported to recreate *locked* put back as locked."""
+    out = copy.deepcopy(dict(live))
+    env = out.get("env")
+    env = env if isinstance(env, dict) else {}
+    _toolchain(locked, out)
+    _developer_dir(locked, out, env)
+    _sdkroot(locked, out, env)
+    if "env" in out and not env and "env" not in locked:
+        del out["env"]
+    return out
