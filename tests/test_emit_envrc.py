@@ -180,7 +180,9 @@ def test_a_mac_lock_here_names_the_sdk_to_install_and_sets_no_sdkroot(tmp_path: 
     assert len(errors) == 1, loaded.stderr
     (error,) = errors
     assert "macOS SDK 14.0" in error and "MacOSX14.0.sdk" in error
-    assert "Command Line Tools 15.3" in error and "xcode-select --install" in error
+    # Apple's download name for CLT 15.3.0.0.1.1708646388; xcode-select --install cannot pick it
+    assert "install Command Line Tools for Xcode 15.3 from developer.apple.com" in error
+    assert "xcode-select --install installs only the newest" in error
     assert "DEVELOPER_DIR not set" in loaded.stderr
 
 

@@ -23,6 +23,7 @@ from envsnap.emit import (
     safe_comment,
     variant_exports,
 )
+from envsnap.emit.apple import install_fix, sdk_words
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
@@ -96,27 +97,6 @@ def versioned_sdk(apple: dict[str, Any]) -> str | None:
     return None
 
 
-def _said(apple: dict[str, Any], key: str) -> str:
-    return safe_comment(str(apple.get(key, "?")))
-
-
-def _install_devdir(apple: dict[str, Any]) -> str:
-    if apple.get("developer_dir_kind") == "xcode":
-        version = safe_comment(str(apple.get("xcode_version", "")))
-        app = safe_comment(str(apple.get("developer_dir_realpath", "")).partition(".app/")[0])
-        app += ".app"
-        return (
-            f"install Xcode {version} (build {_said(apple, 'xcode_build')}) as {app} "
-            f"(developer.apple.com/download/all, or: xcodes install {version}), then run: "
-            f"sudo xcode-select --switch {app}"
-        )
-    return (
-        f"install the Command Line Tools {_said(apple, 'clt_version')} "
-        "(xcode-select --install, or developer.apple.com/download/all), then run: "
-        "sudo xcode-select --switch /Library/Developer/CommandLineTools"
-    )
-
-
 def _guarded(name: str, path: str, missing: str) -> list[str]:
     refuse_nul({name: path})
     return [
@@ -133,7 +113,7 @@ def apple_lines(entry: dict[str, Any]) -> list[str]:
     apple = entry.get("apple") or {}
     lines: list[str] = []
     devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
-    fix = _install_devdir(apple)
+    fix = install_fix(apple)
     if isinstance(devdir, str) and devdir.startswith("/"):
         lines += _guarded(
             "DEVELOPER_DIR",
@@ -142,7 +122,7 @@ def apple_lines(entry: dict[str, Any]) -> list[str]:
         )
     sdk = versioned_sdk(apple)
     if sdk is not None:
-        what = f"macOS SDK {_said(apple, 'sdk_version')} (build {_said(apple, 'sdk_build')})"
+        what = sdk_words(apple) or "macOS SDK"
         lines += _guarded(
             "SDKROOT",
             sdk,
