@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,10 +16,12 @@ import pytest
 from ruamel.yaml import YAML
 
 from envsnap.drift import compare
+from envsnap.emit import native
 from envsnap.host import LocalHost
 from envsnap.probes.packages import dpkg_owners, parse_search
 from tests.conftest import (
     RECORDINGS,
+    REPO,
     ZLIB_PACKAGE,
     envsnap,
     require_tool,
@@ -159,7 +162,8 @@ def test_another_version_of_the_owning_package_is_a_drift_of_the_library() -> No
 
 
 def apt_pins(script: str) -> list[str]:
-    return re.findall(r"'([a-z0-9][a-z0-9+.-]+=[^']+)'", script)
+    """The pinned packages of the script's cases (``pins='name=version …'``)."""
+    return [p for words in re.findall(r"^ +pins='([^']*)'$", script, re.M) for p in words.split()]
 
 
 def test_the_apt_script_installs_nothing_new_on_the_machine_that_locked(
@@ -185,6 +189,56 @@ def test_the_apt_script_installs_nothing_new_on_the_machine_that_locked(
         run = subprocess.run([str(script), "--dry-run"], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         assert re.search(r"^0 upgraded, 0 newly installed", run.stdout, re.M), run.stdout
+
+
+def test_the_apt_script_plans_the_compiler_command_and_pkgconf_on_a_root_without_them(
+    tmp_path: Path,
+) -> None:
+    """A fresh Debian has neither `gcc` (which owns /usr/bin/gcc, the locked CC) nor pkgconf,
+    and apt pairs a pinned zlib1g-dev with the newest zlib1g unless told its exact version.
+    apt-get simulates the script on a dpkg status that holds no package at all."""
+    for tool in ("go", "gcc", "pkg-config", "apt-get", "shellcheck"):
+        require_tool(tool)
+    if subprocess.check_output(["id", "-u"]).strip() != b"0":
+        unavailable("the script runs apt-get through sudo unless it is root")
+    module = tmp_path / "zlib"
+    shutil.copytree(REPO / "examples" / "zlib", module)
+    assert envsnap("lock", "-C", str(module)).returncode == 0
+    emitted(module, "--apt")
+    script = module / "envsnap-apt.sh"
+    subprocess.run(["shellcheck", str(script)], check=True)
+    empty = tmp_path / "status"
+    empty.write_text("")
+    plan = subprocess.run(
+        ["sh", str(script), "--simulate", "-o", f"Dir::State::status={empty}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    planned = dict(re.findall(r"^Inst (\S+) \((\S+) ", plan.stdout, re.M))
+    assert {"gcc", "pkgconf", "zlib1g-dev", "zlib1g"} <= set(planned), plan.stdout
+    zlib = dpkg_version("zlib1g-dev").split(" ")[1]
+    assert planned["zlib1g-dev"] == zlib and planned["zlib1g"] == zlib
+
+
+def test_each_command_is_provided_by_the_package_the_script_installs() -> None:
+    """dpkg's own answer for the commands installed here (cc is an alternative gcc registers)."""
+    for command, package in native.DEBIAN_COMMANDS.items():
+        path = shutil.which(command)
+        if path is None or not path.startswith("/usr/bin/"):
+            continue
+        if command in ("cc", "c++"):
+            query = ["update-alternatives", "--query", command]
+            best = re.search(r"^Value: (\S+)", subprocess.check_output(query, text=True), re.M)
+            assert best is not None
+            path = best[1]
+        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True, check=False)
+        name = owner.stdout.split(":")[0]
+        # the package itself, or one it depends on (pkgconf brings pkgconf-bin's /usr/bin/pkgconf)
+        depends = subprocess.run(["apt-cache", "depends", package], capture_output=True, text=True)
+        required = re.findall(r"^\s+Depends: (\S+)$", depends.stdout, re.M)
+        assert name in (package, *required), (command, owner.stdout + owner.stderr)
 
 
 def test_the_apt_script_is_idempotent_and_protected(zlib_png_module: Path) -> None:
@@ -221,7 +275,8 @@ def test_the_brewfile_is_ruby_and_names_the_locked_keg_only_formula(tmp_path: Pa
     brewfile = module / "Brewfile"
     check = subprocess.run([require_tool("ruby"), "-c", str(brewfile)], capture_output=True)
     assert check.returncode == 0 and b"Syntax OK" in check.stdout, check.stderr
-    assert brew_names(brewfile) == ["openssl@3"]
+    # the library's formula, pkgconf (macOS has no pkg-config), and Homebrew's go (the locked Go)
+    assert brew_names(brewfile) == ["openssl@3", "pkgconf", "go"]
     (entry,) = lock_of(module).values()
     locked = {lib["provider"].split(" ")[1] for lib in entry["libraries"]}
     assert all(version in brewfile.read_text() for version in locked)
@@ -280,7 +335,7 @@ def test_the_workflow_installs_the_locked_formulae_on_macos(tmp_path: Path) -> N
     check_workflow(path)
     (job,) = YAML(typ="safe").load(path.read_text())["jobs"].values()
     brew = [str(s["run"]) for s in job["steps"] if "brew install" in str(s.get("run", ""))]
-    assert brew == ["brew install 'openssl@3'"]
+    assert brew == ["brew install 'openssl@3' 'pkgconf'"]  # Go comes from actions/setup-go
     assert job["env"]["DEVELOPER_DIR"] == lock_of(module)["darwin-arm64"]["apple"]["developer_dir"]
 
 

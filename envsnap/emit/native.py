@@ -28,6 +28,22 @@ MAC_RUNNERS = {"darwin-arm64": "macos-15", "darwin-amd64": "macos-15-intel"}
 # The arm64 image that installs each Xcode major (actions/runner-images).
 XCODE_RUNNERS = {"14": "macos-14", "15": "macos-14", "16": "macos-15", "26": "macos-26"}
 Entries = Sequence[tuple[str, dict[str, Any]]]
+# The Debian package that provides a locked command by its name (``gcc`` owns /usr/bin/gcc,
+# ``gcc-12`` the binary it runs; ``cc`` and ``c++`` are alternatives that gcc and g++ register;
+# pkgconf provides pkg-config). Installed beside the pinned owner of the real binary, unpinned:
+# the lock records the version of the binary, not of the package that names it.
+DEBIAN_COMMANDS = {
+    "gcc": "gcc",
+    "cc": "gcc",
+    "g++": "g++",
+    "c++": "g++",
+    "clang": "clang",
+    "clang++": "clang",
+    "pkg-config": "pkgconf",
+    "pkgconf": "pkgconf",
+}
+# Homebrew's pkg-config is the pkgconf formula (pkg-config is its alias).
+BREW_PKG_CONFIG = "pkgconf"
 
 
 @dataclass(frozen=True)
@@ -38,14 +54,15 @@ class Pin:
 
     @property
     def apt(self) -> str:
-        return f"{self.name}={self.version}"
+        """The apt-get argument: ``name=version``, or the name alone for an unpinned tool."""
+        return f"{self.name}={self.version}" if self.version else self.name
 
 
 def debian_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
     """The Debian packages of *entry*'s compilers and libraries, each once, in lock order."""
     compilers = (("the C compiler", "compiler"), ("the C++ compiler", "cxx"))
     owned = [(what, (entry.get("cc") or {}).get(tool)) for what, tool in compilers]
-    owned += [(str(lib.get("name", "?")), lib) for lib in entry.get("libraries", [])]
+    owned += [(str(lib.get("name", "a library")), lib) for lib in entry.get("libraries", [])]
     pins: dict[str, Pin] = {}
     for what, section in owned:
         package = (section or {}).get("package")
@@ -61,6 +78,43 @@ def debian_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
     return list(pins.values())
 
 
+def _command_name(value: object) -> str:
+    """The program a go env CC / PKG_CONFIG value runs (its first word, without a directory)."""
+    words = str(value or "").split()
+    return words[0].rsplit("/", 1)[-1] if words else ""
+
+
+def uses_pkg_config(entry: dict[str, Any]) -> bool:
+    """Whether a cgo package of *entry* asks pkg-config (``#cgo pkg-config:``)."""
+    packages = (entry.get("cgo") or {}).get("packages", [])
+    by_package = any(p.get("pkg_config") for p in packages if isinstance(p, dict))
+    return by_package or any(
+        lib.get("found_by") == "pkg-config" for lib in entry.get("libraries", [])
+    )
+
+
+def debian_tools(entry: dict[str, Any]) -> list[Pin]:
+    """The Debian packages of the commands the lock names: CC, CXX and pkg-config."""
+    go_env = (entry.get("go") or {}).get("env", {})
+    commands = [("CC", go_env.get("CC"))]
+    if (entry.get("cc") or {}).get("cxx"):  # a C++ compiler the build runs
+        commands.append(("CXX", go_env.get("CXX")))
+    if uses_pkg_config(entry):
+        commands.append(("PKG_CONFIG", go_env.get("PKG_CONFIG") or "pkg-config"))
+    tools: dict[str, Pin] = {}
+    for variable, value in commands:
+        package = DEBIAN_COMMANDS.get(_command_name(value))
+        if package:
+            tools.setdefault(package, Pin(package, "", f"the {variable} command"))
+    return list(tools.values())
+
+
+def homebrew_go(entry: dict[str, Any]) -> bool:
+    """Whether the locked Go is Homebrew's (its GOROOT lies in the go formula's keg)."""
+    go = entry.get("go") or {}
+    return any("/Cellar/go/" in str(go.get(key) or "") for key in ("goroot", "path"))
+
+
 def brew_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
     """The Homebrew formulae of *entry*'s libraries, each once, named exactly as locked."""
     pins: dict[str, Pin] = {}
@@ -73,7 +127,12 @@ def brew_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
             warnings.append(safe_comment(f"{lib.get('name')}: {formula!r} is not a formula name"))
             continue
         version = provider.partition(" ")[2]
-        pins.setdefault(formula, Pin(formula, version, str(lib.get("name", "?"))))
+        pins.setdefault(formula, Pin(formula, version, str(lib.get("name", "a library"))))
+    if uses_pkg_config(entry):  # macOS has no pkg-config of its own
+        pins.setdefault(BREW_PKG_CONFIG, Pin(BREW_PKG_CONFIG, "", "pkg-config"))
+    if homebrew_go(entry):
+        version = str((entry.get("go") or {}).get("version", "")).removeprefix("go")
+        pins.setdefault("go", Pin("go", version, "the Go toolchain"))
     return list(pins.values())
 
 
@@ -81,33 +140,39 @@ def _quote(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
+def _apt_arm(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]:
+    """One architecture's case: the commands' packages, and the locked packages pinned."""
+    goarch = platform.partition("-")[2]
+    tools, pins = debian_tools(entry), debian_pins(entry, warnings)
+    if not pins:
+        warnings.append(f"{safe_comment(platform)}: the lock names no Debian package")
+        return []
+    lines = [f"  {_quote(DPKG_ARCH.get(goarch, goarch))})  # {safe_comment(platform)}"]
+    lines += [f"    # {safe_comment(p.name)}: {safe_comment(p.what)}" for p in [*tools, *pins]]
+    lines.append(f"    tools={_quote(' '.join(p.apt for p in tools))}")
+    return [*lines, f"    pins={_quote(' '.join(p.apt for p in pins))}", "    ;;"]
+
+
 def render_apt(entries: Entries, choice: VariantChoice = DEFAULT_CHOICE) -> tuple[str, list[str]]:
-    """A POSIX sh script that installs the locked Debian packages, pinned, for this machine's
-    architecture; extra arguments reach apt-get (``--dry-run``). Running it twice is a no-op."""
+    """A POSIX sh script that installs the packages of the locked commands (gcc, pkgconf) and the
+    locked Debian packages, pinned with what they require at their exact version, for this
+    machine's architecture; extra arguments reach apt-get (``--dry-run``). Running it twice is a
+    no-op. Every name and version is a Debian word (no space, quote or glob character)."""
     warnings: list[str] = []
     arms = []
     for platform, entry in entries:
-        goos, _, goarch = platform.partition("-")
-        if goos != "linux":
-            continue
-        pins = debian_pins(entry, warnings)
-        arch = DPKG_ARCH.get(goarch, goarch)
-        if not pins:
-            warnings.append(f"{safe_comment(platform)}: the lock names no Debian package")
-            continue
-        lines = [f"  {_quote(arch)})  # {safe_comment(platform)}"]
-        lines += [f"    # {safe_comment(p.name)}: {safe_comment(p.what)}" for p in pins]
-        words = " ".join(_quote(p.apt) for p in pins)
-        lines += [f'    $sudo apt-get install -y --no-install-recommends "$@" {words}', "    ;;"]
-        arms += lines
+        if platform.startswith("linux-"):
+            arms += _apt_arm(platform, entry, warnings)
     if not arms:
         warnings.append("no linux platform in the lock names a Debian package")
+    exact = (files("envsnap") / "_data" / "templates" / "apt-exact").read_text(encoding="utf-8")
     text = (
         "#!/bin/sh\n"
         + header("#", "--apt", choice)
         + "# Installs the Debian packages envsnap.lock names, at the locked versions; arguments\n"
         + "# go to apt-get (--dry-run shows what would change). Run it again: nothing changes.\n"
         + "set -eu\n"
+        + exact
         + 'sudo=""\n'
         + 'if [ "$(id -u)" != 0 ]; then sudo=sudo; fi\n'
         + 'arch="$(dpkg --print-architecture)"\n'
@@ -118,6 +183,9 @@ def render_apt(entries: Entries, choice: VariantChoice = DEFAULT_CHOICE) -> tupl
         + "    exit 1\n"
         + "    ;;\n"
         + "esac\n"
+        + "# shellcheck disable=SC2046,SC2086 # each word is one package\n"
+        + '$sudo apt-get install -y --no-install-recommends "$@" $tools $pins '
+        + "$(exact_dependencies $pins)\n"
     )
     return text, warnings
 
@@ -137,6 +205,8 @@ def render_brewfile(
                 continue
             seen.add(pin.name)
             note = f"locked: {pin.version} on {platform} ({pin.what})"
+            if not pin.version:
+                note = f"{pin.what} on {platform}"
             lines.append(f"brew {json.dumps(pin.name)}  # {safe_comment(note)}")
     if not lines:
         warnings.append("the lock names no Homebrew formula")
@@ -227,8 +297,8 @@ def _package_step(platform: str, entry: dict[str, Any], warnings: list[str]) -> 
         command = "sudo apt-get update && sudo apt-get install -y --no-install-recommends"
         words = [p.apt for p in pins]
     else:
-        pins = brew_pins(entry, warnings)
-        command, words = "brew install", [p.name for p in pins]
+        pins = brew_pins(entry, warnings)  # Go is actions/setup-go's, at the locked version
+        command, words = "brew install", [p.name for p in pins if p.name != "go"]
     if not words:
         return []
     run = command + " " + " ".join(_quote(w) for w in words)
