@@ -22,7 +22,10 @@ PLACEHOLDER = re.compile(r"\?|\bNone\b|unknown", re.IGNORECASE)
 # (`{ pkgs ? import … }`) and sh's exit status (`$?`).
 SYNTAX = re.compile(r"\{ pkgs \? import |\$\?")
 # Every Go minor of the recordings, mapped so that the Nix files are written at all.
-NIX_GO = '[nix.attributes.go]\n"1.16" = "go_1_25"\n"1.22" = "go_1_25"\n"1.24" = "go_1_25"\n'
+NIX_GO = (
+    '[nix.attributes.go]\n"1.16" = "go_1_25"\n"1.22" = "go_1_25"\n"1.24" = "go_1_25"\n'
+    '[nix.attributes.apple_sdk]\n"12" = "apple-sdk_14"\n'
+)
 
 
 def annotate_script() -> set[str]:

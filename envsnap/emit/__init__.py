@@ -85,7 +85,7 @@ def is_generated(text: str) -> bool:
 
 def safe_comment(text: str) -> str:
     """*text* reduced to characters that cannot end a comment or start code in any target."""
-    return re.sub(r"[^A-Za-z0-9@._+/:=,;()' -]", "?", text)[:300]
+    return re.sub(r"[^A-Za-z0-9@._+/:=,;()\[\]' -]", "?", text)[:300]
 
 
 def refuse_nul(values: Mapping[str, str]) -> None:

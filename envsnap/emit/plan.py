@@ -18,15 +18,29 @@ from typing import Any
 from envsnap.config import Config
 from envsnap.emit import safe_comment, variant_exports
 from envsnap.errors import EXIT_DRIFT, ConfigError, EnvsnapError
-from envsnap.normalize import MODULE_MARK
+from envsnap.normalize import GOMODCACHE_MARK, MODULE_MARK
 from envsnap.vocabulary import CGO_FLAG_VARIABLES, brew_formula
 
-NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
+# An attribute path of nixpkgs: ``zlib``, ``apple-sdk_15``, ``gst_all_1.gstreamer``.
+NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
 HOMEBREW_PATHS = ("/opt/homebrew", "/usr/local/Cellar", "/usr/local/opt", "/home/linuxbrew")
 LIBC_EXPORTS = {"CGO_ENABLED": "1", "GOTOOLCHAIN": "local"}
 PIN_HINT = "pin a nixpkgs revision that has it (--nixpkgs REV --nixpkgs-sha256 HASH)"
 # Linked with every C or C++ program (the C library, the compiler's C++ runtime): never a package.
 RUNTIME_LIBRARIES = frozenset({"c", "m", "dl", "pthread", "rt", "resolv", "util", "stdc++", "c++"})
+
+
+# The systems nixpkgs has been reported to drop (NIXPKGS.md: reports, not nixpkgs source).
+FADING_SYSTEMS = {
+    "x86_64-darwin": "nixpkgs has been reported to drop x86_64-darwin after its 26.05 release; a "
+    "newer nixpkgs may build nothing for an Intel Mac, so pin a revision that still does"
+}
+
+
+class MissingSdk(EnvsnapError):
+    """The locked macOS SDK has no nixpkgs attribute: the shell would use nixpkgs' default SDK."""
+
+    exit_code = EXIT_DRIFT
 
 
 class MissingGo(EnvsnapError):
@@ -44,6 +58,12 @@ def library_rows(builtin: dict[str, Any]) -> dict[str, str]:
     return table
 
 
+def library_notes(builtin: dict[str, Any]) -> dict[str, str]:
+    """What a ``[[library]]`` row says about its attribute (``note``), by attribute."""
+    rows = builtin.get("library", [])
+    return {row["attribute"]: row["note"] for row in rows if isinstance(row.get("note"), str)}
+
+
 @dataclass(frozen=True)
 class Tables:
     go: dict[str, str]
@@ -53,6 +73,7 @@ class Tables:
     compilers: dict[str, str]
     libraries: dict[str, str]
     systems: dict[str, str]
+    library_notes: dict[str, str] = field(default_factory=dict)
 
 
 def load_tables(config: Config) -> Tables:
@@ -60,6 +81,7 @@ def load_tables(config: Config) -> Tables:
     text = (files("envsnap") / "_data" / "nix" / "attributes.toml").read_text(encoding="utf-8")
     builtin: dict[str, Any] = tomllib.loads(text)
     builtin["libraries"] = library_rows(builtin)
+    builtin["library_notes"] = library_notes(builtin)
     overrides = config.nix.get("attributes", {})
     if not isinstance(overrides, dict):
         raise ConfigError("envsnap.toml: [nix.attributes] must be a table", "see docs/emit.md")
@@ -67,7 +89,7 @@ def load_tables(config: Config) -> Tables:
     for name in Tables.__dataclass_fields__:
         table = {**builtin.get(name, {}), **overrides.get(name, {})}
         for key, value in table.items():
-            attribute = not name.endswith("_missing") and name != "systems"
+            attribute = name in ("go", "apple_sdk", "compilers", "libraries")
             if not isinstance(value, str) or (
                 attribute and value and not NIX_ATTRIBUTE.fullmatch(value)
             ):
@@ -135,21 +157,38 @@ def _compiler(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
 
 
 def _library_keys(lib: dict[str, Any]) -> list[str]:
+    """The names a library is looked up by: its formula, its name (``-l:librocksdb.a`` also by
+    the library it names, ``rocksdb``)."""
     keys = []
     formula = brew_formula(lib.get("provider", ""))
     if formula:
         keys.append(formula)
-    keys.append(str(lib.get("name", "")))
+    name = str(lib.get("name", ""))
+    keys.append(name)
+    exact = re.fullmatch(r":lib(.+?)\.(a|so|dylib|tbd)(\.[0-9.]+)?", name)
+    if exact:
+        keys.append(exact[1])
     return keys
 
 
-def _needs_no_package(lib: dict[str, Any]) -> bool:
-    """The C or C++ runtime, or a library file inside the module (vendored): nothing to add."""
+def _sdk_roots(entry: dict[str, Any]) -> tuple[str, ...]:
+    apple = entry.get("apple") or {}
+    roots = (apple.get("sdk_path"), apple.get("sdk_realpath"))
+    return tuple(str(r).rstrip("/") + "/" for r in roots if isinstance(r, str) and r)
+
+
+def _needs_no_package(lib: dict[str, Any], entry: dict[str, Any]) -> bool:
+    """The C or C++ runtime, a library of the macOS SDK (``-lz`` is the SDK's ``libz.tbd``, which
+    the shell's apple-sdk provides), or a library file inside the module or a module of the
+    module cache (bundled with the Go code): nothing to add."""
     name = str(lib.get("name", ""))
-    if name in RUNTIME_LIBRARIES or MODULE_MARK in name:
+    if RUNTIME_LIBRARIES & set(_library_keys(lib)):
+        return True
+    if any(mark in name for mark in (MODULE_MARK, GOMODCACHE_MARK)):
         return True
     files = [str(f.get("path", "")) for f in lib.get("files", []) if isinstance(f, dict)]
-    return bool(files) and all(path.startswith(MODULE_MARK) for path in files)
+    owned = (MODULE_MARK, GOMODCACHE_MARK, *_sdk_roots(entry))
+    return bool(files) and all(path.startswith(owned) for path in files)
 
 
 def _libraries(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
@@ -157,14 +196,16 @@ def _libraries(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
     if any(lib.get("found_by") == "pkg-config" for lib in libraries):
         plan.add("pkg-config")
     for lib in libraries:
-        if _needs_no_package(lib):
+        if _needs_no_package(lib, entry):
             continue
         found = [tables.libraries[k] for k in _library_keys(lib) if k in tables.libraries]
         if found:
             plan.add(found[0])
+            if found[0] in tables.library_notes:
+                plan.missing(f"{found[0]} ({lib.get('name')})", tables.library_notes[found[0]])
         else:
             plan.missing(
-                f"no nixpkgs attribute known for the library {lib.get('name', '?')}",
+                f"no nixpkgs attribute known for the library {lib.get('name', 'of the lock')}",
                 "add it under [nix.attributes.libraries] in envsnap.toml",
             )
 
@@ -178,12 +219,37 @@ def _apple_sdk(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
     major = match[1]
     if major in tables.apple_sdk:
         plan.sdk = tables.apple_sdk[major]
+        _sdk_fallback(plan, major, plan.sdk)
         target = entry.get("env", {}).get("MACOSX_DEPLOYMENT_TARGET")
         if isinstance(target, str) and re.fullmatch(r"\d+(\.\d+){0,2}", target):
             plan.deployment_target = target
         return
     why = tables.apple_sdk_missing.get(major, "no attribute known in the target nixpkgs")
-    plan.missing(f"macOS SDK {major} is not provided ({why})", PIN_HINT)
+    nearest = _nearest_sdks(major, tables)
+    raise MissingSdk(
+        f"{plan.platform}: nixpkgs has no attribute for the locked macOS SDK {major} ({why}); "
+        f"the nearest: {', '.join(nearest) or 'none'}",
+        f"{PIN_HINT}, or build with another SDK on purpose: "
+        f'[nix.attributes.apple_sdk] "{major}" = "{nearest[0] if nearest else "apple-sdk_NN"}" '
+        "in envsnap.toml (emit then warns that the SDK differs)",
+    )
+
+
+def _nearest_sdks(major: str, tables: Tables) -> list[str]:
+    """The apple-sdk attributes the table has, the closest major first."""
+    known = sorted(tables.apple_sdk, key=lambda m: (abs(int(m) - int(major)), -int(m)))
+    return [tables.apple_sdk[m] for m in known if m.isdigit()][:2]
+
+
+def _sdk_fallback(plan: ShellPlan, major: str, attribute: str) -> None:
+    """A mapping to another major's SDK (set in envsnap.toml) builds against that SDK: said."""
+    other = re.fullmatch(r"apple-sdk_(\d+)", attribute)
+    if other and other[1] != major:
+        plan.missing(
+            f"macOS SDK {major} is locked, but {attribute} (SDK {other[1]}) is the shell's SDK "
+            "([nix.attributes.apple_sdk] in envsnap.toml)",
+            "builds may differ from the locked ones; pin a nixpkgs with the locked SDK to match",
+        )
 
 
 def _env(plan: ShellPlan, entry: dict[str, Any]) -> None:
@@ -209,6 +275,8 @@ def plan_shell(platform: str, entry: dict[str, Any], tables: Tables) -> ShellPla
     if system is None:
         return None
     plan = ShellPlan(platform, system)
+    if system in FADING_SYSTEMS:
+        plan.missing(f"{system} in nixpkgs", FADING_SYSTEMS[system])
     _go(plan, entry, tables)
     _compiler(plan, entry, tables)
     _libraries(plan, entry, tables)
