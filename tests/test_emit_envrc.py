@@ -206,13 +206,13 @@ def path_without(tmp_path: Path, *names: str) -> str:
 FAKE_NIX = """case "$*" in
   --version) echo "nix (Nix) 2.24.9" ;;
   "config show"|show-config) echo "experimental-features = $FAKE_NIX_FEATURES" ;;
-  print-dev-env*) echo "export ENVSNAP_TEST_SHELL=flake" ;;
+  print-dev-env*) echo "export ENVSNAP_TEST_SHELL=flake ENVSNAP_SHELL=nix" ;;
   *) exit 1 ;;
 esac
 """
 # nix-shell --show-trace --run "direnv dump": the dump is what direnv's use_nix loads
 FAKE_NIX_SHELL = """while [ $# -gt 0 ]; do
-  if [ "$1" = --run ]; then ENVSNAP_TEST_SHELL=shell.nix exec sh -c "$2"; fi
+  if [ "$1" = --run ]; then ENVSNAP_TEST_SHELL=shell.nix ENVSNAP_SHELL=nix exec sh -c "$2"; fi
   shift
 done
 exit 1
@@ -252,13 +252,13 @@ def test_nix_without_flakes_takes_the_use_nix_branch(
 ) -> None:
     log, exported = enter_with_nix(nix_files_module, tmp_path, "nix-command ca-derivations")
     assert exported.get("ENVSNAP_TEST_SHELL") == "shell.nix"
-    assert "envsnap: using shell.nix" in log
+    assert "envsnap: using shell.nix" in log and "failed" not in log
 
 
 def test_nix_with_flakes_takes_the_use_flake_branch(nix_files_module: Path, tmp_path: Path) -> None:
     log, exported = enter_with_nix(nix_files_module, tmp_path, "flakes nix-command")
     assert exported.get("ENVSNAP_TEST_SHELL") == "flake"
-    assert "envsnap: using flake.nix" in log
+    assert "envsnap: using flake.nix" in log and "failed" not in log
 
 
 def test_without_nix_the_locked_values_are_exported(nix_files_module: Path, tmp_path: Path) -> None:

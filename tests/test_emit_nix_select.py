@@ -4,7 +4,10 @@ library of the 18 public cgo modules has its attribute, and nothing is silently 
 from __future__ import annotations
 
 import copy
+import json
 import re
+import shutil
+import sys
 import tomllib
 from importlib.resources import files
 from pathlib import Path
@@ -14,8 +17,9 @@ import pytest
 
 from envsnap.config import Config
 from envsnap.emit.plan import load_tables, plan_shell
-from tests.conftest import RECORDINGS, envsnap
+from tests.conftest import RECORDINGS, REPO, envsnap, require_tool
 from tests.test_emit import eval_shell, replay_locked
+from tests.test_emit_envrc import DUMP_ENV, base_env, direnv_exec, run, shim
 
 GO = '[nix.attributes.go]\n"1.22" = "go_1_25"\n"1.24" = "go_1_25"\n"1.16" = "go_1_25"\n'
 
@@ -129,3 +133,32 @@ def test_an_sdk_without_attribute_is_an_error_naming_the_nearest(tmp_path: Path)
     assert fallback.returncode == 0, fallback.stderr
     assert "SDK 12 is locked, but apple-sdk_14 (SDK 14) is the shell's SDK" in fallback.stderr
     assert "x86_64-darwin" in fallback.stderr  # an Intel Mac: nixpkgs is dropping it
+
+
+def test_a_failing_use_nix_falls_back_to_the_locked_values(tmp_path: Path) -> None:
+    """Debian's nix-bin has no channel: nix-shell fails with "file 'nixpkgs' was not found in the
+    Nix search path". emit --nix says so; the .envrc still exports the locked values, says why,
+    and verify inside it has nothing to report."""
+    for tool in ("go", "gcc", "pkg-config", "direnv", "nix-shell", "nix-instantiate"):
+        require_tool(tool)
+    module = tmp_path / "zlib"
+    shutil.copytree(REPO / "examples" / "zlib", module)
+    bin_dir = tmp_path / "bin"
+    shim(bin_dir, "envsnap", f'exec {sys.executable} -m envsnap "$@"\n')
+    env = {k: v for k, v in base_env(bin_dir).items() if k != "NIX_PATH"}
+    assert envsnap("lock", "-C", str(module), env=env).returncode == 0
+    emitted = envsnap("emit", "--nix", "-C", str(module), env=env)
+    assert emitted.returncode == 0, emitted.stderr
+    assert "no nixpkgs on its search path" in emitted.stderr
+    assert envsnap("emit", "--direnv", "-C", str(module), env=env).returncode == 0
+    assert run(["direnv", "allow"], module, env).returncode == 0
+    loaded = direnv_exec(module, env, *DUMP_ENV)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "file 'nixpkgs' was not found" in loaded.stderr  # nix-shell's own words, above ours
+    assert "use nix failed" in loaded.stderr and "exporting the values locked" in loaded.stderr
+    exported = json.loads(loaded.stdout)
+    (entry,) = tomllib.loads((module / "envsnap.lock").read_text())["platforms"].values()
+    assert exported["CC"] == entry["go"]["env"]["CC"]
+    assert exported["GOTOOLCHAIN"] == f"{entry['go']['version']}+auto"
+    verified = direnv_exec(module, env, "envsnap", "verify", "--strict", "--json")
+    assert json.loads(verified.stdout)["findings"] == [], verified.stdout

@@ -148,6 +148,8 @@ def render(
     warnings += [f"{p.platform}: {w}" for p in kept for w in p.warnings]
     if target == "flake":
         return nix.render_flake(kept, pin, choice), warnings
+    if pin is None and nix.nixpkgs_missing():
+        warnings.append(nix.NO_NIXPKGS)
     tarball = config.nix.get("tarball_url", nix.DEFAULT_TARBALL)
     return nix.render_shell_nix(kept, pin, str(tarball), choice), warnings
 

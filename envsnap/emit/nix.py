@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +23,27 @@ _TARBALL = re.compile(r"https://[^\s{}\\\"'$]+\{rev\}[^\s{}\\\"'$]*")
 UNPINNED_FLAKE = "github:NixOS/nixpkgs/nixpkgs-unstable"
 FLAKE_PREFIX = "github:NixOS/nixpkgs/"
 _NIX_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+NO_NIXPKGS = (
+    "the Nix here has no nixpkgs on its search path (`nix-instantiate --find-file nixpkgs` "
+    "fails, as on a Nix without channels), so this unpinned shell.nix cannot load here and the "
+    ".envrc falls back to the locked values; pin nixpkgs (--nixpkgs REV --nixpkgs-sha256 HASH)"
+)
+
+
+def nixpkgs_missing() -> bool:
+    """Whether a Nix is installed here whose search path has no ``nixpkgs``."""
+    finder = shutil.which("nix-instantiate")
+    if finder is None:
+        return False
+    try:
+        found = subprocess.run(
+            [finder, "--find-file", "nixpkgs"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode != 0
 
 
 def nix_string(value: str) -> str:

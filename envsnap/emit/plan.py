@@ -24,7 +24,9 @@ from envsnap.vocabulary import CGO_FLAG_VARIABLES, brew_formula
 # An attribute path of nixpkgs: ``zlib``, ``apple-sdk_15``, ``gst_all_1.gstreamer``.
 NIX_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
 HOMEBREW_PATHS = ("/opt/homebrew", "/usr/local/Cellar", "/usr/local/opt", "/home/linuxbrew")
-LIBC_EXPORTS = {"CGO_ENABLED": "1", "GOTOOLCHAIN": "local"}
+# ENVSNAP_SHELL tells the emitted .envrc that the Nix shell did load (direnv's `use nix` returns
+# success even when nix-shell fails).
+LIBC_EXPORTS = {"CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "ENVSNAP_SHELL": "nix"}
 PIN_HINT = "pin a nixpkgs revision that has it (--nixpkgs REV --nixpkgs-sha256 HASH)"
 # Linked with every C or C++ program (the C library, the compiler's C++ runtime): never a package.
 RUNTIME_LIBRARIES = frozenset({"c", "m", "dl", "pthread", "rt", "resolv", "util", "stdc++", "c++"})
