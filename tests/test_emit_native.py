@@ -339,6 +339,20 @@ def test_the_workflow_installs_the_locked_formulae_on_macos(tmp_path: Path) -> N
     assert job["env"]["DEVELOPER_DIR"] == lock_of(module)["darwin-arm64"]["apple"]["developer_dir"]
 
 
+def test_a_homebrew_go_lock_sets_the_locked_cc_and_cxx_in_its_job(tmp_path: Path) -> None:
+    """Homebrew's go says CC=cc, CXX=c++; actions/setup-go's Go defaults to clang and clang++,
+    so a job that leaves them unset verifies another compiler and fails before go test."""
+    module = replay_locked(tmp_path / "mac", MAC_BREW)
+    go_env = lock_of(module)["darwin-arm64"]["go"]["env"]
+    assert (go_env["CC"], go_env["CXX"]) == ("cc", "c++")  # the recorded Homebrew go env
+    emitted(module, "--github-actions")
+    path = module / ".github" / "workflows" / "envsnap.yml"
+    check_workflow(path)
+    (job,) = YAML(typ="safe").load(path.read_text())["jobs"].values()
+    assert any("actions/setup-go" in str(step.get("uses")) for step in job["steps"])
+    assert (job["env"]["CC"], job["env"]["CXX"]) == ("cc", "c++")
+
+
 def test_a_lock_that_never_recorded_the_package_has_no_drift_for_it() -> None:
     lib = dict(ZLIB)
     base = entry_with(lib)

@@ -248,6 +248,7 @@ def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]
     env = {k: v for k, v in variant_exports(entry).items() if "${{" not in v}
     if len(env) != len(variant_exports(entry)):  # GitHub would evaluate it as an expression
         warnings.append(f"{safe_comment(platform)}: a locked value holding ${{{{ is left out")
+    env.update(_compilers(entry))
     if platform.startswith("darwin-") and developer_dir(entry):
         env["DEVELOPER_DIR"] = str(developer_dir(entry))
     job = [f"  {platform}:", f"    name: {_s('go test (' + platform + ')')}"]
@@ -289,6 +290,14 @@ def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]
         "        run: go test ./...",
     ]
     return job
+
+
+def _compilers(entry: dict[str, Any]) -> dict[str, str]:
+    """CC and CXX as locked: actions/setup-go's Go defaults to clang and clang++, Homebrew's
+    to cc and c++, and a job that does not set them verifies another compiler."""
+    go_env = (entry.get("go") or {}).get("env", {})
+    values = {name: go_env.get(name) for name in ("CC", "CXX")}
+    return {k: v for k, v in values.items() if isinstance(v, str) and v and "${{" not in v}
 
 
 def _package_step(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]:
