@@ -336,7 +336,10 @@ def test_the_workflow_installs_the_locked_formulae_on_macos(tmp_path: Path) -> N
     (job,) = YAML(typ="safe").load(path.read_text())["jobs"].values()
     brew = [str(s["run"]) for s in job["steps"] if "brew install" in str(s.get("run", ""))]
     assert brew == ["brew install 'openssl@3' 'pkgconf'"]  # Go comes from actions/setup-go
-    assert job["env"]["DEVELOPER_DIR"] == lock_of(module)["darwin-arm64"]["apple"]["developer_dir"]
+    # no image has the locked CLT 15.3; macos-14's Xcode 15.0.1 ships the locked SDK 14.0
+    # (actions/runner-images images/macos/macos-14-arm64-Readme.md, "Installed SDKs")
+    assert job["runs-on"] == "macos-14"
+    assert job["env"]["DEVELOPER_DIR"] == "/Applications/Xcode_15.0.1.app/Contents/Developer"
 
 
 def test_a_homebrew_go_lock_sets_the_locked_cc_and_cxx_in_its_job(tmp_path: Path) -> None:

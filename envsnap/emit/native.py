@@ -16,17 +16,20 @@ from importlib.resources import files
 from typing import Any
 
 from envsnap import DISTRIBUTION
-from envsnap.emit import DEFAULT_CHOICE, VariantChoice, header, safe_comment, variant_exports
+from envsnap.emit import (
+    DEFAULT_CHOICE,
+    VariantChoice,
+    header,
+    runners,
+    safe_comment,
+    variant_exports,
+)
 from envsnap.vocabulary import brew_formula
 
 DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 DEBIAN_VERSION = re.compile(r"[0-9A-Za-z.+~:-]+")
 BREW_FORMULA = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._+-]*(/[A-Za-z0-9._+-]+){0,2}")
 DPKG_ARCH = {"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf"}
-LINUX_RUNNERS = {"linux-amd64": "ubuntu-24.04", "linux-arm64": "ubuntu-24.04-arm"}
-MAC_RUNNERS = {"darwin-arm64": "macos-15", "darwin-amd64": "macos-15-intel"}
-# The arm64 image that installs each Xcode major (actions/runner-images).
-XCODE_RUNNERS = {"14": "macos-14", "15": "macos-14", "16": "macos-15", "26": "macos-26"}
 Entries = Sequence[tuple[str, dict[str, Any]]]
 # The Debian package that provides a locked command by its name (``gcc`` owns /usr/bin/gcc,
 # ``gcc-12`` the binary it runs; ``cc`` and ``c++`` are alternatives that gcc and g++ register;
@@ -213,46 +216,27 @@ def render_brewfile(
     return header("#", "--brewfile", choice) + "".join(f"{line}\n" for line in lines), warnings
 
 
-def runner(platform: str, entry: dict[str, Any]) -> str | None:
-    """The GitHub-hosted runner image for a locked platform (a Mac's, by its Xcode's major)."""
-    if platform in LINUX_RUNNERS:
-        return LINUX_RUNNERS[platform]
-    xcode = str((entry.get("apple") or {}).get("xcode_version") or "").split(".")[0]
-    if platform == "darwin-arm64" and xcode in XCODE_RUNNERS:
-        return XCODE_RUNNERS[xcode]
-    return MAC_RUNNERS.get(platform)
-
-
-def developer_dir(entry: dict[str, Any]) -> str | None:
-    """The locked Xcode as runner images install it, or the Command Line Tools when locked."""
-    apple = entry.get("apple") or {}
-    version = apple.get("xcode_version")
-    if isinstance(version, str) and re.fullmatch(r"[0-9][0-9.]*", version):
-        return f"/Applications/Xcode_{version}.app/Contents/Developer"
-    if apple.get("developer_dir_kind") == "clt":
-        return "/Library/Developer/CommandLineTools"
-    return None
-
-
 def _s(value: str) -> str:
     """A YAML scalar whose value is exactly *value* (a JSON string is a YAML one)."""
     return json.dumps(value)
 
 
 def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str] | None:
-    image = runner(platform, entry)
+    choice = runners.choose(platform, entry)
     go_version = str((entry.get("go") or {}).get("version", "")).removeprefix("go")
-    if image is None or not re.fullmatch(r"[0-9][0-9a-z.]*", go_version):
+    if choice is None or not re.fullmatch(r"[0-9][0-9a-z.]*", go_version):
         warnings.append(f"{safe_comment(platform)}: no GitHub runner or no readable Go version")
         return None
     env = {k: v for k, v in variant_exports(entry).items() if "${{" not in v}
     if len(env) != len(variant_exports(entry)):  # GitHub would evaluate it as an expression
         warnings.append(f"{safe_comment(platform)}: a locked value holding ${{{{ is left out")
     env.update(_compilers(entry))
-    if platform.startswith("darwin-") and developer_dir(entry):
-        env["DEVELOPER_DIR"] = str(developer_dir(entry))
+    if choice.developer_dir:
+        env["DEVELOPER_DIR"] = choice.developer_dir
+    if choice.note:
+        warnings.append(f"{safe_comment(platform)}: {choice.note}")
     job = [f"  {platform}:", f"    name: {_s('go test (' + platform + ')')}"]
-    job += [f"    runs-on: {_s(image)}"]
+    job += [f"    runs-on: {_s(choice.label)}"]
     if env:
         job += ["    env:"] + [f"      {k}: {_s(v)}" for k, v in env.items()]
     job += [
