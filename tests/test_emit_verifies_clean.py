@@ -174,3 +174,23 @@ def test_mac_envrc_exports_verify_with_zero_findings(name: str, tmp_path: Path) 
     assert document["exit_code"] == 0
     relocked = envsnap("--replay", str(replayed), "lock", "--check", "-C", str(module))
     assert relocked.returncode == 0, relocked.stderr
+
+
+def test_a_variants_envrc_verifies_that_variant_with_zero_findings(tmp_path: Path) -> None:
+    for tool in ("go", "gcc", "pkg-config", "direnv"):
+        require_tool(tool)
+    module = tmp_path / "zlib"
+    shutil.copytree(REPO / "examples" / "zlib", module)
+    (module / "envsnap.toml").write_text('[variants.withz]\ntags = ["withz"]\n')
+    bin_dir = tmp_path / "bin"
+    shim(bin_dir, "envsnap", f'exec {sys.executable} -m envsnap "$@"\n')
+    env = base_env(bin_dir)
+    assert envsnap("lock", "-C", str(module), env=env).returncode == 0
+    emitted = envsnap("emit", "--direnv", "--variant", "withz", "-C", str(module), env=env)
+    assert emitted.returncode == 0, emitted.stderr
+    assert run(["direnv", "allow"], module, env).returncode == 0
+    exported = json.loads(direnv_exec(module, env, *DUMP_ENV).stdout)
+    assert exported["ENVSNAP_VARIANT"] == "withz" and "withz" in exported["GOFLAGS"]
+    loaded = direnv_exec(module, env, "envsnap", "verify", "--strict", "--json")
+    document = json.loads(loaded.stdout)
+    assert document["findings"] == [] and document["exit_code"] == 0, loaded.stdout
