@@ -21,6 +21,12 @@ from envsnap.emit import locked_toolchain
 Entry = Mapping[str, Any]
 
 
+def _section(entry: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """A table of an entry, or an empty one where a hand-edited lock holds something else."""
+    value = entry.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def emitted_developer_dir(apple: Mapping[str, Any]) -> str | None:
     """The DEVELOPER_DIR the .envrc exports for a locked apple section: its real path."""
     devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
@@ -36,10 +42,10 @@ def _restore(section: dict[str, Any], locked: Mapping[str, Any], keys: tuple[str
 
 
 def _toolchain(locked: Entry, live: dict[str, Any]) -> None:
-    old, new = locked.get("go") or {}, live.get("go")
+    old, new = _section(locked, "go"), live.get("go")
     if not isinstance(new, dict) or new.get("version") != old.get("version"):
         return
-    pinned = locked_toolchain(dict(locked))
+    pinned = locked_toolchain({"go": old})
     if pinned is not None and new.get("gotoolchain") == pinned:
         _restore(new, old, ("gotoolchain",))
 
@@ -49,25 +55,25 @@ def _real_devdir(apple: Mapping[str, Any]) -> Any:
 
 
 def _developer_dir(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
-    old, new = locked.get("apple") or {}, live.get("apple")
+    old, new = _section(locked, "apple"), live.get("apple")
     exported = emitted_developer_dir(old)
     if not isinstance(new, dict) or exported is None or env.get("DEVELOPER_DIR") != exported:
         return
     if _real_devdir(new) == _real_devdir(old):
         _restore(new, old, ("developer_dir", "developer_dir_source"))
-        _restore(env, locked.get("env") or {}, ("DEVELOPER_DIR",))
+        _restore(env, _section(locked, "env"), ("DEVELOPER_DIR",))
 
 
 def _sdkroot(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
     from envsnap.emit.direnv import versioned_sdk
 
-    old, new = locked.get("apple") or {}, live.get("apple")
-    exported = versioned_sdk(dict(old))
+    old, new = _section(locked, "apple"), live.get("apple")
+    exported = versioned_sdk(old)
     if not isinstance(new, dict) or exported is None or env.get("SDKROOT") != exported:
         return
     if old.get("sdk_realpath") and new.get("sdk_realpath") == old.get("sdk_realpath"):
         _restore(new, old, ("sdk_path", "sdk_source"))
-        _restore(env, locked.get("env") or {}, ("SDKROOT",))
+        _restore(env, _section(locked, "env"), ("SDKROOT",))
 
 
 def undo_own_exports(locked: Entry, live: Entry) -> dict[str, Any]:
