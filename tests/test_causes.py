@@ -108,9 +108,11 @@ def test_one_replaced_glib_file_is_one_finding(
         assert "unknown" not in json.dumps(finding)
 
 
-def test_a_failed_go_list_is_one_finding(
+def test_a_go_mod_go_cannot_read_is_one_line_not_a_finding_per_package(
     tmp_path: Path, private_glib: tuple[Path, dict[str, str]]
 ) -> None:
+    """One cause, one message: go's refusal of go.mod stops verify (exit 2, go's words), cached
+    or not, instead of a finding for each package and library the listing would have named."""
     _, env = private_glib
     module = write_module(
         tmp_path / "mod",
@@ -123,10 +125,10 @@ def test_a_failed_go_list_is_one_finding(
     go_mod = module / "go.mod"
     go_mod.write_text(go_mod.read_text() + "require (\n")  # an unterminated block
     for extra_env in ({}, {"ENVSNAP_NO_CACHE": "1"}):
-        document = verify_json(module, env={**env, **extra_env})
-        (finding,) = document["findings"]
-        assert (finding["category"], finding["severity"]) == ("unverifiable", "error")
-        assert "go.mod:" in finding["live"]
+        result = envsnap("verify", "--json", "-C", str(module), env={**env, **extra_env})
+        assert result.returncode == 2 and result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("envsnap: go cannot read go.mod: go.mod:"), line
 
 
 def test_the_same_compiler_through_another_path_is_not_a_warning(cgo_module: Path) -> None:

@@ -225,10 +225,15 @@ def test_import_cycle_only_tests_create(tmp_path: Path, tools: None) -> None:
 def test_toolchain_line_newer_than_local_go_with_auto(cgo_module: Path) -> None:
     with (cgo_module / "go.mod").open("a") as go_mod:
         go_mod.write("\ntoolchain go1.99.1\n")
-    check = tripped(doctor(cgo_module, with_env(GOTOOLCHAIN="auto")), "go.toolchain", "warning")
+    proxy = with_env(GOTOOLCHAIN="auto", GOPROXY="https://proxy.golang.org")  # go may download
+    check = tripped(doctor(cgo_module, proxy), "go.toolchain", "warning")
     assert "go1.99.1" in check["summary"] and "download" in check["summary"]
     assert "GOTOOLCHAIN=auto" in evidence_text(check)
     assert statuses(doctor(cgo_module, with_env(GOTOOLCHAIN="local")))["go.toolchain"] == "ok"
+    # with GOPROXY=off go cannot download it: every go command in the module fails
+    offline = with_env(GOTOOLCHAIN="auto", GOPROXY="off")
+    check = tripped(doctor(cgo_module, offline), "go.toolchain", "problem")
+    assert "go1.99.1" in check["summary"] and "GOPROXY=off" in check["summary"]
 
 
 def test_gotoolchain_naming_another_version(cgo_module: Path) -> None:

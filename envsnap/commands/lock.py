@@ -228,8 +228,12 @@ def changes_since(ws: Workspace, old: LockFile, new: LockFile, taken: list[Snaps
         if before is None:
             continue
         after = new.platforms[snapshot.key]
-        for finding in compare_entries(before, after, snapshot.platform, ws.config):
-            lines.append(f"  changed: {_change(finding.subject, finding)}")
+        try:
+            findings = compare_entries(before, after, snapshot.platform, ws.config)
+        except EnvsnapError:  # an old entry this envsnap cannot read: it is simply replaced
+            lines.append(f"  changed: {snapshot.key}: the old entry cannot be read, it is replaced")
+            continue
+        lines += [f"  changed: {_change(f.subject, f)}" for f in findings]
     return lines
 
 
