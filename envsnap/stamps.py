@@ -269,9 +269,15 @@ VOLATILE = frozenset(
         *("STY", "SSH_AUTH_SOCK", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AGENT_PID"),
         *("LS_COLORS", "HISTFILE", "HISTSIZE", "PS1", "PS2", "PS4", "PROMPT_COMMAND"),
         *("GIT_INDEX_FILE", "GIT_EXEC_PATH", "GIT_PREFIX", "GIT_EDITOR", "GIT_REFLOG_ACTION"),
+        # a login's desktop session: new at every login, read by no build tool
+        *("XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "SESSION_MANAGER", "XDG_SESSION_ID"),
     )
 )
-VOLATILE_PREFIXES = ("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_")
+# git exports the commit's author and date to its hooks: GIT_AUTHOR_DATE is new at every commit
+VOLATILE_PREFIXES = (
+    *("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_"),
+    *("GIT_AUTHOR_", "GIT_COMMITTER_"),
+)
 
 
 def environment_key(environ: Mapping[str, str]) -> str:
