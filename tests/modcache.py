@@ -47,19 +47,38 @@ class CachedDep:
         return Path(self.env["GOMODCACHE"])
 
     def download(self) -> dict[str, str]:
-        """``go mod download -json`` of DEP from the file proxy: where go put it."""
-        env = {**self.env, "GOPROXY": self.proxy}
-        out = go(["mod", "download", "-json", f"{DEP}@{VERSION}"], env, self.module)
-        found: dict[str, str] = json.loads(out)
-        return found
+        """DEP fetched into the module cache from the file proxy; where go put it."""
+        return download(self.env, self.proxy, self.module)
 
     def remove(self) -> None:
-        """Take DEP out of the module cache: its extracted files and its downloads."""
-        extracted = self.cache / f"{DEP_ESCAPED}@{VERSION}"
-        for path in (extracted, self.cache / "cache" / "download" / DEP_ESCAPED):
-            if path.exists():
-                make_writable(path)
-                shutil.rmtree(path)
+        remove(self.cache)
+
+
+def download(env: Mapping[str, str], proxy: str, cwd: Path) -> dict[str, str]:
+    """``go mod download -json`` of DEP from *proxy*: where go put it, and its go.sum hashes."""
+    env = {**env, "GOPROXY": proxy, "GOWORK": "off", "GOFLAGS": "-mod=mod"}
+    found: dict[str, str] = json.loads(
+        go(["mod", "download", "-json", f"{DEP}@{VERSION}"], env, cwd)
+    )
+    return found
+
+
+def remove(cache: Path) -> None:
+    """Take DEP out of the module cache *cache*: its extracted files and its downloads."""
+    for path in (cache / f"{DEP_ESCAPED}@{VERSION}", cache / "cache" / "download" / DEP_ESCAPED):
+        if path.exists():
+            make_writable(path)
+            shutil.rmtree(path)
+
+
+def go_sum(said: Mapping[str, str]) -> str:
+    """The go.sum lines of DEP, from what ``go mod download -json`` said."""
+    return f"{DEP} {VERSION} {said['Sum']}\n{DEP} {VERSION}/go.mod {said['GoModSum']}\n"
+
+
+def dep_proxy(root: Path) -> str:
+    """GOPROXY=file://ROOT serving DEP, a module with one cgo package."""
+    return file_proxy(root, {"go.mod": f"module {DEP}\n\ngo 1.21\n", "cgodep.go": DEP_PACKAGE})
 
 
 def go(argv: list[str], env: Mapping[str, str], cwd: Path) -> str:
@@ -95,9 +114,7 @@ def file_proxy(root: Path, files: Mapping[str, str]) -> str:
 
 def cached_dep(tmp_path: Path, base_env: Mapping[str, str], *, download: bool = True) -> CachedDep:
     """A main module requiring DEP, with go.sum, and (with *download*) DEP in the cache."""
-    proxy = file_proxy(
-        tmp_path / "proxy", {"go.mod": f"module {DEP}\n\ngo 1.21\n", "cgodep.go": DEP_PACKAGE}
-    )
+    proxy = dep_proxy(tmp_path / "proxy")
     module = tmp_path / "mod"
     module.mkdir()
     (module / "go.mod").write_text(f"module example.com/m\n\ngo 1.21\n\nrequire {DEP} {VERSION}\n")
@@ -111,7 +128,7 @@ def cached_dep(tmp_path: Path, base_env: Mapping[str, str], *, download: bool = 
         "GOPROXY": "off",
     }
     dep = CachedDep(module, env, proxy)
-    go(["mod", "tidy"], {**env, "GOPROXY": proxy}, module)  # writes go.sum, fills the cache
+    (module / "go.sum").write_text(go_sum(dep.download()))
     if not download:
         dep.remove()
     return dep

@@ -215,15 +215,20 @@ def gcc_exec_prefix(tmp_path: Path) -> Path:
     return prefix
 
 
+PLANTED_LD = "GNU ld (planted) 9.99"
+
+
 def fake_ld(directory: Path) -> Path:
-    """An `ld` that says it is another linker, and links with the real one."""
+    """An `ld` that says it is another linker (asked its version alone, or within a link), and
+    links with the real one."""
     real = subprocess.run(["gcc", "-print-prog-name=ld"], capture_output=True, text=True)
     ld_path = shutil.which(real.stdout.strip())
     assert ld_path is not None
     directory.mkdir(parents=True, exist_ok=True)
     ld = directory / "ld"
     ld.write_text(
-        '#!/bin/sh\ncase "$*" in *--version*|-v) echo "GNU ld (planted) 9.99"; exit 0;; esac\n'
+        '#!/bin/sh\nfor word in "$@"; do\n  case "$word" in -v|--version)\n'
+        f'    echo "{PLANTED_LD}"; [ $# = 1 ] && exit 0 ;;\n  esac\ndone\n'
         f'exec "{ld_path}" "$@"\n'
     )
     ld.chmod(0o755)
@@ -248,7 +253,7 @@ def test_a_new_ld_in_the_compilers_program_search(tmp_path: Path, tools: None, h
     warm(module, env)
     locked = tomllib.loads((module / "envsnap.lock").read_text())
     (entry,) = locked["platforms"].values()
-    assert entry["cc"]["linker"]["version"] != "GNU ld (planted) 9.99"
+    assert entry["cc"]["linker"]["version"] != PLANTED_LD
     fake_ld(directory)
     found = paths_of(after_change(module, env))
     assert any(path.startswith("cc.linker.") for path in found), found
