@@ -246,7 +246,7 @@ class LocalHost(Host):
     ) -> CommandResult:
         """Run *argv* within its share of the budget; a signal's end is returned, not raised."""
         allowed, budget_bound = self._allowed_time(argv, timeout)
-        child_env = {**self._environ, **CHILD_ENV, **(env or {})}
+        child_env = {**self._environ, **CHILD_ENV, **_pwd(cwd), **(env or {})}
         try:
             proc = runner.start(argv, cwd, child_env)
         except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as exc:
@@ -361,6 +361,13 @@ class LocalHost(Host):
 
     def close(self) -> None:
         self._hashes.save()
+
+
+def _pwd(cwd: str | None) -> dict[str, str]:
+    """``PWD`` for a child started in *cwd*, as a shell sets it after ``cd``: go reports paths
+    under ``$PWD`` when it names its directory (``os.Getwd``), so go names the module directory
+    as envsnap does, through a symlink or not."""
+    return {"PWD": cwd} if cwd is not None and os.path.isabs(cwd) else {}
 
 
 def look_path(name: str, path: str) -> str | None:

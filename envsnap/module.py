@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from envsnap.errors import AtWorkspaceRoot, NotInModule
+from envsnap.workdir import absolute
 
 LOCK_NAME = "envsnap.lock"  # beside go.mod
 
 
 def find_module_root(start: Path) -> Path:
     """The nearest directory at or above *start* holding a go.mod."""
-    start = start.absolute()
+    start = Path(absolute(str(start)))
     if not start.is_dir():
         raise NotInModule(f"{start} is not a directory", "pass an existing directory with -C")
     for directory in (start, *start.parents):

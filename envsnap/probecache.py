@@ -58,8 +58,10 @@ class TrackingHost(Host):
         self._lock = threading.Lock()
 
     def note(self, paths: Iterable[str]) -> None:
+        """Keep *paths*, a relative one resolved against the working directory, where the
+        tools envsnap runs without a directory of their own resolve it."""
         with self._lock:
-            self.paths.update(p for p in paths if p.startswith("/"))
+            self.paths.update(os.path.abspath(p) for p in paths if p and "\0" not in p)
 
     def run(
         self,
@@ -107,11 +109,13 @@ class TrackingHost(Host):
 
 
 def path_dirs_searched(path_variable: str, found: str | None) -> list[str]:
-    """The PATH directories looked in before (and including) the one *found* is in."""
+    """The PATH directories looked in before (and including) the one *found* is in; an empty
+    entry is the working directory, as in every shell (``PATH=:$PATH``), and a relative one
+    is under it: a program that appears there changes what a lookup finds (envsnap refuses it,
+    as go does), so it is stamped like any other."""
     searched = []
     for directory in path_variable.split(os.pathsep):
-        if not directory:
-            continue
+        directory = os.path.abspath(directory or os.curdir)
         searched.append(directory)
         if found is not None and os.path.dirname(found) == directory.rstrip("/"):
             break

@@ -40,7 +40,9 @@ def _options(argv: Sequence[str]) -> dict[str, str | bool] | None:
 
 
 def _module_root(start: str) -> str | None:
-    directory = os.path.abspath(start)
+    from envsnap.workdir import absolute
+
+    directory = absolute(start)
     while True:
         if os.path.isfile(os.path.join(directory, "go.mod")):
             return directory

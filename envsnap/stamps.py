@@ -269,24 +269,40 @@ VOLATILE = frozenset(
         *("STY", "SSH_AUTH_SOCK", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AGENT_PID"),
         *("LS_COLORS", "HISTFILE", "HISTSIZE", "PS1", "PS2", "PS4", "PROMPT_COMMAND"),
         *("GIT_INDEX_FILE", "GIT_EXEC_PATH", "GIT_PREFIX", "GIT_EDITOR", "GIT_REFLOG_ACTION"),
+        # a login's desktop session: new at every login, read by no build tool
+        *("XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "SESSION_MANAGER", "XDG_SESSION_ID"),
     )
 )
-VOLATILE_PREFIXES = ("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_")
+# git exports the commit's author and date to its hooks: GIT_AUTHOR_DATE is new at every commit
+VOLATILE_PREFIXES = (
+    *("TERM_", "XPC_", "__CF", "VSCODE_", "PRE_COMMIT", "ENVSNAP_"),
+    *("GIT_AUTHOR_", "GIT_COMMITTER_"),
+)
 
 
 def environment_key(environ: Mapping[str, str]) -> str:
-    """A hash of every variable that could change a tool's answer (values never stored)."""
-    names = sorted(
-        name
-        for name in environ
-        if name not in VOLATILE
-        and not name.startswith(VOLATILE_PREFIXES)
-        and not is_secret_name(name)
-    )
+    """A hash of every variable that could change a tool's answer, and of the working directory
+    that relative names in them (``PATH=bin:…``, ``PKG_CONFIG_PATH=pc``) resolve against.
+
+    Values are never stored; a variable whose name says it holds a secret counts by a digest of
+    its value (``LIBSECRET_PREFIX``, ``TOKENIZER_HOME`` are ordinary build settings too)."""
     digest = _key_hash(digest_size=32)
-    for name in names:
-        digest.update(f"{name}={environ[name]}\0".encode("utf-8", "surrogateescape"))
+    for name in sorted(environ):
+        if name in VOLATILE or name.startswith(VOLATILE_PREFIXES):
+            continue
+        value = environ[name].encode("utf-8", "surrogateescape")
+        if is_secret_name(name):
+            value = _key_hash(value, digest_size=32).hexdigest().encode()
+        digest.update(name.encode("utf-8", "surrogateescape") + b"=" + value + b"\0")
+    digest.update(b"\0cwd=" + _working_directory().encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def _working_directory() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # a working directory that was removed resolves nothing relative
+        return ""
 
 
 def key_of(*parts: Any) -> str:

@@ -37,6 +37,7 @@ from envsnap.stamps import (
     text_key,
     write_cache_bytes,
 )
+from envsnap.workdir import absolute
 
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
@@ -55,14 +56,14 @@ def _file(environ: Mapping[str, str]) -> str | None:
 
 
 def _key(environ: Mapping[str, str], start: str, module_root: str, extra: Any) -> str:
-    parts = (__version__, environment_key(environ), os.path.abspath(start), module_root, extra)
+    parts = (__version__, environment_key(environ), absolute(start), module_root, extra)
     return text_key("\0".join("" if part is None else str(part) for part in parts))
 
 
 def _own_files(start: str, module_root: str) -> list[str]:
     """The lock, the settings and every go.mod from *start* up to the module's."""
     paths = [os.path.join(module_root, "envsnap.lock"), os.path.join(module_root, "envsnap.toml")]
-    directory = os.path.abspath(start)
+    directory = absolute(start)
     while directory != module_root and directory.startswith(module_root.rstrip("/") + "/"):
         paths.append(os.path.join(directory, "go.mod"))
         directory = os.path.dirname(directory)

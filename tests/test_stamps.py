@@ -12,7 +12,7 @@ from platformdirs.macos import MacOS
 from platformdirs.unix import Unix
 
 from envsnap.hashing import HashCache
-from envsnap.stamps import is_racy, stamp, user_cache_dir
+from envsnap.stamps import environment_key, is_racy, stamp, user_cache_dir
 
 
 @pytest.mark.parametrize("xdg", [None, "", "   ", "/x/cache", "relative/cache"])
@@ -68,3 +68,14 @@ def test_an_old_mtime_restored_just_now_is_racy(tmp_path: Path) -> None:
     assert cache.digest(str(path)) == "sha256:" + hashlib.sha256(b"one").hexdigest()
     cache.save()
     assert not (tmp_path / "cache" / "file-hashes.json").exists()  # such a digest is not kept
+
+
+def test_the_environment_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret-named variable counts by its value, git's commit identity in a hook does not,
+    and the working directory (relative PATH entries resolve against it) does."""
+    base = {"PATH": "bin:/usr/bin", "LIBSECRET_PREFIX": "/opt/one"}
+    key = environment_key(base)
+    assert environment_key({**base, "LIBSECRET_PREFIX": "/opt/two"}) != key
+    assert environment_key({**base, "GIT_AUTHOR_DATE": "@1796679261 +0000"}) == key
+    monkeypatch.chdir(tmp_path)
+    assert environment_key(base) != key

@@ -116,6 +116,7 @@ def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: 
         "envsnap.stamps",
         "envsnap.termsafe",
         "envsnap.verdict",
+        "envsnap.workdir",
     }, sorted(own)
     probe = (
         "import sys\nbefore = set(sys.modules)\nfrom envsnap.cli import main\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from envsnap.errors import HostError
@@ -34,15 +35,37 @@ XCRUN_SHIMS = {
 }
 
 
+def split_words(text: str) -> list[str]:
+    """A flag string as go splits it (quotes honoured; unbalanced quotes split on spaces)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def compiler_words(go_env: dict[str, str], system: str, cxx: bool = False) -> list[str]:
     """CC (or CXX) split like a shell line, as go splits it."""
     defaults = DEFAULT_CXX if cxx else DEFAULT_CC
     raw = go_env.get("CXX" if cxx else "CC") or defaults.get(system, "c++" if cxx else "cc")
-    try:
-        words = shlex.split(raw)
-    except ValueError:
-        words = raw.split()
-    return words or [defaults.get(system, "cc")]
+    return split_words(raw) or [defaults.get(system, "cc")]
+
+
+# The driver options that choose the programs it runs: ``-B DIR`` puts DIR first in its program
+# (and library) search, ``-fuse-ld=`` and ``--ld-path=`` name the linker. cmd/go hands
+# $CGO_LDFLAGS to the link driver, so there they choose the linker of every cgo build.
+PROGRAM_OPTIONS = ("-B", "-fuse-ld=", "--ld-path=")
+
+
+def program_options(go_env: dict[str, str]) -> list[str]:
+    """The words of $CGO_LDFLAGS that choose the programs the link driver runs."""
+    words = split_words(go_env.get("CGO_LDFLAGS", ""))
+    found: list[str] = []
+    for at, word in enumerate(words):
+        if word == "-B" and at + 1 < len(words):
+            found += [word, words[at + 1]]
+        elif word.startswith(PROGRAM_OPTIONS) and word != "-B":
+            found.append(word)
+    return found
 
 
 def compiler_command(go_env: dict[str, str], system: str) -> str:
@@ -177,15 +200,38 @@ def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Sec
 
 
 def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
-    """``ld -v`` on macOS (ld64 vs the Xcode 15+ linker), the ``ld`` gcc/clang uses on Linux."""
+    """``ld -v`` on macOS (ld64 vs the Xcode 15+ linker); on Linux the ``ld`` that gcc or clang
+    runs, asked with the options of CC and $CGO_LDFLAGS that choose it (``-B DIR``)."""
     if host.system == "darwin":
         ld = host.which("ld")
         if ld is None:
             raise ToolNotFound("`ld` is not on PATH", "install the Xcode Command Line Tools")
         return describe_tool(host, (ld,), ["-v"], "stderr")
-    driver = find_driver(host, go_env)
-    named = first_line(host.run([*driver.argv, "-print-prog-name=ld"]).out) or "ld"
+    argv = (*find_driver(host, go_env).argv, *program_options(go_env))
+    look_in_program_dirs(host, argv)
+    named = first_line(host.run([*argv, "-print-prog-name=ld"]).out) or "ld"
     ld = named if named.startswith("/") else host.which(named)
     if ld is None:
         raise ToolNotFound(f"the linker `{named}` is not on PATH", "install binutils")
     return describe_binary(host, ld, ["--version"], "stdout")
+
+
+def program_dirs(host: Host, argv: Sequence[str]) -> list[str]:
+    """Where the driver looks for the programs it runs (``-print-search-dirs``' ``programs:``):
+    the ``-B`` directories, ``COMPILER_PATH``, those under ``GCC_EXEC_PREFIX``, its own."""
+    try:
+        result = host.run([*argv, "-print-search-dirs"])
+    except HostError:
+        return []
+    for line in result.out.splitlines() if result.ok else []:
+        if line.startswith("programs:"):
+            listed = line.split(":", 1)[1].strip().removeprefix("=")
+            return list(dict.fromkeys(posixpath.normpath(d) for d in listed.split(":") if d))
+    return []
+
+
+def look_in_program_dirs(host: Host, argv: Sequence[str]) -> None:
+    """Look at each directory the driver searches for its programs, so that a layer that
+    records the host's answers (the probe memo) sees an ``ld`` that appears in one of them."""
+    for directory in program_dirs(host, argv):
+        host.stat(directory)

@@ -50,7 +50,7 @@ def default_library_dirs(
     if host.system == "darwin":
         return _darwin_dirs(apple_section)
     try:
-        return link.linker_search_dirs(host, link.link_driver(go_env, host.system, cxx))
+        return link.linker_search_dirs(host, link.search_driver(go_env, host.system, cxx))
     except EnvsnapError:
         return []
 
@@ -95,11 +95,11 @@ class Probes:
 
         def inputs(_: Section) -> Iterable[str]:
             settings = seen["settings"]
-            yield from toolinputs.settings_inputs(
-                settings, self.module_dir, self.host.getenv("HOME")
-            )
+            yield from toolinputs.settings_inputs(settings, self.module_dir)
+            yield from toolinputs.version_manager_inputs(self.host.getenv, self.module_dir)
             yield from toolinputs.module_tree(self.module_dir)
             yield from toolinputs.package_inputs(seen["packages"], settings)
+            yield from toolinputs.module_cache_inputs(seen["packages"], settings)
 
         both = self._memo("go", go_bin, compute, inputs)
         self.gomodcache = str(both["where"]["gomodcache"])

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -32,7 +31,7 @@ from typing import Any
 from envsnap.errors import EnvsnapError
 from envsnap.host import CommandResult, Host, ToolNotFound
 from envsnap.probes import printed_text
-from envsnap.probes.cc import compiler_words
+from envsnap.probes.cc import compiler_words, program_options, split_words
 
 Key = tuple[str, str]  # ("ldflags", "-l name or :file") or ("pkg-config", module)
 
@@ -94,14 +93,6 @@ class Resolution:
             self.files.append(path)
 
 
-def split_words(text: str) -> list[str]:
-    """A flag string as go splits it (quotes honoured; unbalanced quotes split on spaces)."""
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
 # The one option of ``#cgo pkg-config:`` that changes what ``--libs`` prints. A repository's
 # other words that look like options (``--define-variable=…``, ``--with-path=…``) are never
 # handed to pkg-config, and neither is a "name" that pkg-config would read as an option or a
@@ -135,6 +126,12 @@ def unsafe_pkg_config(args: Iterable[str]) -> list[str]:
 def link_driver(go_env: dict[str, str], system: str, cxx: bool) -> tuple[str, ...]:
     """``$CXX`` when a package of the build has C++ files, else ``$CC`` (cmd/go's ``ld``)."""
     return tuple(compiler_words(go_env, system, cxx))
+
+
+def search_driver(go_env: dict[str, str], system: str, cxx: bool) -> tuple[str, ...]:
+    """The link driver with the options of $CGO_LDFLAGS that change its search (``-B DIR``
+    adds DIR to the libraries' as well as the programs'), to ask it where it looks."""
+    return (*link_driver(go_env, system, cxx), *program_options(go_env))
 
 
 class _Builder:
