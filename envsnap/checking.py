@@ -84,8 +84,8 @@ def explain(
     and the fields a newer envsnap added to it are left out, with a note on stderr naming them
     after the side's label (no label, no note)."""
     from envsnap.drift import compare
-    from envsnap.emit.own import undo_own_exports
     from envsnap.lockfile import readable_entry
+    from envsnap.ownexports import undo_own_exports
 
     def readable(entry: dict[str, Any], label: str | None) -> dict[str, Any]:
         known, note = readable_entry(label or "", platform, entry)

@@ -141,7 +141,7 @@ def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
 def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
     """*lock* with this platform's entries replaced, and its undeclared variants dropped; what
     an emitted .envrc exports to recreate an entry is kept as that entry recorded it."""
-    from envsnap.emit.own import undo_own_exports
+    from envsnap.ownexports import undo_own_exports
 
     for snapshot in taken:
         old = lock.platforms.get(snapshot.key)

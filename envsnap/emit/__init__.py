@@ -14,7 +14,6 @@ from typing import Any
 
 from envsnap import __version__
 from envsnap.errors import LockError
-from envsnap.gover import pinned_toolchain
 
 MARKER = "envsnap:generated"
 DEFAULT_VARIANT = "default"
@@ -66,16 +65,6 @@ def variant_exports(entry: dict[str, Any]) -> dict[str, str]:
     if isinstance(entry.get("variant"), str):
         values["ENVSNAP_VARIANT"] = entry["variant"]
     return values
-
-
-def locked_toolchain(entry: dict[str, Any]) -> str | None:
-    """The GOTOOLCHAIN that makes go run the locked Go release, switching as the lock recorded
-    (``auto`` → ``go1.26.6+auto``, ``local`` → ``go1.26.6``); None for a Go before 1.21."""
-    go = entry.get("go", {})
-    setting = go.get("gotoolchain")
-    return pinned_toolchain(
-        str(go.get("version", "")), setting if isinstance(setting, str) else None
-    )
 
 
 def is_generated(text: str) -> bool:

@@ -18,13 +18,13 @@ from envsnap.emit import (
     DEFAULT_CHOICE,
     VariantChoice,
     header,
-    locked_toolchain,
     refuse_nul,
     safe_comment,
     variant_exports,
 )
 from envsnap.emit.apple import install_fix, sdk_words
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
+from envsnap.ownexports import locked_toolchain
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
 # GOOS-GOARCH -> what `uname -s`-`uname -m` prints there.

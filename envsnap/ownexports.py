@@ -16,9 +16,20 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from envsnap.emit import locked_toolchain
+from envsnap.gover import pinned_toolchain
 
 Entry = Mapping[str, Any]
+
+
+def locked_toolchain(entry: Mapping[str, Any]) -> str | None:
+    """The GOTOOLCHAIN that makes go run the locked Go release, switching as the lock recorded
+    (``auto`` → ``go1.26.6+auto``, ``local`` → ``go1.26.6``); None for a Go before 1.21."""
+    go = entry.get("go", {})
+    go = go if isinstance(go, dict) else {}
+    setting = go.get("gotoolchain")
+    return pinned_toolchain(
+        str(go.get("version", "")), setting if isinstance(setting, str) else None
+    )
 
 
 def _section(entry: Mapping[str, Any], key: str) -> dict[str, Any]:
