@@ -9,6 +9,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import envsnap
 
 HANGS_WHEN_FLAGGED = """#!/bin/sh
@@ -18,19 +20,23 @@ exec "{go}" "$@"
 
 
 def test_a_recheck_out_of_time_reports_the_remembered_drift(
-    cgo_module: Path, tmp_path: Path
+    cgo_module: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     go = shutil.which("go")
     assert go is not None
-    flag = tmp_path / "hang-now"
-    fake_dir = tmp_path / "fake"
-    fake_dir.mkdir()
+    # outside the module's folder and its parents: a file created in a folder go searches
+    # (go.work in every parent) rightly makes the memo of `go env` stale
+    flag = tmp_path_factory.mktemp("flag") / "hang-now"
+    fake_dir = tmp_path_factory.mktemp("fake")
     fake = fake_dir / "go"
     fake.write_text(HANGS_WHEN_FLAGGED.format(flag=flag, go=Path(go).resolve()))
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake_dir}{os.pathsep}{os.environ['PATH']}"}
     locked = envsnap("lock", "-C", str(cgo_module), env={**env, "CGO_CFLAGS": "-O2 -g -DLOCKED"})
     assert locked.returncode == 0, locked.stderr
+    # the memo trusts no stamp taken within the racy window of a change (docs/cache.md), and
+    # writing the lock just changed the module's folder: let that window pass
+    time.sleep(0.5)
     first = envsnap("verify", "-C", str(cgo_module), env=env)  # fills the memo
     assert first.returncode == 1 and "removed -DLOCKED" in first.stdout
     flag.touch()  # from now on go hangs; the memo still holds
