@@ -180,11 +180,22 @@ def run(args: argparse.Namespace) -> int:
                 _print_lines(changes)
                 return EXIT_DRIFT
             atomic_write(ws.lock_path, new_bytes)
+            _outwait_racy_window()
     except OSError as exc:
         raise write_failure(ws.lock_path, exc) from None
     print(f"wrote {ws.lock_path} ({names})", file=sys.stderr)
     _print_lines([summary(snapshot) for snapshot in taken] + changes)
     return EXIT_OK
+
+
+def _outwait_racy_window() -> None:
+    """Writing the lock changed the module's folder, which the memos stamp; a verify started
+    within the racy window of that change could not keep its memo. Let the window pass."""
+    import time
+
+    from envsnap.stamps import RACY_FINE_NS
+
+    time.sleep(RACY_FINE_NS / 1e9)
 
 
 def _print_lines(lines: list[str]) -> None:
