@@ -28,7 +28,8 @@ def go_match_rows() -> list[tuple[str, str, bool]]:
     text = (go_source() / PAT_TEST).read_text()
     table = re.search(r"var matchPatternTests = `(.*?)`", text, re.DOTALL)
     assert table is not None, f"matchPatternTests is not in {PAT_TEST}"
-    rows, patterns = [], []
+    rows: list[tuple[str, str, bool]] = []
+    patterns: list[str] = []
     for line in table[1].splitlines():
         words = line.split("#", 1)[0].split()
         if not words:
