@@ -146,7 +146,8 @@ def test_two_caches_of_one_file_keep_each_others_entries(
     host = LocalHost()
     first, second = ProbeCache.for_user(host, os.environ), ProbeCache.for_user(host, os.environ)
     for name, cache in (("first", first), ("second", second)):
-        cache.memo(name, "key", lambda _, name=name: {"answer": name}, lambda _: [str(watched)])
+        answer = {"answer": name}
+        cache.memo(name, "key", lambda _, found=answer: found, lambda _: [str(watched)])
     first.save()
     second.save()
     again = ProbeCache.for_user(host, os.environ)

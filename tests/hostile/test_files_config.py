@@ -142,7 +142,9 @@ HOSTILE_PATTERNS = {
 
 
 @pytest.mark.parametrize("key", ["include", "exclude"])
-@pytest.mark.parametrize(("pattern", "why"), HOSTILE_PATTERNS.items(), ids=list(HOSTILE_PATTERNS))
+@pytest.mark.parametrize(
+    ("pattern", "why"), HOSTILE_PATTERNS.items(), ids=[p[:24] or "empty" for p in HOSTILE_PATTERNS]
+)
 def test_a_pattern_go_must_not_be_given_is_refused(
     capsys: pytest.CaptureFixture[str], module: Path, key: str, pattern: str, why: str
 ) -> None:
