@@ -15,7 +15,19 @@ from envsnap.errors import BrokenGoFile, EnvsnapError, HostError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
-from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
+from envsnap.probes import (
+    Section,
+    apple,
+    cc,
+    cgo,
+    env,
+    go,
+    guarded,
+    libraries,
+    link,
+    listerrors,
+    system,
+)
 from envsnap.probes.packages import DPKG_STATUS
 from envsnap.probes.scope import NOTHING_LEFT_OUT, Roots, resolve
 from envsnap.redact import scrub_message
@@ -224,10 +236,9 @@ def guarded_list(
         raise  # nothing of the module can be probed: every command stops with go's message
     except EnvsnapError as exc:
         return [], {"error": scrub_message(exc.message)}, NOTHING_LEFT_OUT
-    section = cgo.cgo_section(packages, scope)
-    if "package_errors" in section:  # name the missing modules as go.mod requires them
-        section = cgo.cgo_section(packages, scope, required_modules(host, module_dir))
-    return packages, section, roots
+    # the missing modules are named as go.mod requires them
+    modules = required_modules(host, module_dir) if listerrors.failures(packages) else []
+    return packages, cgo.cgo_section(packages, scope, modules), roots
 
 
 def required_modules(host: Host, module_dir: str) -> list[str]:
