@@ -146,8 +146,11 @@ def test_two_caches_of_one_file_keep_each_others_entries(
     host = LocalHost()
     first, second = ProbeCache.for_user(host, os.environ), ProbeCache.for_user(host, os.environ)
     for name, cache in (("first", first), ("second", second)):
-        answer = {"answer": name}
-        cache.memo(name, "key", lambda _, found=answer: found, lambda _: [str(watched)])
+
+        def compute(_: object, answer: str = name) -> dict[str, str]:
+            return {"answer": answer}
+
+        cache.memo(name, "key", compute, lambda _: [str(watched)])
     first.save()
     second.save()
     again = ProbeCache.for_user(host, os.environ)
