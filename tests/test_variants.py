@@ -352,3 +352,12 @@ def test_a_remembered_verify_of_a_variant_runs_no_go(tagged_module: Path, tmp_pa
     verified = envsnap("verify", "-C", str(tagged_module), env=env)
     assert verified.returncode == 0, verified.stdout
     assert not calls.exists(), calls.read_text()
+
+
+def test_show_probes_the_variant_asked_for(tagged_module: Path) -> None:
+    shown = envsnap("show", "--json", "--variant", "withz", "-C", str(tagged_module))
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["platform"] == f"{host_platform()}+withz"
+    assert document["snapshot"]["go"]["tags"] == ["withz"]
+    assert library_names(document["snapshot"]) == {"zlib"}
