@@ -231,7 +231,6 @@ def live_snapshot(
 ) -> tuple[Snapshot, dict[str, Any] | None]:
     """This machine's snapshot as *variant* builds; with *cached*, probe answers may come from
     the memo. Also what the answers stood on, when every one of them is in the memo."""
-    from envsnap.config import THE_DEFAULT
     from envsnap.probecache import ProbeCache
     from envsnap.probes.collect import take_snapshot
 
@@ -243,7 +242,7 @@ def live_snapshot(
             str(ws.module_root),
             ws.config.track_env,
             cache,
-            variant=variant or THE_DEFAULT,
+            variant=variant or ws.config.default,
             trace=not cached,
         )
     finally:

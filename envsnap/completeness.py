@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from envsnap.config import Packages
+from envsnap.errors import EnvsnapError
 from envsnap.host import Host
 from envsnap.probes import cgo
+from envsnap.probes.scope import resolve
 
 # The sections whose failure means the module cannot be built here. The others (os, linker,
 # apple) only describe the machine less fully; lock warns about them (see WARN_ONLY).
@@ -44,22 +47,35 @@ def section_failures(entry: Mapping[str, Any], names: Mapping[str, str]) -> list
 
 def probe_failures(entry: Mapping[str, Any]) -> list[str]:
     """One line per failed probe of *entry* that leaves the build unusable: the compiler, the
-    package list, each library that did not resolve."""
+    package list, each cause of packages go could not load, each library that did not resolve."""
     failures = section_failures(entry, SECTION_NAMES)
+    failures += [
+        f"{SECTION_NAMES['cgo']}: {cause}"
+        for cause in entry.get("cgo", {}).get("package_errors", [])
+    ]
     failures += [_library_failure(lib) for lib in entry.get("libraries", []) if lib.get("error")]
     return failures
 
 
-def cgo_disabled_failure(host: Host, go: str, module_dir: str, go_env: Mapping[str, str]) -> str:
+def cgo_disabled_failure(
+    host: Host, go: str, module_dir: str, go_env: Mapping[str, str], scope: Packages
+) -> str:
     """With CGO_ENABLED=0 go silently skips every cgo file, so the lock would list no cgo
-    package: name the packages a cgo-enabled build compiles ("" when there are none)."""
+    package: name the packages of *scope* a cgo-enabled build compiles ("" when none)."""
     if go_env.get("CGO_ENABLED", "1") == "1":
         return ""
+    cgo_on = {"CGO_ENABLED": "1"}
+    try:
+        roots = resolve(host, go, module_dir, scope, cgo_on)
+    except EnvsnapError:
+        return ""
+    if not roots.args:
+        return ""
     result = host.run(
-        [go, "list", "-e", "-deps", "-json", "./..."],
+        [go, "list", "-e", "-deps", "-json", *cgo.arguments(roots.args)],
         cwd=module_dir,
         timeout=cgo.GO_LIST_TIMEOUT,
-        env={"CGO_ENABLED": "1"},
+        env=cgo_on,
         limit=cgo.GO_LIST_OUTPUT_LIMIT,
     )
     if not result.ok:

@@ -14,8 +14,13 @@ paths = ["cc.compiler.sha256"]   # findings on these fields are not reported
 nixpkgs = "<rev>"                # pin for `envsnap emit`
 nixpkgs_sha256 = "<hash>"
 
+[packages]                       # which packages are locked (go list's pattern syntax)
+include = ["./..."]              # the default
+exclude = ["./pfring/..."]       # left out, with the dependencies only they need
+
 [variants.withz]                 # a build variant: its own lock entry per platform
 tags = ["withz"]                 # the build tags it adds to GOFLAGS' -tags
+packages = { exclude = [] }      # its own package set (each key defaults to [packages]')
 ```
 """
 
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from envsnap.errors import ConfigError
+from envsnap.gopattern import clean
 from envsnap.vocabulary import SEVERITIES
 
 CONFIG_NAME = "envsnap.toml"
@@ -37,14 +43,44 @@ DEFAULT_VARIANT = "default"
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _BUILD_TAG = re.compile(r"[A-Za-z0-9_.]+")  # what go accepts in a build constraint
 _CROSS_KEYS = ("goos", "goarch", "GOOS", "GOARCH")
+_VARIANT_KEYS = ("tags", "packages")
+_PACKAGE_KEYS = ("include", "exclude")
+MAX_PATTERNS = 256  # patterns per list; each reaches go's command line
+MAX_PATTERN = 1024  # characters of one pattern
+# go's meta-packages: envsnap locks the module's own packages and what they import
+_META = ("all", "std", "cmd", "tool", "work")
+_PATTERN_CHARS = re.compile(r"[^\s\x00-\x1f\x7f@\\]+")
+
+
+@dataclass(frozen=True)
+class Packages:
+    """Which packages a build locks: ``go list``'s patterns, less the packages the exclusions
+    match (by Go's pattern rules); the default is the whole module, ``./...``."""
+
+    include: tuple[str, ...] = ("./...",)
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def is_default(self) -> bool:
+        return self == Packages()
+
+    def describe(self) -> str:
+        """``./..., excluding ./pfring/...``: the set in words, for people."""
+        said = ", ".join(self.include)
+        return f"{said}, excluding {', '.join(self.exclude)}" if self.exclude else said
+
+
+THE_WHOLE_MODULE = Packages()
 
 
 @dataclass(frozen=True)
 class Variant:
-    """A named build of the module: the build tags it adds (the default variant adds none)."""
+    """A named build of the module: the build tags it adds (the default variant adds none), and
+    the packages it locks."""
 
     name: str = DEFAULT_VARIANT
     tags: tuple[str, ...] = ()
+    packages: Packages = THE_WHOLE_MODULE
 
     @property
     def is_default(self) -> bool:
@@ -62,10 +98,16 @@ class Config:
     nix: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     variants: tuple[Variant, ...] = ()  # the declared ones, by name; the default is implicit
+    packages: Packages = THE_WHOLE_MODULE  # [packages]: the default variant's set
+
+    @property
+    def default(self) -> Variant:
+        """The default variant: no tags, the packages of ``[packages]``."""
+        return Variant(packages=self.packages)
 
     def all_variants(self) -> tuple[Variant, ...]:
         """The default variant, then every declared one."""
-        return (THE_DEFAULT, *self.variants)
+        return (self.default, *self.variants)
 
     def variant(self, name: str) -> Variant:
         """The variant called *name* (``default`` or a declared one)."""
@@ -89,7 +131,49 @@ def _string_list(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _variant(name: str, table: Any) -> Variant:
+def _pattern_problem(pattern: str) -> str | None:
+    """Why *pattern* cannot be given to go list as a package pattern of the module (or None)."""
+    if not pattern or len(pattern) > MAX_PATTERN:
+        return f"must be 1 to {MAX_PATTERN} characters"
+    if pattern.startswith("-"):
+        return "starts with '-', which go would read as a flag"
+    if not _PATTERN_CHARS.fullmatch(pattern):
+        return "holds a space, a control character, '@' or '\\', which no package path has"
+    if pattern.startswith("/") or ".." in pattern.split("/"):
+        return "is outside the module: use ./dir/... or an import path"
+    if pattern in _META:
+        return "is one of go's meta-packages: name the module's packages (./...)"
+    return None
+
+
+def _patterns(value: Any, where: str) -> tuple[str, ...]:
+    patterns = _string_list(value, where)
+    if len(patterns) > MAX_PATTERNS:
+        raise _bad(f"{where} has {len(patterns)} patterns; at most {MAX_PATTERNS}")
+    for pattern in patterns:
+        problem = _pattern_problem(pattern)
+        if problem:
+            shown = "".join(c if c.isprintable() else "?" for c in pattern[:60])
+            raise _bad(f"{where}: the pattern {shown!r} {problem}")
+    return tuple(dict.fromkeys(clean(pattern) for pattern in patterns))
+
+
+def _packages(table: Any, where: str, base: Packages = THE_WHOLE_MODULE) -> Packages:
+    """A ``packages`` table; each key it leaves out comes from *base*."""
+    if not isinstance(table, dict):
+        raise _bad(f"{where} must be a table (include = [...], exclude = [...])")
+    unknown = sorted(set(table) - set(_PACKAGE_KEYS))
+    if unknown:
+        raise _bad(f"{where} has unknown keys: {', '.join(unknown)} (known: include, exclude)")
+    include = _patterns(table.get("include", list(base.include)), f"{where} include")
+    if not include:
+        raise _bad(f"{where} include must name at least one pattern (the default is ./...)")
+    return Packages(
+        include, _patterns(table.get("exclude", list(base.exclude)), f"{where} exclude")
+    )
+
+
+def _variant(name: str, table: Any, base: Packages) -> Variant:
     where = f"[variants.{name}]"
     if not _VARIANT_NAME.fullmatch(name) or name == DEFAULT_VARIANT:
         raise _bad(f"{where}: a variant name is letters, digits, '.', '_' or '-', not 'default'")
@@ -102,14 +186,15 @@ def _variant(name: str, table: Any) -> Variant:
             "would need a C cross-compiler and the target's libraries, and envsnap locks this "
             "host's; lock that platform on a machine of it"
         )
-    unknown = sorted(set(table) - {"tags"})
+    unknown = sorted(set(table) - set(_VARIANT_KEYS))
     if unknown:
-        raise _bad(f"{where} has unknown keys: {', '.join(unknown)} (known: tags)")
+        raise _bad(f"{where} has unknown keys: {', '.join(unknown)} (known: tags, packages)")
     tags = _string_list(table.get("tags"), f"{where} tags")
     bad = [tag for tag in tags if not _BUILD_TAG.fullmatch(tag)]
     if not tags or bad:
         raise _bad(f"{where} tags must be a non-empty list of build tags (letters, digits, _ .)")
-    return Variant(name, tuple(sorted(set(tags))))
+    packages = _packages(table.get("packages", {}), f"[variants.{name}.packages]", base)
+    return Variant(name, tuple(sorted(set(tags))), packages)
 
 
 def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -165,11 +250,11 @@ def _read(path: Path) -> dict[str, Any] | None:
         raise _bad(f"is refused: {exc}") from None
 
 
-def _variants(doc: dict[str, Any]) -> tuple[Variant, ...]:
+def _variants(doc: dict[str, Any], base: Packages) -> tuple[Variant, ...]:
     tables = doc.get("variants", {})
     if not isinstance(tables, dict):
         raise _bad("[variants] must be a table of [variants.NAME] tables")
-    return tuple(_variant(name, tables[name]) for name in sorted(tables))
+    return tuple(_variant(name, tables[name], base) for name in sorted(tables))
 
 
 def load_config(module_root: Path) -> Config:
@@ -183,11 +268,13 @@ def load_config(module_root: Path) -> Config:
     bad = [name for name in track_env if not _ENV_NAME.fullmatch(name)]
     if bad:
         raise _bad(f"[track] env has names that are not variables: {', '.join(bad)}")
+    packages = _packages(_table(doc, "packages"), "[packages]")
     return Config(
         track_env=track_env,
         ignore=_string_list(_table(doc, "ignore").get("paths", []), "[ignore] paths"),
         severity=_severity(doc),
         nix=_nix(doc),
         raw=doc,
-        variants=_variants(doc),
+        variants=_variants(doc, packages),
+        packages=packages,
     )

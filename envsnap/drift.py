@@ -112,8 +112,9 @@ def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
         p["path"]: {k: _flags(v) for k, v in p.items() if k != "path"}
         for p in cgo.get("packages", [])
     }
-    if "package_errors" in cgo:
-        cgo["package_errors"] = _flags(cgo["package_errors"])
+    for name in ("package_errors", "include", "exclude"):
+        if name in cgo:
+            cgo[name] = _flags(cgo[name])
     out["cgo"] = cgo
     go = dict(entry.get("go", {}))
     if "tags" in go:
@@ -706,6 +707,18 @@ def _go_workspace(d: Diff) -> tuple[Severity, str, str]:
     return ("warning", f"go builds the module in another workspace ({live})", RELOCK)
 
 
+PATTERNS_SUBJECT = "package patterns"
+
+
+def _package_patterns(d: Diff) -> tuple[Severity, str, str]:
+    return (
+        "error",
+        "the package patterns of envsnap.toml name another set of packages than the lock was "
+        "taken with: the cgo packages and libraries locked are not the ones this build needs",
+        f"restore the patterns in envsnap.toml, or {RELOCK}",
+    )
+
+
 TOOL_WHY = "a different C compiler or linker builds the C parts differently"
 TOOL_FIX = "put the locked tool first on PATH or `go env -w CC=…`, or " + RELOCK
 
@@ -816,6 +829,8 @@ RULES: tuple[Rule, ...] = (
         _fixed("warning", "go list reports broken packages", "run `go build ./...` to see them"),
         2,
     ),
+    Rule(("cgo", "include"), _const(PATTERNS_SUBJECT), _package_patterns, 2),
+    Rule(("cgo", "exclude"), _const(PATTERNS_SUBJECT), _package_patterns, 2),
 )
 FALLBACK = Rule(("*",), lambda p: ".".join(p), _fixed("warning", "this field changed", RELOCK), 1)
 

@@ -8,17 +8,19 @@ where ``envsnap verify`` would have.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envsnap.config import DEFAULT_VARIANT
 from envsnap.drift import Finding, Policy
 from envsnap.errors import LockError
 from envsnap.git import LockRevision
 from envsnap.lockfile import LOCK_NAME, LockFile, content_of, parse_lock
 from envsnap.report import show_value
 from envsnap.termsafe import escape
+from envsnap.variants import split_key
 
 MAX_VALUE = 48  # characters of a value shown in one summary line
 
@@ -33,8 +35,21 @@ class Change:
 
     def lines(self) -> list[str]:
         where = f"in {self.revision.short}, {self.revision.date}, by {self.revision.author}"
-        prefix = f"{self.platform}: " if self.platform else ""
+        prefix = f"{entry_name(self.platform)}: " if self.platform else ""
         return [f"{prefix}{summary} {where}" for summary in self.summaries]
+
+
+def entry_name(key: str) -> str:
+    """A lock key as people read it: ``linux-amd64``, ``linux-amd64 (variant withz)``."""
+    platform, variant = split_key(key)
+    return key if variant == DEFAULT_VARIANT else f"{platform} (variant {variant})"
+
+
+Selected = Callable[[str], bool]  # which entries (by lock key) to tell about
+
+
+def every_entry(key: str) -> bool:
+    return True
 
 
 def _short(value: Any) -> str:
@@ -100,7 +115,7 @@ def _parse(data: bytes | None, label: str, memo: dict[bytes, LockFile]) -> LockF
 def revision_changes(
     revision: LockRevision,
     policy: Policy,
-    only: str | None = None,
+    only: Selected = every_entry,
     memo: dict[bytes, LockFile] | None = None,
 ) -> list[Change]:
     """Every platform entry *revision* changed, explained; an unreadable lock is one note."""
@@ -115,7 +130,7 @@ def revision_changes(
     names = sorted(set(new.platforms) | set(old.platforms if old else ()))
     changes = []
     for platform in names:
-        if only is not None and platform != only:
+        if not only(platform):
             continue
         if old is not None and old.platforms.get(platform) == new.platforms.get(platform):
             continue
@@ -125,7 +140,7 @@ def revision_changes(
 
 
 def changes(
-    revisions: Iterable[LockRevision], policy: Policy, only: str | None = None
+    revisions: Iterable[LockRevision], policy: Policy, only: Selected = every_entry
 ) -> list[Change]:
     """What each revision did, newest first (the order of *revisions*)."""
     memo: dict[bytes, LockFile] = {}

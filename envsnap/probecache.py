@@ -46,6 +46,9 @@ from envsnap.stamps import (
 Section = dict[str, Any]
 CACHE_VERSION = 3
 MAX_ENTRIES = 64
+# A verify checks its variants side by side, each with its own cache of the same file: they
+# save in turn, each adding its new entries to what the file holds by then.
+_SAVING = threading.Lock()
 
 
 class TrackingHost(Host):
@@ -157,7 +160,7 @@ class ProbeCache:
         self.file = file
         self._secret = cache_secret(file)
         self._entries: dict[str, Any] = read_cache_json(file, CACHE_VERSION) if self._secret else {}
-        self._dirty = False
+        self._new: dict[str, Any] = {}  # the entries this run computed, by slot
         self._lock = threading.Lock()
         # what this run's answers stand on, for a verdict (envsnap.verdict); None once an
         # answer was computed but could not be kept (a racy stamp, an error)
@@ -198,7 +201,7 @@ class ProbeCache:
             kept = json.loads(json.dumps(section))
             check = check_of(self._writing_secret(), slot, manifest, kept)
             self._entries[slot] = {"manifest": manifest, "value": kept, "check": check}
-            self._dirty = True
+            self._new[slot] = self._entries[slot]
         return section
 
     def _writing_secret(self) -> bytes:
@@ -217,6 +220,12 @@ class ProbeCache:
                 self.used.update(manifest)
 
     def save(self) -> None:
-        if self._dirty and self.file is not None:
-            entries = dict(list(self._entries.items())[-MAX_ENTRIES:])
-            write_cache_json(self.file, CACHE_VERSION, entries)
+        """Add this run's new entries to the file (another cache of it may have saved since)."""
+        if not self._new or self.file is None:
+            return
+        with _SAVING:
+            entries = read_cache_json(self.file, CACHE_VERSION) if self._secret else {}
+            for slot, entry in self._new.items():
+                entries.pop(slot, None)
+                entries[slot] = entry
+            write_cache_json(self.file, CACHE_VERSION, dict(list(entries.items())[-MAX_ENTRIES:]))

@@ -145,8 +145,12 @@ class CgoPackage(Strict):
 
 class CgoSection(Strict):
     packages: list[CgoPackage] = []
+    # what go list could not load, one line per cause (lock --allow-incomplete)
     package_errors: list[str] = []
     error: str | None = None
+    # envsnap.toml's package patterns; absent: the whole module (./...), nothing excluded
+    include: list[str] | None = None
+    exclude: list[str] | None = None
 
 
 class PlatformEntry(Strict):

@@ -54,8 +54,9 @@ def user_goflags(host: Host, go: str, module_dir: str) -> str:
     return result.out.strip()
 
 
-def variant_host(host: Host, go: str, module_dir: str, variant: Variant) -> Host:
-    """The host on which *variant* is probed: *host* itself for a variant without tags."""
+def variant_host(host: Host, variant: Variant, goflags: str) -> Host:
+    """The host on which *variant* is probed: *host* itself for a variant without tags, else
+    *host* with GOFLAGS (the user's *goflags*) carrying the variant's tags too."""
     if not variant.tags:
         return host
     if not isinstance(host, LocalHost):
@@ -64,5 +65,4 @@ def variant_host(host: Host, go: str, module_dir: str, variant: Variant) -> Host
             "the go commands)",
             "verify variants on the machine itself, or pass --variant default",
         )
-    goflags = with_tags(user_goflags(host, go, module_dir), variant.tags)
-    return host.with_environment({"GOFLAGS": goflags})
+    return host.with_environment({"GOFLAGS": with_tags(goflags, variant.tags)})

@@ -17,13 +17,19 @@ import time
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from envsnap import toolinputs
+from envsnap.lockfile import parse_lock, render, with_entry
 from tests.conftest import LIBM_PACKAGE, envsnap, other_go, require_tool, write_module
 from tests.modcache import DEP, VERSION, cached_dep
-from tests.test_cache_truth import after_change, paths_of, warm
+from tests.test_cache_truth import after_change, paths_of, verify, warm
+
+
+def without_keys(entry: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in keys}
 
 
 @pytest.fixture
@@ -51,8 +57,21 @@ def test_a_module_removed_from_the_module_cache(tmp_path: Path, tools: None) -> 
 
 
 def test_a_module_added_to_the_module_cache(tmp_path: Path, tools: None) -> None:
+    """lock refuses packages go cannot load, and --allow-incomplete marks the entry incomplete,
+    which never verifies clean; a lock of an envsnap that recorded the package errors without a
+    word verifies clean, and its cached verify must see the module arrive."""
     dep = cached_dep(tmp_path, os.environ, download=False)
-    warm(dep.module, dep.env)
+    refused = envsnap("lock", "-C", str(dep.module), env=dep.env)
+    assert refused.returncode == 1 and "missing from the module cache" in refused.stderr
+    allowed = envsnap("lock", "--allow-incomplete", "-C", str(dep.module), env=dep.env)
+    assert allowed.returncode == 0, allowed.stderr
+    path = dep.module / "envsnap.lock"
+    lock = parse_lock(path, path.read_bytes())
+    ((key, entry),) = lock.platforms.items()
+    path.write_bytes(render(with_entry(lock, key, without_keys(entry, "incomplete"))))
+    time.sleep(0.2)  # older than the racy window, so the caches keep what they see
+    for _ in range(2):
+        assert verify(dep.module, dep.env, cached=True)["exit_code"] == 0
     dep.download()
     found = paths_of(after_change(dep.module, dep.env))
     assert "cgo.package_errors" in found and f"cgo.packages.{DEP}" in found, found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,31 @@ def test_the_file_hash_cache_is_off_with_no_cache(cgo_module: Path, isolated_hom
     assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
     assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
     assert not any(path.exists() for path in _cache_files(isolated_home))
+
+
+def test_two_caches_of_one_file_keep_each_others_entries(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """verify checks its variants side by side, each with a cache of the same file: the one
+    that saves last must not drop what the other saved."""
+    from envsnap.host import LocalHost
+    from envsnap.probecache import ProbeCache
+
+    watched = tmp_path / "input"
+    watched.write_text("x")
+    time.sleep(0.2)  # older than the racy window, so the memo keeps what it sees
+    host = LocalHost()
+    first, second = ProbeCache.for_user(host, os.environ), ProbeCache.for_user(host, os.environ)
+    for name, cache in (("first", first), ("second", second)):
+
+        def compute(_: object, answer: str = name) -> dict[str, str]:
+            return {"answer": answer}
+
+        cache.memo(name, "key", compute, lambda _: [str(watched)])
+    first.save()
+    second.save()
+    again = ProbeCache.for_user(host, os.environ)
+    for name in ("first", "second"):
+        found = again.memo(name, "key", lambda _: {"answer": "computed again"})
+        assert found == {"answer": name}
+    host.close()

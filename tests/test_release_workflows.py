@@ -215,3 +215,96 @@ def test_ci_runs_the_macos_replays_on_a_mac() -> None:
         for path in (REPO / "tests").glob(pattern)
     }
     assert replays <= set(listed), replays - set(listed)
+
+
+# envsnap on real Macs --------------------------------------------------------------------
+
+MACOS_CHECK = REPO / ".github" / "scripts" / "macos-check.sh"
+
+
+def macos_real() -> dict[str, Any]:
+    job: dict[str, Any] = ci()["jobs"]["macos-real"]
+    return job
+
+
+def test_ci_runs_envsnap_on_real_macs_arm64_and_intel() -> None:
+    job = macos_real()
+    assert job["runs-on"] == "${{ matrix.runner }}"
+    assert job["strategy"]["matrix"]["runner"] == ["macos-14", "macos-13"]
+    assert job["strategy"]["fail-fast"] is False
+    uses = [step.get("uses", "") for step in job["steps"]]
+    assert uses[:4] == ["actions/checkout@v4", "actions/setup-python@v5", "actions/setup-go@v5", ""]
+    install = step_named(job, "Install envsnap, and pkg-config when the image lacks it")["run"]
+    assert install.startswith("python -m pip install .\n")
+    check = step_named(job, ".github/scripts/macos-check.sh")
+    assert check["run"] == '.github/scripts/macos-check.sh "$WORK" "$OUT"'
+    (upload,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert upload["if"] == "always()" and upload["with"]["path"] == check["env"]["OUT"]
+    assert upload["with"]["if-no-files-found"] == "error"
+
+
+def test_the_macos_check_script_passes_shellcheck() -> None:
+    result = shellcheck(MACOS_CHECK.read_text())
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_macos_check_switches_xcode_and_restores_it() -> None:
+    script = MACOS_CHECK.read_text()
+    assert "trap 'sudo xcode-select -s \"$current\"' EXIT" in script
+    assert 'sudo xcode-select -s "$other"' in script
+    assert "step verify-other-xcode 1 verify --json" in script  # verify must exit 1
+
+
+def run_check_step(work: Path, out: Path, bin_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The job's check step, run as written in the checkout (envsnap is this checkout's)."""
+    check = step_named(macos_real(), ".github/scripts/macos-check.sh")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env |= {"PATH": f"{bin_dir}:{env['PATH']}", "WORK": str(work), "OUT": str(out)}
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", check["run"]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_the_macos_check_runs_as_written_off_macos(tmp_path: Path) -> None:
+    """Off macOS the check runs every step that is not macOS-specific: doctor, lock, verify
+    --strict and record on a copy of examples/zlib; the checkout is left as it was."""
+    for tool in ("go", "gcc", "pkg-config"):
+        require_tool(tool)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    envsnap = bin_dir / "envsnap"  # the installed command, run from this checkout
+    envsnap.write_text(f'#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} -m envsnap "$@"\n')
+    envsnap.chmod(0o755)
+    example = REPO / "examples" / "zlib"
+    before = {p: p.read_bytes() for p in example.rglob("*") if p.is_file()}
+    work, out = tmp_path / "work", tmp_path / "out"
+    result = run_check_step(work, out, bin_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not macOS: the Xcode switch is skipped" in result.stdout
+    assert (out / "verify.out").read_text().endswith("matches envsnap.lock\n")
+    assert (out / "recording" / "host.json").is_file()
+    replayed = subprocess.run(
+        [envsnap, "--replay", out / "recording", "verify", "-C", work / "zlib"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert {p: p.read_bytes() for p in example.rglob("*") if p.is_file()} == before
+
+
+def test_the_macos_check_fails_when_a_step_fails(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "envsnap").write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
+    (bin_dir / "envsnap").chmod(0o755)
+    result = run_check_step(tmp_path / "work", tmp_path / "out", bin_dir)
+    assert result.returncode == 1
+    assert "::error title=envsnap doctor::exit 3, expected 0" in result.stdout

@@ -232,3 +232,132 @@ def test_goflags_tags_are_read_and_merged_as_go_does() -> None:
     assert goflags_tags("-mod=mod") == []
     assert with_tags("-mod=mod -tags=x", ("withz",)) == "-mod=mod -tags=withz,x"
     assert with_tags("", ("b", "a")) == "-tags=a,b"
+
+
+# diff, log and doctor know the variants too --------------------------------------------------
+
+
+def drift_withz(module: Path) -> None:
+    """The withz build now links -lm too; the default build is unchanged."""
+    zz = module / "zz" / "z_withz.go"
+    zz.write_text(WITHZ.replace("pkg-config: zlib", "pkg-config: zlib\n// #cgo LDFLAGS: -lm"))
+
+
+def diff_json(module: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = envsnap("diff", "--json", *args, "-C", str(module))
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    return result.returncode, document
+
+
+def test_diff_reports_each_variant_and_variant_selects_one(
+    tagged_module: Path, tmp_path: Path
+) -> None:
+    code, document = diff_json(tagged_module)
+    assert (code, document["variants"]) == (0, ["default", "withz"])
+    drift_withz(tagged_module)
+    code, document = diff_json(tagged_module)
+    assert code == 1 and document["variants"] == ["default", "withz"]
+    assert {f["variant"] for f in document["findings"]} == {"withz"}
+    assert diff_json(tagged_module, "--variant", "default")[0] == 0
+    text = envsnap("diff", "--variant", "withz", "-C", str(tagged_module))
+    assert text.returncode == 1 and "(variant withz) differs" in text.stdout
+    assert "[withz] -lm" in text.stdout
+    # two locks: each variant's entries are compared
+    old = tmp_path / "old.lock"
+    old.write_bytes((tagged_module / "envsnap.lock").read_bytes())
+    assert envsnap("lock", "-C", str(tagged_module)).returncode == 0
+    code, document = diff_json(tagged_module, str(old), "envsnap.lock")
+    assert code == 1 and document["variants"] == ["default", "withz"]
+    assert {(f["variant"], f["id"]) for f in document["findings"]} >= {("withz", "libraries.-lm")}
+    assert {f["variant"] for f in document["findings"]} == {"withz"}
+
+
+def test_log_reports_each_variant_and_variant_selects_one(tagged_module: Path) -> None:
+    from tests.test_git_repo import commit_all, init_repo
+
+    init_repo(tagged_module)
+    commit_all(tagged_module, "lock")
+    drift_withz(tagged_module)
+    assert envsnap("lock", "-C", str(tagged_module)).returncode == 0
+    commit_all(tagged_module, "withz links -lm")
+    platform = host_platform()
+
+    def log(*args: str) -> list[str]:
+        result = envsnap("log", *args, "-C", str(tagged_module))
+        assert result.returncode == 0, result.stderr
+        return [line.split(" in ", 1)[0] for line in result.stdout.splitlines()]
+
+    assert log() == [
+        f"{platform} (variant withz): cgo package example.com/m/zz (empty) → -lm (error)",
+        f"{platform} (variant withz): -lm added (error)",
+        f"{platform}: entry added",
+        f"{platform} (variant withz): entry added",
+    ]
+    assert log("--variant", "withz") == [line for line in log() if "variant withz" in line]
+    assert log("--variant", "default") == [f"{platform}: entry added"]
+    assert log("--platform", platform, "--variant", "default") == [f"{platform}: entry added"]
+
+
+def doctor_json(module: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = envsnap("doctor", "--json", *args, "-C", str(module))
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, json.loads((REPO / "docs" / "doctor.schema.json").read_text()))
+    return result.returncode, {c["id"]: c for c in document["checks"]}
+
+
+def test_doctor_checks_each_variant_and_variant_selects_one(tagged_module: Path) -> None:
+    platform = host_platform()
+    drift_withz(tagged_module)
+    code, checks = doctor_json(tagged_module)
+    lock = checks["lock.verify"]
+    assert code == 1 and lock["status"] == "problem"
+    assert [e["source"] for e in lock["evidence"]] == [
+        "envsnap verify --variant default",
+        "envsnap verify --variant withz",
+    ]
+    assert lock["evidence"][0]["lines"] == [f"{platform} matches envsnap.lock"]
+    assert lock["evidence"][1]["lines"][0].startswith(f"{platform}+withz differs from envsnap.lock")
+    # the default build has no pkg-config package: its doctor does not look for zlib
+    assert "zlib" not in checks["cgo.pkg-config"]["summary"]
+    code, checks = doctor_json(tagged_module, "--variant", "default")
+    assert code == 0 and checks["lock.verify"]["summary"] == f"{platform} matches envsnap.lock"
+    code, checks = doctor_json(tagged_module, "--variant", "withz")
+    assert code == 1 and checks["lock.verify"]["status"] == "problem"
+    assert [e["source"] for e in checks["lock.verify"]["evidence"]] == [
+        "envsnap verify --variant withz"
+    ]
+    assert "zlib" in checks["cgo.pkg-config"]["summary"]  # the withz build is diagnosed
+    unknown = envsnap("doctor", "--variant", "nosuch", "-C", str(tagged_module))
+    assert unknown.returncode == 2 and "no variant 'nosuch'" in unknown.stderr
+
+
+def test_a_remembered_verify_of_a_variant_runs_no_go(tagged_module: Path, tmp_path: Path) -> None:
+    """GOFLAGS, to which a variant adds its tags, comes from the probe memo like every other
+    answer of go: once the memo holds, verify runs no go command at all."""
+    calls, bin_dir = tmp_path / "go-calls", tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "go"
+    real = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True)
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real.stdout.strip()}/bin/go "$@"\n')
+    wrapper.chmod(0o755)
+    env = with_env(PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert envsnap("lock", "-C", str(tagged_module), env=env).returncode == 0
+    time.sleep(0.2)  # older than the racy window, so the probe memo keeps what it sees
+    assert envsnap("verify", "-C", str(tagged_module), env=env).returncode == 0
+    assert "env GOFLAGS" in calls.read_text() or "env -json" in calls.read_text()
+    calls.unlink()
+    settings = tagged_module / "envsnap.toml"  # the remembered verdict no longer holds ...
+    os.utime(settings, (time.time() - 60, time.time() - 60))  # ... the probe memo does
+    verified = envsnap("verify", "-C", str(tagged_module), env=env)
+    assert verified.returncode == 0, verified.stdout
+    assert not calls.exists(), calls.read_text()
+
+
+def test_show_probes_the_variant_asked_for(tagged_module: Path) -> None:
+    shown = envsnap("show", "--json", "--variant", "withz", "-C", str(tagged_module))
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["platform"] == f"{host_platform()}+withz"
+    assert document["snapshot"]["go"]["tags"] == ["withz"]
+    assert library_names(document["snapshot"]) == {"zlib"}

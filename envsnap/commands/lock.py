@@ -23,7 +23,7 @@ from envsnap.errors import (
 )
 from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry, without
 from envsnap.probes.collect import Snapshot, take_snapshot
-from envsnap.variants import split_key, variant_host
+from envsnap.variants import split_key, user_goflags, variant_host
 from envsnap.workspace import Workspace
 
 ESSENTIAL = ("go", "cgo")
@@ -67,6 +67,28 @@ def live_snapshot(ws: Workspace, variant: Variant = THE_DEFAULT) -> Snapshot:
     return snapshot
 
 
+def say_left_out(snapshot: Snapshot, variant: Variant) -> None:
+    """Name the packages envsnap.toml's exclusions leave out, and each exclusion that matches
+    no package (a typo, or a package since removed)."""
+    where = _of_variant(snapshot)
+    left_out = snapshot.scope.excluded
+    if left_out:
+        names = ", ".join(left_out[:8]) + (
+            f" and {len(left_out) - 8} more" if len(left_out) > 8 else ""
+        )
+        count = _count(len(left_out), "package")
+        print(
+            f"envsnap: not locked{where}: {count} excluded in envsnap.toml: {names}",
+            file=sys.stderr,
+        )
+    for pattern in snapshot.scope.unmatched:
+        print(
+            f"envsnap: warning: the exclusion {pattern!r}{where} matches none of the packages of "
+            f"{', '.join(variant.packages.include)}",
+            file=sys.stderr,
+        )
+
+
 def failures_of(ws: Workspace, snapshot: Snapshot) -> list[str]:
     """Every probe that failed, including CGO_ENABLED=0 hiding the module's cgo packages."""
     from envsnap.completeness import cgo_disabled_failure, probe_failures
@@ -77,9 +99,10 @@ def failures_of(ws: Workspace, snapshot: Snapshot) -> list[str]:
     if go_env.get("CGO_ENABLED", "1") != "1":
         module_dir = ws.host.module_dir(str(ws.module_root))
         variant = ws.config.variant(snapshot.variant)
-        host = variant_host(ws.host, find_go(ws.host), module_dir, variant)
+        goflags = user_goflags(ws.host, find_go(ws.host), module_dir) if variant.tags else ""
+        host = variant_host(ws.host, variant, goflags)
         go_bin = build_go(host, module_dir).path
-        disabled = cgo_disabled_failure(host, go_bin, module_dir, go_env)
+        disabled = cgo_disabled_failure(host, go_bin, module_dir, go_env, variant.packages)
         failures += [disabled] if disabled else []
     return failures
 
@@ -125,7 +148,9 @@ def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
     from envsnap.snapshot import validate_entry
 
     def one(variant: Variant) -> Snapshot:
-        return mark_incomplete(ws, live_snapshot(ws, variant), allow_incomplete)
+        snapshot = live_snapshot(ws, variant)
+        say_left_out(snapshot, variant)
+        return mark_incomplete(ws, snapshot, allow_incomplete)
 
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:

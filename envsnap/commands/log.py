@@ -15,6 +15,7 @@ from envsnap.errors import EXIT_OK
 from envsnap.git import lock_revisions
 from envsnap.lockfile import LOCK_NAME
 from envsnap.module import find_module_root
+from envsnap.variants import split_key
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -23,7 +24,10 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help=SUMMARIES["log"],
     )
-    parser.add_argument("--platform", metavar="GOOS-GOARCH", help="only this platform's entry")
+    parser.add_argument(
+        "--platform", metavar="GOOS-GOARCH", help="only this platform's entries (every variant)"
+    )
+    parser.add_argument("--variant", metavar="NAME", help="only this build variant's entries")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,10 +37,27 @@ def run(args: argparse.Namespace) -> int:
     if not revisions:
         print(f"envsnap: {LOCK_NAME} has never been committed", file=sys.stderr)
         return EXIT_OK
-    found = history.changes(revisions, policy_of(config), args.platform)
+    found = history.changes(revisions, policy_of(config), selection(args.platform, args.variant))
     if not found:
-        what = f"the {args.platform} entry" if args.platform else "a platform entry"
-        print(f"envsnap: no commit changed {what} of {LOCK_NAME}", file=sys.stderr)
+        print(f"envsnap: no commit changed {_entries(args)} of {LOCK_NAME}", file=sys.stderr)
         return EXIT_OK
     sys.stdout.write(history.render(found))
     return EXIT_OK
+
+
+def selection(platform: str | None, variant: str | None) -> history.Selected:
+    """The entries (by lock key) of *platform* and of *variant*, each when given."""
+
+    def selected(key: str) -> bool:
+        key_platform, key_variant = split_key(key)
+        return platform in (None, key_platform) and variant in (None, key_variant)
+
+    return selected
+
+
+def _entries(args: argparse.Namespace) -> str:
+    if args.platform and args.variant:
+        return f"the {args.platform} entry of variant {args.variant}"
+    if args.variant:
+        return f"an entry of variant {args.variant}"
+    return f"the {args.platform} entry" if args.platform else "a platform entry"

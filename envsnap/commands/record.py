@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     local = LocalHost()
     host = RecordingHost(local)
     try:
-        take_snapshot(host, str(root), load_config(root).track_env)
+        config = load_config(root)
+        take_snapshot(host, str(root), config.track_env, variant=config.default)
     except SecretRefused as exc:
         print(f"envsnap: note: {exc.message}; it is redacted in the recording", file=sys.stderr)
     finally:

@@ -80,7 +80,7 @@ class Facts:
     pkg_config_modules: tuple[PkgConfigModule, ...] = ()
     linker_search_known: bool = True  # False: the compiler could not say where the linker looks
     apple: AppleFacts | None = None
-    lock: LockSummary | None = None
+    lock: tuple[LockSummary, ...] = ()  # verify's conclusion per variant; none: no lock
     # why the toolchain go.mod switches to is not on this machine ("" when it is, or none)
     switch_missing: str = ""
 
@@ -202,6 +202,7 @@ class LockSummary:
     warnings: int = 0
     unusable: bool = False
     subjects: tuple[str, ...] = ()
+    variant: str | None = None  # the build variant, when envsnap.toml declares variants
 
 
 # --- helpers the checks share ---------------------------------------------------------------

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap import gomod
+from envsnap.config import THE_WHOLE_MODULE, Config, Packages, Variant
 from envsnap.doctor.facts import (
     AppleFacts,
     Facts,
@@ -28,16 +29,22 @@ from envsnap.host import DEFAULT_TIMEOUT, Host
 from envsnap.probes import apple as apple_probe
 from envsnap.probes import cc, cgo, go, guarded, link, system
 from envsnap.probes.collect import default_library_dirs
+from envsnap.probes.scope import resolve
 from envsnap.vocabulary import GO_ENV_KEYS
+
+if TYPE_CHECKING:
+    from envsnap.lockfile import LockFile
 
 CLT_SDK = "/Library/Developer/CommandLineTools/SDKs/MacOSX.sdk"
 XCODE_DEVELOPER_DIR = "/Applications/Xcode.app/Contents/Developer"
-LISTING = ("list", "-e", "-deps", "-json", "./...")
-TEST_LISTING = ("list", "-e", "-test", "-deps", "-json", "./...")
+LISTING = ("list", "-e", "-deps", "-json")
+TEST_LISTING = ("list", "-e", "-test", "-deps", "-json")
+CGO_ON = {"CGO_ENABLED": "1"}  # else every cgo field silently disappears (FIELD-GUIDE §5.9)
 
 
-def gather(host: Host, local_dir: str) -> Facts:
-    """Every fact the checks need, asked of *host* for the directory envsnap was pointed at."""
+def gather(host: Host, local_dir: str, scope: Packages = THE_WHOLE_MODULE) -> Facts:
+    """Every fact the checks need, asked of *host* for the directory envsnap was pointed at;
+    the packages listed are those of *scope* (envsnap.toml's patterns)."""
     directory = host.module_dir(local_dir)
     root = find_root(host, directory)
     go_mod = host.read_text(f"{root}/go.mod") if root else None
@@ -59,7 +66,7 @@ def gather(host: Host, local_dir: str) -> Facts:
     if go_bin is None:
         return with_fields(base, environ=environ)
     go_env, env_run = read_go_env(host, go_bin, root or directory)
-    listed = list_packages(host, go_bin, root or directory)
+    listed = list_packages(host, go_bin, root or directory, scope)
     facts = with_fields(
         base,
         go_env=go_env,
@@ -114,15 +121,18 @@ def read_go_env(host: Host, go_bin: str, cwd: str) -> tuple[dict[str, str], Ran]
     return values, Ran("go env", 0)
 
 
-def list_packages(host: Host, go_bin: str, cwd: str) -> dict[str, Any]:
-    """`go list -m`, and the package graph with and without tests, listed with cgo on."""
-    cgo_on = {"CGO_ENABLED": "1"}  # else every cgo field silently disappears (FIELD-GUIDE §5.9)
+def list_packages(host: Host, go_bin: str, cwd: str, scope: Packages) -> dict[str, Any]:
+    """`go list -m`, and the package graph of *scope* with and without tests, listed with cgo
+    on."""
+    try:
+        args = cgo.arguments(resolve(host, go_bin, cwd, scope, CGO_ON).args)
+    except HostError as exc:
+        failed = Ran(shown_argv([go_bin, *LISTING, *scope.include]), failure=exc.message)
+        return {"list_module": run_command(host, [go_bin, "list", "-m"], cwd), "listing": failed}
     with ThreadPoolExecutor(max_workers=3) as pool:
         module = pool.submit(run_command, host, [go_bin, "list", "-m"], cwd)
-        plain = pool.submit(run_command, host, [go_bin, *LISTING], cwd, cgo.GO_LIST_TIMEOUT, cgo_on)
-        tests = pool.submit(
-            run_command, host, [go_bin, *TEST_LISTING], cwd, cgo.GO_LIST_TIMEOUT, cgo_on
-        )
+        plain = pool.submit(run_listing, host, [go_bin, *LISTING], args, cwd)
+        tests = pool.submit(run_listing, host, [go_bin, *TEST_LISTING], args, cwd)
         listing, packages = parse_listing(plain.result())
         test_listing, test_packages = parse_listing(tests.result())
         return {
@@ -132,6 +142,13 @@ def list_packages(host: Host, go_bin: str, cwd: str) -> dict[str, Any]:
             "test_listing": test_listing,
             "test_packages": test_packages,
         }
+
+
+def run_listing(host: Host, argv: list[str], args: tuple[str, ...], cwd: str) -> Ran:
+    """One ``go list`` of the packages *args* name (none: nothing to list, an empty listing)."""
+    if not args:
+        return Ran(shown_argv(argv), 0, "", "")
+    return run_command(host, [*argv, *args], cwd, cgo.GO_LIST_TIMEOUT, CGO_ON)
 
 
 def run_command(
@@ -352,7 +369,8 @@ def read_sdk(host: Host, path: str) -> Sdk | None:
 # --- the lock: verify's own use case (envsnap.checking), summed up in one line ----------------
 
 
-def with_lock(facts: Facts, host: Host, directory: Path) -> Facts:
+def with_lock(facts: Facts, host: Host, directory: Path, wanted: str | None = None) -> Facts:
+    """*facts* with verify's conclusion for each build variant (*wanted*: that one alone)."""
     try:
         from envsnap.module import find_module_root
 
@@ -364,29 +382,51 @@ def with_lock(facts: Facts, host: Host, directory: Path) -> Facts:
     if not (root / LOCK_NAME).is_file():
         return facts
     try:
-        summary = verify_summary(host, root)
+        summaries = verify_summaries(host, root, wanted)
     except EnvsnapError as exc:
-        summary = LockSummary(exc.render().removeprefix("envsnap: "), unusable=True)
-    return with_fields(facts, lock=summary)
+        summaries = (LockSummary(exc.render().removeprefix("envsnap: "), unusable=True),)
+    return with_fields(facts, lock=summaries)
 
 
-def verify_summary(host: Host, root: Path) -> LockSummary:
+def verify_summaries(host: Host, root: Path, wanted: str | None) -> tuple[LockSummary, ...]:
     from envsnap import checking
     from envsnap.config import load_config
+    from envsnap.lockfile import LOCK_NAME
+
+    config = load_config(root)
+    lock, _ = checking.load_lock(root / LOCK_NAME, None)
+    variants = (config.variant(wanted),) if wanted else config.all_variants()
+    named = bool(config.variants)
+
+    def one(variant: Variant) -> LockSummary:
+        try:
+            return verify_summary(host, root, config, lock, variant)
+        except EnvsnapError as exc:
+            line = exc.render().removeprefix("envsnap: ")
+            return LockSummary(line, unusable=True, variant=variant.name if named else None)
+
+    return tuple(one(variant) for variant in variants)
+
+
+def verify_summary(
+    host: Host, root: Path, config: Config, lock: LockFile, variant: Variant
+) -> LockSummary:
+    """What verify concludes about *variant* (named when envsnap.toml declares variants)."""
+    from envsnap import checking
     from envsnap.lockfile import LOCK_NAME
     from envsnap.probes.collect import take_snapshot
     from envsnap.report import Outcome
 
-    config = load_config(root)
-    lock, name = checking.load_lock(root / LOCK_NAME, None)
-    snapshot = take_snapshot(host, str(root), config.track_env)
-    platform = snapshot.platform
-    findings = checking.against_lock(lock, name, platform, snapshot.entry, config)
-    outcome = Outcome(platform, name, findings)
+    snapshot = take_snapshot(host, str(root), config.track_env, variant=variant)
+    key = snapshot.key
+    findings = checking.against_lock(lock, LOCK_NAME, key, snapshot.entry, config)
+    outcome = Outcome(key, LOCK_NAME, findings)
     line = (
-        f"{platform} differs from {name}: {outcome.summary()}"
+        f"{key} differs from {LOCK_NAME}: {outcome.summary()}"
         if findings
-        else f"{platform} matches {name}"
+        else f"{key} matches {LOCK_NAME}"
     )
     subjects = tuple(f"{f.severity}: {f.subject}" for f in findings)
-    return LockSummary(line, outcome.count("error"), outcome.count("warning"), False, subjects)
+    named = variant.name if config.variants else None
+    errors, warnings = outcome.count("error"), outcome.count("warning")
+    return LockSummary(line, errors, warnings, False, subjects, named)

@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Iterable
 from typing import Any
 
+from envsnap import gomod
 from envsnap.doctor.facts import (
     Check,
     Evidence,
@@ -17,6 +18,7 @@ from envsnap.doctor.facts import (
     plural,
     skipped,
 )
+from envsnap.probes import listerrors
 
 TEST_CYCLE = "import cycle not allowed in test"
 NO_MODULE = "command-line-arguments"  # `go list -m` outside a module (go 1.25, 1.26: exit 0)
@@ -230,6 +232,37 @@ def check_requirements(facts: Facts) -> Check:
         f"add the requirement: `go get {path}` (or `go mod tidy`), with network access or a "
         "GOPROXY that has it, and commit go.mod and go.sum",
     )
+
+
+def check_packages(facts: Facts) -> Check:
+    cid, title = "module.packages", "go list loads every package"
+    unavailable = listing_unavailable(facts, cid, title)
+    if facts.module_path is None or unavailable is not None:
+        return unavailable or skipped(cid, title, "no go.mod with a module line")
+    packages = facts.test_packages or facts.packages
+    modules = [line.args[0] for line in gomod.parse(facts.go_mod or "").all("require") if line.args]
+    causes = listerrors.causes(packages, modules, skip=reported_elsewhere)
+    if not causes:
+        others = listerrors.causes(packages, modules)
+        said = "its errors are the ones the checks above report" if others else "no package error"
+        return Check(cid, title, "ok", f"`go list` loads every package: {said}")
+    listing = facts.test_listing if facts.test_packages else facts.listing
+    return Check(
+        cid,
+        title,
+        "problem",
+        f"`go list` cannot load every package: {causes[0]}"
+        + (f" (and {plural(len(causes) - 1, 'more cause')})" if len(causes) > 1 else ""),
+        (Evidence("command", listing.shown if listing else "go list", tuple(causes)),),
+        "each line says what the packages need; or leave them out of envsnap.toml's "
+        "[packages] (docs/config.md)",
+    )
+
+
+def reported_elsewhere(message: str) -> bool:
+    """A go message the requirement and test-cycle checks report (renamed imports are
+    unprovided imports too)."""
+    return TEST_CYCLE in message or any(m in message for m in UNPROVIDED)
 
 
 def own_package_dirs(facts: Facts, packages: Iterable[dict[str, Any]]) -> set[str]:

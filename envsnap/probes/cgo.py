@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
+from envsnap.config import THE_WHOLE_MODULE, Packages
 from envsnap.errors import BrokenGoFile, HostError
 from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
-from envsnap.probes import Section
-from envsnap.redact import scrub_message
+from envsnap.probes import Section, listerrors
 
 GO_LIST_TIMEOUT = 120.0
 GO_LIST_OUTPUT_LIMIT = 32 * 1024 * 1024  # bytes of JSON kept (docs/security.md)
@@ -25,10 +26,11 @@ FIELDS = (
     "ImportPath,Dir,Standard,CgoFiles,CgoPkgConfig,CgoCPPFLAGS,CgoCFLAGS,CgoCXXFLAGS,CgoLDFLAGS,"
     "CXXFiles,Error,DepsErrors"
 )
-LISTING = ("list", "-e", "-test", "-deps", f"-json={FIELDS}", "./...")
+WHOLE_MODULE = ("./...",)
+LISTING = ("list", "-e", "-test", "-deps", f"-json={FIELDS}")
 # a go before 1.20 (and a recording made by an envsnap that asked so) lists every field
-TEST_LISTING = ("list", "-e", "-test", "-deps", "-json", "./...")
-PLAIN_LISTING = ("list", "-e", "-deps", "-json", "./...")
+TEST_LISTING = ("list", "-e", "-test", "-deps", "-json")
+PLAIN_LISTING = ("list", "-e", "-deps", "-json")
 
 
 def iter_json_stream(text: str) -> list[dict[str, Any]]:
@@ -82,16 +84,6 @@ def shape_error(pkg: dict[str, Any]) -> str | None:
     return None
 
 
-def _package_errors(pkg: dict[str, Any]) -> list[str]:
-    errors = []
-    if isinstance(pkg.get("Error"), dict):
-        errors.append(str(pkg["Error"].get("Err", "")).strip())
-    for dep in pkg.get("DepsErrors") or []:
-        if isinstance(dep, dict):
-            errors.append(str(dep.get("Err", "")).strip())
-    return [e for e in errors if e]
-
-
 def cgo_package(pkg: dict[str, Any]) -> Section | None:
     """The cgo part of one ``go list`` package, or None for pure-Go and standard packages."""
     if pkg.get("Standard") or not (pkg.get("CgoFiles") or pkg.get("CgoPkgConfig")):
@@ -122,12 +114,20 @@ def cgo_packages(packages: list[dict[str, Any]]) -> list[Section]:
     return [found[path] for path in sorted(found)]
 
 
-def _list(host: Host, go: str, module_dir: str) -> CommandResult:
+def arguments(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The listing's arguments: ``./...`` as envsnap always gave it, any other set after ``--``
+    (none for none)."""
+    return args if args in (WHOLE_MODULE, ()) else ("--", *args)
+
+
+def _list(host: Host, go: str, module_dir: str, args: tuple[str, ...]) -> CommandResult:
+    def run(listing: tuple[str, ...]) -> CommandResult:
+        argv = [go, *listing, *arguments(args)]
+        return host.run(argv, cwd=module_dir, timeout=GO_LIST_TIMEOUT, limit=GO_LIST_OUTPUT_LIMIT)
+
     for listing in (LISTING, TEST_LISTING):
         try:
-            result = host.run(
-                [go, *listing], cwd=module_dir, timeout=GO_LIST_TIMEOUT, limit=GO_LIST_OUTPUT_LIMIT
-            )
+            result = run(listing)
         except ToolNotFound:
             if not isinstance(host, ReplayHost):
                 raise
@@ -135,14 +135,17 @@ def _list(host: Host, go: str, module_dir: str) -> CommandResult:
         if result.ok or "-json" not in result.err:  # a go before 1.20 refuses -json=FIELDS
             return result
     # a recording made before envsnap listed tests holds only the plain listing
-    return host.run(
-        [go, *PLAIN_LISTING], cwd=module_dir, timeout=GO_LIST_TIMEOUT, limit=GO_LIST_OUTPUT_LIMIT
-    )
+    return run(PLAIN_LISTING)
 
 
-def list_packages(host: Host, go: str, module_dir: str) -> list[dict[str, Any]]:
-    """Every package the module builds, with its dependencies, as ``go list`` describes them."""
-    result = _list(host, go, module_dir)
+def list_packages(
+    host: Host, go: str, module_dir: str, args: tuple[str, ...] = WHOLE_MODULE
+) -> list[dict[str, Any]]:
+    """Every package *args* (``go list``'s patterns or import paths) names, with their
+    dependencies and tests, as ``go list`` describes them; none for no arguments."""
+    if not args:
+        return []
+    result = _list(host, go, module_dir, args)
     if not result.ok:
         broken = broken_go_file(result.err)
         if broken is not None:
@@ -190,14 +193,22 @@ def parse_listing(result: CommandResult) -> list[dict[str, Any]]:
     return packages
 
 
-def cgo_section(packages: list[dict[str, Any]]) -> Section:
-    """Every cgo package among *packages*, standard library excluded.
+def cgo_section(
+    packages: list[dict[str, Any]], scope: Packages = THE_WHOLE_MODULE, modules: Sequence[str] = ()
+) -> Section:
+    """Every cgo package among *packages*, standard library excluded; the package patterns
+    when they are not the whole module; and what go could not load, one line per cause
+    (*modules*: the paths go.mod requires, to name the missing ones).
 
     The standard library's own cgo flags (``-lpthread`` for runtime/cgo, ``-lresolv`` for net)
     follow the Go version, which is locked already.
     """
-    errors = sorted({scrub_message(e) for p in packages for e in _package_errors(p)})
     section: Section = {"packages": cgo_packages(packages)}
+    if scope.include != THE_WHOLE_MODULE.include:
+        section["include"] = list(scope.include)
+    if scope.exclude:
+        section["exclude"] = list(scope.exclude)
+    errors = listerrors.causes(packages, modules)
     if errors:
         section["package_errors"] = errors
     return section

@@ -9,18 +9,33 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from envsnap import progress, toolinputs
-from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Variant
+from envsnap import gomod, progress, toolinputs
+from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Packages, Variant
 from envsnap.errors import BrokenGoFile, EnvsnapError, HostError
 from envsnap.host import Host, LocalHost
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.probecache import Inputs, Probe, ProbeCache
-from envsnap.probes import Section, apple, cc, cgo, env, go, guarded, libraries, link, system
+from envsnap.probes import (
+    Section,
+    apple,
+    cc,
+    cgo,
+    env,
+    go,
+    guarded,
+    libraries,
+    link,
+    listerrors,
+    system,
+)
 from envsnap.probes.packages import DPKG_STATUS
+from envsnap.probes.scope import NOTHING_LEFT_OUT, Roots, resolve
 from envsnap.redact import scrub_message
 from envsnap.stamps import environment_key, key_of
 from envsnap.variants import entry_key, goflags_tags, variant_host
 
+# GOFLAGS, and the settings that say which files go read it from
+GOFLAGS_SOURCES = ("GOFLAGS", "GOROOT", "GOENV", "GOMOD", "GOWORK")
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
 
@@ -31,6 +46,7 @@ class Snapshot:
     platform: str
     entry: dict[str, Any]
     variant: str = DEFAULT_VARIANT
+    scope: Roots = NOTHING_LEFT_OUT  # what the package patterns left out (not in the entry)
 
     @property
     def key(self) -> str:
@@ -63,6 +79,7 @@ class Probes:
         self.module_dir = module_dir
         self.cache = cache if isinstance(host, LocalHost) else None
         self.gomodcache = ""
+        self.scope = NOTHING_LEFT_OUT
         self.env_key = environment_key(host.environment) if isinstance(host, LocalHost) else ""
 
     def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
@@ -71,24 +88,28 @@ class Probes:
         slot = key_of(self.env_key, self.module_dir, key)
         return self.cache.memo(name, slot, compute, inputs, self.host)
 
-    def go(self, go_bin: str) -> tuple[Section, Section]:
-        """The ``go`` and ``cgo`` sections: ``go env`` and ``go list``, run side by side."""
+    def go(self, go_bin: str, scope: Packages) -> tuple[Section, Section]:
+        """The ``go`` and ``cgo`` sections: ``go env`` and ``go list`` of the packages of
+        *scope*, run side by side."""
         seen: dict[str, Any] = {}
 
         def compute(host: Host) -> Section:
             progress.phase("listing the module's packages (go env, go list)")
             with ThreadPoolExecutor(max_workers=2) as pool, stopping_on_failure(self.host):
-                listed = pool.submit(guarded_list, host, go_bin, self.module_dir)
+                listed = pool.submit(guarded_list, host, go_bin, self.module_dir, scope)
                 build = go.build_go(host, self.module_dir, go_bin)
                 section = go.go_section(host, build, self.module_dir)
                 check_secrets(section["env"], "go env")  # never cache a credential
-                packages, cgo_section = listed.result()
+                packages, cgo_section, roots = listed.result()
             if build.switched_from is not None:  # the build runs another go: list with that one
-                packages, cgo_section = guarded_list(host, build.path, self.module_dir)
+                packages, cgo_section, roots = guarded_list(
+                    host, build.path, self.module_dir, scope
+                )
             settings = build.env
             seen.update(settings=settings, packages=packages)
             where = {"gomodcache": settings.get("GOMODCACHE", "")}
-            both: Section = {"go": section, "cgo": cgo_section, "where": where}
+            left_out = {"excluded": list(roots.excluded), "unmatched": list(roots.unmatched)}
+            both: Section = {"go": section, "cgo": cgo_section, "where": where, "scope": left_out}
             if "error" in cgo_section:  # a failed listing is asked again next time, not kept
                 both["error"] = cgo_section["error"]
             return both
@@ -101,9 +122,28 @@ class Probes:
             yield from toolinputs.package_inputs(seen["packages"], settings)
             yield from toolinputs.module_cache_inputs(seen["packages"], settings)
 
-        both = self._memo("go", go_bin, compute, inputs)
+        key = go_bin if scope.is_default else (go_bin, scope.include, scope.exclude)
+        both = self._memo("go", key, compute, inputs)
         self.gomodcache = str(both["where"]["gomodcache"])
+        left_out = both.get("scope", {})
+        self.scope = Roots((), *(tuple(left_out.get(k, ())) for k in ("excluded", "unmatched")))
         return both["go"], both["cgo"]
+
+    def goflags(self, go_bin: str) -> str:
+        """GOFLAGS as the user's go reads it (the environment, else the ``go env -w`` file),
+        memoised with the settings files it is read from."""
+
+        def compute(host: Host) -> Section:
+            values = go.read_go_env(host, go_bin, self.module_dir)
+            settings = {name: values.get(name, "") for name in GOFLAGS_SOURCES}
+            check_secrets({"GOFLAGS": settings["GOFLAGS"]}, "go env")  # never cached
+            return {"env": settings}
+
+        def inputs(section: Section) -> Iterable[str]:
+            yield from toolinputs.settings_inputs(section["env"], self.module_dir)
+            yield from toolinputs.version_manager_inputs(self.host.getenv, self.module_dir)
+
+        return str(self._memo("goflags", go_bin, compute, inputs)["env"]["GOFLAGS"])
 
     def os(self) -> Section:
         """os-release and glibc (``getconf``, which glibc itself ships and upgrades)."""
@@ -184,15 +224,27 @@ def stopping_on_failure(host: Host) -> Iterator[None]:
         raise
 
 
-def guarded_list(host: Host, go_bin: str, module_dir: str) -> tuple[list[Any], Section]:
-    """``go list``'s packages and the cgo section built from them (an error section on failure)."""
+def guarded_list(
+    host: Host, go_bin: str, module_dir: str, scope: Packages
+) -> tuple[list[Any], Section, Roots]:
+    """``go list``'s packages of *scope*, the cgo section built from them (an error section on
+    failure), and what the exclusions left out."""
     try:
-        packages = cgo.list_packages(host, go_bin, module_dir)
+        roots = resolve(host, go_bin, module_dir, scope)
+        packages = cgo.list_packages(host, go_bin, module_dir, roots.args)
     except BrokenGoFile:
         raise  # nothing of the module can be probed: every command stops with go's message
     except EnvsnapError as exc:
-        return [], {"error": scrub_message(exc.message)}
-    return packages, cgo.cgo_section(packages)
+        return [], {"error": scrub_message(exc.message)}, NOTHING_LEFT_OUT
+    # the missing modules are named as go.mod requires them
+    modules = required_modules(host, module_dir) if listerrors.failures(packages) else []
+    return packages, cgo.cgo_section(packages, scope, modules), roots
+
+
+def required_modules(host: Host, module_dir: str) -> list[str]:
+    """The module paths the module's go.mod requires (none when it cannot be read)."""
+    text = host.read_text(f"{module_dir}/go.mod") or ""
+    return [line.args[0] for line in gomod.parse(text).all("require") if line.args]
 
 
 def take_snapshot(
@@ -212,10 +264,12 @@ def take_snapshot(
     """
     module_dir = host.module_dir(local_module_dir)
     go_bin = go.find_go(host)
-    host = variant_host(host, go_bin, module_dir, variant)
     probes = Probes(host, module_dir, cache)
+    if variant.tags:  # the user's GOFLAGS, memoised, with the variant's tags added
+        host = variant_host(host, variant, probes.goflags(go_bin))
+        probes = Probes(host, module_dir, cache)
     with ThreadPoolExecutor(max_workers=8) as pool, stopping_on_failure(host):
-        go_f = pool.submit(probes.go, go_bin)
+        go_f = pool.submit(probes.go, go_bin, variant.packages)
         os_f = pool.submit(probes.os)
         apple_f = pool.submit(
             guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
@@ -257,7 +311,7 @@ def take_snapshot(
     normalizer = PathNormalizer(module_dir, host.getenv("HOME"), probes.gomodcache, host.realpath)
     entry = prune(normalizer.apply(entry))
     platform = f"{entry['os']['goos']}-{entry['os']['goarch']}"
-    return Snapshot(platform, entry, variant.name)
+    return Snapshot(platform, entry, variant.name, probes.scope)
 
 
 # Go's platform words (`go tool dist list`): linux, darwin, amd64, arm64, 386, mips64le, wasip1…

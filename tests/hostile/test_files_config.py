@@ -94,6 +94,13 @@ WRONG_TYPES = {
     '[nix]\nnixpkg = "abc"': "[nix] has unknown keys: nixpkg",
     "[nix]\nattributes = 5": "[nix.attributes]",
     "[nix.attributes]\ngo = 5": "[nix.attributes]",
+    "packages = 3": "[packages]",
+    '[packages]\nexclude = "./x/..."': "[packages] exclude",
+    "[packages]\ninclude = [1]": "[packages] include",
+    "[packages]\ninclude = []": "[packages] include must name at least one pattern",
+    '[packages]\nonly = ["./..."]': "[packages] has unknown keys: only",
+    '[variants.x]\ntags = ["a"]\npackages = 5': "[variants.x.packages]",
+    '[variants.x]\ntags = ["a"]\npackages = { exclude = [2] }': "[variants.x.packages] exclude",
 }
 
 
@@ -113,3 +120,39 @@ def test_well_formed_settings_are_read(capsys: pytest.CaptureFixture[str], modul
     )
     code, stderr = run_inside(capsys, "--replay", str(MAC), "show", "-C", str(module))
     assert (code, stderr) == (0, "")
+
+
+# A pattern reaches go's command line: nothing that go would read as a flag, nothing outside the
+# module, none of go's meta-packages, no character no package path has.
+HOSTILE_PATTERNS = {
+    "-toolexec=/tmp/x": "starts with '-'",
+    "-modfile=/tmp/go.mod": "starts with '-'",
+    "/etc/...": "outside the module",
+    "../other/...": "outside the module",
+    "./a/../../x": "outside the module",
+    "all": "meta-packages",
+    "std": "meta-packages",
+    "./a b": "a space",
+    "./a\\u0000b": "a control character",
+    "./a\\nb": "a control character",
+    "example.com/m@v1.0.0": "'@'",
+    "": "1 to 1024 characters",
+    "./" + "x" * 1100: "1 to 1024 characters",
+}
+
+
+@pytest.mark.parametrize("key", ["include", "exclude"])
+@pytest.mark.parametrize(
+    ("pattern", "why"), HOSTILE_PATTERNS.items(), ids=[p[:24] or "empty" for p in HOSTILE_PATTERNS]
+)
+def test_a_pattern_go_must_not_be_given_is_refused(
+    capsys: pytest.CaptureFixture[str], module: Path, key: str, pattern: str, why: str
+) -> None:
+    (module / "envsnap.toml").write_text(f'[packages]\n{key} = ["{pattern}"]\n')
+    refused_by(capsys, module, f"[packages] {key}: the pattern", why)
+
+
+def test_too_many_patterns_are_refused(capsys: pytest.CaptureFixture[str], module: Path) -> None:
+    patterns = ", ".join(f'"./p{n}/..."' for n in range(300))
+    (module / "envsnap.toml").write_text(f"[packages]\nexclude = [{patterns}]\n")
+    refused_by(capsys, module, "[packages] exclude has 300 patterns; at most 256")
