@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -12,11 +14,22 @@ from platformdirs.macos import MacOS
 from platformdirs.unix import Unix
 
 from envsnap.hashing import HashCache
-from envsnap.stamps import is_racy, stamp, user_cache_dir
+from envsnap.stamps import (
+    holds,
+    is_racy,
+    read_cache_bytes,
+    read_cache_json,
+    stamp,
+    user_cache_dir,
+    write_cache_bytes,
+    write_cache_json,
+)
+
+PLATFORMS = [("linux", Unix), ("darwin", MacOS)]
 
 
 @pytest.mark.parametrize("xdg", [None, "", "   ", "/x/cache", "relative/cache"])
-@pytest.mark.parametrize(("platform", "dirs"), [("linux", Unix), ("darwin", MacOS)])
+@pytest.mark.parametrize(("platform", "dirs"), PLATFORMS)
 def test_the_cache_folder_is_where_platformdirs_puts_it(
     monkeypatch: pytest.MonkeyPatch, xdg: str | None, platform: str, dirs: type
 ) -> None:
@@ -68,3 +81,111 @@ def test_an_old_mtime_restored_just_now_is_racy(tmp_path: Path) -> None:
     assert cache.digest(str(path)) == "sha256:" + hashlib.sha256(b"one").hexdigest()
     cache.save()
     assert not (tmp_path / "cache" / "file-hashes.json").exists()  # such a digest is not kept
+
+
+def platformdirs_says(monkeypatch: pytest.MonkeyPatch, dirs: type, environ: dict[str, str]) -> str:
+    """platformdirs' folder in a process whose HOME and XDG_CACHE_HOME are *environ*'s."""
+    for name in ("HOME", "XDG_CACHE_HOME"):
+        if name in environ:
+            monkeypatch.setenv(name, environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    folder: str = dirs("envsnap", appauthor=False).user_cache_dir
+    return folder
+
+
+ENVIRONS = [{"HOME": "/home/given"}, {"HOME": "/home/given", "XDG_CACHE_HOME": "relative"}]
+
+
+@pytest.mark.parametrize("environ", ENVIRONS)
+@pytest.mark.parametrize(("platform", "dirs"), PLATFORMS)
+def test_the_cache_folder_is_the_given_environment_s_not_the_process_s(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], platform: str, dirs: type
+) -> None:
+    """A hook or a test hands envsnap an environment of its own: its HOME decides the folder."""
+    expected = platformdirs_says(monkeypatch, dirs, environ)
+    monkeypatch.setenv("HOME", "/home/process")
+    assert user_cache_dir(platform, environ) == expected
+
+
+@pytest.mark.parametrize(("platform", "dirs"), PLATFORMS)
+def test_without_home_the_cache_folder_is_in_the_user_s_home_all_the_same(
+    monkeypatch: pytest.MonkeyPatch, platform: str, dirs: type
+) -> None:
+    """No HOME: the home of the password database, as platformdirs finds it."""
+    expected = platformdirs_says(monkeypatch, dirs, {})
+    assert os.path.isabs(expected)
+    assert user_cache_dir(platform, {}) == expected
+
+
+def test_a_manifest_holds_until_a_file_it_names_changes(tmp_path: Path) -> None:
+    path = tmp_path / "libz.a"
+    path.write_text("one")
+    found = stamp(str(path))
+    assert found is not None
+    manifest = {str(path): list(found), str(tmp_path / "absent"): None}
+    assert holds(manifest)
+    path.write_text("three")
+    assert not holds(manifest)
+
+
+@pytest.mark.parametrize("manifest", [{}, [], [["/etc/hostname", None]], None, "x", 1])
+def test_a_manifest_that_is_no_table_of_files_vouches_for_nothing(manifest: object) -> None:
+    """A cache entry whose manifest names no file would otherwise hold forever."""
+    assert holds(manifest) is False
+
+
+def test_no_cache_file_reads_nothing_not_even_a_file_named_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the caches off there is no cache file (None): nothing is read, not even a file of
+    the working folder whose name is "None" (a repository could hold one)."""
+    planted = tmp_path / "None"
+    planted.write_text(json.dumps({"version": 1, "entries": {"k": "planted"}}))
+    planted.chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    assert read_cache_json(planted, 1) == {"k": "planted"}  # a cache file, were it named
+    assert read_cache_bytes(None) is None
+    assert read_cache_json(None, 1) == {}
+
+
+READ_MODES = [(0o600, True), (0o644, True), (0o755, True), (0o601, True), (0o400, True)]
+REFUSED_MODES = [(0o620, False), (0o602, False), (0o666, False), (0o777, False)]
+
+
+@pytest.mark.parametrize(("mode", "read"), READ_MODES + REFUSED_MODES)
+def test_a_cache_file_is_read_unless_another_may_write_it(
+    tmp_path: Path, mode: int, read: bool
+) -> None:
+    """What others may read or run does not matter; what they may write does."""
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    file = folder / "file-hashes.json"
+    file.write_bytes(b"cached")
+    file.chmod(mode)
+    assert (read_cache_bytes(file) == b"cached") is read
+
+
+@pytest.mark.parametrize("entries", [[], ["a"], None, "a", 1])
+def test_cache_entries_that_are_no_table_are_no_entries(tmp_path: Path, entries: object) -> None:
+    file = tmp_path / "cache" / "probes.json"
+    write_cache_bytes(file, json.dumps({"version": 3, "entries": entries}).encode())
+    assert read_cache_bytes(file) is not None
+    assert read_cache_json(file, 3) == {}
+
+
+def test_a_cache_file_is_the_same_whatever_order_its_entries_came_in(tmp_path: Path) -> None:
+    one, two = tmp_path / "cache" / "one.json", tmp_path / "cache" / "two.json"
+    write_cache_json(one, 1, {"b": {"y": 1, "x": 2}, "a": 3})
+    write_cache_json(two, 1, {"a": 3, "b": {"x": 2, "y": 1}})
+    assert one.read_bytes() == two.read_bytes()
+    assert read_cache_json(one, 1) == {"a": 3, "b": {"x": 2, "y": 1}}
+
+
+def test_the_cache_folder_and_its_missing_parents_are_made(tmp_path: Path) -> None:
+    """The first run on a machine without ~/.cache writes its caches all the same."""
+    file = tmp_path / "home" / ".cache" / "envsnap" / "file-hashes.json"
+    write_cache_bytes(file, b"cached")
+    assert file.read_bytes() == b"cached"
+    assert stat.S_IMODE(file.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
