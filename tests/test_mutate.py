@@ -74,6 +74,22 @@ def test_an_unknown_module_is_a_one_line_usage_error() -> None:
     assert result.stderr.count("\n") == 1
 
 
+def test_resume_takes_only_a_kept_run_of_the_same_module(tmp_path: Path) -> None:
+    nothing = run_script("gover", "--resume", str(tmp_path))
+    assert (nothing.returncode, nothing.stdout) == (2, "")
+    assert (
+        nothing.stderr
+        == f"scripts/mutate: {tmp_path} holds no run that scripts/mutate --keep kept\n"
+    )
+    (tmp_path / "tree" / "mutants").mkdir(parents=True)
+    (tmp_path / "tree" / "pyproject.toml").write_text(
+        '[tool.mutmut]\nonly_mutate = ["envsnap/stamps.py"]\n'
+    )
+    other = run_script("gover", "--resume", str(tmp_path))
+    assert other.returncode == 2
+    assert other.stderr.endswith("holds a run of envsnap/stamps.py, not of gover\n")
+
+
 def test_the_mapping_names_the_core_modules_and_files_that_exist(mutate: ModuleType) -> None:
     modules = mutate.load_modules()
     assert set(modules) == CORE
