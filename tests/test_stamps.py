@@ -189,3 +189,15 @@ def test_the_cache_folder_and_its_missing_parents_are_made(tmp_path: Path) -> No
     assert file.read_bytes() == b"cached"
     assert stat.S_IMODE(file.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
+
+
+def test_a_symlink_at_a_cache_file_is_replaced_never_written_through(tmp_path: Path) -> None:
+    """Whoever planted the link, the file it points at is left alone."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"mine")
+    file = tmp_path / "cache" / "probes.json"
+    file.parent.mkdir(mode=0o700)
+    file.symlink_to(victim)
+    write_cache_bytes(file, b"cached")
+    assert victim.read_bytes() == b"mine"
+    assert not file.is_symlink() and file.read_bytes() == b"cached"
