@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -15,10 +16,16 @@ from platformdirs.unix import Unix
 
 from envsnap.hashing import HashCache
 from envsnap.stamps import (
+    MAX_CACHE_FILE,
+    SECRET_SIZE,
+    cache_dir,
+    cache_file,
+    cache_secret,
     holds,
     is_racy,
     read_cache_bytes,
     read_cache_json,
+    seal_data,
     stamp,
     user_cache_dir,
     write_cache_bytes,
@@ -26,6 +33,7 @@ from envsnap.stamps import (
 )
 
 PLATFORMS = [("linux", Unix), ("darwin", MacOS)]
+THIS_PLATFORM = MacOS if sys.platform == "darwin" else Unix
 
 
 @pytest.mark.parametrize("xdg", [None, "", "   ", "/x/cache", "relative/cache"])
@@ -164,6 +172,76 @@ def test_a_cache_file_is_read_unless_another_may_write_it(
     file.write_bytes(b"cached")
     file.chmod(mode)
     assert (read_cache_bytes(file) == b"cached") is read
+
+
+@pytest.mark.parametrize(("mode", "read"), READ_MODES + REFUSED_MODES)
+def test_a_cache_folder_is_trusted_unless_another_may_write_in_it(
+    tmp_path: Path, mode: int, read: bool
+) -> None:
+    """~/.cache is often 0755: a folder others may list or enter still holds caches."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    file = folder / "file-hashes.json"
+    file.write_bytes(b"cached")
+    file.chmod(0o600)
+    folder.chmod(mode | 0o700)
+    assert (read_cache_bytes(file) == b"cached") is read
+
+
+def test_a_cache_file_over_the_limit_is_not_read(tmp_path: Path) -> None:
+    """Not even its first MAX_CACHE_FILE bytes: a cut entry would be no entry at all."""
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    file = folder / "probes.json"
+    with file.open("wb") as handle:
+        handle.truncate(MAX_CACHE_FILE + 1)  # sparse: nothing is written
+    file.chmod(0o600)
+    assert read_cache_bytes(file) is None
+    file.write_bytes(b"x" * 10)
+    assert read_cache_bytes(file) == b"x" * 10
+
+
+def test_a_secret_of_another_size_is_no_secret(tmp_path: Path) -> None:
+    """A longer file is not cut down to a key: the caches it would seal are not trusted."""
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    file = cache / "probes.json"
+    for size in (SECRET_SIZE + 1, SECRET_SIZE - 1, 4096):
+        (cache / "secret").write_bytes(b"k" * size)
+        (cache / "secret").chmod(0o600)
+        assert cache_secret(file) is None
+    (cache / "secret").write_bytes(b"k" * SECRET_SIZE)
+    assert cache_secret(file) == b"k" * SECRET_SIZE
+
+
+def test_a_seal_is_of_the_data_not_of_how_it_was_built() -> None:
+    """The entry read back from JSON (keys in any order, paths as text) seals as written."""
+    secret = b"k" * SECRET_SIZE
+    built = {"b": [1, 2], "a": {"y": Path("/usr/lib"), "x": None}}
+    read_back = json.loads(json.dumps({"a": {"x": None, "y": "/usr/lib"}, "b": [1, 2]}))
+    assert seal_data(secret, 4, built) == seal_data(secret, 4, read_back)
+    assert seal_data(secret, 4, built) != seal_data(b"j" * SECRET_SIZE, 4, built)
+
+
+def test_the_cache_files_are_in_the_given_environment_s_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environ = {"HOME": "/home/given"}
+    expected = platformdirs_says(monkeypatch, THIS_PLATFORM, environ)
+    monkeypatch.setenv("HOME", "/home/process")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/home/process/.cache")
+    assert cache_dir(environ) == Path(expected)
+    assert cache_file(environ, "probes.json") == os.path.join(expected, "probes.json")
+
+
+def test_with_a_relative_home_the_cache_folder_is_platformdirs_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HOME=relative names no folder: platformdirs finds one from the process's environment."""
+    expected = THIS_PLATFORM("envsnap", appauthor=False).user_cache_dir
+    assert expected.endswith("envsnap")
+    assert cache_dir({"HOME": "relative"}) == Path(expected)
+    assert cache_file({"HOME": "relative"}, "probes.json") == os.path.join(expected, "probes.json")
 
 
 @pytest.mark.parametrize("entries", [[], ["a"], None, "a", 1])
