@@ -23,6 +23,7 @@ from envsnap.stamps import (
     cache_secret,
     holds,
     is_racy,
+    key_of,
     read_cache_bytes,
     read_cache_json,
     seal_data,
@@ -221,6 +222,15 @@ def test_a_seal_is_of_the_data_not_of_how_it_was_built() -> None:
     read_back = json.loads(json.dumps({"a": {"x": None, "y": "/usr/lib"}, "b": [1, 2]}))
     assert seal_data(secret, 4, built) == seal_data(secret, 4, read_back)
     assert seal_data(secret, 4, built) != seal_data(b"j" * SECRET_SIZE, 4, built)
+
+
+def test_a_key_is_of_the_data_not_of_how_it_was_built() -> None:
+    """Keys in any order, a path or its text: the same cache key, so the same entry is found."""
+    built = {"b": [1, 2], "a": {"y": Path("/usr/lib"), "x": None}}
+    assert key_of("probe", built) == key_of(
+        "probe", {"a": {"x": None, "y": "/usr/lib"}, "b": [1, 2]}
+    )
+    assert key_of("probe", built) != key_of("other", built)
 
 
 def test_the_cache_files_are_in_the_given_environment_s_folder(
