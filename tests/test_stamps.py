@@ -21,6 +21,7 @@ from envsnap.stamps import (
     cache_dir,
     cache_file,
     cache_secret,
+    environment_key,
     holds,
     is_racy,
     key_of,
@@ -289,3 +290,28 @@ def test_a_symlink_at_a_cache_file_is_replaced_never_written_through(tmp_path: P
     write_cache_bytes(file, b"cached")
     assert victim.read_bytes() == b"mine"
     assert not file.is_symlink() and file.read_bytes() == b"cached"
+
+
+def test_with_no_folder_at_all_there_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No usable HOME and platformdirs cannot tell either: envsnap runs without a cache."""
+    import platformdirs
+
+    def no_folder(*args: object, **kwargs: object) -> str:
+        raise KeyError("HOME")
+
+    monkeypatch.setattr(platformdirs, "user_cache_dir", no_folder)
+    assert cache_dir({"HOME": "relative"}) is None
+    assert cache_file({"HOME": "relative"}, "probes.json") is None
+
+
+def test_the_environment_key_is_a_blake2b_of_the_sorted_variables() -> None:
+    """Pinned: ``NAME=value\\0`` of each variable in name order, BLAKE2b of 32 bytes."""
+    expected = hashlib.blake2b(b"A=1\0B=2 3\0", digest_size=32).hexdigest()
+    assert environment_key({"B": "2 3", "A": "1"}) == expected
+
+
+def test_a_variable_that_is_no_utf8_is_keyed_by_its_bytes() -> None:
+    """os.environ holds a value that is no UTF-8 with surrogates; its bytes go into the key."""
+    value = os.fsdecode(b"caf\xe9")
+    expected = hashlib.blake2b(b"LANG=caf\xe9\0", digest_size=32).hexdigest()
+    assert environment_key({"LANG": value}) == expected
