@@ -88,6 +88,14 @@ def test_resume_takes_only_a_kept_run_of_the_same_module(tmp_path: Path) -> None
     other = run_script("gover", "--resume", str(tmp_path))
     assert other.returncode == 2
     assert other.stderr.endswith("holds a run of envsnap/stamps.py, not of gover\n")
+    (tmp_path / "tree" / "pyproject.toml").write_text(
+        '[tool.mutmut]\nonly_mutate = ["envsnap/gover.py"]\n'
+    )
+    (tmp_path / "tree" / "envsnap").mkdir()
+    (tmp_path / "tree" / "envsnap" / "gover.py").write_text("# another gover\n")
+    changed = run_script("gover", "--resume", str(tmp_path))
+    assert changed.returncode == 2
+    assert changed.stderr.endswith("envsnap/gover.py changed since that run: start a new one\n")
 
 
 def test_the_mapping_names_the_core_modules_and_files_that_exist(mutate: ModuleType) -> None:
