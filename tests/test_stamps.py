@@ -21,6 +21,7 @@ from envsnap.stamps import (
     cache_dir,
     cache_file,
     cache_secret,
+    caching_disabled,
     environment_key,
     holds,
     is_racy,
@@ -29,6 +30,7 @@ from envsnap.stamps import (
     read_cache_json,
     seal_data,
     stamp,
+    text_key,
     user_cache_dir,
     write_cache_bytes,
     write_cache_json,
@@ -315,3 +317,21 @@ def test_a_variable_that_is_no_utf8_is_keyed_by_its_bytes() -> None:
     value = os.fsdecode(b"caf\xe9")
     expected = hashlib.blake2b(b"LANG=caf\xe9\0", digest_size=32).hexdigest()
     assert environment_key({"LANG": value}) == expected
+
+
+def test_a_text_key_is_a_256_bit_blake2b_of_its_bytes() -> None:
+    assert text_key("go1.26.6") == hashlib.blake2b(b"go1.26.6", digest_size=32).hexdigest()
+    no_utf8 = os.fsdecode(b"/opt/caf\xe9/lib")
+    assert text_key(no_utf8) == hashlib.blake2b(b"/opt/caf\xe9/lib", digest_size=32).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("value", "disabled"), [("", False), ("0", False), ("1", True), ("yes", True)]
+)
+def test_envsnap_no_cache_turns_the_caches_off_unless_empty_or_0(
+    value: str, disabled: bool
+) -> None:
+    environ = {"HOME": "/home/given", "ENVSNAP_NO_CACHE": value}
+    assert caching_disabled(environ) is disabled
+    assert (cache_file(environ, "probes.json") is None) is disabled
+    assert caching_disabled({"HOME": "/home/given"}) is False
