@@ -17,6 +17,7 @@ from platformdirs.unix import Unix
 from envsnap.hashing import HashCache
 from envsnap.stamps import (
     MAX_CACHE_FILE,
+    RACY_FINE_NS,
     SECRET_SIZE,
     cache_dir,
     cache_file,
@@ -28,6 +29,7 @@ from envsnap.stamps import (
     key_of,
     read_cache_bytes,
     read_cache_json,
+    seal,
     seal_data,
     stamp,
     text_key,
@@ -335,3 +337,39 @@ def test_envsnap_no_cache_turns_the_caches_off_unless_empty_or_0(
     assert caching_disabled(environ) is disabled
     assert (cache_file(environ, "probes.json") is None) is disabled
     assert caching_disabled({"HOME": "/home/given"}) is False
+
+
+def test_a_seal_is_a_blake2b_keyed_with_the_secret() -> None:
+    """Pinned: 32 bytes of BLAKE2b keyed with the secret, over the text's bytes."""
+    secret = bytes(range(SECRET_SIZE))
+    for text, data in (("entry", b"entry"), (os.fsdecode(b"caf\xe9"), b"caf\xe9")):
+        expected = hashlib.blake2b(data, digest_size=32, key=secret).hexdigest()
+        assert seal(secret, text) == expected
+
+
+def test_reading_the_secret_never_makes_one(tmp_path: Path) -> None:
+    """Only a writer makes the secret: a reader finds none and reads no cache."""
+    file = tmp_path / "cache" / "probes.json"
+    assert cache_secret(file) is None
+    assert not (tmp_path / "cache").exists()
+    made = cache_secret(file, create=True)
+    assert made is not None and len(made) == SECRET_SIZE
+    assert cache_secret(file) == made
+
+
+FILE = (0o100000, 1, 2, 3)
+RACY_ROWS = [
+    # mtime, ctime, taken: a file whose mtime is ahead of its ctime (set into the future)
+    (9_000_000_001, 1_000_000_001, 6_000_000_000, True),
+    # a change exactly one window before the stamp is taken is still inside it
+    (5_000_000_001, 5_000_000_001, 5_000_000_001 + RACY_FINE_NS, True),
+    (5_000_000_001, 5_000_000_001, 5_000_000_002 + RACY_FINE_NS, False),
+    # a ctime of whole seconds by chance, beside a mtime of nanoseconds: the fine window
+    (1_000_000_001, 5_000_000_000, 5_500_000_000, False),
+    (1_000_000_000, 5_000_000_000, 5_500_000_000, True),  # both whole seconds: the coarse one
+]
+
+
+@pytest.mark.parametrize(("mtime", "ctime", "taken", "racy"), RACY_ROWS)
+def test_the_racy_window(mtime: int, ctime: int, taken: int, racy: bool) -> None:
+    assert is_racy((*FILE, mtime, ctime), taken) is racy
