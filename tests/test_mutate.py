@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, unavailable
 
 SCRIPT = REPO / "scripts" / "mutate"
 SITE = REPO / "scripts" / "mutate_site"
@@ -48,6 +48,12 @@ def load_script() -> ModuleType:
 @pytest.fixture(scope="module")
 def mutate() -> ModuleType:
     return load_script()
+
+
+def require_mutmut() -> None:
+    """mutmut is a dev dependency (scripts/test.sh installs it)."""
+    if importlib.util.find_spec("mutmut") is None:
+        unavailable("mutmut is not installed: pip install -e '.[dev]'")
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
@@ -176,6 +182,7 @@ def test_a_python_a_test_starts_reports_what_it_reaches(mutate: ModuleType, tmp_
     """While mutmut maps tests to functions (MUTANT_UNDER_TEST=stats), the copy's envsnap
     writes down what a child process reaches instead of calling mutmut's recorder, which would
     look for mutmut's settings in the child's folder."""
+    require_mutmut()
     tree = mutate.copy_tree(tmp_path)
     mutate.hook_children(tree)
     reached = (
@@ -202,6 +209,7 @@ SCRIPTS = [SCRIPT, *sorted(SITE.glob("*.py"))]
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
 def test_the_script_is_linted_formatted_and_typed(script: Path, tmp_path: Path) -> None:
     """`ruff check .` and `mypy` skip scripts/mutate (no .py) and mypy skips scripts/."""
+    require_mutmut()  # the files of scripts/mutate_site import it
     checks = [
         ["ruff", "check", str(script)],
         ["ruff", "format", "--check", str(script)],
