@@ -136,12 +136,44 @@ MORE_VALIDITY = [
     ("1.26.10", True),
     ("01.21", False),  # cutInt: no unnecessary leading zero
     ("1.021", False),
+    ("1x21", False),  # Parse: after the major number, the end or a "."
 ]
 
 
 @pytest.mark.parametrize(("text", "valid"), MORE_VALIDITY)
 def test_more_validity_rows(text: str, valid: bool) -> None:
     assert gover.is_valid(text) is valid
+
+
+IS_VALID_PROGRAM = """package main
+
+import (
+	"fmt"
+	"go/version"
+	"os"
+)
+
+func main() {
+	for _, v := range os.Args[1:] {
+		fmt.Println(version.IsValid("go" + v))
+	}
+}
+"""
+
+
+def test_the_more_validity_rows_are_the_real_go_s(tmp_path: Path) -> None:
+    """The rows above are what go/version.IsValid (internal/gover.Parse) answers."""
+    module = write_module(tmp_path / "isvalid", {"main.go": IS_VALID_PROGRAM})
+    texts = [text for text, _ in MORE_VALIDITY]
+    ran = subprocess.run(
+        [require_tool("go"), "run", ".", *texts],
+        cwd=module,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert ran.stdout.split() == [str(valid).lower() for _, valid in MORE_VALIDITY]
 
 
 MORE_ORDER = ["1.9", "1.10", "1.21", "1.21rc1", "1.21rc2", "1.21.0", "1.21.1", "1.26.6", "1.26.10"]
@@ -245,6 +277,7 @@ LOOKUPS = [
     "module m\n\ngo 1.21\ntoolchain go1.99.1// c\n",
     "module m\n\ngo 1.21\ntoolchain\tgo1.99.1 // c\n",
     "module m\n\ngo 1.21\ntoolchaingo1.99.1\n",
+    "module m\n\ngo 1.21\ntoolchain go1.99.1 // a comment // with a slash pair\n",
 ]
 
 
@@ -281,6 +314,9 @@ SETTINGS = [
     "go1.21.0-/../../run.sh",
     "go1.21.0-/x+auto",
     "go1.21.0-\\x",
+    "go2-go1.21.0",  # a version (2) that is not go1, with a -go1 suffix: go looks for it
+    "go2-go1.21.0+auto",
+    "go2-bigcorp",
 ]
 
 
@@ -292,6 +328,21 @@ def test_a_setting_go_refuses_is_never_pinned(tmp_path: Path, setting: str) -> N
     assert gover.is_setting(setting) is not refused
     pinned = gover.pinned_toolchain("go1.26.6", setting)
     assert (pinned is None) is refused and (refused or gover.is_setting(str(pinned)))
+
+
+# Locked Go versions that name no release go could switch to: go refuses them as GOTOOLCHAIN.
+UNRELEASED = ["go1.21.3rc1", "go1.26.6.1"]
+
+
+@pytest.mark.parametrize("version", UNRELEASED)
+def test_a_version_that_names_no_release_is_never_pinned(tmp_path: Path, version: str) -> None:
+    """pinned_toolchain keeps the locked setting when the locked go is no release: pinning
+    *version*+auto would give a GOTOOLCHAIN the real go refuses."""
+    assert real_go_says(tmp_path, f"{version}+auto", "1.21", "").startswith("refused: go: invalid")
+    for setting in ("auto", "path", "local", "local+auto"):
+        pinned = gover.pinned_toolchain(version, setting)
+        assert pinned is not None
+        assert not real_go_says(tmp_path, pinned, "1.21", "").startswith("refused"), pinned
 
 
 # --- doctor's check, held to Go's compare table -----------------------------------------------

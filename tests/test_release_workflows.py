@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,7 @@ def step_named(job: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_the_project_has_its_workflows() -> None:
-    assert [path.name for path in WORKFLOWS] == ["ci.yml", "release.yml"]
+    assert [path.name for path in WORKFLOWS] == ["ci.yml", "mutation.yml", "release.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
@@ -308,3 +310,61 @@ def test_the_macos_check_fails_when_a_step_fails(tmp_path: Path) -> None:
     result = run_check_step(tmp_path / "work", tmp_path / "out", bin_dir)
     assert result.returncode == 1
     assert "::error title=envsnap doctor::exit 3, expected 0" in result.stdout
+
+
+def mutation() -> dict[str, Any]:
+    return load(REPO / ".github" / "workflows" / "mutation.yml")
+
+
+def test_mutation_testing_runs_weekly_and_by_hand_never_on_a_push() -> None:
+    triggers = mutation()["on"]
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    ((cron,),) = [[entry["cron"] for entry in triggers["schedule"]]]
+    minute, hour, day, month, weekday = cron.split()
+    assert (day, month) == ("*", "*") and minute.isdigit() and hour.isdigit()
+    assert weekday.isdigit() and 0 <= int(weekday) <= 6
+
+
+def mutate_step(job: dict[str, Any]) -> dict[str, Any]:
+    return step_named(job, "scripts/mutate")
+
+
+def test_mutation_testing_covers_every_module_of_the_mapping() -> None:
+    """The matrix is scripts/mutate.toml's modules, each run with its report kept."""
+    job = mutation()["jobs"]["mutate"]
+    mapping = tomllib.loads((REPO / "scripts" / "mutate.toml").read_text())
+    assert job["strategy"]["matrix"]["module"] == list(mapping["modules"])
+    assert job["strategy"]["fail-fast"] is False and job["runs-on"] == "ubuntu-latest"
+    step = mutate_step(job)
+    assert step["env"]["MODULE"] == "${{ matrix.module }}"
+    words = shlex.split(step["run"])
+    assert words[words.index("scripts/mutate") :][:2] == ["scripts/mutate", "$MODULE"]
+    out = words[words.index("--out") + 1]
+    (upload,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert upload["if"] == "always()" and upload["with"]["path"].rstrip("/") == out
+
+
+def test_mutation_testing_is_set_up_as_ci_is() -> None:
+    """The same checkout handed to root as ci.yml's, then scripts/test.sh (which installs what
+    the tests need) with every tool required."""
+    job, linux = mutation()["jobs"]["mutate"], ci()["jobs"]["linux"]
+    assert job["steps"][:2] == linux["steps"][:2]
+    setup = job["steps"][2]["run"]
+    assert "ENVSNAP_REQUIRE_TOOLS=1 scripts/test.sh --collect-only" in setup
+    assert "ENVSNAP_REQUIRE_TOOLS=1" in mutate_step(job)["run"]
+
+
+def exported_test_variables(script: str) -> dict[str, str]:
+    """The ENVSNAP_TEST_* variables a shell script exports, its own variables expanded."""
+    assigned = dict(re.findall(r"^([A-Z_]+)=(\S+)$", script, re.MULTILINE))
+    exported = re.findall(r'(ENVSNAP_TEST_[A-Z_]+)="([^"]*)"', script)
+    return {
+        name: re.sub(r"\$([A-Z_]+)", lambda m: assigned.get(m[1], m[0]), value)
+        for name, value in exported
+    }
+
+
+def test_mutation_testing_gives_the_tests_what_scripts_test_sh_gives_them() -> None:
+    step = mutate_step(mutation()["jobs"]["mutate"])["run"]
+    exported = exported_test_variables((REPO / "scripts" / "test.sh").read_text())
+    assert exported and exported_test_variables(step) == exported
