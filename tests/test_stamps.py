@@ -319,16 +319,21 @@ def test_with_no_folder_at_all_there_is_no_cache(monkeypatch: pytest.MonkeyPatch
     assert cache_file({"HOME": "relative"}, "probes.json") is None
 
 
+def cwd_suffix() -> bytes:
+    return b"\0cwd=" + os.fsencode(os.getcwd())
+
+
 def test_the_environment_key_is_a_blake2b_of_the_sorted_variables() -> None:
-    """Pinned: ``NAME=value\\0`` of each variable in name order, BLAKE2b of 32 bytes."""
-    expected = hashlib.blake2b(b"A=1\0B=2 3\0", digest_size=32).hexdigest()
+    """Pinned: ``NAME=value\\0`` of each variable in name order, then the working directory,
+    BLAKE2b of 32 bytes."""
+    expected = hashlib.blake2b(b"A=1\0B=2 3\0" + cwd_suffix(), digest_size=32).hexdigest()
     assert environment_key({"B": "2 3", "A": "1"}) == expected
 
 
 def test_a_variable_that_is_no_utf8_is_keyed_by_its_bytes() -> None:
     """os.environ holds a value that is no UTF-8 with surrogates; its bytes go into the key."""
     value = os.fsdecode(b"caf\xe9")
-    expected = hashlib.blake2b(b"LANG=caf\xe9\0", digest_size=32).hexdigest()
+    expected = hashlib.blake2b(b"LANG=caf\xe9\0" + cwd_suffix(), digest_size=32).hexdigest()
     assert environment_key({"LANG": value}) == expected
 
 
