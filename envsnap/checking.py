@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from envsnap.names import LOCK_NAME
+
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
     from envsnap.lockfile import LockFile
     from envsnap.probes.collect import Snapshot
     from envsnap.workspace import Workspace
-
-LOCK_NAME = "envsnap.lock"  # as envsnap.lockfile names it, without importing it
 
 
 def load_lock(path: Path, rev: str | None) -> tuple[LockFile, str]:

@@ -33,9 +33,9 @@ from typing import Any
 
 from envsnap.errors import ConfigError
 from envsnap.gopattern import clean
+from envsnap.names import CONFIG_NAME as CONFIG_NAME
 from envsnap.vocabulary import SEVERITIES
 
-CONFIG_NAME = "envsnap.toml"
 MAX_CONFIG = 1024 * 1024  # a hand-written file of a few lines; anything larger is refused
 _NIX_KEYS = ("nixpkgs", "nixpkgs_sha256", "attributes")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import GenerateJsonSchema
 
+from envsnap.names import LOCK_NAME
 from envsnap.snapshot import PlatformEntry
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -347,7 +348,7 @@ class _Schema(GenerateJsonSchema):
 
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
-    "lock.schema.json": (LockDocument, "envsnap-lock/1", "envsnap.lock"),
+    "lock.schema.json": (LockDocument, "envsnap-lock/1", LOCK_NAME),
     "verify.schema.json": (
         VerifyDocument,
         "envsnap-verify/1",

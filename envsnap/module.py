@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from envsnap.errors import AtWorkspaceRoot, NotInModule
+from envsnap.names import LOCK_NAME as LOCK_NAME
 from envsnap.workdir import absolute
-
-LOCK_NAME = "envsnap.lock"  # beside go.mod
 
 
 def find_module_root(start: Path) -> Path:

@@ -14,6 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from envsnap.names import LOCK_NAME
+
 # --allow-missing-platform changes nothing when the platform's entry verified clean
 FLAGS = ("--json", "--quiet", "--strict", "--allow-missing-platform")
 VALUED = ("-C", "--variant")
@@ -87,10 +89,10 @@ def clean_verify(argv: Sequence[str]) -> int | None:
         from envsnap.git import lock_status
 
         warning = uncommitted_warning(
-            lock_status(Path(root, "envsnap.lock")), "GIT_INDEX_FILE" in os.environ
+            lock_status(Path(root, LOCK_NAME)), "GIT_INDEX_FILE" in os.environ
         )
         if warning:
-            sys.stderr.write(f"envsnap: warning: envsnap.lock {warning}\n")
+            sys.stderr.write(f"envsnap: warning: {LOCK_NAME} {warning}\n")
     if options.get("--json"):
         sys.stdout.write(report["json"])
     elif options.get("--quiet"):

@@ -24,6 +24,7 @@ import os
 from collections.abc import Mapping
 
 from envsnap import __version__
+from envsnap.names import CONFIG_NAME, LOCK_NAME
 from envsnap.stamps import (
     Stamp,
     cache_file,
@@ -62,7 +63,7 @@ def _key(environ: Mapping[str, str], start: str, module_root: str, extra: Any) -
 
 def _own_files(start: str, module_root: str) -> list[str]:
     """The lock, the settings and every go.mod from *start* up to the module's."""
-    paths = [os.path.join(module_root, "envsnap.lock"), os.path.join(module_root, "envsnap.toml")]
+    paths = [os.path.join(module_root, LOCK_NAME), os.path.join(module_root, CONFIG_NAME)]
     directory = absolute(start)
     while directory != module_root and directory.startswith(module_root.rstrip("/") + "/"):
         paths.append(os.path.join(directory, "go.mod"))

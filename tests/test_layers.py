@@ -139,6 +139,7 @@ FAST_PATH = (
     "envsnap.stamps",
     "envsnap.secretnames",
     "envsnap.checking",
+    "envsnap.names",
 )
 FAST_STDLIB = {
     "__future__",
@@ -292,3 +293,15 @@ def test_the_architecture_page_states_each_rule(index: int) -> None:
     documented = documented_rules()
     assert len(documented) == len(RULES)
     assert documented[index] == RULES[index]
+
+
+def test_the_names_of_envsnaps_files_are_spelled_once() -> None:
+    """envsnap.lock and envsnap.toml are named by envsnap.names alone; every other module
+    imports the constant (a second spelling could drift from it)."""
+    spelled = sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in ("envsnap.lock", "envsnap.toml")
+    )
+    assert spelled == ["envsnap.names", "envsnap.names"]

@@ -111,6 +111,7 @@ def test_a_remembered_clean_verify_imports_no_probe_and_no_argparse(cgo_module: 
         "envsnap.cli",
         "envsnap.commands",
         "envsnap.errors",
+        "envsnap.names",
         "envsnap.secretnames",
         "envsnap.shortcut",
         "envsnap.stamps",

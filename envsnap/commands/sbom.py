@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EnvsnapError, LockError, WriteError, expected_os_error
+from envsnap.names import LOCK_NAME
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -199,7 +200,7 @@ def _report(binary: Binary, checked: list[CheckedSlice]) -> int:
     code = EXIT_OK
     for row in checked:
         arch = f" [{row.piece.goarch}]" if len(binary.slices) > 1 else ""
-        outcome = Outcome(f"{binary.path}{arch} ({row.key})", "envsnap.lock", row.findings)
+        outcome = Outcome(f"{binary.path}{arch} ({row.key})", LOCK_NAME, row.findings)
         sys.stderr.write(private(render_text(outcome)))  # the binary may hold secrets
         code = max(code, outcome.exit_code)
     return code
