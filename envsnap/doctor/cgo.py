@@ -71,6 +71,16 @@ def check_cc(facts: Facts) -> Check:
     cid, title = "cgo.cc", "the C compiler (CC) is on PATH"
     if not facts.go_env:
         return skipped(cid, title, "go env could not be read")
+    if facts.unsplittable:
+        return Check(
+            cid,
+            title,
+            "problem",
+            facts.unsplittable,
+            (go_env_evidence(facts, "CC"),),
+            "close the open quote: go splits CC and CGO_*FLAGS at spaces, and a word that starts "
+            "with ' or \" ends at the same quote",
+        )
     if facts.cc_path is not None:
         return Check(cid, title, "ok", f"CC `{facts.cc_command}` is {facts.cc_path}")
     evidence = (

@@ -73,6 +73,7 @@ class Facts:
     environ: dict[str, str | None] = field(default_factory=dict)
     cc_command: str = ""
     cc_path: str | None = None
+    unsplittable: str = ""  # why go cannot split CC or a CGO_*FLAGS variable into words
     replacements: tuple[Replacement, ...] = ()
     vendored: bool = False
     linked: tuple[LinkedLibrary, ...] = ()

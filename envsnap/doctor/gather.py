@@ -206,10 +206,18 @@ def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Repla
 
 
 def cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
-    """The compiler, the macOS tools, and where each C library of the cgo packages resolves.
+    """The compiler, the macOS tools, and where each C library of the cgo packages resolves;
+    only why not, when go cannot split CC or a CGO_*FLAGS variable (no go build runs then).
 
     Libraries resolve through the same model of the link as ``verify`` (envsnap.probes.link).
     """
+    try:
+        return _cgo_facts(host, facts)
+    except cc.UnsplittableVariable as exc:
+        return {"cc_command": facts.go_env.get("CC", ""), "unsplittable": exc.message}
+
+
+def _cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
     command = cc.compiler_command(facts.go_env, host.system)
     try:
         cc_path: str | None = cc.resolve_tool(host, command)
@@ -313,13 +321,7 @@ def flag_values(flags: Sequence[str], flag: str) -> list[str]:
 
 
 def env_flags(go_env: dict[str, str], *keys: str) -> list[str]:
-    words: list[str] = []
-    for key in keys:
-        try:
-            words += shlex.split(go_env.get(key, ""))
-        except ValueError:
-            words += go_env.get(key, "").split()
-    return words
+    return [word for key in keys for word in cc.go_words(go_env, key)]
 
 
 def header_prefixes(host: Host, cflags: Sequence[str]) -> tuple[str, ...]:

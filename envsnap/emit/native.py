@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from envsnap import DISTRIBUTION
+from envsnap import DISTRIBUTION, quoted
 from envsnap.emit import (
     DEFAULT_CHOICE,
     VariantChoice,
@@ -82,8 +82,12 @@ def debian_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
 
 
 def _command_name(value: object) -> str:
-    """The program a go env CC / PKG_CONFIG value runs (its first word, without a directory)."""
-    words = str(value or "").split()
+    """The program a go env CC / PKG_CONFIG value runs (its first word as go splits it, without
+    a directory); none where go cannot split it."""
+    try:
+        words = quoted.split(str(value or ""))
+    except quoted.UnterminatedQuote:
+        return ""
     return words[0].rsplit("/", 1)[-1] if words else ""
 
 

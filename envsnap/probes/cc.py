@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from envsnap import quoted
 from envsnap.errors import HostError
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.probes import Section, capped
@@ -35,19 +35,29 @@ XCRUN_SHIMS = {
 }
 
 
-def split_words(text: str) -> list[str]:
-    """A flag string as go splits it (quotes honoured; unbalanced quotes split on spaces)."""
+class UnsplittableVariable(HostError):
+    """A variable go splits into words (CC, CGO_LDFLAGS, ...) with a quote left open: every
+    ``go build`` refuses it."""
+
+
+def go_words(go_env: dict[str, str], key: str, default: str = "") -> list[str]:
+    """The words go makes of *key* (its value, else *default*), as cmd/go's envList does with
+    ``quoted.Split``; :class:`UnsplittableVariable` where go refuses the value."""
     try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
+        return quoted.split(go_env.get(key) or default)
+    except quoted.UnterminatedQuote as exc:
+        raise UnsplittableVariable(
+            f"go cannot split {key} into words ({exc}), so every go build here fails",
+            f"close the quote in {key}: go splits it at spaces, and a word that starts with "
+            "' or \" ends at the same quote (`go env {key}` shows it)",
+        ) from None
 
 
 def compiler_words(go_env: dict[str, str], system: str, cxx: bool = False) -> list[str]:
-    """CC (or CXX) split like a shell line, as go splits it."""
+    """CC (or CXX) split into words, as go splits it."""
     defaults = DEFAULT_CXX if cxx else DEFAULT_CC
-    raw = go_env.get("CXX" if cxx else "CC") or defaults.get(system, "c++" if cxx else "cc")
-    return split_words(raw) or [defaults.get(system, "cc")]
+    default = defaults.get(system, "c++" if cxx else "cc")
+    return go_words(go_env, "CXX" if cxx else "CC", default) or [defaults.get(system, "cc")]
 
 
 # The driver options that choose the programs it runs: ``-B DIR`` puts DIR first in its program
@@ -58,7 +68,7 @@ PROGRAM_OPTIONS = ("-B", "-fuse-ld=", "--ld-path=")
 
 def program_options(go_env: dict[str, str]) -> list[str]:
     """The words of $CGO_LDFLAGS that choose the programs the link driver runs."""
-    words = split_words(go_env.get("CGO_LDFLAGS", ""))
+    words = go_words(go_env, "CGO_LDFLAGS")
     found: list[str] = []
     for at, word in enumerate(words):
         if word == "-B" and at + 1 < len(words):

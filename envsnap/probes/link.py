@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -31,7 +32,7 @@ from typing import Any
 from envsnap.errors import EnvsnapError
 from envsnap.host import CommandResult, Host, ToolNotFound
 from envsnap.probes import printed_text
-from envsnap.probes.cc import compiler_words, program_options, split_words
+from envsnap.probes.cc import compiler_words, go_words, program_options
 
 Key = tuple[str, str]  # ("ldflags", "-l name or :file") or ("pkg-config", module)
 
@@ -221,6 +222,15 @@ def pkg_config_libs(host: Host, pkg_config: str, options: list[str], module: str
     return printed_text(result, PKG_CONFIG_BROKEN)
 
 
+def pkg_config_words(text: str) -> list[str]:
+    """pkg-config's output in words: cmd/go reads it as a shell would (splitPkgConfigOutput:
+    quotes and backslashes), not as it splits its variables (envsnap.quoted)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def link_plan(
     host: Host,
     packages: list[dict[str, Any]],
@@ -234,7 +244,7 @@ def link_plan(
     with every module of it, which differs only in pkg-config's de-duplication.
     """
     builder = _Builder(module_dir)
-    env_flags = split_words(go_env.get("CGO_LDFLAGS", ""))
+    env_flags = go_words(go_env, "CGO_LDFLAGS")
     failures: dict[Key, str] = {}
     for pkg in packages:
         builder.package = str(pkg["path"])
@@ -253,7 +263,7 @@ def link_plan(
             except EnvsnapError as exc:
                 failures[key] = exc.message
                 continue
-            builder.add(split_words(text), lambda _n, k=key: k)
+            builder.add(pkg_config_words(text), lambda _n, k=key: k)
     cxx = any(pkg.get("cxx") for pkg in packages)
     driver = link_driver(go_env, host.system, cxx)
     words = builder.words
