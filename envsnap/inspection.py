@@ -20,7 +20,8 @@ from typing import Any
 
 from envsnap.binfacts.facts import Dylib, ElfFacts, MachoFacts, Slice
 from envsnap.drift import RELOCK, Finding, Policy, apply_policy, compare, library_key
-from envsnap.variants import goflags_tags
+from envsnap.quoted import UnterminatedQuote
+from envsnap.variants import goflags_tags, tags_flag
 from envsnap.vocabulary import SEVERITY_RANK
 
 REBUILD = "rebuild with the locked toolchain (`envsnap verify` first)"
@@ -84,8 +85,10 @@ def missing_entry(platform: str, available: Sequence[str]) -> Finding:
 def binary_tags(piece: Slice) -> list[str] | None:
     if piece.go is None:
         return None
-    value = piece.go.setting("-tags") or ""
-    return sorted({tag for tag in value.replace(" ", ",").split(",") if tag})
+    try:
+        return sorted(set(tags_flag(piece.go.setting("-tags") or "")))
+    except UnterminatedQuote:
+        return []  # go writes -tags joined by commas: no go built this binary
 
 
 def locked_tags(entry: Mapping[str, Any]) -> list[str]:

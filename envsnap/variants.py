@@ -9,6 +9,7 @@ so every go command a probe runs (``go env``, ``go list``, …) sees them, and t
 
 from __future__ import annotations
 
+from envsnap import quoted
 from envsnap.config import DEFAULT_VARIANT, Variant
 from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import Host, LocalHost
@@ -29,13 +30,28 @@ def split_key(key: str) -> tuple[str, str]:
     return platform, (variant if sep else DEFAULT_VARIANT)
 
 
+def tags_flag(value: str) -> list[str]:
+    """The build tags of ``-tags=VALUE`` as go reads them (cmd/go's tagsFlag): split like a flag
+    variable (envsnap.quoted) where VALUE holds a space or a single quote (go 1.12's
+    ``-tags='a b'``), else at commas, empty tags dropped. :class:`quoted.UnterminatedQuote`
+    where go refuses the value."""
+    if " " in value or "'" in value:
+        return quoted.split(value)
+    return [tag for tag in value.split(",") if tag]
+
+
 def goflags_tags(goflags: str) -> list[str]:
-    """The build tags GOFLAGS sets (its last ``-tags=`` wins, as in go's flag parsing), sorted."""
+    """The build tags GOFLAGS sets (its last ``-tags=`` wins, as in go's flag parsing), sorted;
+    none where go cannot split GOFLAGS or its -tags (every go command refuses them, and says so
+    where the probes run it)."""
     tags: list[str] = []
-    for word in goflags.split():
-        for flag in _TAG_FLAGS:
-            if word.startswith(flag):
-                tags = [t for t in word[len(flag) :].replace(" ", ",").split(",") if t]
+    try:
+        for word in quoted.split(goflags):
+            for flag in _TAG_FLAGS:
+                if word.startswith(flag):
+                    tags = tags_flag(word[len(flag) :])
+    except quoted.UnterminatedQuote:
+        return []
     return sorted(set(tags))
 
 

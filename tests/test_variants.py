@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import tomllib
@@ -15,7 +16,8 @@ import jsonschema
 import pytest
 
 from envsnap.lockfile import LockFile, make_entry, parse_lock, render
-from envsnap.variants import goflags_tags, with_tags
+from envsnap.quoted import UnterminatedQuote
+from envsnap.variants import goflags_tags, tags_flag, with_tags
 from tests.conftest import REPO, envsnap, require_tool, write_module
 from tests.test_emit import DUMP_ENV, direnv, eval_shell, nix_eval, source_envrc, stub_pkgs
 
@@ -361,3 +363,58 @@ def test_show_probes_the_variant_asked_for(tagged_module: Path) -> None:
     assert document["platform"] == f"{host_platform()}+withz"
     assert document["snapshot"]["go"]["tags"] == ["withz"]
     assert library_names(document["snapshot"]) == {"zlib"}
+
+
+# The -tags values go reads, against the real go (cmd/go/internal/work's tagsFlag): commas, or
+# go 1.12's spaces and single quotes, an empty tag, and the open quote go refuses.
+TAG_VALUES = (
+    "a,b",
+    "a,,b",
+    ",a,",
+    "a b",
+    "'a b'",
+    "a,b c",
+    "'a,b' c",
+    '"a b"',
+    "b,a,b",
+    "x'y",
+    "'a",
+)
+
+
+def go_build_tags(root: Path, value: str, via_goflags: bool) -> list[str] | None:
+    """The build tags the real go builds with for -tags=*value* (on its command line, or in
+    GOFLAGS); None where go refuses the value."""
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""}
+    args = ["-f", "{{range context.BuildTags}}<{{.}}>{{end}}", "."]
+    if via_goflags:
+        env["GOFLAGS"] = f"'-tags={value}'" if " " in value else f"-tags={value}"
+    else:
+        args.insert(0, f"-tags={value}")
+    proc = subprocess.run(
+        [require_tool("go"), "list", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        assert "unterminated" in proc.stderr or "non-flag" in proc.stderr, proc.stderr
+        return None
+    return sorted(set(re.findall(r"<([^>]*)>", proc.stdout)))
+
+
+@pytest.mark.parametrize("value", TAG_VALUES)
+def test_tags_are_read_as_go_reads_them(tmp_path: Path, value: str) -> None:
+    require_tool("go")
+    root = write_module(tmp_path / "m", {"p.go": "package m\n"})
+    try:
+        ours: list[str] | None = sorted(set(tags_flag(value)))
+    except UnterminatedQuote:
+        ours = None
+    assert ours == go_build_tags(root, value, via_goflags=False)
+    from_goflags = go_build_tags(root, value, via_goflags=True)
+    goflags = f"'-tags={value}'" if " " in value else f"-tags={value}"
+    assert goflags_tags(goflags) == (from_goflags or [])
