@@ -59,4 +59,4 @@ def stamp_recording(directory: Path) -> list[str]:
 
 if __name__ == "__main__":
     for name in sys.argv[1:]:
-        print(name, stamp_recording(Path(name)))
+        sys.stdout.write(f"{name}: {stamp_recording(Path(name))}\n")
