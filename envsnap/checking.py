@@ -231,6 +231,7 @@ def live_snapshot(
 ) -> tuple[Snapshot, dict[str, Any] | None]:
     """This machine's snapshot as *variant* builds; with *cached*, probe answers may come from
     the memo. Also what the answers stood on, when every one of them is in the memo."""
+    from envsnap.host import LocalHost
     from envsnap.probecache import ProbeCache
     from envsnap.probes.collect import take_snapshot
 
@@ -248,7 +249,8 @@ def live_snapshot(
     finally:
         if cache is not None:
             cache.save()
-    stood_on = cache.used if cache is not None and ws.host.system != "darwin" else None
+    # a verdict is checked against this machine's stamps, so only its answers are kept in one
+    stood_on = cache.used if cache is not None and isinstance(ws.host, LocalHost) else None
     return snapshot, stood_on
 
 

@@ -15,6 +15,7 @@ import os
 import platform
 import signal
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,11 @@ from typing import Any, Literal
 
 from envsnap import hashing, redact, runner
 from envsnap.errors import HostError, RecordingError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envsnap.hosttrace import Field, HostTrace
+    from envsnap.stamps import Stamp
 
 DEFAULT_TIMEOUT = 10.0
 # The time one envsnap command may spend in tools, all calls together (ENVSNAP_TIMEOUT lowers it).
@@ -147,6 +153,29 @@ class Host(abc.ABC):
 
     system: str  # "linux" or "darwin" (Go's GOOS spelling)
     machine: str  # as uname -m prints it
+    trace: HostTrace | None = None  # ENVSNAP_TRACE (envsnap.hosttrace)
+    replayed = False  # answers from a recording (which holds the listings it was made with)
+
+    def trace_call(self, call: str, **fields: Field) -> None:
+        """Trace one call when ENVSNAP_TRACE asks for it."""
+        if self.trace is not None:
+            self.trace.note(call, **fields)
+
+    def note_run(self, argv: Sequence[str], cwd: str | None, started: float, **end: Field) -> None:
+        """Trace one tool run that began at *started* (``time.monotonic()``)."""
+        took = round(time.monotonic() - started, 6)
+        self.trace_call("run", argv=list(argv), cwd=cwd, seconds=took, **end)
+
+    def stamp(self, path: str) -> Stamp:
+        """The stamp (:mod:`envsnap.stamps`) of *path*, for the probe memo's manifests."""
+        from envsnap.stamps import stamp
+
+        return stamp(path)
+
+    def memo_key(self) -> str | None:
+        """What the probe memo keys this host's answers by (its environment), or None when its
+        answers are never memoised."""
+        return None
 
     @abc.abstractmethod
     def run(
@@ -223,6 +252,10 @@ class LocalHost(Host):
         self._hashes = hashing.HashCache.for_user(self._environ)
         self.timeout_cap = _timeout_cap(self._environ.get("ENVSNAP_TIMEOUT"))
         self.budget = runner.Budget(min(DEFAULT_BUDGET, self.timeout_cap))
+        if self._environ.get("ENVSNAP_TRACE"):
+            from envsnap.hosttrace import from_environment
+
+            self.trace = from_environment(self._environ, "local")
 
     def run(
         self,
@@ -245,6 +278,26 @@ class LocalHost(Host):
         limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
         """Run *argv* within its share of the budget; a signal's end is returned, not raised."""
+        if self.trace is None:
+            return self._execute(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+        started = time.monotonic()
+        try:
+            result = self._execute(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+        except HostError as exc:
+            self.note_run(argv, cwd, started, error=type(exc).__name__)
+            raise
+        self.note_run(argv, cwd, started, exit=result.returncode)
+        return result
+
+    def _execute(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
+    ) -> CommandResult:
         allowed, budget_bound = self._allowed_time(argv, timeout)
         child_env = {**self._environ, **CHILD_ENV, **_pwd(cwd), **(env or {})}
         try:
@@ -317,29 +370,39 @@ class LocalHost(Host):
         self.budget.stop_running()
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        except OSError:
-            return None
-        with os.fdopen(fd, "rb") as handle:
-            if not _is_regular(os.fstat(fd).st_mode):
-                return None
-            return handle.read(limit)
+        data = _read_regular(path, limit)
+        self.trace_call("read", path=path, found=data is not None)
+        return data
 
     def stat(self, path: str) -> FileInfo | None:
+        self.trace_call("stat", path=path)
         try:
             st = os.stat(path)
         except (OSError, ValueError):
             return None
         return _file_info(st)
 
+    def stamp(self, path: str) -> Stamp:
+        from envsnap.stamps import stamp
+
+        self.trace_call("stamp", path=path)
+        return stamp(path)
+
+    def memo_key(self) -> str:
+        from envsnap.stamps import environment_key
+
+        return environment_key(self._environ)
+
     def realpath(self, path: str) -> str:
+        self.trace_call("realpath", path=path)
         return os.path.realpath(path)
 
     def which(self, name: str) -> str | None:
+        self.trace_call("which", name=name)
         return look_path(name, self._environ.get("PATH", os.defpath))
 
     def getenv(self, name: str) -> str | None:
+        self.trace_call("getenv", name=name)
         return self._environ.get(name)
 
     @property
@@ -357,6 +420,7 @@ class LocalHost(Host):
         return twin
 
     def file_digest(self, path: str) -> str | None:
+        self.trace_call("digest", path=path)
         return self._hashes.digest(path)
 
     def close(self) -> None:
@@ -368,6 +432,17 @@ def _pwd(cwd: str | None) -> dict[str, str]:
     under ``$PWD`` when it names its directory (``os.Getwd``), so go names the module directory
     as envsnap does, through a symlink or not."""
     return {"PWD": cwd} if cwd is not None and os.path.isabs(cwd) else {}
+
+
+def _read_regular(path: str, limit: int) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not _is_regular(os.fstat(fd).st_mode):
+            return None
+        return handle.read(limit)
 
 
 def look_path(name: str, path: str) -> str | None:
@@ -522,6 +597,9 @@ class RecordingHost(Host):
             self._tape.environ[name] = None if value is None else redact.scrub(value, self._secrets)
         return value
 
+    def stamp(self, path: str) -> Stamp:
+        return self.inner.stamp(path)
+
     def file_digest(self, path: str) -> str | None:
         digest = self.inner.file_digest(path)
         with self._lock:
@@ -566,6 +644,8 @@ def _info_to_json(info: FileInfo) -> dict[str, Any]:
 class ReplayHost(Host):
     """Answers every question from a recording directory; nothing touches the real machine."""
 
+    replayed = True
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         manifest = _load_manifest(directory)
@@ -575,6 +655,10 @@ class ReplayHost(Host):
         self._m = manifest
         self._commands: list[dict[str, Any]] = list(manifest.get("commands", []))
         self.misses: list[str] = []  # what was asked but not recorded, for fixture authors
+        if os.environ.get("ENVSNAP_TRACE"):
+            from envsnap.hosttrace import from_environment
+
+            self.trace = from_environment(os.environ, "replay")
 
     def _blob(self, name: str) -> bytes:
         from envsnap.safeio import read_regular
@@ -608,6 +692,16 @@ class ReplayHost(Host):
         env: Mapping[str, str] | None = None,
         limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
+        started = time.monotonic()
+        try:
+            result = self._answer(argv, cwd, limit)
+        except HostError as exc:
+            self.note_run(argv, cwd, started, error=type(exc).__name__)
+            raise
+        self.note_run(argv, cwd, started, exit=result.returncode)
+        return result
+
+    def _answer(self, argv: Sequence[str], cwd: str | None, limit: int) -> CommandResult:
         entry = self._find_command(argv, cwd)
         shown = " ".join(argv)
         if entry is None:
@@ -642,13 +736,37 @@ class ReplayHost(Host):
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
         files: dict[str, str | None] = self._m.get("files", {})
+        self.trace_call("read", path=path, found=files.get(path) is not None)
         if path not in files:
             self.misses.append(f"read {path}")
             return None
         name = files[path]
         return None if name is None else self._blob(name)[:limit]
 
+    def stamp(self, path: str) -> Stamp:
+        """The stamp a recording gives *path*: its ``stat`` entry's numbers (a recording's own,
+        see docs/recording-format.md; 0 where it has none), a recorded file's size, or None."""
+        import stat as stat_module
+
+        self.trace_call("stamp", path=path)
+        info = self._m.get("stat", {}).get(path)
+        name = self._m.get("files", {}).get(path)
+        if info is None and name is None:
+            return None
+        found = info or {"kind": "file"}
+        kind = {"file": stat_module.S_IFREG, "dir": stat_module.S_IFDIR}.get(found["kind"], 0)
+        size = int(found["size"]) if "size" in found else len(self._blob(name)) if name else 0
+        numbers = (int(found.get(field, 0)) for field in STAMP_FIELDS)
+        dev, inode, mtime_ns, ctime_ns = numbers
+        return (kind, dev, inode, size, mtime_ns, ctime_ns)
+
+    def memo_key(self) -> str:
+        """The recording (by its directory) and the environment it records."""
+        environ = json.dumps(self._m.get("environ", {}), sort_keys=True)
+        return "\0".join(("replay", str(self.directory.resolve()), self.system, environ))
+
     def stat(self, path: str) -> FileInfo | None:
+        self.trace_call("stat", path=path)
         stats: dict[str, dict[str, Any] | None] = self._m.get("stat", {})
         info = stats.get(path)
         if info is None:
@@ -661,18 +779,22 @@ class ReplayHost(Host):
         return FileInfo(info["kind"], int(info.get("size", 0)), 0, 0, int(info.get("mode", 0)))
 
     def realpath(self, path: str) -> str:
+        self.trace_call("realpath", path=path)
         mapping: dict[str, str] = self._m.get("realpath", {})
         return mapping.get(path, path)
 
     def which(self, name: str) -> str | None:
+        self.trace_call("which", name=name)
         found: str | None = self._m.get("which", {}).get(name)
         return found
 
     def getenv(self, name: str) -> str | None:
+        self.trace_call("getenv", name=name)
         value: str | None = self._m.get("environ", {}).get(name)
         return value
 
     def file_digest(self, path: str) -> str | None:
+        self.trace_call("digest", path=path)
         digest: str | None = self._m.get("digests", {}).get(path)
         return digest
 
@@ -684,6 +806,8 @@ class ReplayHost(Host):
 # than crashing a probe: a host.json of at most MAX_MANIFEST bytes, blobs of at most MAX_BLOB.
 MAX_MANIFEST = 16 * 1024 * 1024
 MAX_BLOB = 64 * 1024 * 1024
+# A stat entry's optional numbers, envsnap's own (no tool prints them): what a replay stamps.
+STAMP_FIELDS = ("dev", "inode", "mtime_ns", "ctime_ns")
 _STR_OR_NULL = (str, type(None))
 _MAPPINGS = ("environ", "which", "realpath", "files", "digests")  # path or name → str or null
 _COMMAND_FIELDS: dict[str, tuple[type, ...]] = {
@@ -707,7 +831,7 @@ def _shape_problem(manifest: dict[str, Any]) -> str | None:
             return f"{name} is not an object of strings or nulls"
     stats = manifest.get("stat", {})
     if not isinstance(stats, dict) or not all(_is_stat(info) for info in stats.values()):
-        return 'stat is not an object of {"kind", "size", "mode"} or nulls'
+        return 'stat is not an object of {"kind", "size", "mode", ...} or nulls'
     commands = manifest.get("commands", [])
     if not isinstance(commands, list):
         return "commands is not a list"
@@ -721,7 +845,7 @@ def _is_stat(info: Any) -> bool:
     return (
         isinstance(info, dict)
         and isinstance(info.get("kind"), str)
-        and all(_is_int(info.get(name, 0)) for name in ("size", "mode"))
+        and all(_is_int(info.get(name, 0)) for name in ("size", "mode", *STAMP_FIELDS))
     )
 
 

@@ -57,6 +57,7 @@ class TrackingHost(Host):
     def __init__(self, inner: Host) -> None:
         self.inner = inner
         self.system, self.machine = inner.system, inner.machine
+        self.replayed = inner.replayed
         self.paths: set[str] = set()
         self._lock = threading.Lock()
 
@@ -110,6 +111,12 @@ class TrackingHost(Host):
     def module_dir(self, local_dir: str) -> str:
         return self.inner.module_dir(local_dir)
 
+    def stamp(self, path: str) -> Stamp:
+        return self.inner.stamp(path)
+
+    def memo_key(self) -> str | None:
+        return self.inner.memo_key()
+
 
 def path_dirs_searched(path_variable: str, found: str | None) -> list[str]:
     """The PATH directories looked in before (and including) the one *found* is in; an empty
@@ -125,8 +132,8 @@ def path_dirs_searched(path_variable: str, found: str | None) -> list[str]:
     return searched
 
 
-def manifest_of(paths: Iterable[str]) -> dict[str, Stamp]:
-    return {path: stamp(path) for path in sorted(set(paths))}
+def manifest_of(paths: Iterable[str], stamper: Callable[[str], Stamp] = stamp) -> dict[str, Stamp]:
+    return {path: stamper(path) for path in sorted(set(paths))}
 
 
 def check_of(secret: bytes, slot: str, manifest: Any, value: Any) -> str:
@@ -135,14 +142,14 @@ def check_of(secret: bytes, slot: str, manifest: Any, value: Any) -> str:
     return seal_data(secret, CACHE_VERSION, slot, manifest, value)
 
 
-def _reusable(secret: bytes | None, slot: str, hit: Any) -> bool:
-    """A well-formed entry, as it was written, whose every stamp is unchanged."""
+def _reusable(secret: bytes | None, slot: str, hit: Any, host: Host) -> bool:
+    """A well-formed entry, as it was written, whose every stamp is unchanged on *host*."""
     return (
         secret is not None
         and isinstance(hit, dict)
         and isinstance(hit.get("value"), dict)
         and hit.get("check") == check_of(secret, slot, hit.get("manifest"), hit["value"])
-        and holds(hit.get("manifest"))
+        and holds(hit.get("manifest"), host.stamp)
     )
 
 
@@ -184,14 +191,15 @@ class ProbeCache:
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit: Any = self._entries.get(slot)
-        if _reusable(self._secret, slot, hit):
+        if _reusable(self._secret, slot, hit, host or self.host):
             self._stood_on(hit["manifest"])
             value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
             return value
         started = time.time_ns()
         tracker = TrackingHost(host or self.host)
         section = compute(tracker)
-        manifest = {} if "error" in section else manifest_of([*tracker.paths, *inputs(section)])
+        paths = [] if "error" in section else [*tracker.paths, *inputs(section)]
+        manifest = manifest_of(paths, (host or self.host).stamp)
         if not manifest or any(is_racy(s, started) for s in manifest.values()):
             self._stood_on(None)
             return section

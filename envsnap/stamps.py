@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from envsnap.secretnames import is_secret_name
 
@@ -109,12 +109,13 @@ def stamp(path: str) -> Stamp:
         return None
 
 
-def holds(manifest: Any) -> bool:
-    """True when *manifest* (path → stamp, as stored) is well formed and no stamp changed."""
+def holds(manifest: Any, stamper: Callable[[str], Stamp] = stamp) -> bool:
+    """True when *manifest* (path → stamp, as stored) is well formed and no stamp changed (as
+    *stamper* takes them: a replayed host stamps from its recording)."""
     if not isinstance(manifest, dict) or not manifest:
         return False
     for path, recorded in manifest.items():
-        now = stamp(path)
+        now = stamper(path)
         if (list(now) if now is not None else None) != recorded:
             return False
     return True

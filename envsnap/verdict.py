@@ -9,13 +9,15 @@ changed, every probe would return what it returned, so the live entry would have
 digest again, and the verdict holds without importing or running any probe. Anything changed,
 and the full verify runs.
 
-On macOS the developer-tools probe (xcode-select, pkgutil, xcodebuild) is not memoised, so no
-verdict is kept there. This module and :mod:`envsnap.shortcut` use plain string paths and a
-file of NUL-separated fields (paths and reports never hold a NUL): the clean path imports
-neither pathlib, json nor re. Each verdict ends with a check, its fields sealed with the user's
-cache secret (:func:`envsnap.stamps.seal`): a verdict changed on disk, cut short, or written by
-anyone without the secret no longer matches it and is dropped, so its report is never printed.
-The file is read only from a folder and a file this user owns and alone may write.
+On macOS the developer-tools probe (xcode-select, pkgutil, xcodebuild) is memoised with the files
+those tools answer from (:func:`envsnap.probes.apple.tool_inputs`), so a verdict is kept there as
+on Linux. A replayed host's answers stand on its recording, not on this machine's files: no verdict
+is kept for a replay. This module and :mod:`envsnap.shortcut` use plain string paths and a file of
+NUL-separated fields (paths and reports never hold a NUL): the clean path imports neither pathlib,
+json nor re. Each verdict ends with a check, its fields sealed with the user's cache secret
+(:func:`envsnap.stamps.seal`): a verdict changed on disk, cut short, or written by anyone without
+the secret no longer matches it and is dropped, so its report is never printed. The file is read
+only from a folder and a file this user owns and alone may write.
 """
 
 from __future__ import annotations

@@ -21,6 +21,33 @@ from envsnap.vocabulary import developer_dir_kind
 
 XCODE_SELECT_LINK = "/var/db/xcode_select_link"
 CLT_PACKAGE = "com.apple.pkg.CLTools_Executables"
+# pkgutil answers from the package's receipt, its plist and its bill of materials
+CLT_RECEIPT = f"/var/db/receipts/{CLT_PACKAGE}"
+CLT_RECEIPTS = (f"{CLT_RECEIPT}.plist", f"{CLT_RECEIPT}.bom")
+
+
+def applies(host: Host) -> bool:
+    """Whether *host* has Apple's developer tools to probe."""
+    return host.system == "darwin"
+
+
+def tool_inputs(section: Section) -> list[str]:
+    """The files Apple's tools answer from, beyond those the probe asks about itself: the
+    ``xcode-select`` choice, the CLT receipt (``pkgutil --pkg-info``), the selected Xcode's
+    ``version.plist`` and ``Info.plist`` (``xcodebuild -version``), and the folder holding the
+    SDK links (``MacOSX.sdk`` → ``MacOSX15.0.sdk``) with the SDK's settings. A change to any one
+    of them changes its stamp, and the probe runs again."""
+    paths = [XCODE_SELECT_LINK, *CLT_RECEIPTS]
+    real = section.get("developer_dir_realpath")
+    if section.get("developer_dir_kind") == "xcode" and isinstance(real, str):
+        app = real.removesuffix("/Contents/Developer")
+        paths += [f"{app}/Contents/version.plist", f"{app}/Contents/Info.plist"]
+    sdk_path, sdk_real = section.get("sdk_path"), section.get("sdk_realpath")
+    if isinstance(sdk_path, str):
+        paths += [sdk_path, sdk_path.rsplit("/", 1)[0]]
+    if isinstance(sdk_real, str):
+        paths.append(f"{sdk_real}/SDKSettings.json")
+    return paths
 
 
 def developer_dir(host: Host) -> tuple[str | None, str]:

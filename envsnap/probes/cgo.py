@@ -14,7 +14,7 @@ from typing import Any
 
 from envsnap.config import THE_WHOLE_MODULE, Packages
 from envsnap.errors import BrokenGoFile, HostError
-from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
+from envsnap.host import CommandResult, Host, ToolNotFound
 from envsnap.probes import Section, listerrors
 
 GO_LIST_TIMEOUT = 120.0
@@ -129,7 +129,7 @@ def _list(host: Host, go: str, module_dir: str, args: tuple[str, ...]) -> Comman
         try:
             result = run(listing)
         except ToolNotFound:
-            if not isinstance(host, ReplayHost):
+            if not host.replayed:
                 raise
             continue
         if result.ok or "-json" not in result.err:  # a go before 1.20 refuses -json=FIELDS

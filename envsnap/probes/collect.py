@@ -12,9 +12,9 @@ from typing import Any
 from envsnap import gomod, progress, toolinputs
 from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Packages, Variant
 from envsnap.errors import BrokenGoFile, EnvsnapError, HostError
-from envsnap.host import Host, LocalHost
+from envsnap.host import Host
 from envsnap.normalize import PathNormalizer, check_secrets, prune
-from envsnap.probecache import Inputs, Probe, ProbeCache
+from envsnap.probecache import Inputs, Probe, ProbeCache, path_dirs_searched
 from envsnap.probes import (
     Section,
     apple,
@@ -31,7 +31,7 @@ from envsnap.probes import (
 from envsnap.probes.packages import DPKG_STATUS
 from envsnap.probes.scope import NOTHING_LEFT_OUT, Roots, resolve
 from envsnap.redact import scrub_message
-from envsnap.stamps import environment_key, key_of
+from envsnap.stamps import key_of
 from envsnap.variants import entry_key, goflags_tags, variant_host
 
 # GOFLAGS, and the settings that say which files go read it from
@@ -72,15 +72,16 @@ def default_library_dirs(
 
 
 class Probes:
-    """The probes that run tools, memoised when a cache is given (a LocalHost only)."""
+    """The probes that run tools, memoised when a cache is given and the host's answers can be
+    (the machine itself, or a replayed recording stamped from its own records)."""
 
     def __init__(self, host: Host, module_dir: str, cache: ProbeCache | None) -> None:
         self.host = host
         self.module_dir = module_dir
-        self.cache = cache if isinstance(host, LocalHost) else None
+        self.env_key = host.memo_key() or ""
+        self.cache = cache if self.env_key else None
         self.gomodcache = ""
         self.scope = NOTHING_LEFT_OUT
-        self.env_key = environment_key(host.environment) if isinstance(host, LocalHost) else ""
 
     def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
         if self.cache is None:
@@ -145,6 +146,14 @@ class Probes:
 
         return str(self._memo("goflags", go_bin, compute, inputs)["env"]["GOFLAGS"])
 
+    def apple(self) -> Section:
+        """The developer tools (macOS), memoised with the files Apple's tools answer from."""
+        if not apple.applies(self.host):
+            return {}
+        return self._memo(
+            "apple", None, lambda h: guarded(lambda: apple.probe_apple(h)), apple.tool_inputs
+        )
+
     def os(self) -> Section:
         """os-release and glibc (``getconf``, which glibc itself ships and upgrades)."""
         return self._memo("os", None, lambda h: guarded(lambda: system.probe_os(h)))
@@ -189,6 +198,7 @@ class Probes:
 
         def inputs(_: Section) -> Iterable[str]:
             found = toolinputs.pkg_config_inputs(self.host, pkg_config)
+            found += lookup_inputs(self.host, pkg_config)  # pkg-config installed changes them
             return [*found, DPKG_STATUS] if self.host.exists(DPKG_STATUS) else found
 
         if trace:  # the truth is asked fresh: lock, and verify re-checking a drift
@@ -196,6 +206,13 @@ class Probes:
         else:
             both = self._memo("libraries", (packages, go_env, dirs, tools), compute, inputs)
         return both["libraries"], dict(both.get("tools", {}))
+
+
+def lookup_inputs(host: Host, name: str) -> list[str]:
+    """The program *name* names and every PATH directory looked in for it (all of them when it
+    is not there)."""
+    found = name if "/" in name else host.which(name)
+    return [*path_dirs_searched(host.getenv("PATH") or "", found), *([found] if found else [])]
 
 
 def tool_files(*sections: Section | None) -> list[str]:
@@ -271,9 +288,7 @@ def take_snapshot(
     with ThreadPoolExecutor(max_workers=8) as pool, stopping_on_failure(host):
         go_f = pool.submit(probes.go, go_bin, variant.packages)
         os_f = pool.submit(probes.os)
-        apple_f = pool.submit(
-            guarded, lambda: apple.probe_apple(host) if host.system == "darwin" else {}
-        )
+        apple_f = pool.submit(probes.apple)
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))
         go_section, cgo_section = with_tags(*go_f.result())
         go_env = go_section["env"]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from envsnap.errors import EnvsnapError
-from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ReplayHost, ToolNotFound
+from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.probes import Section, capped, printed_text
 from envsnap.probes.link import (
     PKG_CONFIG_BROKEN,
@@ -76,7 +76,7 @@ def resolve_link(
     host: Host, plan: LinkPlan, default_dirs: Sequence[str], trace: bool
 ) -> dict[Key, Resolution]:
     """The traced link when asked for; the model when not, or when the link cannot be replayed."""
-    if trace and not isinstance(host, ReplayHost):  # a replay holds no scratch-dir link
+    if trace and not host.replayed:  # a replay holds no scratch-dir link
         try:
             return resolve_traced(host, plan)
         except ToolNotFound:

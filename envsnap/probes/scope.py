@@ -17,7 +17,7 @@ from typing import Any
 from envsnap.config import Packages
 from envsnap.errors import HostError
 from envsnap.gopattern import is_relative, match_pattern
-from envsnap.host import CommandResult, Host, ReplayHost, ToolNotFound
+from envsnap.host import CommandResult, Host, ToolNotFound
 
 GO_LIST_TIMEOUT = 120.0
 ROOT_FIELDS = "ImportPath,Dir"
@@ -49,7 +49,7 @@ def _run_roots(
     try:
         result = run(f"-json={ROOT_FIELDS}")
     except ToolNotFound:
-        if not isinstance(host, ReplayHost):
+        if not host.replayed:
             raise
         return run("-json")  # a recording of a go before 1.20
     return result if result.ok or "-json" not in result.err else run("-json")
