@@ -292,3 +292,44 @@ def test_the_architecture_page_states_each_rule(index: int) -> None:
     documented = documented_rules()
     assert len(documented) == len(RULES)
     assert documented[index] == RULES[index]
+
+
+def module_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """*edges* between envsnap's modules alone: ``from envsnap.x import name`` counts as an
+    import of ``envsnap.x``, and a module importing itself is left out."""
+    modules = set(edges)
+
+    def owner(target: str) -> str:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        return target
+
+    return {
+        importer: {owner(t) for t in imported if within(t, EVERYTHING)} - {importer, ""}
+        for importer, imported in edges.items()
+    }
+
+
+def import_circles(edges: dict[str, set[str]]) -> list[str]:
+    """Pairs of modules that import each other, in a function or at the top alike."""
+    between = module_edges(edges)
+    return sorted(
+        f"{a} <-> {b}"
+        for a, targets in between.items()
+        for b in targets
+        if a < b and a in between.get(b, set())
+    )
+
+
+def test_no_two_modules_import_each_other() -> None:
+    assert import_circles(graph()) == []
+
+
+def test_the_circle_check_sees_an_import_in_a_function() -> None:
+    edges = {
+        "envsnap.lockfile": {"envsnap.migrate"},
+        "envsnap.migrate": {"envsnap.lockfile.SCHEMA"},
+        "envsnap.errors": set(),
+    }
+    assert import_circles(edges) == ["envsnap.lockfile <-> envsnap.migrate"]
+    assert import_circles({**edges, "envsnap.migrate": {"envsnap.errors"}}) == []
