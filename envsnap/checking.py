@@ -248,7 +248,10 @@ def live_snapshot(
     finally:
         if cache is not None:
             cache.save()
-    stood_on = cache.used if cache is not None and ws.host.system != "darwin" else None
+    from envsnap.platforms import platform_for
+
+    memo_enough = platform_for(ws.host.system).memo_covers_every_probe
+    stood_on = cache.used if cache is not None and memo_enough else None
     return snapshot, stood_on
 
 

@@ -333,3 +333,96 @@ def test_the_circle_check_sees_an_import_in_a_function() -> None:
     }
     assert import_circles(edges) == ["envsnap.lockfile <-> envsnap.migrate"]
     assert import_circles({**edges, "envsnap.migrate": {"envsnap.errors"}}) == []
+
+
+# --- the platform seam: what differs between Linux and macOS is asked of envsnap.platforms ---
+
+SEAM = "envsnap.platforms"
+# Go's GOOS values (go tool dist list) and the other names of the same systems (sys.platform,
+# uname -s); a platform key is GOOS-GOARCH (``darwin-arm64``).
+SYSTEM_NAMES = frozenset(
+    {
+        *[
+            "aix",
+            "android",
+            "darwin",
+            "dragonfly",
+            "freebsd",
+            "hurd",
+            "illumos",
+            "ios",
+            "js",
+            "linux",
+            "netbsd",
+            "openbsd",
+        ],
+        *["plan9", "solaris", "wasip1", "windows", "zos"],
+        *["win32", "cygwin", "msys", "macos", "macosx"],
+    }
+)
+
+
+def _names_a_system(node: ast.AST) -> bool:
+    """A string literal that is a system's name or a platform key's start (``linux-``), or a
+    tuple, list or set of literals holding one."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_system(item) for item in node.elts)
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    word = node.value.lower()
+    return word in SYSTEM_NAMES or (
+        word.split("-", 1)[0] in SYSTEM_NAMES
+        and word.isprintable()
+        and " " not in word
+        and "-" in word
+    )
+
+
+def _is_sys_platform(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "platform"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
+
+
+def platform_tests(source: str) -> Iterator[int]:
+    """The lines of *source* that compare a system's name with a literal, or test sys.platform."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_a_system(o) or _is_sys_platform(o) for o in operands):
+                yield node.lineno
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("startswith", "endswith", "removeprefix", "partition")
+            and (_is_sys_platform(node.func.value) or any(map(_names_a_system, node.args)))
+        ):
+            yield node.lineno
+
+
+def test_only_the_platform_seam_tells_linux_from_macos() -> None:
+    found = [
+        f"{path.relative_to(REPO)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not within(module_name(path), SEAM)
+        for line in platform_tests(path.read_text())
+    ]
+    assert found == []
+
+
+def test_the_seam_check_sees_each_way_of_asking() -> None:
+    source = (
+        'a = host.system == "darwin"\n'
+        'b = goos != "linux"\n'
+        'c = os_name in ("linux", "freebsd")\n'
+        'd = key.startswith("darwin-")\n'
+        'e = sys.platform.startswith("win")\n'
+        "f = sys.platform == x\n"
+        'g = "Darwin" == uname\n'
+        'h = key == "linux-amd64"\n'
+        'ok = (name == "linuxish", word.startswith("dar"), x == "ios-like thing")\n'
+    )
+    assert list(platform_tests(source)) == [1, 2, 3, 4, 5, 6, 7, 8]

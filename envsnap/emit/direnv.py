@@ -24,6 +24,7 @@ from envsnap.emit import (
 from envsnap.emit.apple import install_fix, sdk_words
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
 from envsnap.ownexports import locked_toolchain, versioned_sdk
+from envsnap.platforms import for_key
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
 # GOOS-GOARCH -> what `uname -s`-`uname -m` prints there.
@@ -133,7 +134,7 @@ def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
     refuse_nul(values)
     lines = [f"    {UNAME[platform]})  # {safe_comment(platform)}"]
     lines += _resolvers(list(values.values()), module)
-    if platform.startswith("darwin-"):
+    if for_key(platform).has_developer_tools:
         lines += apple_lines(entry)
     lines += [f"{INDENT}export {k}={bash_word(v)}" for k, v in values.items()]
     return [*lines, "      ;;"]
