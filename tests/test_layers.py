@@ -25,6 +25,25 @@ RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     ((EVERYTHING,), ("envsnap.commands",), ("envsnap.cli", "envsnap.commands")),
     (("envsnap.vocabulary",), (EVERYTHING,), ()),
     (
+        ("envsnap.platforms",),
+        (
+            "envsnap.errors",
+            "envsnap.host",
+            "envsnap.stamps",
+            "envsnap.probes",
+            "envsnap.snapshot",
+            "envsnap.lockfile",
+            "envsnap.drift",
+            "envsnap.checking",
+            "envsnap.report",
+            "envsnap.doctor",
+            "envsnap.emit",
+            "envsnap.git",
+            "envsnap.sbom",
+        ),
+        (),
+    ),
+    (
         ("envsnap.host",),
         (
             "envsnap.probes",
@@ -426,3 +445,38 @@ def test_the_seam_check_sees_each_way_of_asking() -> None:
         'ok = (name == "linuxish", word.startswith("dar"), x == "ios-like thing")\n'
     )
     assert list(platform_tests(source)) == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def documented_layers() -> dict[str, tuple[str, ...]]:
+    """Each layer of docs/architecture.md's table and the modules it names (``probes/``: a
+    package and everything in it; ``__init__``: the package envsnap itself)."""
+    text = ARCHITECTURE.read_text().split("## Layers", 1)[1].split("\n## ", 1)[0]
+    layers = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 3 and cells[0] not in ("layer", "---"):
+            layers[cells[0]] = tuple(re.findall(r"`([\w/]+)`", cells[1]))
+    return layers
+
+
+def unplaced(modules: set[str], layers: dict[str, tuple[str, ...]]) -> list[str]:
+    """The modules of *modules* that no layer names."""
+    names = [name for row in layers.values() for name in row]
+
+    def dotted(name: str) -> str:
+        return EVERYTHING if name == "__init__" else f"envsnap.{name.strip('/').replace('/', '.')}"
+
+    single = {dotted(n) for n in names if not n.endswith("/")}
+    packages = {dotted(n) for n in names if n.endswith("/")}
+    return sorted(m for m in modules if m not in single and not any(within(m, p) for p in packages))
+
+
+def test_every_module_is_in_a_layer_of_the_architecture_page() -> None:
+    assert unplaced(set(graph()), documented_layers()) == []
+
+
+def test_the_layer_check_sees_a_module_no_layer_names() -> None:
+    layers = {"host": ("host", "__init__"), "probes": ("probes/",)}
+    modules = {"envsnap", "envsnap.host", "envsnap.probes", "envsnap.probes.cc", "envsnap.hostx"}
+    assert unplaced(modules, layers) == ["envsnap.hostx"]
+    assert unplaced({"envsnap.host.inner"}, layers) == ["envsnap.host.inner"]
