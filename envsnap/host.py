@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from envsnap import hashing, redact, runner
 from envsnap.errors import HostError, RecordingError
+from envsnap.platforms import KNOWN, goos_of_uname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ class LocalHost(Host):
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = dict(os.environ if environ is None else environ)
-        self.system = {"Darwin": "darwin"}.get(platform.system(), platform.system().lower())
+        self.system = goos_of_uname(platform.system())
         self.machine = platform.machine()
         self._hashes = hashing.HashCache.for_user(self._environ)
         self.timeout_cap = _timeout_cap(self._environ.get("ENVSNAP_TIMEOUT"))
@@ -885,7 +886,7 @@ def _load_manifest(directory: Path) -> dict[str, Any]:
             f"recording format {manifest.get('version')!r} is not supported",
             "record it again with this envsnap",
         )
-    if manifest.get("system") not in ("linux", "darwin") or not manifest.get("machine"):
+    if manifest.get("system") not in KNOWN or not manifest.get("machine"):
         raise RecordingError(f"{directory}/host.json lacks system/machine", hint)
     problem = _shape_problem(manifest)
     if problem is not None:

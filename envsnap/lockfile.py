@@ -9,21 +9,19 @@ changes git merges cleanly. An older schema is migrated in memory (:mod:`envsnap
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from envsnap import DISTRIBUTION, __version__
 from envsnap.errors import LockError
+from envsnap.lockformat import SCHEMA as SCHEMA
+from envsnap.lockformat import canonical_json as canonical_json
+from envsnap.lockformat import entry_digest as entry_digest
+from envsnap.migrate import migrate
 from envsnap.module import LOCK_NAME as LOCK_NAME
 
-SCHEMA = 1
 FIRST_VERSION = "0.1.0"  # the first envsnap: what a lock without `envsnap_min` asks for
 # The oldest envsnap that reads every entry this one writes (it ignores fields it does not
 # know). Raise it when an entry gains a field that an envsnap ignoring it would misread.
@@ -36,21 +34,10 @@ PREAMBLE = (
 )
 _HEADER = re.compile(r'^\[\[?\s*platforms\s*\.\s*(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_-]+))')
 _FIRST_KEYS = ("envsnap", "digest")
-LOCK_WAIT_SECONDS = 60.0
 # The largest lock read: a platform's entry is a few KB, so this is room for hundreds of them
 # while bounding the memory and the parse time (tomllib reads about 1 MB a second).
 MAX_LOCK = 4 * 1024 * 1024
 _CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
-
-
-def canonical_json(entry: dict[str, Any]) -> bytes:
-    """The bytes the digest is taken over: sorted keys, no whitespace, digest field left out."""
-    content = {k: v for k, v in entry.items() if k != "digest"}
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def entry_digest(entry: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(entry)).hexdigest()
 
 
 def content_of(entry: dict[str, Any]) -> dict[str, Any]:
@@ -176,15 +163,13 @@ def _load(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 def parse_lock(path: Path, data: bytes) -> LockFile:
     """Parse lock bytes, migrated to the current schema; a corrupt lock, or one this envsnap is
     too old for, raises LockError with a hint."""
-    from envsnap.migrate import migrate
-
     text, doc = _load(path, data)
     minimum = _reader_minimum(path, doc)
     schema = _schema(path, doc)
     platforms = doc.get("platforms", {})
     if not isinstance(platforms, dict) or not all(isinstance(v, dict) for v in platforms.values()):
         raise _unusable(path, "has a `platforms` key that is not a table of tables")
-    doc = migrate(doc)
+    doc = migrate(doc, target=SCHEMA)
     extra = {k: v for k, v in doc.items() if k not in ("schema", MIN_KEY, "platforms")}
     top = {k: v for k, v in doc.items() if k != "platforms"}
     head = _head_of(text, top) if schema == SCHEMA else ""
@@ -344,81 +329,3 @@ def without(lock: LockFile, names: set[str]) -> LockFile:
     platforms = {k: v for k, v in lock.platforms.items() if k not in names}
     blocks = {k: v for k, v in lock.blocks.items() if k not in names}
     return replace(lock, schema=SCHEMA, platforms=platforms, given_blocks=blocks)
-
-
-def _mutex_folder(path: Path) -> Path:
-    """The folder whose lock serialises writers of *path*: the one the written file is in."""
-    from envsnap.atomic import write_target
-
-    return write_target(path).parent
-
-
-def _fallback_mutex(folder: Path, name: str) -> int:
-    """A mutex file beside the lock, for filesystems that refuse to lock a folder (NFS)."""
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
-    return os.open(folder / f".{name}.mutex", flags, 0o644)
-
-
-def _lockable(path: Path) -> int:
-    """A descriptor to take the writers' lock on: *path*'s folder itself, so that every envsnap
-    agrees on it whatever its TMPDIR, HOME or user; a mutex file beside the lock where the
-    filesystem cannot lock a folder."""
-    import fcntl
-
-    folder = _mutex_folder(path)
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # NFS refuses it on a folder
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    except BlockingIOError:
-        return fd  # held by a writer: the folder can be locked
-    except OSError:
-        os.close(fd)
-        return _fallback_mutex(folder, path.name)
-    return fd
-
-
-def _acquire(fd: int, path: Path, on_wait: Any) -> None:
-    import fcntl
-    import time
-
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    waited = False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        if time.monotonic() >= deadline:
-            raise LockError(
-                f"another envsnap has been writing {path.name} for {LOCK_WAIT_SECONDS:g}s",
-                "wait for it to finish, or stop it",
-            )
-        if not waited and on_wait is not None:
-            on_wait()
-        waited = True
-        time.sleep(0.02)
-
-
-def remove_stale_temporaries(path: Path) -> None:
-    """Delete the temporaries of writers of *path* that were killed mid-write (their pid is in
-    the name and no longer runs); a live writer's temporary is never touched."""
-    from envsnap.atomic import remove_dead_temporaries, write_target
-
-    remove_dead_temporaries(write_target(path))
-
-
-@contextmanager
-def exclusive(path: Path, on_wait: Any = None) -> Iterator[None]:
-    """Serialise writers of *path*: an exclusive ``flock`` on the folder holding the file that
-    is written (the symlink's target's folder for a symlinked lock). Nothing is created in the
-    repository, and two envsnaps with different TMPDIRs, HOMEs or users still exclude each
-    other. The lock dies with its process, so a killed writer never blocks the next one."""
-    fd = _lockable(path)
-    try:
-        _acquire(fd, path, on_wait)
-        remove_stale_temporaries(path)
-        yield
-    finally:
-        os.close(fd)  # releases the flock

@@ -6,7 +6,7 @@ and is registered with ``@step(N)``. :func:`migrate` runs the steps in order, in
 migration a digest over its new content; an entry edited by hand keeps its old digest, so that
 the edit is still reported.
 
-To change the schema: raise ``envsnap.lockfile.SCHEMA`` to N+1, add ``@step(N)`` here, add a
+To change the schema: raise ``envsnap.lockformat.SCHEMA`` to N+1, add ``@step(N)`` here, add a
 test of it on the ``tests/fixtures/locks/schema-N`` fixtures, and keep a lock of the new schema
 in ``tests/fixtures/locks/schema-N+1``.
 """
@@ -17,8 +17,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from envsnap import lockfile
 from envsnap.errors import LockError
+from envsnap.lockformat import SCHEMA, entry_digest
 
 Document = dict[str, Any]
 Step = Callable[[Document], Document]
@@ -43,7 +43,7 @@ def migrate(
 ) -> Document:
     """*doc* in schema *target* (default: the current one); *doc* itself when it already is."""
     steps = STEPS if steps is None else steps
-    target = lockfile.SCHEMA if target is None else target
+    target = SCHEMA if target is None else target
     schema = doc["schema"]
     if schema == target:
         return doc
@@ -63,7 +63,7 @@ def migrate(
 
 
 def _digest_ok(entry: Any) -> bool:
-    return isinstance(entry, dict) and entry.get("digest") == lockfile.entry_digest(entry)
+    return isinstance(entry, dict) and entry.get("digest") == entry_digest(entry)
 
 
 def _redigested(entry: dict[str, Any]) -> dict[str, Any]:
@@ -71,4 +71,4 @@ def _redigested(entry: dict[str, Any]) -> dict[str, Any]:
     still names the envsnap that wrote it."""
     content = {k: entry[k] for k in sorted(entry) if k not in ("envsnap", "digest")}
     body = {"envsnap": entry.get("envsnap"), **content}
-    return {"envsnap": body["envsnap"], "digest": lockfile.entry_digest(body), **content}
+    return {"envsnap": body["envsnap"], "digest": entry_digest(body), **content}

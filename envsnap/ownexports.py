@@ -13,12 +13,15 @@ never touched: a different SDK or Go behind the same variable is still a finding
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 from envsnap.gover import pinned_toolchain
 
 Entry = Mapping[str, Any]
+VERSIONED_SDK = re.compile(r"MacOSX\d+(\.\d+)*\.sdk")
 
 
 def locked_toolchain(entry: Mapping[str, Any]) -> str | None:
@@ -30,6 +33,21 @@ def locked_toolchain(entry: Mapping[str, Any]) -> str | None:
     return pinned_toolchain(
         str(go.get("version", "")), setting if isinstance(setting, str) else None
     )
+
+
+def versioned_sdk(apple: Mapping[str, Any]) -> str | None:
+    """The locked SDK by a path that names its version (``MacOSX14.0.sdk``), never the
+    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one."""
+    real = str(apple.get("sdk_realpath") or apple.get("sdk_path") or "")
+    if not real.startswith("/"):
+        return None
+    path = PurePosixPath(real)
+    if VERSIONED_SDK.fullmatch(path.name):
+        return real
+    version = str(apple.get("sdk_version", ""))
+    if re.fullmatch(r"\d+(\.\d+)*", version):
+        return str(path.parent / f"MacOSX{version}.sdk")
+    return None
 
 
 def _section(entry: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -76,8 +94,6 @@ def _developer_dir(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> 
 
 
 def _sdkroot(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
-    from envsnap.emit.direnv import versioned_sdk
-
     old, new = _section(locked, "apple"), live.get("apple")
     exported = versioned_sdk(old)
     if not isinstance(new, dict) or exported is None or env.get("SDKROOT") != exported:

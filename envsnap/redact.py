@@ -22,7 +22,6 @@ recording scrubs blobs of megabytes.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 
 from envsnap.credentials import (
@@ -38,6 +37,7 @@ from envsnap.credentials import (
     is_random_run,
     looks_like_credential,
 )
+from envsnap.platforms.folders import this_goos, user_config_dir
 from envsnap.secretnames import is_secret_name
 
 __all__ = ["REDACTED", "looks_like_credential", "scrub", "scrub_message", "strip_userinfo"]
@@ -177,11 +177,7 @@ def _go_env_path(environ: Mapping[str, str]) -> str | None:
     goenv = environ.get("GOENV", "")
     if goenv:
         return None if goenv == "off" else goenv
-    home, config = environ.get("HOME", ""), environ.get("XDG_CONFIG_HOME", "")
-    if sys.platform == "darwin":
-        folder = f"{home}/Library/Application Support" if home else ""
-    else:
-        folder = config if config.startswith("/") else f"{home}/.config" if home else ""
+    folder = user_config_dir(this_goos(), environ)
     return f"{folder}/go/env" if folder else None
 
 

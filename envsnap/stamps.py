@@ -50,6 +50,12 @@ def caching_disabled(environ: Mapping[str, str]) -> bool:
     return environ.get("ENVSNAP_NO_CACHE", "") not in ("", "0")
 
 
+# sys.platform -> the cache folder under the home folder, as platformdirs puts it. The one
+# difference between the systems outside envsnap.platforms: a clean verify imports nothing but
+# the fast path's own modules (docs/architecture.md, "The clean-verify fast path").
+CACHE_BASE = {"linux": (".cache",), "darwin": ("Library", "Caches")}
+
+
 def cache_dir(environ: Mapping[str, str]) -> Path | None:
     """The platform's per-user cache folder for envsnap, or None when caching is off."""
     from pathlib import Path
@@ -84,7 +90,8 @@ def user_cache_dir(platform: str, environ: Mapping[str, str]) -> str | None:
 
     An absolute ``XDG_CACHE_HOME`` wins on both; otherwise ``~/.cache`` or ``~/Library/Caches``.
     """
-    if platform != "darwin" and not platform.startswith("linux"):
+    base = CACHE_BASE.get(platform)
+    if base is None:
         return None
     xdg = environ.get("XDG_CACHE_HOME", "").strip()
     if xdg and os.path.isabs(xdg):
@@ -92,7 +99,6 @@ def user_cache_dir(platform: str, environ: Mapping[str, str]) -> str | None:
     home = environ.get("HOME") or os.path.expanduser("~")
     if not os.path.isabs(home):
         return None
-    base = ("Library", "Caches") if platform == "darwin" else (".cache",)
     return os.path.join(home, *base, "envsnap")
 
 

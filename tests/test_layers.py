@@ -25,6 +25,25 @@ RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     ((EVERYTHING,), ("envsnap.commands",), ("envsnap.cli", "envsnap.commands")),
     (("envsnap.vocabulary",), (EVERYTHING,), ()),
     (
+        ("envsnap.platforms",),
+        (
+            "envsnap.errors",
+            "envsnap.host",
+            "envsnap.stamps",
+            "envsnap.probes",
+            "envsnap.snapshot",
+            "envsnap.lockfile",
+            "envsnap.drift",
+            "envsnap.checking",
+            "envsnap.report",
+            "envsnap.doctor",
+            "envsnap.emit",
+            "envsnap.git",
+            "envsnap.sbom",
+        ),
+        (),
+    ),
+    (
         ("envsnap.host",),
         (
             "envsnap.probes",
@@ -305,3 +324,172 @@ def test_the_names_of_envsnaps_files_are_spelled_once() -> None:
         if isinstance(node, ast.Constant) and node.value in ("envsnap.lock", "envsnap.toml")
     )
     assert spelled == ["envsnap.names", "envsnap.names"]
+
+
+def module_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """*edges* between envsnap's modules alone: ``from envsnap.x import name`` counts as an
+    import of ``envsnap.x``, and a module importing itself is left out."""
+    modules = set(edges)
+
+    def owner(target: str) -> str:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        return target
+
+    return {
+        importer: {owner(t) for t in imported if within(t, EVERYTHING)} - {importer, ""}
+        for importer, imported in edges.items()
+    }
+
+
+def import_circles(edges: dict[str, set[str]]) -> list[str]:
+    """Pairs of modules that import each other, in a function or at the top alike."""
+    between = module_edges(edges)
+    return sorted(
+        f"{a} <-> {b}"
+        for a, targets in between.items()
+        for b in targets
+        if a < b and a in between.get(b, set())
+    )
+
+
+def test_no_two_modules_import_each_other() -> None:
+    assert import_circles(graph()) == []
+
+
+def test_the_circle_check_sees_an_import_in_a_function() -> None:
+    edges = {
+        "envsnap.lockfile": {"envsnap.migrate"},
+        "envsnap.migrate": {"envsnap.lockfile.SCHEMA"},
+        "envsnap.errors": set(),
+    }
+    assert import_circles(edges) == ["envsnap.lockfile <-> envsnap.migrate"]
+    assert import_circles({**edges, "envsnap.migrate": {"envsnap.errors"}}) == []
+
+
+# --- the platform seam: what differs between Linux and macOS is asked of envsnap.platforms ---
+
+SEAM = "envsnap.platforms"
+# Go's GOOS values (go tool dist list) and the other names of the same systems (sys.platform,
+# uname -s); a platform key is GOOS-GOARCH (``darwin-arm64``).
+SYSTEM_NAMES = frozenset(
+    {
+        *[
+            "aix",
+            "android",
+            "darwin",
+            "dragonfly",
+            "freebsd",
+            "hurd",
+            "illumos",
+            "ios",
+            "js",
+            "linux",
+            "netbsd",
+            "openbsd",
+        ],
+        *["plan9", "solaris", "wasip1", "windows", "zos"],
+        *["win32", "cygwin", "msys", "macos", "macosx"],
+    }
+)
+
+
+def _names_a_system(node: ast.AST) -> bool:
+    """A string literal that is a system's name or a platform key's start (``linux-``), or a
+    tuple, list or set of literals holding one."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_system(item) for item in node.elts)
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    word = node.value.lower()
+    return word in SYSTEM_NAMES or (
+        word.split("-", 1)[0] in SYSTEM_NAMES
+        and word.isprintable()
+        and " " not in word
+        and "-" in word
+    )
+
+
+def _is_sys_platform(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "platform"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
+
+
+def platform_tests(source: str) -> Iterator[int]:
+    """The lines of *source* that compare a system's name with a literal, or test sys.platform."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_a_system(o) or _is_sys_platform(o) for o in operands):
+                yield node.lineno
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("startswith", "endswith", "removeprefix", "partition")
+            and (_is_sys_platform(node.func.value) or any(map(_names_a_system, node.args)))
+        ):
+            yield node.lineno
+
+
+def test_only_the_platform_seam_tells_linux_from_macos() -> None:
+    found = [
+        f"{path.relative_to(REPO)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not within(module_name(path), SEAM)
+        for line in platform_tests(path.read_text())
+    ]
+    assert found == []
+
+
+def test_the_seam_check_sees_each_way_of_asking() -> None:
+    source = (
+        'a = host.system == "darwin"\n'
+        'b = goos != "linux"\n'
+        'c = os_name in ("linux", "freebsd")\n'
+        'd = key.startswith("darwin-")\n'
+        'e = sys.platform.startswith("win")\n'
+        "f = sys.platform == x\n"
+        'g = "Darwin" == uname\n'
+        'h = key == "linux-amd64"\n'
+        'ok = (name == "linuxish", word.startswith("dar"), x == "ios-like thing")\n'
+    )
+    assert list(platform_tests(source)) == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def documented_layers() -> dict[str, tuple[str, ...]]:
+    """Each layer of docs/architecture.md's table and the modules it names (``probes/``: a
+    package and everything in it; ``__init__``: the package envsnap itself)."""
+    text = ARCHITECTURE.read_text().split("## Layers", 1)[1].split("\n## ", 1)[0]
+    layers = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 3 and cells[0] not in ("layer", "---"):
+            layers[cells[0]] = tuple(re.findall(r"`([\w/]+)`", cells[1]))
+    return layers
+
+
+def unplaced(modules: set[str], layers: dict[str, tuple[str, ...]]) -> list[str]:
+    """The modules of *modules* that no layer names."""
+    names = [name for row in layers.values() for name in row]
+
+    def dotted(name: str) -> str:
+        return EVERYTHING if name == "__init__" else f"envsnap.{name.strip('/').replace('/', '.')}"
+
+    single = {dotted(n) for n in names if not n.endswith("/")}
+    packages = {dotted(n) for n in names if n.endswith("/")}
+    return sorted(m for m in modules if m not in single and not any(within(m, p) for p in packages))
+
+
+def test_every_module_is_in_a_layer_of_the_architecture_page() -> None:
+    assert unplaced(set(graph()), documented_layers()) == []
+
+
+def test_the_layer_check_sees_a_module_no_layer_names() -> None:
+    layers = {"host": ("host", "__init__"), "probes": ("probes/",)}
+    modules = {"envsnap", "envsnap.host", "envsnap.probes", "envsnap.probes.cc", "envsnap.hostx"}
+    assert unplaced(modules, layers) == ["envsnap.hostx"]
+    assert unplaced({"envsnap.host.inner"}, layers) == ["envsnap.host.inner"]

@@ -21,7 +21,8 @@ from envsnap.errors import (
     LockError,
     expected_os_error,
 )
-from envsnap.lockfile import LockFile, exclusive, read_lock, render, with_entry, without
+from envsnap.lockfile import LockFile, read_lock, render, with_entry, without
+from envsnap.mutex import exclusive
 from envsnap.probes.collect import Snapshot, take_snapshot
 from envsnap.variants import split_key, user_goflags, variant_host
 from envsnap.workspace import Workspace

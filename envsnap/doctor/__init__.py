@@ -28,6 +28,7 @@ from envsnap.doctor.module import (
     check_test_cycle,
 )
 from envsnap.doctor.toolchain import check_toolchain
+from envsnap.platforms import platform_for
 
 __all__ = [
     "CHECKS",
@@ -69,7 +70,7 @@ MACOS_CHECKS: tuple[Callable[[AppleFacts], Check], ...] = (
 def diagnose(facts: Facts) -> list[Check]:
     """Every check that applies to *facts*' platform, in a stable order; the lock comes last."""
     results = [check(facts) for check in CHECKS]
-    if facts.system == "darwin" and facts.apple is not None:
+    if platform_for(facts.system).has_developer_tools and facts.apple is not None:
         results += [check(facts.apple) for check in MACOS_CHECKS]
     return [*results, check_lock(facts)]
 

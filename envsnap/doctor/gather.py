@@ -26,6 +26,7 @@ from envsnap.doctor.facts import (
 )
 from envsnap.errors import EnvsnapError, HostError, NotInModule
 from envsnap.host import DEFAULT_TIMEOUT, Host
+from envsnap.platforms import platform_for
 from envsnap.probes import apple as apple_probe
 from envsnap.probes import cc, cgo, go, guarded, link, system
 from envsnap.probes.collect import default_library_dirs
@@ -223,7 +224,7 @@ def _cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
         cc_path: str | None = cc.resolve_tool(host, command)
     except HostError:
         cc_path = None
-    apple = gather_apple(host, cc_path) if host.system == "darwin" else None
+    apple = gather_apple(host, cc_path) if platform_for(host.system).has_developer_tools else None
     packages = cgo.cgo_packages(list(facts.packages))
     cxx = any(p.get("cxx") for p in packages)
     # the linker's default dirs, as the lock's probe sees them; none known: the compiler could

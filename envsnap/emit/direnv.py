@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from importlib.resources import files
-from pathlib import PurePosixPath
 from typing import Any
 
 from envsnap.emit import (
@@ -24,7 +23,8 @@ from envsnap.emit import (
 )
 from envsnap.emit.apple import install_fix, sdk_words
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
-from envsnap.ownexports import locked_toolchain
+from envsnap.ownexports import locked_toolchain, versioned_sdk
+from envsnap.platforms import for_key
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
 
 # GOOS-GOARCH -> what `uname -s`-`uname -m` prints there.
@@ -45,7 +45,6 @@ SHELL_OF_MARK = {
     GOMODCACHE_MARK: '"$envsnap_gomodcache"',
     HOME_MARK: '"$HOME"',
 }
-VERSIONED_SDK = re.compile(r"MacOSX\d+(\.\d+)*\.sdk")
 INDENT = "      "
 
 
@@ -80,21 +79,6 @@ def exports(entry: dict[str, Any]) -> dict[str, str]:
         values["GOTOOLCHAIN"] = toolchain
     values.update(variant_exports(entry))
     return values
-
-
-def versioned_sdk(apple: dict[str, Any]) -> str | None:
-    """The locked SDK by a path that names its version (``MacOSX14.0.sdk``), never the
-    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one."""
-    real = str(apple.get("sdk_realpath") or apple.get("sdk_path") or "")
-    if not real.startswith("/"):
-        return None
-    path = PurePosixPath(real)
-    if VERSIONED_SDK.fullmatch(path.name):
-        return real
-    version = str(apple.get("sdk_version", ""))
-    if re.fullmatch(r"\d+(\.\d+)*", version):
-        return str(path.parent / f"MacOSX{version}.sdk")
-    return None
 
 
 def _guarded(name: str, path: str, missing: str) -> list[str]:
@@ -150,7 +134,7 @@ def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
     refuse_nul(values)
     lines = [f"    {UNAME[platform]})  # {safe_comment(platform)}"]
     lines += _resolvers(list(values.values()), module)
-    if platform.startswith("darwin-"):
+    if for_key(platform).has_developer_tools:
         lines += apple_lines(entry)
     lines += [f"{INDENT}export {k}={bash_word(v)}" for k, v in values.items()]
     return [*lines, "      ;;"]

@@ -24,6 +24,7 @@ from envsnap.emit import (
     safe_comment,
     variant_exports,
 )
+from envsnap.platforms import for_key
 from envsnap.vocabulary import brew_formula
 
 DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
@@ -168,7 +169,7 @@ def render_apt(entries: Entries, choice: VariantChoice = DEFAULT_CHOICE) -> tupl
     warnings: list[str] = []
     arms = []
     for platform, entry in entries:
-        if platform.startswith("linux-"):
+        if for_key(platform).package_manager == "apt":
             arms += _apt_arm(platform, entry, warnings)
     if not arms:
         warnings.append("no linux platform in the lock names a Debian package")
@@ -205,7 +206,7 @@ def render_brewfile(
     lines: list[str] = []
     seen: set[str] = set()
     for platform, entry in entries:
-        if not platform.startswith("darwin-"):
+        if for_key(platform).package_manager != "brew":
             continue
         for pin in brew_pins(entry, warnings):
             if pin.name in seen:
@@ -289,7 +290,7 @@ def _compilers(entry: dict[str, Any]) -> dict[str, str]:
 
 
 def _package_step(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]:
-    if platform.startswith("linux-"):
+    if for_key(platform).package_manager == "apt":
         pins = debian_pins(entry, warnings)
         command = "sudo apt-get update && sudo apt-get install -y --no-install-recommends"
         words = [p.apt for p in pins]

@@ -19,6 +19,7 @@ from envsnap.config import Config
 from envsnap.emit import safe_comment, variant_exports
 from envsnap.errors import EXIT_DRIFT, ConfigError, EnvsnapError
 from envsnap.normalize import GOMODCACHE_MARK, MODULE_MARK
+from envsnap.platforms import for_key
 from envsnap.vocabulary import CGO_FLAG_VARIABLES, brew_formula
 
 # An attribute path of nixpkgs: ``zlib``, ``apple-sdk_15``, ``gst_all_1.gstreamer``.
@@ -282,7 +283,7 @@ def plan_shell(platform: str, entry: dict[str, Any], tables: Tables) -> ShellPla
     _go(plan, entry, tables)
     _compiler(plan, entry, tables)
     _libraries(plan, entry, tables)
-    if platform.startswith("darwin-"):
+    if for_key(platform).has_developer_tools:
         _apple_sdk(plan, entry, tables)
     _env(plan, entry)
     return plan

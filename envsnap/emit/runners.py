@@ -20,6 +20,8 @@ from typing import Any
 from envsnap.emit import safe_comment
 from envsnap.emit.apple import clt_release, sdk_words, text, xcode_words
 from envsnap.errors import EXIT_DRIFT, EnvsnapError
+from envsnap.platforms import for_key
+from envsnap.platforms.darwin import DARWIN
 
 CLT = "/Library/Developer/CommandLineTools"
 ARCH = {"arm64": "arm64", "amd64": "x64"}
@@ -50,10 +52,15 @@ def _numbers(version: object) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", str(version or "")))
 
 
-def _macs(goarch: str) -> Iterator[Image]:
+def _images(labels: tuple[str, ...], goarch: str) -> Iterator[Image]:
+    """The images whose label starts with one of *labels*, for *goarch*, in the table's order."""
     for image in images():
-        if image["label"].startswith(("macos-", "xcode-")) and image["arch"] == ARCH.get(goarch):
+        if image["label"].startswith(labels) and image["arch"] == ARCH.get(goarch):
             yield image
+
+
+def _macs(goarch: str) -> Iterator[Image]:
+    return _images(DARWIN.runner_labels, goarch)
 
 
 def _xcodes(image: Image) -> list[Mapping[str, Any]]:
@@ -131,14 +138,12 @@ def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> int:
 
 def choose(platform: str, entry: Mapping[str, Any]) -> Choice | None:
     """The image for *platform*'s job; None for a platform no hosted image runs."""
-    goos, _, goarch = platform.partition("-")
-    if goos == "linux":
-        for image in images():
-            if image["label"].startswith("ubuntu-") and image["arch"] == ARCH.get(goarch):
-                return Choice(image["label"])
+    system, goarch = for_key(platform), platform.partition("-")[2]
+    if not system.runner_labels:
         return None
-    if goos != "darwin":
-        return None
+    if not system.has_developer_tools:
+        found = next(_images(system.runner_labels, goarch), None)
+        return None if found is None else Choice(found["label"])
     apple = entry.get("apple") or {}
     choice = _by_build(apple, goarch) or _by_clt(apple, goarch) or _by_sdk(apple, goarch)
     if choice is not None:

@@ -28,7 +28,9 @@ CLT_RECEIPTS = (f"{CLT_RECEIPT}.plist", f"{CLT_RECEIPT}.bom")
 
 def applies(host: Host) -> bool:
     """Whether *host* has Apple's developer tools to probe."""
-    return host.system == "darwin"
+    from envsnap.platforms import platform_for
+
+    return platform_for(host.system).has_developer_tools
 
 
 def tool_inputs(section: Section) -> list[str]:

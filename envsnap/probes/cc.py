@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from envsnap import quoted
 from envsnap.errors import HostError
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
+from envsnap.platforms import platform_for
 from envsnap.probes import Section, capped
 
-DEFAULT_CC = {"darwin": "clang", "linux": "gcc"}
-DEFAULT_CXX = {"darwin": "clang++", "linux": "g++"}
 WRAPPERS = frozenset({"ccache", "sccache", "distcc", "icecc", "buildcache"})
 # The /usr/bin shims and the developer-dir tool each runs: cc, gcc and clang all run Apple clang.
 XCRUN_SHIMS = {
@@ -55,9 +54,9 @@ def go_words(go_env: dict[str, str], key: str, default: str = "") -> list[str]:
 
 def compiler_words(go_env: dict[str, str], system: str, cxx: bool = False) -> list[str]:
     """CC (or CXX) split into words, as go splits it."""
-    defaults = DEFAULT_CXX if cxx else DEFAULT_CC
-    default = defaults.get(system, "c++" if cxx else "cc")
-    return go_words(go_env, "CXX" if cxx else "CC", default) or [defaults.get(system, "cc")]
+    platform = platform_for(system)
+    default = platform.default_cxx if cxx else platform.default_cc
+    return go_words(go_env, "CXX" if cxx else "CC", default) or [default]
 
 
 # The driver options that choose the programs it runs: ``-B DIR`` puts DIR first in its program
@@ -171,7 +170,9 @@ def describe_binary(host: Host, path: str, version_argv: list[str], stream: str)
 def xcrun_target(host: Host, path: str) -> str | None:
     """The developer-dir tool a macOS ``/usr/bin`` shim runs (``xcrun --find``), or None."""
     tool = XCRUN_SHIMS.get(posixpath.basename(path))
-    if host.system != "darwin" or posixpath.dirname(path) != "/usr/bin" or tool is None:
+    if not platform_for(host.system).has_developer_tools or tool is None:
+        return None
+    if posixpath.dirname(path) != "/usr/bin":
         return None
     try:
         result = host.run(["xcrun", "--find", tool])
@@ -212,7 +213,7 @@ def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Sec
 def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
     """``ld -v`` on macOS (ld64 vs the Xcode 15+ linker); on Linux the ``ld`` that gcc or clang
     runs, asked with the options of CC and $CGO_LDFLAGS that choose it (``-B DIR``)."""
-    if host.system == "darwin":
+    if platform_for(host.system).linker_on_path:
         ld = host.which("ld")
         if ld is None:
             raise ToolNotFound("`ld` is not on PATH", "install the Xcode Command Line Tools")

@@ -14,6 +14,7 @@ from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Packages, Variant
 from envsnap.errors import BrokenGoFile, EnvsnapError, HostError
 from envsnap.host import Host
 from envsnap.normalize import PathNormalizer, check_secrets, prune
+from envsnap.platforms import platform_for
 from envsnap.probecache import Inputs, Probe, ProbeCache, path_dirs_searched
 from envsnap.probes import (
     Section,
@@ -54,7 +55,7 @@ class Snapshot:
         return entry_key(self.platform, self.variant)
 
 
-def _darwin_dirs(apple_section: Section) -> list[str]:
+def _sdk_dirs(apple_section: Section) -> list[str]:
     sdk = apple_section.get("sdk_realpath")
     return ([f"{sdk}/usr/lib"] if sdk else []) + ["/usr/local/lib"]
 
@@ -63,8 +64,8 @@ def default_library_dirs(
     host: Host, go_env: dict[str, str], apple_section: Section, cxx: bool = False
 ) -> list[str]:
     """Where the link driver's linker looks after the -L dirs; empty when it cannot say."""
-    if host.system == "darwin":
-        return _darwin_dirs(apple_section)
+    if platform_for(host.system).library_dirs_from_sdk:
+        return _sdk_dirs(apple_section)
     try:
         return link.linker_search_dirs(host, link.search_driver(go_env, host.system, cxx))
     except EnvsnapError:
@@ -280,6 +281,7 @@ def take_snapshot(
     ``verify`` re-checking a drift); without, GNU ld's search is modelled (fast).
     """
     module_dir = host.module_dir(local_module_dir)
+    system = platform_for(host.system)
     go_bin = go.find_go(host)
     probes = Probes(host, module_dir, cache)
     if variant.tags:  # the user's GOFLAGS, memoised, with the variant's tags added
@@ -298,7 +300,9 @@ def take_snapshot(
         packages = cgo_section.get("packages", [])
         cxx = any(p.get("cxx") for p in packages)
         cxx_f = pool.submit(probes.compiler, go_env, True) if cxx else None
-        dirs = probes.library_dirs(go_env, apple_f.result(), cxx and host.system != "darwin")
+        dirs = probes.library_dirs(
+            go_env, apple_f.result(), cxx and not system.library_dirs_from_sdk
+        )
         compilers = (compiler_f.result(), cxx_f.result() if cxx_f else None)
         libs, owners = probes.libraries(packages, go_env, dirs, trace, tool_files(*compilers))
         apple_section = apple_f.result()
@@ -319,7 +323,7 @@ def take_snapshot(
             "libraries": libs,
         }
     go_section["env"] = check_secrets(go_env, "go env")
-    if host.system == "darwin":
+    if system.has_developer_tools:
         entry["apple"] = apple_section
     if not variant.is_default:
         entry["variant"] = variant.name

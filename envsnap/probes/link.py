@@ -31,12 +31,12 @@ from typing import Any
 
 from envsnap.errors import EnvsnapError
 from envsnap.host import CommandResult, Host, ToolNotFound
+from envsnap.platforms import platform_for
 from envsnap.probes import printed_text
 from envsnap.probes.cc import compiler_words, go_words, program_options
 
 Key = tuple[str, str]  # ("ldflags", "-l name or :file") or ("pkg-config", module)
 
-SUFFIXES = {"darwin": (".tbd", ".dylib", ".so", ".a"), "linux": (".so", ".a")}
 STATIC_ON = frozenset({"-Bstatic", "-static", "-dn", "-non_shared"})
 STATIC_OFF = frozenset({"-Bdynamic", "-dy", "-call_shared"})
 # driver options whose value is the next word (that word is no input file)
@@ -307,9 +307,7 @@ def candidates(host: Host, item: Input) -> list[str]:
     """The file names ``-l`` tries in each directory, in the linker's order."""
     if item.name.startswith(":"):
         return [item.name[1:]]
-    if item.static and host.system != "darwin":
-        return [f"lib{item.name}.a"]
-    return [f"lib{item.name}{s}" for s in SUFFIXES.get(host.system, SUFFIXES["linux"])]
+    return platform_for(host.system).library_names(item.name, item.static)
 
 
 def find_in_dirs(host: Host, names: list[str], dirs: Iterable[str]) -> str | None:
@@ -340,7 +338,7 @@ def find_input(host: Host, item: Input, dirs: Sequence[str], cwd: str) -> str | 
 
 def ld_script_members(host: Host, path: str, dirs: Sequence[str], cwd: str) -> list[str]:
     """Files a GNU ld script (glibc's ``libm.so``) makes the linker open; [] for a library."""
-    if host.system == "darwin":  # ld64 has no linker scripts
+    if not platform_for(host.system).reads_linker_scripts:
         return []
     info = host.stat(path)
     if info is None or info.size > 16 * 1024:
@@ -407,7 +405,7 @@ def _with_failures(plan: LinkPlan) -> dict[Key, Resolution]:
 
 
 def trace_flag(host: Host) -> str:
-    return "-Wl,-t" if host.system == "darwin" else "-Wl,--trace"
+    return platform_for(host.system).linker_trace_flag
 
 
 def resolve_traced(host: Host, plan: LinkPlan) -> dict[Key, Resolution]:

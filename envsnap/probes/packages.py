@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host
+from envsnap.platforms import platform_for
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 _NIX = re.compile(r"^/nix/store/[0-9a-z]{32}-(?P<name>[^/]+)")
@@ -69,7 +70,9 @@ def _run(host: Host, argv: list[str]) -> str:
 def dpkg_owners(host: Host, paths: Iterable[str]) -> dict[str, str]:
     """*paths* (as given) -> "package version" of the Debian package that owns each."""
     wanted = {p: _names(p) for p in dict.fromkeys(paths) if p.startswith("/")}
-    if not wanted or host.system != "linux" or host.which("dpkg-query") is None:
+    if not wanted or platform_for(host.system).package_manager != "apt":
+        return {}
+    if host.which("dpkg-query") is None:
         return {}
     asked = sorted({name for names in wanted.values() for name in names})
     owner_of = parse_search(_run(host, ["dpkg-query", "-S", *asked]))

@@ -7,6 +7,7 @@ import re
 from xml.parsers.expat import ExpatError
 
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
+from envsnap.platforms import platform_for
 from envsnap.probes import Section
 
 SYSTEM_VERSION_PLIST = "/System/Library/CoreServices/SystemVersion.plist"
@@ -60,4 +61,4 @@ def probe_macos(host: Host) -> Section:
 
 
 def probe_os(host: Host) -> Section:
-    return probe_macos(host) if host.system == "darwin" else probe_linux(host)
+    return probe_linux(host) if platform_for(host.system).reads_os_release else probe_macos(host)

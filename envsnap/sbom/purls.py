@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envsnap.emit.native import BREW_FORMULA, DEBIAN_NAME, DEBIAN_VERSION, DPKG_ARCH
+from envsnap.platforms import platform_for
 from envsnap.vocabulary import brew_formula
 
 DEBIAN_VENDOR = re.compile(r"[a-z0-9][a-z0-9._-]*")  # os-release's ID: debian, ubuntu, …
@@ -38,7 +39,8 @@ def debian(package: object, entry: Mapping[str, Any]) -> str | None:
     (``package = "zlib1g-dev 1:1.2.13.dfsg-1"``) on a Debian-family system."""
     os_section = entry.get("os") or {}
     vendor = str(os_section.get("id") or "").lower()
-    if not isinstance(package, str) or os_section.get("goos") != "linux":
+    goos = os_section.get("goos")
+    if not isinstance(package, str) or platform_for(str(goos or "")).package_manager != "apt":
         return None
     name, _, version = package.partition(" ")
     if not (DEBIAN_NAME.fullmatch(name) and DEBIAN_VERSION.fullmatch(version)):

@@ -18,7 +18,8 @@ import pytest
 
 from envsnap import cli
 from envsnap.errors import LockError
-from envsnap.lockfile import entry_digest, remove_stale_temporaries
+from envsnap.lockfile import entry_digest
+from envsnap.mutex import remove_stale_temporaries
 from tests.conftest import RECORDINGS, envsnap, unavailable, write_module
 
 BASE = RECORDINGS / "macos14-arm64-clt-zlib"
@@ -134,7 +135,7 @@ def test_a_filesystem_that_cannot_lock_a_folder_gets_a_mutex_file(
     import fcntl
     import stat
 
-    from envsnap import lockfile
+    from envsnap import mutex
 
     real_flock = fcntl.flock
 
@@ -144,13 +145,13 @@ def test_a_filesystem_that_cannot_lock_a_folder_gets_a_mutex_file(
         real_flock(fd, op)
 
     monkeypatch.setattr(fcntl, "flock", nfs_like)
-    monkeypatch.setattr(lockfile, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(mutex, "LOCK_WAIT_SECONDS", 0.2)
     lock = tmp_path / "envsnap.lock"
-    with lockfile.exclusive(lock):
+    with mutex.exclusive(lock):
         assert (tmp_path / ".envsnap.lock.mutex").exists()
-        with pytest.raises(LockError, match="another envsnap"), lockfile.exclusive(lock):
+        with pytest.raises(LockError, match="another envsnap"), mutex.exclusive(lock):
             pass
-    with lockfile.exclusive(lock):
+    with mutex.exclusive(lock):
         pass
 
 
