@@ -42,7 +42,8 @@ def stamp_recording(directory: Path) -> list[str]:
     manifest = json.loads((directory / "host.json").read_text())
     stats, files = manifest.setdefault("stat", {}), manifest.get("files", {})
     when = receipt_time(host)
-    paths = {p for p in apple.tool_inputs(section) if p in stats or files.get(p)}
+    # a path recorded as missing (null) stays missing
+    paths = {p for p in apple.tool_inputs(section) if stats.get(p) is not None or files.get(p)}
     if when is not None:
         paths.add(apple.CLT_RECEIPTS[0])
     for inode, path in enumerate(sorted(paths), start=101):
