@@ -43,7 +43,7 @@ else:  # pydantic validates only typing_extensions' TypedDict before 3.12
 Comparison = Literal["identity", "version", "presentation"]
 
 # Plain data as JSON and TOML hold it: what an entry, a document or a cache is made of.
-Json: TypeAlias = str | int | float | bool | None | list["Json"] | dict[str, "Json"]
+Json: TypeAlias = str | int | float | bool | list["Json"] | dict[str, "Json"] | None
 JsonObject: TypeAlias = dict[str, Json]
 
 

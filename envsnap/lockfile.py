@@ -320,9 +320,7 @@ def _same_content(old: Entry, fresh: Entry) -> bool:
     return bool(unknown) and content_of(known) == content_of(fresh)
 
 
-def readable_entry(
-    label: str, platform: str, entry: Entry
-) -> tuple[Entry, str | None]:
+def readable_entry(label: str, platform: str, entry: Entry) -> tuple[Entry, str | None]:
     """A locked *entry* as this envsnap compares it: validated (a wrong type is a LockError),
     without the fields a newer envsnap added; and the note naming those, if any."""
     from envsnap.snapshot import known_part, validate_entry
