@@ -12,7 +12,7 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from functools import cache
-from typing import Union, cast, get_args, get_origin, get_type_hints, is_typeddict
+from typing import Union, cast, get_args, get_origin, get_type_hints
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
@@ -35,8 +35,8 @@ def _adapter() -> TypeAdapter[Entry]:
 
 def _shape_in(hint: object) -> tuple[type | None, bool]:
     """The section a field holds (itself, optional or as list items), and whether in a list."""
-    if is_typeddict(hint):
-        return cast(type, hint), False
+    if isinstance(hint, type) and hasattr(hint, "__required_keys__"):  # a TypedDict
+        return hint, False
     origin = get_origin(hint)
     args = get_args(hint)
     if origin is list:
