@@ -110,7 +110,7 @@ class Config:
     track_env: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
-    nix: NixSettings = field(default_factory=lambda: NixSettings())
+    nix: NixSettings = field(default_factory=NixSettings)
     raw: Mapping[str, object] = field(default_factory=dict)  # the file as TOML parsed it
     variants: tuple[Variant, ...] = ()  # the declared ones, by name; the default is implicit
     packages: Packages = THE_WHOLE_MODULE  # [packages]: the default variant's set

@@ -243,14 +243,14 @@ def cgo_facts(host: Host, facts: Facts) -> CgoFacts:
         cc_path: str | None = cc.resolve_tool(host, command)
     except HostError:
         cc_path = None
-    section = guarded(lambda: apple_probe.probe_apple(host)) if host.system == "darwin" else {}
-    apple = gather_apple(host, cc_path, apple_section(section)) if host.system == "darwin" else None
+    section = guarded(lambda: apple_probe.probe_apple(host)) if host.system == "darwin" else None
+    apple = gather_apple(host, cc_path, apple_section(section)) if section is not None else None
     listed = cgo.cgo_packages(list(facts.packages))
     packages = cgo_packages(listed)
     cxx = any(p.get("cxx") for p in packages)
     # the linker's default dirs, as the lock's probe sees them; none known: the compiler could
     # not say (the darwin list is never empty)
-    search = default_library_dirs(host, facts.go_env, section, cxx) or None
+    search = default_library_dirs(host, facts.go_env, section or {}, cxx) or None
     pkg_config = facts.go_env.get("PKG_CONFIG") or "pkg-config"
     root = facts.module_root or facts.directory
     plan = link.link_plan(host, listed, facts.go_env, root, pkg_config)
