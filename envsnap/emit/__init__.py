@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from envsnap import __version__
+from envsnap.entry import Content
 from envsnap.errors import LockError
 
 MARKER = "envsnap:generated"
@@ -54,16 +54,16 @@ def header(comment: str, flag: str, choice: VariantChoice = DEFAULT_CHOICE) -> s
     )
 
 
-def variant_exports(entry: dict[str, Any]) -> dict[str, str]:
+def variant_exports(entry: Content) -> dict[str, str]:
     """What makes a shell build the entry's variant: GOFLAGS with its build tags (as locked),
     and ENVSNAP_VARIANT, which `envsnap verify` checks by default."""
     values: dict[str, str] = {}
-    go = entry.get("go", {})
-    goflags = go.get("env", {}).get("GOFLAGS")
+    go = entry["go"]
+    goflags = go["env"].get("GOFLAGS")
     if go.get("tags") and isinstance(goflags, str):
         values["GOFLAGS"] = goflags
-    if isinstance(entry.get("variant"), str):
-        values["ENVSNAP_VARIANT"] = entry["variant"]
+    if isinstance(variant := entry.get("variant"), str):
+        values["ENVSNAP_VARIANT"] = variant
     return values
 
 
