@@ -78,12 +78,13 @@ def safe_comment(text: str) -> str:
 
 
 def refuse_nul(values: Mapping[str, str]) -> None:
-    """A value with a NUL byte cannot be written: bash cuts a word there and Nix refuses it, so
-    the file would set another value than the lock's. Refused by the variable's name."""
+    """A value with a NUL byte cannot be written: bash cuts a word there, Nix refuses it and a
+    workflow's step hands it to a process that cannot take it, so the file would set another
+    value than the lock's. Refused by the variable's name."""
     for name, value in values.items():
         if "\0" in value:
             raise LockError(
-                f"{safe_comment(name)} in envsnap.lock holds a NUL byte, which no .envrc or Nix "
-                "file can carry",
+                f"{safe_comment(name)} in envsnap.lock holds a NUL byte, which no .envrc, Nix file "
+                "or workflow can carry",
                 "run `envsnap lock` to lock the value again (it refuses a NUL byte)",
             )

@@ -19,6 +19,7 @@ from envsnap.emit import (
     DEFAULT_CHOICE,
     VariantChoice,
     header,
+    refuse_nul,
     runners,
     safe_comment,
     variant_exports,
@@ -237,6 +238,7 @@ def _job(platform: str, entry: Entry, warnings: list[str]) -> list[str] | None:
     env.update(_compilers(entry))
     if choice.developer_dir:
         env["DEVELOPER_DIR"] = choice.developer_dir
+    refuse_nul(env)  # a JSON escape would hand the step another value than the lock's
     if choice.note:
         warnings.append(f"{safe_comment(platform)}: {choice.note}")
     job = [f"  {platform}:", f"    name: {_s('go test (' + platform + ')')}"]
