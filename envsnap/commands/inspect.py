@@ -82,16 +82,16 @@ def _compare(binaries: list[Binary], args: argparse.Namespace) -> int:
         results: list[Row] = []
         for binary in binaries:
             checked = [
-                (binary, piece, *_entry_findings(lock, name, piece, args, policy, binary.path))
+                (binary, piece, *entry_findings(lock, name, piece, args, policy, binary.path))
                 for piece in binary.slices
             ]
-            results += _slices_without_entry(checked)
+            results += slices_without_entry(checked)
     finally:
         ws.close()
     return _emit(results, name, args)
 
 
-def _entry_findings(
+def entry_findings(
     lock: LockFile, name: str, piece: Slice, args: argparse.Namespace, policy: Policy, path: str
 ) -> tuple[str, list[Finding]]:
     from envsnap import checking
@@ -105,7 +105,7 @@ def _entry_findings(
     return key, inspect_slice(piece, locked, path, policy)
 
 
-def _slices_without_entry(checked: list[Row]) -> list[Row]:
+def slices_without_entry(checked: list[Row]) -> list[Row]:
     """A universal binary may hold slices for platforms the lock does not cover: while one of
     its slices has an entry, the others are a warning, not an error."""
     from dataclasses import replace

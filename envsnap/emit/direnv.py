@@ -9,10 +9,9 @@ to install; ``GOTOOLCHAIN`` pins the locked Go release so that go itself fetches
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import PurePosixPath
-from typing import Any
 
 from envsnap.emit import (
     DEFAULT_CHOICE,
@@ -23,6 +22,7 @@ from envsnap.emit import (
     variant_exports,
 )
 from envsnap.emit.apple import install_fix, sdk_words
+from envsnap.entry import AppleSection, Entry
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
 from envsnap.ownexports import locked_toolchain
 from envsnap.vocabulary import CGO_TOOL_VARIABLES as GO_ENV_EXPORTS
@@ -65,16 +65,15 @@ def bash_word(value: str) -> str:
     return "".join(parts) or "''"
 
 
-def exports(entry: dict[str, Any]) -> dict[str, str]:
+def exports(entry: Entry) -> dict[str, str]:
     """The unconditional exports of one locked platform, by name (values still marked)."""
     values: dict[str, str] = {}
-    go = entry.get("go", {})
-    go_env = go.get("env", {})
+    go_env = entry["go"]["env"]
     for name in GO_ENV_EXPORTS:
-        if isinstance(go_env.get(name), str) and go_env[name] != "":
-            values[name] = go_env[name]
-    if isinstance(entry.get("env", {}).get("PKG_CONFIG_PATH"), str):
-        values["PKG_CONFIG_PATH"] = entry["env"]["PKG_CONFIG_PATH"]
+        if value := go_env.get(name):
+            values[name] = value
+    if (pkg_config_path := entry["env"].get("PKG_CONFIG_PATH")) is not None:
+        values["PKG_CONFIG_PATH"] = pkg_config_path
     toolchain = locked_toolchain(entry)
     if toolchain:
         values["GOTOOLCHAIN"] = toolchain
@@ -82,19 +81,25 @@ def exports(entry: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def versioned_sdk(apple: dict[str, Any]) -> str | None:
+def versioned_sdk(apple: Mapping[str, object]) -> str | None:
     """The locked SDK by a path that names its version (``MacOSX14.0.sdk``), never the
-    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one."""
-    real = str(apple.get("sdk_realpath") or apple.get("sdk_path") or "")
+    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one.
+    (*apple* is read as plain data: verify passes the section of a lock no schema checked.)"""
+    real = _text(apple, "sdk_realpath") or _text(apple, "sdk_path")
     if not real.startswith("/"):
         return None
     path = PurePosixPath(real)
     if VERSIONED_SDK.fullmatch(path.name):
         return real
-    version = str(apple.get("sdk_version", ""))
+    version = _text(apple, "sdk_version")
     if re.fullmatch(r"\d+(\.\d+)*", version):
         return str(path.parent / f"MacOSX{version}.sdk")
     return None
+
+
+def _text(section: Mapping[str, object], key: str) -> str:
+    value = section.get(key)
+    return value if isinstance(value, str) else ""
 
 
 def _guarded(name: str, path: str, missing: str) -> list[str]:
@@ -108,13 +113,13 @@ def _guarded(name: str, path: str, missing: str) -> list[str]:
     ]
 
 
-def apple_lines(entry: dict[str, Any]) -> list[str]:
+def apple_lines(entry: Entry) -> list[str]:
     """DEVELOPER_DIR and SDKROOT, each exported only where the locked one exists."""
-    apple = entry.get("apple") or {}
+    apple = entry.get("apple", AppleSection())
     lines: list[str] = []
     devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
     fix = install_fix(apple)
-    if isinstance(devdir, str) and devdir.startswith("/"):
+    if devdir is not None and devdir.startswith("/"):
         lines += _guarded(
             "DEVELOPER_DIR",
             devdir,
@@ -145,7 +150,7 @@ def _resolvers(values: Sequence[str], module: str) -> list[str]:
     return lines
 
 
-def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
+def _case_arm(platform: str, entry: Entry, module: str) -> list[str]:
     values = exports(entry)
     refuse_nul(values)
     lines = [f"    {UNAME[platform]})  # {safe_comment(platform)}"]
@@ -157,7 +162,7 @@ def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
 
 
 def render_envrc(
-    entries: Sequence[tuple[str, dict[str, Any]]],
+    entries: Sequence[tuple[str, Entry]],
     choice: VariantChoice = DEFAULT_CHOICE,
     module_dir: str = ".",
 ) -> tuple[str, list[str]]:
