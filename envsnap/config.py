@@ -27,9 +27,10 @@ packages = { exclude = [] }      # its own package set (each key defaults to [pa
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from envsnap.errors import ConfigError
 from envsnap.gopattern import clean
@@ -50,6 +51,20 @@ MAX_PATTERN = 1024  # characters of one pattern
 # go's meta-packages: envsnap locks the module's own packages and what they import
 _META = ("all", "std", "cmd", "tool", "work")
 _PATTERN_CHARS = re.compile(r"[^\s\x00-\x1f\x7f@\\]+")
+
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # as envsnap.entry: pydantic validates only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
+
+
+class NixSettings(TypedDict, total=False):
+    """``[nix]``: the nixpkgs pin and attribute overrides for ``envsnap emit`` (docs/emit.md)."""
+
+    nixpkgs: str
+    nixpkgs_sha256: str
+    tarball_url: str  # documented in docs/emit.md; not among the keys load_config accepts
+    attributes: dict[str, dict[str, object]]  # [nix.attributes.<table>]: name = attribute
 
 
 @dataclass(frozen=True)
@@ -95,8 +110,8 @@ class Config:
     track_env: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
-    nix: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
+    nix: NixSettings = field(default_factory=NixSettings)
+    raw: Mapping[str, object] = field(default_factory=dict)  # the file as TOML parsed it
     variants: tuple[Variant, ...] = ()  # the declared ones, by name; the default is implicit
     packages: Packages = THE_WHOLE_MODULE  # [packages]: the default variant's set
 
@@ -125,10 +140,10 @@ def _bad(message: str) -> ConfigError:
     return ConfigError(f"{CONFIG_NAME}: {message}", f"fix {CONFIG_NAME} (see docs/config.md)")
 
 
-def _string_list(value: Any, where: str) -> tuple[str, ...]:
+def _string_list(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _bad(f"{where} must be a list of strings")
-    return tuple(value)
+    return tuple(str(v) for v in value)
 
 
 def _pattern_problem(pattern: str) -> str | None:
@@ -146,7 +161,7 @@ def _pattern_problem(pattern: str) -> str | None:
     return None
 
 
-def _patterns(value: Any, where: str) -> tuple[str, ...]:
+def _patterns(value: object, where: str) -> tuple[str, ...]:
     patterns = _string_list(value, where)
     if len(patterns) > MAX_PATTERNS:
         raise _bad(f"{where} has {len(patterns)} patterns; at most {MAX_PATTERNS}")
@@ -158,7 +173,7 @@ def _patterns(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clean(pattern) for pattern in patterns))
 
 
-def _packages(table: Any, where: str, base: Packages = THE_WHOLE_MODULE) -> Packages:
+def _packages(table: object, where: str, base: Packages = THE_WHOLE_MODULE) -> Packages:
     """A ``packages`` table; each key it leaves out comes from *base*."""
     if not isinstance(table, dict):
         raise _bad(f"{where} must be a table (include = [...], exclude = [...])")
@@ -173,7 +188,7 @@ def _packages(table: Any, where: str, base: Packages = THE_WHOLE_MODULE) -> Pack
     )
 
 
-def _variant(name: str, table: Any, base: Packages) -> Variant:
+def _variant(name: str, table: object, base: Packages) -> Variant:
     where = f"[variants.{name}]"
     if not _VARIANT_NAME.fullmatch(name) or name == DEFAULT_VARIANT:
         raise _bad(f"{where}: a variant name is letters, digits, '.', '_' or '-', not 'default'")
@@ -197,7 +212,7 @@ def _variant(name: str, table: Any, base: Packages) -> Variant:
     return Variant(name, tuple(sorted(set(tags))), packages)
 
 
-def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
+def _table(doc: Mapping[str, object], name: str) -> dict[str, object]:
     """The table *name* of the file ({} when absent), refused when it is not a table."""
     table = doc.get(name, {})
     if not isinstance(table, dict):
@@ -205,15 +220,15 @@ def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return table
 
 
-def _severity(doc: dict[str, Any]) -> dict[str, str]:
+def _severity(doc: Mapping[str, object]) -> dict[str, str]:
     severity = _table(doc, "severity")
     bad = [key for key, value in severity.items() if value not in SEVERITIES]
     if bad:
         raise _bad(f"[severity] {bad[0]!r} must be one of {', '.join(SEVERITIES)}")
-    return dict(severity)
+    return {key: str(value) for key, value in severity.items()}
 
 
-def _nix(doc: dict[str, Any]) -> dict[str, Any]:
+def _nix(doc: Mapping[str, object]) -> NixSettings:
     nix = _table(doc, "nix")
     unknown = sorted(set(nix) - set(_NIX_KEYS))
     if unknown:
@@ -226,10 +241,17 @@ def _nix(doc: dict[str, Any]) -> dict[str, Any]:
         isinstance(table, dict) for table in attributes.values()
     ):
         raise _bad("[nix.attributes] must be a table of tables (see docs/emit.md)")
-    return dict(nix)
+    settings = NixSettings()
+    if isinstance(rev := nix.get("nixpkgs"), str):
+        settings["nixpkgs"] = rev
+    if isinstance(sha := nix.get("nixpkgs_sha256"), str):
+        settings["nixpkgs_sha256"] = sha
+    if "attributes" in nix:
+        settings["attributes"] = {str(name): dict(table) for name, table in attributes.items()}
+    return settings
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path) -> Mapping[str, object] | None:
     """The parsed file, or None when there is none."""
     import tomllib
 
@@ -250,7 +272,7 @@ def _read(path: Path) -> dict[str, Any] | None:
         raise _bad(f"is refused: {exc}") from None
 
 
-def _variants(doc: dict[str, Any], base: Packages) -> tuple[Variant, ...]:
+def _variants(doc: Mapping[str, object], base: Packages) -> tuple[Variant, ...]:
     tables = doc.get("variants", {})
     if not isinstance(tables, dict):
         raise _bad("[variants] must be a table of [variants.NAME] tables")

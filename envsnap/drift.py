@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from envsnap import gover
+from envsnap.entry import Comparison, GoSection, Tool, fields_of_kind
 from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
@@ -171,17 +172,14 @@ NOTHING_TO_DO = (
 
 # What identifies a tool binary. Its path and the command that named it are presentation: the
 # same compiler reached through /bin (a merged-/usr symlink) or another PATH entry is the same.
-# The kinds are declared on the lock's models (envsnap.snapshot).
-# (imported when a rule first asks: verify's clean path imports this module, never pydantic)
+# The kinds are declared on the entry's fields (envsnap.entry).
 
 
 @functools.cache
-def kinds(section: str, *wanted: str) -> tuple[str, ...]:
-    """The fields of the lock's *section* model ("tool", "go") declared with a *wanted* kind."""
-    from envsnap.snapshot import GoSection, Tool, fields_of_kind
-
-    model = {"tool": Tool, "go": GoSection}[section]
-    return fields_of_kind(model, *wanted)  # type: ignore[arg-type]
+def kinds(section: str, *wanted: Comparison) -> tuple[str, ...]:
+    """The fields of the entry's *section* ("tool", "go") declared with a *wanted* kind."""
+    shape = {"tool": Tool, "go": GoSection}[section]
+    return fields_of_kind(shape, *wanted)
 
 
 _TOOL_LABELS = {"compiler": "C compiler", "linker": "linker", "cxx": "C++ compiler"}

@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+
+from envsnap.entry import Json, JsonObject
 
 _PUNCTUATION = "()[]{},"
 # The verbs go reads in a block: go.mod's (module, godebug, require, exclude, replace, retract,
@@ -266,18 +267,18 @@ def _deprecation(line: Line) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _version_pair(path: str, version: str) -> dict[str, str]:
+def _version_pair(path: str, version: str) -> JsonObject:
     return {"Path": path, **({"Version": version} if version else {})}
 
 
-def _retract(line: Line) -> dict[str, str]:
+def _retract(line: Line) -> JsonObject:
     args = [a for a in line.args if a not in ("[", "]", ",")]
     low, high = (args[0], args[-1]) if args else ("", "")
     rationale = "\n".join(_comments(line))
     return {"Low": low, "High": high, **({"Rationale": rationale} if rationale else {})}
 
 
-def _require(line: Line) -> dict[str, Any]:
+def _require(line: Line) -> JsonObject:
     indirect = line.suffix == "indirect" or line.suffix.startswith("indirect;")
     return {
         "Path": line.args[0],
@@ -286,9 +287,9 @@ def _require(line: Line) -> dict[str, Any]:
     }
 
 
-def to_json(mod: ModFile, work: bool = False) -> dict[str, Any]:
+def to_json(mod: ModFile, work: bool = False) -> JsonObject:
     """What ``go mod edit -json`` (or, with *work*, ``go work edit -json``) prints for *mod*."""
-    doc: dict[str, Any] = {}
+    doc: JsonObject = {}
     module = mod.first("module")
     if module is not None and not work:
         deprecated = _deprecation(module)
@@ -303,7 +304,7 @@ def to_json(mod: ModFile, work: bool = False) -> dict[str, Any]:
     godebug = [a.partition("=") for line in mod.all("godebug") for a in line.args[:1]]
     if godebug and not work:
         doc["GoDebug"] = [{"Key": key, "Value": value} for key, _, value in godebug]
-    sections: list[tuple[str, list[Any]]] = [
+    sections: list[tuple[str, list[Json]]] = [
         ("Use", [{"DiskPath": path} for path in mod.uses] if work else []),
         ("Require", [_require(line) for line in mod.all("require")]),
         ("Exclude", [_version_pair(*line.args[:2]) for line in mod.all("exclude")]),
@@ -316,7 +317,7 @@ def to_json(mod: ModFile, work: bool = False) -> dict[str, Any]:
     return doc
 
 
-def _replace_json(replace: Replace) -> dict[str, Any]:
+def _replace_json(replace: Replace) -> JsonObject:
     return {
         "Old": _version_pair(replace.old_path, replace.old_version),
         "New": _version_pair(replace.new_path, replace.new_version),

@@ -10,11 +10,13 @@ changes git merges cleanly. An older schema is migrated in memory (:mod:`envsnap
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from envsnap import DISTRIBUTION, __version__
+from envsnap.entry import Content, Entry, Json, JsonObject
 from envsnap.errors import LockError
 from envsnap.lockformat import SCHEMA as SCHEMA
 from envsnap.lockformat import canonical_json as canonical_json
@@ -40,12 +42,12 @@ MAX_LOCK = 4 * 1024 * 1024
 _CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 
 
-def content_of(entry: dict[str, Any]) -> dict[str, Any]:
+def content_of(entry: Content) -> Content:
     """An entry without the fields that say who wrote it (digest, envsnap version)."""
-    return {k: v for k, v in entry.items() if k not in _FIRST_KEYS}
+    return cast(Content, {k: v for k, v in entry.items() if k not in _FIRST_KEYS})
 
 
-def _sorted(data: Any) -> Any:
+def _sorted(data: Json) -> Json:
     if isinstance(data, dict):
         return {k: _sorted(data[k]) for k in sorted(data)}
     if isinstance(data, list):
@@ -53,10 +55,11 @@ def _sorted(data: Any) -> Any:
     return data
 
 
-def make_entry(content: dict[str, Any]) -> dict[str, Any]:
+def make_entry(content: Content) -> Entry:
     """A complete entry: the writing envsnap's version, the digest, then the sorted sections."""
-    entry = {"envsnap": __version__, **_sorted(content_of(content))}
-    return {"envsnap": entry["envsnap"], "digest": entry_digest(entry), **content_of(entry)}
+    sections = cast(JsonObject, _sorted(cast(JsonObject, content_of(content))))
+    digest = entry_digest({"envsnap": __version__, **sections})
+    return cast(Entry, {"envsnap": __version__, "digest": digest, **sections})
 
 
 @dataclass
@@ -65,11 +68,11 @@ class LockFile:
 
     path: Path
     schema: int = SCHEMA
-    platforms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    platforms: dict[str, Entry] = field(default_factory=dict)  # as read: see readable_entry
     given_blocks: dict[str, str] | None = None
     text: str = ""  # what it was parsed from; its blocks are split out only when written
     envsnap_min: str = FIRST_VERSION  # the oldest envsnap that can read it
-    extra: dict[str, Any] = field(default_factory=dict)  # top-level keys of a newer envsnap
+    extra: JsonObject = field(default_factory=dict)  # top-level keys of a newer envsnap
     head: str = ""  # the text before the first table, when it holds exactly the top-level keys
 
     @property
@@ -108,7 +111,7 @@ def _own_version() -> tuple[int, int, int] | None:
     return version_key(re.sub(r"^(\d+\.\d+(?:\.\d+)?)\D.*$", r"\1", __version__))
 
 
-def _reader_minimum(path: Path, doc: dict[str, Any]) -> str:
+def _reader_minimum(path: Path, doc: JsonObject) -> str:
     """The lock's `envsnap_min`; refused when this envsnap is older than that."""
     wanted = doc.get(MIN_KEY, FIRST_VERSION)
     needed = version_key(wanted) if isinstance(wanted, str) else None
@@ -122,7 +125,7 @@ def _reader_minimum(path: Path, doc: dict[str, Any]) -> str:
     return str(wanted)
 
 
-def _schema(path: Path, doc: dict[str, Any]) -> int:
+def _schema(path: Path, doc: JsonObject) -> int:
     schema = doc.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool):
         raise _unusable(path, "has no `schema = N` line")
@@ -136,7 +139,7 @@ def _schema(path: Path, doc: dict[str, Any]) -> int:
     return schema
 
 
-def _load(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+def _load(path: Path, data: bytes) -> tuple[str, JsonObject]:
     import tomllib
 
     from envsnap.tomlsafe import TooComplex, loads
@@ -176,7 +179,7 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
     return LockFile(
         path,
         SCHEMA,
-        doc.get("platforms", {}),
+        _as_read(doc.get("platforms", {})),
         text=text,
         envsnap_min=minimum,
         extra=extra,
@@ -184,7 +187,13 @@ def parse_lock(path: Path, data: bytes) -> LockFile:
     )
 
 
-def _head_of(text: str, top: dict[str, Any]) -> str:
+def _as_read(platforms: Json) -> dict[str, Entry]:
+    """The entries as read, checked to be tables: each is held to its shape (a wrong type is a
+    LockError) by :func:`readable_entry` before it is compared."""
+    return cast(dict[str, Entry], platforms)
+
+
+def _head_of(text: str, top: JsonObject) -> str:
     """The text before the first table, if it parses to the file's top-level keys *top*."""
     import tomllib
 
@@ -212,7 +221,7 @@ def _split_blocks(text: str) -> dict[str, str]:
     return {name: "".join(lines).rstrip("\n") + "\n" for name, lines in blocks.items()}
 
 
-def _blocks_that_parse_alone(text: str, platforms: dict[str, Any]) -> dict[str, str]:
+def _blocks_that_parse_alone(text: str, platforms: Mapping[str, Entry]) -> dict[str, str]:
     """Each platform's own text, kept only if it parses to exactly that platform's entry."""
     import tomllib
 
@@ -244,7 +253,7 @@ def read_lock(path: Path) -> LockFile | None:
     return parse_lock(path, data)
 
 
-def render_entry(platform: str, entry: dict[str, Any]) -> str:
+def render_entry(platform: str, entry: Entry) -> str:
     import tomli_w
 
     return tomli_w.dumps({"platforms": {platform: entry}})
@@ -264,7 +273,7 @@ def render_head(*locks: LockFile) -> str:
     for lock in locks:
         if lock.head and version_key(lock.envsnap_min) == version_key(minimum):
             return lock.head
-    extra: dict[str, Any] = {}
+    extra: JsonObject = {}
     for lock in locks:
         extra = {**lock.extra, **extra}
     tail = tomli_w.dumps(extra) if extra else ""
@@ -281,7 +290,7 @@ def render(lock: LockFile) -> bytes:
     return "".join(parts).encode()
 
 
-def with_entry(lock: LockFile, platform: str, content: dict[str, Any]) -> LockFile:
+def with_entry(lock: LockFile, platform: str, content: Content) -> LockFile:
     """*lock* with *platform*'s entry set to *content*; an unchanged entry keeps its text."""
     old = lock.platforms.get(platform)
     fresh = make_entry(content)
@@ -292,7 +301,7 @@ def with_entry(lock: LockFile, platform: str, content: dict[str, Any]) -> LockFi
     return replace(lock, schema=SCHEMA, platforms=platforms, given_blocks=blocks)
 
 
-def _same_content(old: dict[str, Any], fresh: dict[str, Any]) -> bool:
+def _same_content(old: Entry, fresh: Entry) -> bool:
     """Equal, or equal but for the fields a newer envsnap added (which this one cannot
     compute: such an entry is kept as the newer envsnap wrote it)."""
     if content_of(old) == content_of(fresh):
@@ -303,9 +312,7 @@ def _same_content(old: dict[str, Any], fresh: dict[str, Any]) -> bool:
     return bool(unknown) and content_of(known) == content_of(fresh)
 
 
-def readable_entry(
-    label: str, platform: str, entry: dict[str, Any]
-) -> tuple[dict[str, Any], str | None]:
+def readable_entry(label: str, platform: str, entry: Entry) -> tuple[Entry, str | None]:
     """A locked *entry* as this envsnap compares it: validated (a wrong type is a LockError),
     without the fields a newer envsnap added; and the note naming those, if any."""
     from envsnap.snapshot import known_part, validate_entry

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Mapping
 
 SCHEMA = 1  # the schema this envsnap writes; every migration leads to it
 
 
-def canonical_json(entry: dict[str, Any]) -> bytes:
+def canonical_json(entry: Mapping[str, object]) -> bytes:
     """The bytes the digest is taken over: sorted keys, no whitespace, digest field left out."""
     content = {k: v for k, v in entry.items() if k != "digest"}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_digest(entry: dict[str, Any]) -> str:
+def entry_digest(entry: Mapping[str, object]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(entry)).hexdigest()

@@ -17,6 +17,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from envsnap.entry import JsonObject
 from envsnap.errors import LockError
 from envsnap.lockformat import SCHEMA, entry_digest
 
@@ -62,11 +63,11 @@ def migrate(
     return doc
 
 
-def _digest_ok(entry: Any) -> bool:
+def _digest_ok(entry: object) -> bool:
     return isinstance(entry, dict) and entry.get("digest") == entry_digest(entry)
 
 
-def _redigested(entry: dict[str, Any]) -> dict[str, Any]:
+def _redigested(entry: JsonObject) -> JsonObject:
     """*entry* with a digest over its content, ordered as ``lock`` writes it; its ``envsnap``
     still names the envsnap that wrote it."""
     content = {k: entry[k] for k in sorted(entry) if k not in ("envsnap", "digest")}

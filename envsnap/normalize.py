@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import overload
 
 from envsnap import redact
 from envsnap.config import CONFIG_NAME
+from envsnap.entry import Json, JsonObject
 from envsnap.errors import NulRefused, SecretRefused
 from envsnap.vocabulary import ENV_ALLOWLIST as ALLOWLIST
 
@@ -59,7 +60,13 @@ class PathNormalizer:
             value = pattern.sub(replacement, value)
         return value
 
-    def apply(self, data: Any) -> Any:
+    @overload
+    def apply(self, data: JsonObject) -> JsonObject: ...
+    @overload
+    def apply(self, data: Json) -> Json: ...
+
+    def apply(self, data: Json) -> Json:
+        """*data* with every string rewritten (:meth:`text`); keys are left as they are."""
         if isinstance(data, str):
             return self.text(data)
         if isinstance(data, list):
@@ -111,7 +118,13 @@ def _untrack_hint(name: str, where: str) -> str:
     return f'remove "{name}" from env under [track] in {CONFIG_NAME}, or unset {name}'
 
 
-def prune(data: Any) -> Any:
+@overload
+def prune(data: JsonObject) -> JsonObject: ...
+@overload
+def prune(data: Json) -> Json: ...
+
+
+def prune(data: Json) -> Json:
     """Drop None values (TOML has no null) recursively."""
     if isinstance(data, dict):
         return {k: prune(v) for k, v in data.items() if v is not None}

@@ -16,53 +16,60 @@ import copy
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TypeVar, cast
 
 from envsnap.gover import pinned_toolchain
 
-Entry = Mapping[str, Any]
+# An entry read as plain data: a locked one may be a hand edit no schema has checked yet.
+Plain = Mapping[str, object]
+Live = TypeVar("Live", bound=Plain)
 VERSIONED_SDK = re.compile(r"MacOSX\d+(\.\d+)*\.sdk")
 
 
-def locked_toolchain(entry: Mapping[str, Any]) -> str | None:
+def locked_toolchain(entry: Plain) -> str | None:
     """The GOTOOLCHAIN that makes go run the locked Go release, switching as the lock recorded
     (``auto`` → ``go1.26.6+auto``, ``local`` → ``go1.26.6``); None for a Go before 1.21."""
-    go = entry.get("go", {})
-    go = go if isinstance(go, dict) else {}
+    go = _section(entry, "go")
     setting = go.get("gotoolchain")
     return pinned_toolchain(
         str(go.get("version", "")), setting if isinstance(setting, str) else None
     )
 
 
-def versioned_sdk(apple: Mapping[str, Any]) -> str | None:
+def versioned_sdk(apple: Plain) -> str | None:
     """The locked SDK by a path that names its version (``MacOSX14.0.sdk``), never the
-    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one."""
-    real = str(apple.get("sdk_realpath") or apple.get("sdk_path") or "")
+    ``MacOSX.sdk`` symlink that follows every upgrade; None when the lock cannot name one.
+    (*apple* is read as plain data: verify passes the section of a lock no schema checked.)"""
+    real = _text(apple, "sdk_realpath") or _text(apple, "sdk_path")
     if not real.startswith("/"):
         return None
     path = PurePosixPath(real)
     if VERSIONED_SDK.fullmatch(path.name):
         return real
-    version = str(apple.get("sdk_version", ""))
+    version = _text(apple, "sdk_version")
     if re.fullmatch(r"\d+(\.\d+)*", version):
         return str(path.parent / f"MacOSX{version}.sdk")
     return None
 
 
-def _section(entry: Mapping[str, Any], key: str) -> dict[str, Any]:
+def _text(section: Plain, key: str) -> str:
+    value = section.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _section(entry: Plain, key: str) -> dict[str, object]:
     """A table of an entry, or an empty one where a hand-edited lock holds something else."""
     value = entry.get(key)
     return value if isinstance(value, dict) else {}
 
 
-def emitted_developer_dir(apple: Mapping[str, Any]) -> str | None:
+def emitted_developer_dir(apple: Plain) -> str | None:
     """The DEVELOPER_DIR the .envrc exports for a locked apple section: its real path."""
-    devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
+    devdir = _real_devdir(apple)
     return devdir if isinstance(devdir, str) and devdir.startswith("/") else None
 
 
-def _restore(section: dict[str, Any], locked: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+def _restore(section: dict[str, object], locked: Plain, keys: tuple[str, ...]) -> None:
     for key in keys:
         if key in locked:
             section[key] = locked[key]
@@ -70,7 +77,7 @@ def _restore(section: dict[str, Any], locked: Mapping[str, Any], keys: tuple[str
             section.pop(key, None)
 
 
-def _toolchain(locked: Entry, live: dict[str, Any]) -> None:
+def _toolchain(locked: Plain, live: dict[str, object]) -> None:
     old, new = _section(locked, "go"), live.get("go")
     if not isinstance(new, dict) or new.get("version") != old.get("version"):
         return
@@ -79,11 +86,11 @@ def _toolchain(locked: Entry, live: dict[str, Any]) -> None:
         _restore(new, old, ("gotoolchain",))
 
 
-def _real_devdir(apple: Mapping[str, Any]) -> Any:
+def _real_devdir(apple: Plain) -> object:
     return apple.get("developer_dir_realpath") or apple.get("developer_dir")
 
 
-def _developer_dir(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
+def _developer_dir(locked: Plain, live: dict[str, object], env: dict[str, object]) -> None:
     old, new = _section(locked, "apple"), live.get("apple")
     exported = emitted_developer_dir(old)
     if not isinstance(new, dict) or exported is None or env.get("DEVELOPER_DIR") != exported:
@@ -93,7 +100,7 @@ def _developer_dir(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> 
         _restore(env, _section(locked, "env"), ("DEVELOPER_DIR",))
 
 
-def _sdkroot(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
+def _sdkroot(locked: Plain, live: dict[str, object], env: dict[str, object]) -> None:
     old, new = _section(locked, "apple"), live.get("apple")
     exported = versioned_sdk(old)
     if not isinstance(new, dict) or exported is None or env.get("SDKROOT") != exported:
@@ -103,9 +110,10 @@ def _sdkroot(locked: Entry, live: dict[str, Any], env: dict[str, Any]) -> None:
         _restore(env, _section(locked, "env"), ("SDKROOT",))
 
 
-def undo_own_exports(locked: Entry, live: Entry) -> dict[str, Any]:
-    """*live* with each value an emitted file exported to recreate *locked* put back as locked."""
-    out = copy.deepcopy(dict(live))
+def undo_own_exports(locked: Plain, live: Live) -> Live:
+    """*live* with each value an emitted file exported to recreate *locked* put back as locked
+    (a copy of the same shape: only values the lock held are put back)."""
+    out: dict[str, object] = copy.deepcopy(dict(live))
     env = out.get("env")
     env = env if isinstance(env, dict) else {}
     _toolchain(locked, out)
@@ -113,4 +121,4 @@ def undo_own_exports(locked: Entry, live: Entry) -> dict[str, Any]:
     _sdkroot(locked, out, env)
     if "env" in out and not env and "env" not in locked:
         del out["env"]
-    return out
+    return cast(Live, out)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TextIO
 
 DELAY = 1.0  # seconds of silence before the first status line
 INTERVAL = 0.25
@@ -56,7 +56,7 @@ class _Status:
             self.stop.wait(INTERVAL)
 
 
-def _raw(stream: Any, text: str) -> None:
+def _raw(stream: TextIO, text: str) -> None:
     """Write envsnap's own control sequence past the escaping of stdout and stderr
     (envsnap.termsafe), which escapes everything else."""
     (getattr(stream, "write_raw", None) or stream.write)(text)
@@ -77,7 +77,7 @@ class _Erasing:
         self._status.erase()
         _raw(self._inner, text)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
 
@@ -91,7 +91,7 @@ def phase(label: str) -> None:
         status.label = "".join(c if c.isprintable() else "?" for c in label)
 
 
-def wanted(stream: Any) -> bool:
+def wanted(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 

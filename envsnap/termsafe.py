@@ -15,7 +15,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported: every command, a clean verify too, loads this
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import TextIO
 
 _C0 = [c for c in range(0x20) if c not in (0x09, 0x0A)]  # tab and newline are layout
 _C1 = list(range(0x7F, 0xA0))  # DEL and the C1 controls (U+009B is a CSI by itself)
@@ -46,7 +46,7 @@ def json_text(text: str) -> str:
     return text.translate(_JSON_TABLE)
 
 
-def dumps(document: Any, sort_keys: bool = False) -> str:
+def dumps(document: object, sort_keys: bool = False) -> str:
     """``json.dumps`` for output people and programs read: indented, UTF-8 kept, controls
     escaped."""
     import json
@@ -69,10 +69,10 @@ class SafeStream:
     def write_raw(self, text: str) -> int:
         return self._stream.write(text)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
 
 
-def write_raw(stream: Any, text: str) -> None:
+def write_raw(stream: TextIO, text: str) -> None:
     """Write *text* (already escaped, with envsnap's own colour codes) unchanged."""
     (getattr(stream, "write_raw", None) or stream.write)(text)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from envsnap.entry import JsonObject
 
 MAX_DOTS = 8
 MAX_DEPTH = 32
@@ -28,7 +31,7 @@ class TooComplex(ValueError):
     """The text is refused before or after parsing; the message says why."""
 
 
-def loads(text: str) -> dict[str, Any]:
+def loads(text: str) -> JsonObject:
     """``tomllib.loads`` within the bounds above; raises TooComplex or tomllib.TOMLDecodeError."""
     for match in _DOTTED.finditer(text):
         run = match.group(1)
@@ -44,7 +47,7 @@ def loads(text: str) -> dict[str, Any]:
     return doc
 
 
-def depth(value: Any) -> int:
+def depth(value: object) -> int:
     """How deeply *value* nests lists and dicts (0 for a scalar), without recursion."""
     deepest = 0
     pending = [(value, 0)]

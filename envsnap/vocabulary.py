@@ -1,12 +1,16 @@
 """The words every layer shares: which variables a cgo build reads, and how severities rank.
 
-A plain-data module with no imports, so that the rules (:mod:`envsnap.drift`), the report, the
-probes, emit and doctor name the same variables without importing one another (see
-docs/architecture.md). The go env keys and the allowlist are what a lock records: changing them
-changes every lock's digest.
+A plain-data module that imports no other envsnap module, so that the rules
+(:mod:`envsnap.drift`), the report, the probes, emit and doctor name the same variables without
+importing one another (see docs/architecture.md). Each go env setting a lock records is declared
+once, in :data:`GO_VARIABLES`; every list of them is derived from there. The go env keys and the
+allowlist are what a lock records: changing them changes every lock's digest.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 # --- severities ------------------------------------------------------------------------------
 
@@ -15,40 +19,78 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 # --- environment variables -------------------------------------------------------------------
 
-# The flags go passes to the C compiler and linker (``go env``; FIELD-GUIDE §1).
-CGO_FLAG_VARIABLES = ("CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS")
 
-# go's defaults for the flag variables when nothing sets them (cmd/go/internal/cfg).
+@dataclass(frozen=True)
+class GoVariable:
+    """A setting ``go env`` reports that a lock records in ``go.env``, declared once.
+
+    *role*: ``flags`` for the flags go passes to the C compiler and linker, ``tool`` for what
+    selects the C toolchain, ``go`` for what changes the Go build itself. *unset* is go's own
+    value when nothing sets the variable (cmd/go/internal/cfg, cmd/go/internal/work), and a lock
+    written before envsnap recorded the variable is held to it. *build_info*: ``go version -m``
+    records it among a binary's build settings (cmd/go/internal/load: setBuildInfo), so
+    ``inspect`` compares it. *exported*: an emitted .envrc exports the locked value.
+    """
+
+    name: str
+    role: Literal["flags", "tool", "go"]
+    unset: str | None = None
+    build_info: bool = False
+    exported: bool = False
+
+    @property
+    def cgo(self) -> bool:
+        """A change in it changes how cgo compiles or links (an error, elsewhere a warning)."""
+        return self.role in ("flags", "tool")
+
+
+# FIELD-GUIDE §1. The order is the lock's and the reports'.
+GO_VARIABLES = (
+    GoVariable("GOVERSION", "go"),
+    GoVariable("GOOS", "go", build_info=True),
+    GoVariable("GOARCH", "go", build_info=True),
+    GoVariable("CC", "tool", exported=True),
+    GoVariable("CXX", "tool", exported=True),
+    GoVariable("CGO_ENABLED", "tool", build_info=True, exported=True),
+    GoVariable("CGO_CFLAGS", "flags", unset="-O2 -g", build_info=True, exported=True),
+    GoVariable("CGO_CPPFLAGS", "flags", unset="", build_info=True, exported=True),
+    GoVariable("CGO_CXXFLAGS", "flags", unset="-O2 -g", build_info=True, exported=True),
+    GoVariable("CGO_LDFLAGS", "flags", unset="-O2 -g", build_info=True, exported=True),
+    GoVariable("PKG_CONFIG", "tool", exported=True),
+    GoVariable("GOFLAGS", "go"),
+    GoVariable("GO111MODULE", "go"),
+    GoVariable("GOEXPERIMENT", "go", build_info=True),
+    # the architecture's level: go env reports only the one of the target's GOARCH
+    GoVariable("GOAMD64", "go", build_info=True),
+    GoVariable("GOARM64", "go", build_info=True),
+)
+GO_VARIABLE = {variable.name: variable for variable in GO_VARIABLES}
+
+# The flags go passes to the C compiler and linker.
+CGO_FLAG_VARIABLES = tuple(v.name for v in GO_VARIABLES if v.role == "flags")
+
+# go's defaults for the flag variables when nothing sets them (CGO_FFLAGS, which go reads and
+# a lock does not record yet, too).
 CGO_FLAG_DEFAULTS = {
-    "CGO_CFLAGS": "-O2 -g",
-    "CGO_CPPFLAGS": "",
-    "CGO_CXXFLAGS": "-O2 -g",
+    **{v.name: v.unset for v in GO_VARIABLES if v.role == "flags" and v.unset is not None},
     "CGO_FFLAGS": "-O2 -g",
-    "CGO_LDFLAGS": "-O2 -g",
 }
 
 # The go env settings that select the C toolchain; exported by an emitted .envrc.
-CGO_TOOL_VARIABLES = ("CC", "CXX", "CGO_ENABLED", *CGO_FLAG_VARIABLES, "PKG_CONFIG")
+CGO_TOOL_VARIABLES = tuple(v.name for v in GO_VARIABLES if v.exported)
 
 # Variables that carry the cgo flags or tools: a change in them is an error, elsewhere a warning.
-CGO_VARIABLES = frozenset({*CGO_TOOL_VARIABLES, "CGO_FFLAGS"})
+CGO_VARIABLES = frozenset({*(v.name for v in GO_VARIABLES if v.cgo), "CGO_FFLAGS"})
 
-# The go env fields that change what a cgo build does (FIELD-GUIDE §1), as a lock records them.
-GO_ENV_KEYS = (
-    "GOVERSION",
-    "GOOS",
-    "GOARCH",
-    "CGO_ENABLED",
-    "CC",
-    "CXX",
-    *CGO_FLAG_VARIABLES,
-    "PKG_CONFIG",
-    "GOFLAGS",
-    "GO111MODULE",
-    "GOEXPERIMENT",
-    "GOAMD64",
-    "GOARM64",
-)
+# The go env fields that change what a cgo build does, as a lock records them.
+GO_ENV_KEYS = tuple(v.name for v in GO_VARIABLES)
+
+# The go env settings a binary's build information records, as a lock records them.
+BUILD_INFO_VARIABLES = tuple(v.name for v in GO_VARIABLES if v.build_info)
+
+# Variables whose value is a list of words (go splits them with cmd/internal/quoted): a change
+# is shown as the words added and removed.
+WORD_VARIABLES = frozenset({*CGO_FLAG_VARIABLES, "CGO_FFLAGS", "GOFLAGS"})
 
 # Apple's developer-tools selectors: xcrun and the compiler driver read them.
 APPLE_VARIABLES = ("SDKROOT", "DEVELOPER_DIR")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -298,6 +298,7 @@ def test_a_foreign_envrc_survives_without_force(linux_module: Path) -> None:
 def test_homebrew_flags_stay_out_of_the_nix_shell_with_a_comment() -> None:
     from envsnap.config import Config
     from envsnap.emit.plan import load_tables, plan_shell
+    from envsnap.entry import Entry
 
     entry = {
         "go": {
@@ -309,9 +310,10 @@ def test_homebrew_flags_stay_out_of_the_nix_shell_with_a_comment() -> None:
         },
         "cc": {"compiler": {"version": "Apple clang version 17.0.0 (clang-1700.0.13.5)"}},
         "apple": {"sdk_version": "15.0"},
+        "env": {},
         "libraries": [],
     }
-    plan = plan_shell("darwin-arm64", entry, load_tables(Config()))
+    plan = plan_shell("darwin-arm64", cast(Entry, entry), load_tables(Config()))
     assert plan is not None
     assert "CGO_CFLAGS" not in plan.env and plan.env["CGO_LDFLAGS"] == "-O2 -g"
     assert any("CGO_CFLAGS is not set" in note and "Homebrew" in note for note in plan.notes)

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from ruamel.yaml import YAML
 
 from envsnap.drift import compare
 from envsnap.emit import native
+from envsnap.entry import Entry
 from envsnap.host import LocalHost
 from envsnap.probes.packages import dpkg_owners, parse_search
 from tests.conftest import (
@@ -375,6 +376,6 @@ def test_a_locked_value_holding_a_github_expression_never_reaches_the_workflow()
         "go": {"version": "go1.22.3", "tags": ["x"], "env": {"GOFLAGS": "-tags=${{ secrets.T }}"}},
         "libraries": [],
     }
-    text, warnings = render_workflow([("linux-amd64", entry)])
+    text, warnings = render_workflow([("linux-amd64", cast(Entry, entry))])
     assert "secrets.T" not in text
     assert any("${{" in w for w in warnings)

@@ -11,12 +11,13 @@ import sys
 import tomllib
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from envsnap.config import Config
 from envsnap.emit.plan import load_tables, plan_shell
+from envsnap.entry import Entry
 from tests.conftest import RECORDINGS, REPO, envsnap, require_tool
 from tests.test_emit import eval_shell, replay_locked
 from tests.test_emit_envrc import DUMP_ENV, base_env, direnv_exec, run, shim
@@ -31,12 +32,16 @@ def library(name: str, found_by: str = "pkg-config", *paths: str) -> dict[str, A
     return lib
 
 
-def linux_entry(*libraries: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "go": {"version": "go1.26.6", "env": {}},
-        "cc": {"compiler": {"version": "gcc (Debian 12.2.0-14) 12.2.0"}},
-        "libraries": list(libraries),
-    }
+def linux_entry(*libraries: dict[str, Any]) -> Entry:
+    """The parts of a Linux entry the Nix plan reads."""
+    return cast(
+        Entry,
+        {
+            "go": {"version": "go1.26.6", "env": {}},
+            "cc": {"compiler": {"version": "gcc (Debian 12.2.0-14) 12.2.0"}},
+            "libraries": list(libraries),
+        },
+    )
 
 
 def test_the_sdks_libz_tbd_adds_no_zlib(tmp_path: Path) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from ruamel.yaml import YAML
 
 from envsnap.emit.native import render_workflow
 from envsnap.emit.runners import NoRunner
+from envsnap.entry import Entry
 from tests.conftest import RECORDINGS, REPO, envsnap
 from tests.test_emit_native import check_workflow, replay_locked
 
@@ -28,15 +29,19 @@ def apps(label: str) -> dict[str, dict[str, Any]]:
     return {x["app"]: x for x in image.get("xcode", [])}
 
 
-def mac_entry(**apple: Any) -> dict[str, Any]:
-    return {
-        "go": {"version": "go1.26.6", "env": {"CC": "clang", "CXX": "clang++"}},
-        "apple": apple,
-        "libraries": [],
-    }
+def mac_entry(**apple: Any) -> Entry:
+    """The parts of a Mac's entry the workflow reads."""
+    return cast(
+        Entry,
+        {
+            "go": {"version": "go1.26.6", "env": {"CC": "clang", "CXX": "clang++"}},
+            "apple": apple,
+            "libraries": [],
+        },
+    )
 
 
-def job_of(tmp_path: Path, entry: dict[str, Any]) -> dict[str, Any]:
+def job_of(tmp_path: Path, entry: Entry) -> dict[str, Any]:
     text, _ = render_workflow([("darwin-arm64", entry)])
     path = tmp_path / "envsnap.yml"
     path.write_text(text)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import Any
 
+from elftools.elf.dynamic import Dynamic
 from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
 from elftools.elf.sections import Section
+from elftools.elf.segments import InterpSegment
 
 from envsnap.binfacts import buildinfo
 from envsnap.binfacts.facts import ElfFacts, Slice
@@ -86,7 +88,7 @@ def _check_tables(elf: ELFFile, size: int) -> None:
             raise FormatError("a segment points past the end of the file")
 
 
-def _sections(elf: ELFFile) -> Iterator[Any]:
+def _sections(elf: ELFFile) -> Iterator[Section]:
     return iter(elf.iter_sections()) if elf.num_sections() else iter(())
 
 
@@ -129,8 +131,8 @@ def _interpreter(elf: ELFFile) -> str | None:
         if segment["p_type"] == "PT_INTERP":
             if segment["p_filesz"] > 4096:
                 raise FormatError("its interpreter path is longer than any real one")
-            interp: Any = segment  # an InterpSegment
-            return str(interp.get_interp_name())
+            if isinstance(segment, InterpSegment):  # pyelftools makes one of each PT_INTERP
+                return str(segment.get_interp_name())
     return None
 
 
@@ -140,9 +142,7 @@ DYNAMIC = "its dynamic section"
 
 def _dynamic_names(elf: ELFFile, stream: Bounded, budget: NameBudget) -> dict[str, list[str]]:
     """The strings the dynamic entries of :data:`_NAME_TAGS` name, by tag, in order."""
-    dynamic: Any = next((s for s in _sections(elf) if s["sh_type"] == "SHT_DYNAMIC"), None)
-    if dynamic is None:
-        dynamic = next((s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC"), None)
+    dynamic = _dynamic(elf)
     if dynamic is None:
         return {}
     entries = _dynamic_entries(dynamic)
@@ -156,7 +156,16 @@ def _dynamic_names(elf: ELFFile, stream: Bounded, budget: NameBudget) -> dict[st
     return names
 
 
-def _dynamic_entries(dynamic: Any) -> list[tuple[str, int]]:
+def _dynamic(elf: ELFFile) -> Dynamic | None:
+    """The dynamic section, else the dynamic segment (pyelftools makes each a Dynamic)."""
+    section = next((s for s in _sections(elf) if s["sh_type"] == "SHT_DYNAMIC"), None)
+    if isinstance(section, Dynamic):
+        return section
+    segment = next((s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC"), None)
+    return segment if isinstance(segment, Dynamic) else None
+
+
+def _dynamic_entries(dynamic: Dynamic) -> list[tuple[str, int]]:
     """(d_tag, d_val) of each entry up to DT_NULL. The raw entries: pyelftools' own read the
     name of each as it is made, unbounded."""
     entries = []
@@ -170,7 +179,11 @@ def _dynamic_entries(dynamic: Any) -> list[tuple[str, int]]:
 
 
 def _dynamic_strings(
-    elf: ELFFile, dynamic: Any, entries: list[tuple[str, int]], stream: Bounded, budget: NameBudget
+    elf: ELFFile,
+    dynamic: Dynamic,
+    entries: list[tuple[str, int]],
+    stream: Bounded,
+    budget: NameBudget,
 ) -> StringTable:
     """The string table the dynamic entries name their strings in: the section .dynamic links
     to, or DT_STRTAB and DT_STRSZ when there are no section headers."""
@@ -184,7 +197,7 @@ def _dynamic_strings(
     return StringTable(stream, offset, values.get("DT_STRSZ", 0), budget, DYNAMIC)
 
 
-def _linked_section(elf: ELFFile, section: Any) -> Any:
+def _linked_section(elf: ELFFile, section: Section) -> Section:
     if section["sh_link"] >= elf.num_sections():
         raise FormatError(f"its section {section.name} links to a section it does not have")
     return elf.get_section(section["sh_link"])
@@ -234,11 +247,11 @@ def _version_needs(
     elf: ELFFile, stream: Bounded, budget: NameBudget
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     section = next((s for s in _sections(elf) if s["sh_type"] == "SHT_GNU_verneed"), None)
-    if section is None:
+    if not isinstance(section, GNUVerNeedSection):  # pyelftools makes one of each
         return ()
     table = _linked_section(elf, section)
     what = "its version needs table"
-    section.stringtable = StringTable(stream, table["sh_offset"], table["sh_size"], budget, what)
+    _bounded_names(section, StringTable(stream, table["sh_offset"], table["sh_size"], budget, what))
     needs, count = [], 0
     for version, auxiliaries in section.iter_versions():
         names = []
@@ -253,6 +266,12 @@ def _version_needs(
         if not version.entry["vn_next"]:
             break
     return tuple(needs)
+
+
+def _bounded_names(section: GNUVerNeedSection, table: StringTable) -> None:
+    """pyelftools reads the version names through ``section.stringtable`` (annotated as a
+    StringTableSection, used for its get_string alone): it reads them through *table*."""
+    setattr(section, "stringtable", table)  # noqa: B010
 
 
 def _go_build(elf: ELFFile, stream: Bounded) -> tuple[buildinfo.GoBuild | None, str]:

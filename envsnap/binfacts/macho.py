@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Protocol
 
 from macholib import mach_o
 
@@ -178,6 +178,32 @@ def _c_string(data: bytes, offset: int) -> str:
     return data[offset:].split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
+class _Structure(Protocol):
+    """A macholib structure class (macholib is untyped): its size and its reader."""
+
+    _size_: int
+
+    def from_str(self, data: bytes, *, _endian_: str) -> object: ...
+
+
+class _Fields:
+    """The fields of one structure read from a load command, as the numbers and names they are."""
+
+    def __init__(self, struct: object) -> None:
+        self._struct = struct
+
+    def number(self, field: str) -> int:
+        return int(getattr(self._struct, field))
+
+    def name(self, field: str) -> str:
+        """A fixed-size name field (segname, sectname), without its NUL padding."""
+        return _name(getattr(self._struct, field))
+
+    def dylib_version(self, field: str) -> int:
+        """A dylib's packed version (macholib wraps it in a helper that holds the number)."""
+        return int(getattr(self._struct, field)._version)
+
+
 class _Walk:
     """What the load commands say, gathered command by command."""
 
@@ -192,11 +218,11 @@ class _Walk:
         self.buildinfo_section: tuple[int, int] | None = None  # file offset, size
         self.data_segment: tuple[int, int] | None = None
 
-    def _struct(self, cls: Any, data: bytes, offset: int = 8) -> Any:
+    def _struct(self, cls: _Structure, data: bytes, offset: int = 8) -> _Fields:
         size = cls._size_
         if offset + size > len(data):
             raise FormatError("a load command is shorter than its kind")
-        return cls.from_str(data[offset : offset + size], _endian_=self.endian)
+        return _Fields(cls.from_str(data[offset : offset + size], _endian_=self.endian))
 
     def take(self, cmd: int, data: bytes) -> None:
         if cmd == mach_o.LC_BUILD_VERSION:
@@ -204,41 +230,45 @@ class _Walk:
         elif cmd in _VERSION_MIN:
             command = self._struct(mach_o.version_min_command, data)
             self.version_min = VersionMin(
-                _VERSION_MIN[cmd], _version(int(command.version)), _version(int(command.sdk))
+                _VERSION_MIN[cmd],
+                _version(command.number("version")),
+                _version(command.number("sdk")),
             )
         elif cmd in _DYLIB_KINDS or cmd == mach_o.LC_ID_DYLIB:
             self._dylib(cmd, data)
         elif cmd == mach_o.LC_RPATH:
-            self.rpaths.append(_c_string(data, int(self._struct(mach_o.rpath_command, data).path)))
+            self.rpaths.append(
+                _c_string(data, self._struct(mach_o.rpath_command, data).number("path"))
+            )
         elif cmd in (mach_o.LC_SEGMENT, mach_o.LC_SEGMENT_64):
             self._segment(cmd, data)
 
     def _build_version(self, data: bytes) -> None:
         command = self._struct(mach_o.build_version_command, data)
-        count = int(command.ntools)
+        count = command.number("ntools")
         tool_size = mach_o.build_tool_version._size_
         if 24 + count * tool_size > len(data):
             raise FormatError(f"LC_BUILD_VERSION declares {count} tools it has no room for")
         tools = []
         for index in range(count):
             tool = self._struct(mach_o.build_tool_version, data, 24 + index * tool_size)
-            name = _TOOLS.get(int(tool.tool), str(int(tool.tool)))
-            tools.append((name, _version(int(tool.version))))
-        platform = int(command.platform)
+            name = _TOOLS.get(tool.number("tool"), str(tool.number("tool")))
+            tools.append((name, _version(tool.number("version"))))
+        platform = command.number("platform")
         self.build_version = BuildVersion(
             _PLATFORMS.get(platform, str(platform)),
-            _version(int(command.minos)),
-            _version(int(command.sdk)),
+            _version(command.number("minos")),
+            _version(command.number("sdk")),
             tuple(tools),
         )
 
     def _dylib(self, cmd: int, data: bytes) -> None:
         command = self._struct(mach_o.dylib_command, data)
         dylib = Dylib(
-            _c_string(data, int(command.name)),
+            _c_string(data, command.number("name")),
             _DYLIB_KINDS.get(cmd, "id"),
-            _dylib_version(int(command.current_version._version)),
-            _dylib_version(int(command.compatibility_version._version)),
+            _dylib_version(command.dylib_version("current_version")),
+            _dylib_version(command.dylib_version("compatibility_version")),
         )
         if cmd == mach_o.LC_ID_DYLIB:
             self.id = dylib
@@ -250,20 +280,25 @@ class _Walk:
         seg_cls = mach_o.segment_command_64 if is_64 else mach_o.segment_command
         sect_cls = mach_o.section_64 if is_64 else mach_o.section
         segment = self._struct(seg_cls, data)
-        name = _name(segment.segname)
+        name = segment.name("segname")
         self.segments.append(
-            (int(segment.vmaddr), int(segment.vmsize), int(segment.fileoff), int(segment.filesize))
+            (
+                segment.number("vmaddr"),
+                segment.number("vmsize"),
+                segment.number("fileoff"),
+                segment.number("filesize"),
+            )
         )
         if name == "__DATA" and self.data_segment is None:
-            self.data_segment = (int(segment.fileoff), int(segment.filesize))
-        count = int(segment.nsects)
+            self.data_segment = (segment.number("fileoff"), segment.number("filesize"))
+        count = segment.number("nsects")
         first = 8 + seg_cls._size_
         if first + count * sect_cls._size_ > len(data):
             raise FormatError(f"segment {name} declares {count} sections it has no room for")
         for index in range(count):
             section = self._struct(sect_cls, data, first + index * sect_cls._size_)
-            if _name(section.sectname) == "__go_buildinfo":
-                self.buildinfo_section = (int(section.offset), int(section.size))
+            if section.name("sectname") == "__go_buildinfo":
+                self.buildinfo_section = (section.number("offset"), section.number("size"))
 
     def go_build(self, stream: Bounded) -> tuple[buildinfo.GoBuild | None, str]:
         blob = None

@@ -4,6 +4,14 @@ The one-line summaries live here, so that ``envsnap <verb>`` imports only its ow
 other verbs are listed for ``--help`` from this table alone.
 """
 
+TYPE_CHECKING = False  # typing is not imported: a clean verify loads this module
+if TYPE_CHECKING:
+    import argparse
+    from typing import TypeAlias
+
+    # what each verb's add_parser is given: the command line parser's ``add_subparsers()``
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
 SUMMARIES = {
     "init": "lock, install the hook and git's merge driver, say what to commit",
     "lock": "write this platform's entry of envsnap.lock",

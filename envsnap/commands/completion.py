@@ -16,10 +16,13 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
 SHELLS = ("bash", "zsh", "fish")
 # What each shell's script sets besides _ARGCOMPLETE and _ARGCOMPLETE_SHELL (argcomplete's
@@ -32,7 +35,7 @@ REQUEST_VARIABLES = {
 ANSWER_FD = 8  # each script runs envsnap with 8>&1 and discards its stdout and stderr
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("completion", parents=[common], help=SUMMARIES["completion"])
     parser.add_argument("shell", choices=SHELLS, help="the shell to print the script for")
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import platform as platform_module
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.checking import checked_entry, compare_entries
 from envsnap.commands import SUMMARIES
 from envsnap.config import Variant
 from envsnap.drift import Finding, missing_platform
+from envsnap.entry import Content
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host, LocalHost, ReplayHost
 from envsnap.lockfile import LOCK_NAME, LockFile, parse_lock, read_lock
@@ -32,8 +33,11 @@ from envsnap.workspace import Workspace
 
 from .verify import add_output_options, emit
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("diff", parents=[common], help=SUMMARIES["diff"])
     parser.add_argument("sides", nargs="*", metavar="SIDE", help="lock path, REV[:path], live, DIR")
     parser.add_argument("--platform", metavar="GOOS-GOARCH", help="which entry to compare")
@@ -48,11 +52,11 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 @dataclass
 class Side:
     label: str
-    entries: dict[str, dict[str, Any]]  # by lock key: GOOS-GOARCH, or GOOS-GOARCH+variant
+    entries: Mapping[str, Content]  # by lock key: GOOS-GOARCH, or GOOS-GOARCH+variant
     lock: LockFile | None = None  # set when the side is a lock (its digests are checked)
     probed: frozenset[str] | None = None  # the variants a probed side answers (None: a lock)
 
-    def entry(self, key: str) -> dict[str, Any]:
+    def entry(self, key: str) -> Content:
         if key not in self.entries:
             have = ", ".join(sorted(self.entries)) or "none"
             raise EnvsnapError(
@@ -75,7 +79,7 @@ def _snapshot_side(label: str, host: Host, ws: Workspace, variants: Sequence[Var
     """This machine (or a recording) as each variant builds; a recording cannot be given a
     variant's tags, so it answers only the variants without tags."""
     probed = [v for v in variants if not (v.tags and isinstance(host, ReplayHost))] or variants
-    entries = {}
+    entries: dict[str, Content] = {}
     try:
         for variant in probed:
             snapshot = take_snapshot(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from envsnap.commands import SUMMARIES
 from envsnap.config import Config, Variant, load_config
@@ -23,7 +22,10 @@ from envsnap.variants import user_goflags, variant_host
 from envsnap.workspace import make_host
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
     parser = subparsers.add_parser(
         "doctor",
         parents=[common],

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
@@ -15,6 +15,13 @@ from envsnap.emit import is_generated
 from envsnap.errors import EXIT_OK, EnvsnapError, LockError
 from envsnap.lockfile import LOCK_NAME, read_lock
 from envsnap.module import find_module_root
+
+if TYPE_CHECKING:
+    from envsnap.emit import VariantChoice
+    from envsnap.emit.nix import Pin
+    from envsnap.entry import Entry
+
+Entries = list[tuple[str, "Entry"]]
 
 TARGETS = {"nix": "shell.nix", "flake": "flake.nix", "direnv": ".envrc"}
 NATIVE_TARGETS = {
@@ -33,7 +40,9 @@ TARGET_HELP = {
 }
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser("emit", parents=[common], help=SUMMARIES["emit"])
     kind = parser.add_mutually_exclusive_group(required=True)
     for target, (file_name, what) in TARGET_HELP.items():
@@ -55,25 +64,22 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def locked_entries(root: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Every platform entry of the lock, checked (digest, schema) before anything is emitted."""
+def locked_entries(root: Path) -> Entries:
+    """Every platform entry of the lock, checked (digest, schema) before anything is emitted:
+    each as its schema validated it."""
     from envsnap.checking import checked_entry
     from envsnap.snapshot import validate_entry
 
     lock = read_lock(root / LOCK_NAME)
     if lock is None or not lock.platforms:
         raise LockError(f"there is no locked platform in {LOCK_NAME}", "run `envsnap lock` first")
-    entries = []
-    for platform in sorted(lock.platforms):
-        entry = checked_entry(lock, platform, LOCK_NAME)
-        validate_entry(platform, entry)
-        entries.append((platform, entry))
-    return entries
+    return [
+        (platform, validate_entry(platform, checked_entry(lock, platform, LOCK_NAME)))
+        for platform in sorted(lock.platforms)
+    ]
 
 
-def variant_entries(
-    entries: list[tuple[str, dict[str, Any]]], variant: str
-) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
+def variant_entries(entries: Entries, variant: str) -> tuple[Entries, VariantChoice]:
     """The entries of *variant*, keyed by platform, and the choice naming the other variants."""
     from envsnap.emit import VariantChoice
     from envsnap.variants import split_key
@@ -88,7 +94,7 @@ def variant_entries(
     return chosen, VariantChoice(variant, tuple(n for n in names if n != variant))
 
 
-def _pin(args: argparse.Namespace, config: Config) -> Any:
+def _pin(args: argparse.Namespace, config: Config) -> Pin | None:
     from envsnap.emit.nix import Pin
 
     rev = args.nixpkgs or config.nix.get("nixpkgs")
@@ -112,7 +118,7 @@ def envrc_module_dir(root: Path | None, args: argparse.Namespace) -> str:
 
 def render(
     target: str,
-    entries: list[tuple[str, dict[str, Any]]],
+    entries: Entries,
     args: argparse.Namespace,
     config: Config,
     root: Path | None = None,

@@ -12,7 +12,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
@@ -22,6 +22,9 @@ from envsnap.hooks import ISOLATED, safe_python
 from envsnap.lockfile import LOCK_NAME
 from envsnap.module import find_module_root
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
+
 DRIVER = "envsnap"
 ATTRIBUTE_LINE = f"{LOCK_NAME} merge={DRIVER}"
 ATTRIBUTE_COMMENT = (
@@ -30,7 +33,7 @@ ATTRIBUTE_COMMENT = (
 DRIVER_NAME = "envsnap: merge envsnap.lock one platform entry at a time"
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("git", parents=[common], help=SUMMARIES["git"])
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(

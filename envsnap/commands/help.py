@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.commands import SUMMARIES
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("help", parents=[common], help=SUMMARIES["help"])
     parser.add_argument(
         "topic",

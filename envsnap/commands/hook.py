@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap import hooks
 from envsnap.commands import SUMMARIES
@@ -13,8 +13,11 @@ from envsnap.errors import EXIT_OK
 from envsnap.git import hooks_dir, tracked_under, work_tree_top
 from envsnap.module import find_module_root
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("hook", parents=[common], help=SUMMARIES["hook"])
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(

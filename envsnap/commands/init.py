@@ -7,17 +7,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EnvsnapError
 from envsnap.lockfile import LOCK_NAME
 from envsnap.module import find_module_root
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
+
 EMITTED = {"direnv": ".envrc", "nix": "shell.nix"}
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("init", parents=[common], help=SUMMARIES["init"])
     for target, name in EMITTED.items():
         parser.add_argument(

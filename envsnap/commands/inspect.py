@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap import termsafe
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EXIT_USAGE, EnvsnapError
 from envsnap.report import Outcome, colour_wanted, paint, render_text
 
+if TYPE_CHECKING:
+    from envsnap.binfacts.facts import Binary, Slice
+    from envsnap.commands import Subparsers
+    from envsnap.drift import Finding, Policy
+    from envsnap.lockfile import LockFile
+
+    # one slice of a binary, the lock entry it is compared with, and what differs
+    Row = tuple[Binary, Slice, str, list[Finding]]
+
 SCHEMA_ID = "envsnap-inspect/1"
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("inspect", parents=[common], help=SUMMARIES["inspect"])
     parser.add_argument("binaries", nargs="+", metavar="BINARY", help="an executable or library")
     parser.add_argument("--show", action="store_true", help="print what the binary says, no lock")
@@ -52,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_USAGE if failed else code
 
 
-def _print_facts(binaries: list[Any], args: argparse.Namespace) -> None:
+def _print_facts(binaries: list[Binary], args: argparse.Namespace) -> None:
     if args.json:
         document = {"schema": SCHEMA_ID, "binaries": [b.to_json() for b in binaries]}
         sys.stdout.write(termsafe.dumps(document))
@@ -62,7 +71,7 @@ def _print_facts(binaries: list[Any], args: argparse.Namespace) -> None:
     sys.stdout.write("".join(render_facts(binary) for binary in binaries))
 
 
-def _compare(binaries: list[Any], args: argparse.Namespace) -> int:
+def _compare(binaries: list[Binary], args: argparse.Namespace) -> int:
     from envsnap import checking
     from envsnap.workspace import Workspace
 
@@ -70,21 +79,21 @@ def _compare(binaries: list[Any], args: argparse.Namespace) -> int:
     try:
         lock, name = checking.load_lock(ws.lock_path, None)
         policy = checking.policy_of(ws.config)
-        results = []
+        results: list[Row] = []
         for binary in binaries:
             checked = [
-                (binary, piece, *_entry_findings(lock, name, piece, args, policy, binary.path))
+                (binary, piece, *entry_findings(lock, name, piece, args, policy, binary.path))
                 for piece in binary.slices
             ]
-            results += _slices_without_entry(checked)
+            results += slices_without_entry(checked)
     finally:
         ws.close()
     return _emit(results, name, args)
 
 
-def _entry_findings(
-    lock: Any, name: str, piece: Any, args: argparse.Namespace, policy: Any, path: str
-) -> tuple[str, list[Any]]:
+def entry_findings(
+    lock: LockFile, name: str, piece: Slice, args: argparse.Namespace, policy: Policy, path: str
+) -> tuple[str, list[Finding]]:
     from envsnap import checking
     from envsnap.inspection import inspect_slice, missing_entry
 
@@ -96,14 +105,14 @@ def _entry_findings(
     return key, inspect_slice(piece, locked, path, policy)
 
 
-def _slices_without_entry(checked: list[Any]) -> list[Any]:
+def slices_without_entry(checked: list[Row]) -> list[Row]:
     """A universal binary may hold slices for platforms the lock does not cover: while one of
     its slices has an entry, the others are a warning, not an error."""
     from dataclasses import replace
 
     from envsnap.inspection import MISSING_ENTRY
 
-    def uncovered(findings: list[Any]) -> bool:
+    def uncovered(findings: list[Finding]) -> bool:
         return bool(findings) and findings[0].id.startswith(MISSING_ENTRY)
 
     if all(uncovered(findings) for *_, findings in checked):
@@ -116,7 +125,7 @@ def _slices_without_entry(checked: list[Any]) -> list[Any]:
     return rows
 
 
-def _entry_key(lock: Any, platform: str, piece: Any, variant: str | None) -> str | None:
+def _entry_key(lock: LockFile, platform: str, piece: Slice, variant: str | None) -> str | None:
     """The lock entry a slice is compared with: --variant's, else the variant whose tags the
     binary was built with, else the platform's default entry."""
     from envsnap.inspection import binary_tags, locked_tags
@@ -138,12 +147,12 @@ def _entry_key(lock: Any, platform: str, piece: Any, variant: str | None) -> str
     return platform if platform in keys else (keys[0] if keys else None)
 
 
-def _label(binary: Any, piece: Any, key: str) -> str:
+def _label(binary: Binary, piece: Slice, key: str) -> str:
     arch = f" [{piece.goarch}]" if len(binary.slices) > 1 else ""
     return f"{binary.path}{arch} ({key})"
 
 
-def _emit(results: list[Any], name: str, args: argparse.Namespace) -> int:
+def _emit(results: list[Row], name: str, args: argparse.Namespace) -> int:
     outcomes = [
         (binary, piece, Outcome(_label(binary, piece, key), name, findings, args.strict))
         for binary, piece, key, findings in results
@@ -161,8 +170,12 @@ def _emit(results: list[Any], name: str, args: argparse.Namespace) -> int:
 
 
 def _document(
-    results: list[Any], outcomes: list[Any], name: str, code: int, strict: bool
-) -> dict[str, Any]:
+    results: list[Row],
+    outcomes: list[tuple[Binary, Slice, Outcome]],
+    name: str,
+    code: int,
+    strict: bool,
+) -> dict[str, object]:
     from envsnap.vocabulary import SEVERITIES
 
     findings = []

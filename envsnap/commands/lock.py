@@ -8,7 +8,7 @@ import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
@@ -27,10 +27,15 @@ from envsnap.probes.collect import Snapshot, take_snapshot
 from envsnap.variants import split_key, user_goflags, variant_host
 from envsnap.workspace import Workspace
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
+    from envsnap.drift import Finding
+    from envsnap.entry import Content
+
 ESSENTIAL = ("go", "cgo")
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("lock", parents=[common], help=SUMMARIES["lock"])
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the lock would change"
@@ -128,7 +133,8 @@ def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
             "fix them and lock again, or pass --allow-incomplete to write an entry marked "
             "incomplete",
         )
-    return Snapshot(snapshot.platform, {**snapshot.entry, "incomplete": failures}, snapshot.variant)
+    entry: Content = {**snapshot.entry, "incomplete": failures}
+    return Snapshot(snapshot.platform, entry, snapshot.variant)
 
 
 def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
@@ -232,18 +238,18 @@ def _print_lines(lines: list[str]) -> None:
 def summary(snapshot: Snapshot) -> str:
     """What an entry locks, in one line: Go, the C compiler, the cgo packages and libraries."""
     entry = snapshot.entry
-    parts = [f"{snapshot.key}: {entry.get('go', {}).get('version') or 'go ?'}"]
-    compiler = entry.get("cc", {}).get("compiler", {})
-    if compiler.get("version"):
-        number = re.search(r"\d+\.\d+(?:\.\d+)?", compiler["version"])
+    parts = [f"{snapshot.key}: {entry['go']['version'] or 'go ?'}"]
+    compiler = entry["cc"]["compiler"]
+    if version := compiler.get("version"):
+        number = re.search(r"\d+\.\d+(?:\.\d+)?", version)
         command = compiler.get("command") or "cc"
         parts.append(f"{command} {number[0]}" if number else command)
-    packages = entry.get("cgo", {}).get("packages", [])
+    packages = entry["cgo"].get("packages", [])
     if not packages:
         return "locked " + ", ".join(parts) + "; no cgo package: the module builds without C"
     libraries = [
         f"{lib['name']} {lib['version']}" if lib.get("version") else lib["name"]
-        for lib in entry.get("libraries", [])
+        for lib in entry["libraries"]
     ]
     parts.append(_count(len(packages), "cgo package"))
     listed = f" ({', '.join(libraries)})" if libraries else ""
@@ -274,7 +280,7 @@ def changes_since(ws: Workspace, old: LockFile, new: LockFile, taken: list[Snaps
     return lines
 
 
-def _change(subject: str, finding: Any) -> str:
+def _change(subject: str, finding: Finding) -> str:
     if finding.added or finding.removed:
         words = [("added", finding.added), ("removed", finding.removed)]
         said = "; ".join(f"{how} {' '.join(items)}" for how, items in words if items)
@@ -288,14 +294,14 @@ def _change(subject: str, finding: Any) -> str:
     return f"{subject}: {_short(finding.locked)} → {_short(finding.live)}"
 
 
-_NOTHING: tuple[Any, ...] = (None, "", [], {})
+_NOTHING: tuple[object, ...] = (None, "", [], {})
 
 
-def _scalar(value: Any, before: str) -> str:
+def _scalar(value: object, before: str) -> str:
     return "" if isinstance(value, dict | list) else before + _short(value)
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = "(none)" if value in _NOTHING else str(value)
     return text if len(text) <= 72 else text[:69] + "…"
 

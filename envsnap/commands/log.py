@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap import history
 from envsnap.checking import policy_of
@@ -17,8 +17,11 @@ from envsnap.lockfile import LOCK_NAME
 from envsnap.module import find_module_root
 from envsnap.variants import split_key
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "log",
         parents=[common],

@@ -14,10 +14,11 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.atomic import atomic_write
 from envsnap.commands import SUMMARIES
+from envsnap.entry import Entry
 from envsnap.errors import EXIT_DRIFT, EXIT_OK, LockError
 from envsnap.lockfile import (
     LOCK_NAME,
@@ -30,10 +31,13 @@ from envsnap.lockfile import (
 )
 from envsnap.termsafe import escape
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
+
 SIDES = ("base", "ours", "theirs")
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "merge-driver",
         parents=[common],
@@ -49,19 +53,19 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class Conflict:
     platform: str
-    ours: dict[str, Any] | None
-    theirs: dict[str, Any] | None
+    ours: Entry | None
+    theirs: Entry | None
 
 
 @dataclass
 class Merged:
     """The merged entries, the side each was taken from, and the entries both sides changed."""
 
-    entries: dict[str, tuple[LockFile, dict[str, Any]]] = field(default_factory=dict)
+    entries: dict[str, tuple[LockFile, Entry]] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def _winner(base: Any, ours: Any, theirs: Any) -> str | None:
+def _winner(base: Entry | None, ours: Entry | None, theirs: Entry | None) -> str | None:
     """Which side's version of one entry the merge keeps (None: both changed it differently)."""
     if ours == theirs or theirs == base:
         return "ours"
@@ -102,7 +106,7 @@ def _check_digests(merged: Merged, ours: LockFile, theirs: LockFile, name: str) 
             )
 
 
-def _block(side: LockFile | None, platform: str, entry: dict[str, Any] | None) -> str:
+def _block(side: LockFile | None, platform: str, entry: Entry | None) -> str:
     if entry is None:
         return f"# (the {platform} entry was removed on this side)\n"
     kept = side.blocks.get(platform) if side is not None else None

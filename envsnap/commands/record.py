@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap.commands import SUMMARIES
 from envsnap.config import load_config
@@ -18,8 +18,11 @@ from envsnap.host import LocalHost, RecordingHost
 from envsnap.module import find_module_root
 from envsnap.probes.collect import take_snapshot
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("record", parents=[common], help=SUMMARIES["record"])
     parser.add_argument("recording", metavar="DIR", help="where to write the recording")
 

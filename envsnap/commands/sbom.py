@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from envsnap.commands import SUMMARIES
 from envsnap.errors import EXIT_OK, EnvsnapError, LockError, WriteError, expected_os_error
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from envsnap.binfacts.facts import Binary
+    from envsnap.entry import Entry
     from envsnap.host import Host
     from envsnap.lockfile import LockFile
     from envsnap.sbom.binary import CheckedSlice
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 OUTPUT_LIMIT = 64 * 1024 * 1024  # an existing -o file larger than this is not one we wrote
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     from envsnap.sbom import FORMATS
 
     parser = subparsers.add_parser("sbom", parents=[common], help=SUMMARIES["sbom"])
@@ -112,8 +115,7 @@ def _of_entry(ws: Workspace, args: argparse.Namespace, created: datetime | None)
 
     lock, name = checking.load_lock(ws.lock_path, None)
     key = _entry_key(lock, args, ws.host)
-    entry = checking.checked_entry(lock, key, name)
-    validate_entry(key, entry)
+    entry = validate_entry(key, checking.checked_entry(lock, key, name))
     module = _module_path(ws.module_root)
     return from_entry(key, entry, module, _nix_attributes(ws), created)
 
@@ -166,30 +168,29 @@ def _of_binary(
 def _checked_slices(ws: Workspace, binary: Binary, args: argparse.Namespace) -> list[CheckedSlice]:
     """Each slice with its entry and inspect's findings, chosen and made as inspect does."""
     from envsnap import checking
-    from envsnap.commands.inspect import _entry_findings, _slices_without_entry
+    from envsnap.commands.inspect import entry_findings, slices_without_entry
     from envsnap.sbom.binary import CheckedSlice
 
     lock, name = checking.load_lock(ws.lock_path, None)
     policy = checking.policy_of(ws.config)
     rows = [
-        (binary, piece, *_entry_findings(lock, name, piece, args, policy, binary.path))
+        (binary, piece, *entry_findings(lock, name, piece, args, policy, binary.path))
         for piece in binary.slices
     ]
     return [
         CheckedSlice(piece, key, _valid_entry(lock, key), tuple(findings))
-        for _, piece, key, findings in _slices_without_entry(rows)
+        for _, piece, key, findings in slices_without_entry(rows)
     ]
 
 
-def _valid_entry(lock: LockFile, key: str) -> dict[str, Any] | None:
-    """The entry inspect compared a slice with (its digest checked there), held to the schema
-    before anything is read from it; None when the lock has no entry for the slice."""
+def _valid_entry(lock: LockFile, key: str) -> Entry | None:
+    """The entry inspect compared a slice with (its digest checked there), as the schema
+    validated it before anything is read from it; None when the lock has no entry for the
+    slice."""
     from envsnap.snapshot import validate_entry
 
-    entry: dict[str, Any] | None = lock.platforms.get(key)
-    if entry is not None:
-        validate_entry(key, entry)
-    return entry
+    entry = lock.platforms.get(key)
+    return None if entry is None else validate_entry(key, entry)
 
 
 def _report(binary: Binary, checked: list[CheckedSlice]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from envsnap import termsafe
 from envsnap.commands import SUMMARIES
@@ -13,8 +13,11 @@ from envsnap.lockfile import render_entry
 from envsnap.probes.collect import Snapshot, take_snapshot
 from envsnap.workspace import Workspace
 
+if TYPE_CHECKING:
+    from envsnap.commands import Subparsers
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("show", parents=[common], help=SUMMARIES["show"])
     parser.add_argument("--json", action="store_true", help="print JSON instead of TOML")
     parser.add_argument(

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from envsnap import checking, termsafe
 from envsnap.commands import SUMMARIES
@@ -20,14 +20,16 @@ from envsnap.module import LOCK_NAME
 from envsnap.report import Outcome, colour_wanted, paint, render_json, render_quiet, render_text
 
 if TYPE_CHECKING:  # a clean verdict needs none of these (envsnap.verdict)
+    from envsnap.commands import Subparsers
     from envsnap.config import Config, Variant
     from envsnap.lockfile import LockFile
+    from envsnap.stamps import Stamp
     from envsnap.workspace import Workspace
 
 VARIANT_VARIABLE = "ENVSNAP_VARIANT"  # set by emitted shells of a named variant
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("verify", parents=[common], help=SUMMARIES["verify"])
     add_output_options(parser)
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
@@ -129,7 +131,7 @@ def remember(
     (the next clean verify is answered by envsnap.shortcut)."""
     from envsnap.verdict import remember_clean
 
-    stood_on: dict[str, Any] = {}
+    stood_on: dict[str, Stamp] = {}
     for result in results:
         if result.findings is None or result.stood_on is None:
             return

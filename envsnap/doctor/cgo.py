@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from typing import Any
 
 from envsnap.doctor.facts import (
     Check,
     Evidence,
     Facts,
+    GoPackage,
     LinkedLibrary,
     go_env_evidence,
     is_under,
@@ -17,6 +17,7 @@ from envsnap.doctor.facts import (
     names,
     plural,
     skipped,
+    strings,
     tail,
 )
 from envsnap.vocabulary import CGO_FLAG_DEFAULTS
@@ -56,10 +57,10 @@ def check_cgo_enabled(facts: Facts) -> Check:
     )
 
 
-def listed_packages(facts: Facts, packages: Iterable[dict[str, Any]]) -> Evidence:
+def listed_packages(facts: Facts, packages: Iterable[GoPackage]) -> Evidence:
     """The listing command with one line per package: its import path and cgo files."""
     lines = [
-        f"{p.get('ImportPath')}: CgoFiles {' '.join(p.get('CgoFiles') or [])}" for p in packages
+        f"{p.get('ImportPath')}: CgoFiles {' '.join(strings(p, 'CgoFiles'))}" for p in packages
     ]
     shown = facts.listing.shown if facts.listing else "go list"
     return Evidence(

@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypeAlias
 
 from envsnap import gomod
+from envsnap.entry import AppleSection, JsonObject
+
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # as envsnap.entry: pydantic validates only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
 
 Status = Literal["ok", "warning", "problem", "skipped"]
 STATUS_ORDER: tuple[Status, ...] = ("problem", "warning", "ok", "skipped")
+EvidenceKind = Literal["command", "file", "environment", "derived"]
+# One package as `go list -json` prints it: free-form JSON, read through the helpers below
+GoPackage: TypeAlias = JsonObject
+
+
+class EvidenceDocument(TypedDict):
+    """An :class:`Evidence` in doctor's JSON document."""
+
+    kind: EvidenceKind
+    source: str
+    exit_code: NotRequired[int]
+    lines: list[str]
+
+
+class CheckDocument(TypedDict):
+    """A :class:`Check` in doctor's JSON document."""
+
+    id: str
+    title: str
+    status: Status
+    summary: str
+    evidence: list[EvidenceDocument]
+    fix: str
 
 
 @dataclass(frozen=True)
@@ -24,7 +54,7 @@ class Check:
     evidence: tuple[Evidence, ...] = ()
     fix: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CheckDocument:
         return {
             "id": self.id,
             "title": self.title,
@@ -39,17 +69,21 @@ class Check:
 class Evidence:
     """Where a conclusion comes from: a command and the lines of its output that show it."""
 
-    kind: Literal["command", "file", "environment", "derived"]
+    kind: EvidenceKind
     source: str  # the command line, the file (with line number), or the variable
     lines: tuple[str, ...] = ()
     exit_code: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {"kind": self.kind, "source": self.source}
-        if self.exit_code is not None:
-            document["exit_code"] = self.exit_code
-        document["lines"] = list(self.lines)
-        return document
+    def to_json(self) -> EvidenceDocument:
+        lines = list(self.lines)
+        if self.exit_code is None:
+            return {"kind": self.kind, "source": self.source, "lines": lines}
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "exit_code": self.exit_code,
+            "lines": lines,
+        }
 
 
 @dataclass(frozen=True)
@@ -67,9 +101,9 @@ class Facts:
     go_mod: str | None  # go.mod's text
     list_module: Ran | None  # go list -m
     listing: Ran | None  # CGO_ENABLED=1 go list -e -deps -json ./...
-    packages: tuple[dict[str, Any], ...] = ()
+    packages: tuple[GoPackage, ...] = ()
     test_listing: Ran | None = None  # go list -e -test -deps -json ./...
-    test_packages: tuple[dict[str, Any], ...] = ()
+    test_packages: tuple[GoPackage, ...] = ()
     environ: dict[str, str | None] = field(default_factory=dict)
     cc_command: str = ""
     cc_path: str | None = None
@@ -90,7 +124,7 @@ class Facts:
         return gomod.parse(self.go_mod).module if self.go_mod is not None else None
 
     @property
-    def cgo_packages(self) -> list[dict[str, Any]]:
+    def cgo_packages(self) -> list[GoPackage]:
         return [p for p in self.packages if not p.get("Standard") and p.get("CgoFiles")]
 
     @property
@@ -175,7 +209,7 @@ class PkgConfigModule:
 class AppleFacts:
     """The macOS developer tools as the apple probe and a few extra reads see them."""
 
-    section: dict[str, Any]  # probe_apple's section
+    section: AppleSection  # probe_apple's section
     os_version: str | None
     xcode_select: Ran | None
     compiler_run: Ran | None
@@ -207,6 +241,27 @@ class LockSummary:
 
 
 # --- helpers the checks share ---------------------------------------------------------------
+
+
+def strings(data: JsonObject, key: str) -> list[str]:
+    """The list of strings *data* holds at *key* (go list's CgoFiles, ImportStack…): each item
+    as text; none when it is absent or not a list."""
+    value = data.get(key)
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def package_error(pkg: GoPackage) -> JsonObject | None:
+    """The package's own ``Error`` object, or None."""
+    error = pkg.get("Error")
+    return error if isinstance(error, dict) else None
+
+
+def package_errors(pkg: GoPackage) -> list[JsonObject]:
+    """The package's ``Error``, then its ``DepsErrors`` (the objects among them)."""
+    own = package_error(pkg)
+    deps = pkg.get("DepsErrors")
+    found = [e for e in deps if isinstance(e, dict)] if isinstance(deps, list) else []
+    return ([own] if own is not None else []) + found
 
 
 def skipped(check_id: str, title: str, why: str, *evidence: Evidence) -> Check:

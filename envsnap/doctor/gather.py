@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from envsnap import gomod
 from envsnap.config import THE_WHOLE_MODULE, Config, Packages, Variant
 from envsnap.doctor.facts import (
     AppleFacts,
     Facts,
+    GoPackage,
     LinkedLibrary,
     LockSummary,
     PkgConfigModule,
@@ -24,6 +26,7 @@ from envsnap.doctor.facts import (
     Replacement,
     Sdk,
 )
+from envsnap.entry import AppleSection, CgoPackage
 from envsnap.errors import EnvsnapError, HostError, NotInModule
 from envsnap.host import DEFAULT_TIMEOUT, Host
 from envsnap.platforms import platform_for
@@ -36,11 +39,40 @@ from envsnap.vocabulary import GO_ENV_KEYS
 if TYPE_CHECKING:
     from envsnap.lockfile import LockFile
 
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # as envsnap.entry: pydantic validates only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
+
 CLT_SDK = "/Library/Developer/CommandLineTools/SDKs/MacOSX.sdk"
 XCODE_DEVELOPER_DIR = "/Applications/Xcode.app/Contents/Developer"
 LISTING = ("list", "-e", "-deps", "-json")
 TEST_LISTING = ("list", "-e", "-test", "-deps", "-json")
 CGO_ON = {"CGO_ENABLED": "1"}  # else every cgo field silently disappears (FIELD-GUIDE §5.9)
+
+
+class Listed(TypedDict, total=False):
+    """The :class:`Facts` fields the ``go list`` runs fill."""
+
+    list_module: Ran
+    listing: Ran
+    packages: tuple[GoPackage, ...]
+    test_listing: Ran
+    test_packages: tuple[GoPackage, ...]
+
+
+class CgoFacts(TypedDict, total=False):
+    """The :class:`Facts` fields about the C side: compiler, macOS tools, libraries (only the
+    command and why not, when go cannot split CC or a CGO_*FLAGS variable)."""
+
+    linker_search_known: bool
+    cc_command: str
+    cc_path: str | None
+    apple: AppleFacts | None
+    pkg_config: str
+    pkg_config_modules: tuple[PkgConfigModule, ...]
+    linked: tuple[LinkedLibrary, ...]
+    unsplittable: str
 
 
 def gather(host: Host, local_dir: str, scope: Packages = THE_WHOLE_MODULE) -> Facts:
@@ -65,10 +97,10 @@ def gather(host: Host, local_dir: str, scope: Packages = THE_WHOLE_MODULE) -> Fa
         listing=None,
     )
     if go_bin is None:
-        return with_fields(base, environ=environ)
+        return replace(base, environ=environ)
     go_env, env_run = read_go_env(host, go_bin, root or directory)
     listed = list_packages(host, go_bin, root or directory, scope)
-    facts = with_fields(
+    facts = replace(
         base,
         go_env=go_env,
         go_env_run=env_run,
@@ -81,8 +113,8 @@ def gather(host: Host, local_dir: str, scope: Packages = THE_WHOLE_MODULE) -> Fa
         vendored=bool(root) and host.exists(f"{root}/vendor/modules.txt"),
         **listed,
     )
-    facts = with_fields(facts, switch_missing=switch_missing(host, facts))
-    return with_fields(facts, **cgo_facts(host, facts))
+    facts = replace(facts, switch_missing=switch_missing(host, facts))
+    return replace(facts, **cgo_facts(host, facts))
 
 
 def switch_missing(host: Host, facts: Facts) -> str:
@@ -122,7 +154,7 @@ def read_go_env(host: Host, go_bin: str, cwd: str) -> tuple[dict[str, str], Ran]
     return values, Ran("go env", 0)
 
 
-def list_packages(host: Host, go_bin: str, cwd: str, scope: Packages) -> dict[str, Any]:
+def list_packages(host: Host, go_bin: str, cwd: str, scope: Packages) -> Listed:
     """`go list -m`, and the package graph of *scope* with and without tests, listed with cgo
     on."""
     try:
@@ -174,22 +206,20 @@ def shown_argv(argv: Sequence[str]) -> str:
     return shlex.join([head, *argv[1:]])
 
 
-def parse_listing(listing: Ran) -> tuple[Ran, tuple[dict[str, Any], ...]]:
+def parse_listing(listing: Ran) -> tuple[Ran, tuple[GoPackage, ...]]:
     if not listing.ok:
         return listing, ()
     try:
-        packages = tuple(cgo.iter_json_stream(listing.stdout))
+        printed = cgo.iter_json_stream(listing.stdout)
     except (ValueError, RecursionError):
         return Ran(listing.shown, failure="it printed something that is not JSON"), ()
-    for pkg in packages:  # a broken or hostile go: the checks read these fields as go types them
+    packages: list[GoPackage] = []
+    for pkg in printed:  # a broken or hostile go: the checks read these fields as go types them
         problem = "not an object" if not isinstance(pkg, dict) else cgo.shape_error(pkg)
-        if problem:
+        if problem or not isinstance(pkg, dict):
             return Ran(listing.shown, failure=f"it printed a package whose {problem}"), ()
-    return listing, packages
-
-
-def with_fields(facts: Facts, **changes: Any) -> Facts:
-    return replace(facts, **changes)
+        packages.append(pkg)
+    return listing, tuple(packages)
 
 
 def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Replacement]:
@@ -206,7 +236,7 @@ def replacements(host: Host, root: str | None, go_mod: str | None) -> list[Repla
     return found
 
 
-def cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
+def cgo_facts(host: Host, facts: Facts) -> CgoFacts:
     """The compiler, the macOS tools, and where each C library of the cgo packages resolves;
     only why not, when go cannot split CC or a CGO_*FLAGS variable (no go build runs then).
 
@@ -218,21 +248,24 @@ def cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
         return {"cc_command": facts.go_env.get("CC", ""), "unsplittable": exc.message}
 
 
-def _cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
+def _cgo_facts(host: Host, facts: Facts) -> CgoFacts:
     command = cc.compiler_command(facts.go_env, host.system)
     try:
         cc_path: str | None = cc.resolve_tool(host, command)
     except HostError:
         cc_path = None
-    apple = gather_apple(host, cc_path) if platform_for(host.system).has_developer_tools else None
-    packages = cgo.cgo_packages(list(facts.packages))
+    tools = platform_for(host.system).has_developer_tools
+    section = guarded(lambda: apple_probe.probe_apple(host)) if tools else None
+    apple = gather_apple(host, cc_path, apple_section(section)) if section is not None else None
+    listed = cgo.cgo_packages(list(facts.packages))
+    packages = cgo_packages(listed)
     cxx = any(p.get("cxx") for p in packages)
     # the linker's default dirs, as the lock's probe sees them; none known: the compiler could
     # not say (the darwin list is never empty)
-    search = default_library_dirs(host, facts.go_env, apple.section if apple else {}, cxx) or None
+    search = default_library_dirs(host, facts.go_env, section or {}, cxx) or None
     pkg_config = facts.go_env.get("PKG_CONFIG") or "pkg-config"
     root = facts.module_root or facts.directory
-    plan = link.link_plan(host, packages, facts.go_env, root, pkg_config)
+    plan = link.link_plan(host, listed, facts.go_env, root, pkg_config)
     dirs = list(dict.fromkeys([*plan.dirs, *(search or [])]))
     return {
         "linker_search_known": search is not None,
@@ -245,10 +278,20 @@ def _cgo_facts(host: Host, facts: Facts) -> dict[str, Any]:
     }
 
 
+def apple_section(section: Mapping[str, object]) -> AppleSection:
+    """The apple probe's section as the entry types it (the probe builds it in that shape)."""
+    return cast(AppleSection, section)
+
+
+def cgo_packages(packages: Sequence[Mapping[str, object]]) -> list[CgoPackage]:
+    """The cgo probe's packages as the entry types them (the probe builds them in that shape)."""
+    return cast(list[CgoPackage], list(packages))
+
+
 def pkg_config_modules(
     host: Host,
     plan: link.LinkPlan,
-    packages: list[dict[str, Any]],
+    packages: Sequence[CgoPackage],
     pkg_config: str,
     dirs: list[str],
 ) -> tuple[PkgConfigModule, ...]:
@@ -276,7 +319,7 @@ def pkg_config_modules(
 def linked_libraries(
     host: Host,
     plan: link.LinkPlan,
-    packages: list[dict[str, Any]],
+    packages: Sequence[CgoPackage],
     go_env: dict[str, str],
     dirs: list[str],
 ) -> list[LinkedLibrary]:
@@ -335,8 +378,8 @@ def header_prefixes(host: Host, cflags: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def gather_apple(host: Host, cc_path: str | None) -> AppleFacts:
-    section = guarded(lambda: apple_probe.probe_apple(host))
+def gather_apple(host: Host, cc_path: str | None, section: AppleSection) -> AppleFacts:
+    """What the macOS checks read: the apple probe's *section*, and a few reads of their own."""
     broken = not section.get("has_xcrun", False)
     devdir = section.get("developer_dir_realpath") or section.get("developer_dir")
     active_xcode = section.get("developer_dir_kind") == "xcode" and devdir
@@ -388,7 +431,7 @@ def with_lock(facts: Facts, host: Host, directory: Path, wanted: str | None = No
         summaries = verify_summaries(host, root, wanted)
     except EnvsnapError as exc:
         summaries = (LockSummary(exc.render().removeprefix("envsnap: "), unusable=True),)
-    return with_fields(facts, lock=summaries)
+    return replace(facts, lock=summaries)
 
 
 def verify_summaries(host: Host, root: Path, wanted: str | None) -> tuple[LockSummary, ...]:

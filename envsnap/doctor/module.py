@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from typing import Any
 
 from envsnap import gomod
 from envsnap.doctor.facts import (
     Check,
     Evidence,
     Facts,
+    GoPackage,
     go_env_evidence,
     go_mod_evidence,
     is_under,
     listing_unavailable,
+    package_error,
+    package_errors,
     plural,
     skipped,
+    strings,
 )
+from envsnap.entry import JsonObject
 from envsnap.probes import listerrors
 
 TEST_CYCLE = "import cycle not allowed in test"
@@ -140,8 +144,7 @@ def check_import_path(facts: Facts) -> Check:
         return Check(
             cid, title, "ok", f"every import of this module's packages starts with {module}"
         )
-    path, relative, pkg = hits[0]
-    error = pkg["Error"]
+    path, relative, error = hits[0]
     listing = facts.test_listing if facts.test_packages else facts.listing
     line = f"{error.get('Pos', '')}: {error.get('Err', '')}".lstrip(": ")
     return Check(
@@ -159,22 +162,22 @@ def check_import_path(facts: Facts) -> Check:
     )
 
 
-def foreign_imports(facts: Facts) -> list[tuple[str, str, dict[str, Any]]]:
-    """(import path, own package dir, failing package) for imports of own packages by another
-    module path: an import go cannot resolve whose path ends with ``/<dir>`` of a package of
-    this module, while ``<module path>/<dir>`` is not that import path."""
+def foreign_imports(facts: Facts) -> list[tuple[str, str, JsonObject]]:
+    """(import path, own package dir, the failing package's error) for imports of own packages
+    by another module path: an import go cannot resolve whose path ends with ``/<dir>`` of a
+    package of this module, while ``<module path>/<dir>`` is not that import path."""
     module = facts.module_path or ""
     packages = facts.test_packages or facts.packages
     dirs = own_package_dirs(facts, packages)
-    hits: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    hits: dict[str, tuple[str, str, JsonObject]] = {}
     for pkg in packages:
         path = str(pkg.get("ImportPath", ""))
-        if not isinstance(pkg.get("Error"), dict):
+        if (error := package_error(pkg)) is None:
             continue
         for relative in sorted(dirs):
             old = path[: -len(relative) - 1]
             if path == f"{old}/{relative}" and old != module and looks_renamed(old, module):
-                hits.setdefault(path, (path, relative, pkg))
+                hits.setdefault(path, (path, relative, error))
     return sorted(hits.values(), key=lambda hit: hit[0])
 
 
@@ -193,17 +196,17 @@ def looks_renamed(old: str, module: str) -> bool:
 UNPROVIDED = ("no required module provides package", "cannot find module providing package")
 
 
-def unprovided_imports(facts: Facts) -> list[tuple[str, dict[str, Any]]]:
-    """(import path, failing package) for imports no required module provides."""
+def unprovided_imports(facts: Facts) -> list[tuple[str, JsonObject]]:
+    """(import path, the failing package's error) for imports no required module provides."""
     renamed = {hit[0] for hit in foreign_imports(facts)}
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    found: dict[str, tuple[str, JsonObject]] = {}
     for pkg in facts.test_packages or facts.packages:
         path = str(pkg.get("ImportPath", ""))
-        error = pkg.get("Error")
-        if not isinstance(error, dict) or path in renamed:
+        error = package_error(pkg)
+        if error is None or path in renamed:
             continue
         if any(message in str(error.get("Err", "")) for message in UNPROVIDED):
-            found.setdefault(path, (path, pkg))
+            found.setdefault(path, (path, error))
     return sorted(found.values(), key=lambda hit: hit[0])
 
 
@@ -215,9 +218,8 @@ def check_requirements(facts: Facts) -> Check:
     hits = unprovided_imports(facts)
     if not hits:
         return Check(cid, title, "ok", "every imported package comes from a required module")
-    path, pkg = hits[0]
-    error = pkg["Error"]
-    stack = " -> ".join(str(p) for p in error.get("ImportStack") or [])
+    path, error = hits[0]
+    stack = " -> ".join(strings(error, "ImportStack"))
     listing = facts.test_listing if facts.test_packages else facts.listing
     message = str(error.get("Err", "")).split("; to add it")[0]
     line = f"{error.get('Pos', '')}: {message}".lstrip(": ")
@@ -265,7 +267,7 @@ def reported_elsewhere(message: str) -> bool:
     return TEST_CYCLE in message or any(m in message for m in UNPROVIDED)
 
 
-def own_package_dirs(facts: Facts, packages: Iterable[dict[str, Any]]) -> set[str]:
+def own_package_dirs(facts: Facts, packages: Iterable[GoPackage]) -> set[str]:
     """Directories of the module's own packages, relative to the module root ('.' excluded)."""
     root = facts.module_root or ""
     found = set()
@@ -320,8 +322,8 @@ def check_test_cycle(facts: Facts) -> Check:
     cycles = test_cycles(facts)
     if not cycles:
         return Check(cid, title, "ok", "no test package closes an import cycle")
-    stack = [str(p) for p in cycles[0].get("ImportStack") or []]
-    lines = tuple(f"{' -> '.join(c.get('ImportStack') or [])}: {c.get('Err')}" for c in cycles)
+    stack = strings(cycles[0], "ImportStack")
+    lines = tuple(f"{' -> '.join(strings(c, 'ImportStack'))}: {c.get('Err')}" for c in cycles)
     tested = stack[0] if stack else "a package"
     name = next(
         (
@@ -343,15 +345,10 @@ def check_test_cycle(facts: Facts) -> Check:
     )
 
 
-def test_cycles(facts: Facts) -> list[dict[str, Any]]:
-    found: dict[tuple[str, ...], dict[str, Any]] = {}
+def test_cycles(facts: Facts) -> list[JsonObject]:
+    found: dict[tuple[str, ...], JsonObject] = {}
     for pkg in facts.test_packages:
         for error in package_errors(pkg):
             if TEST_CYCLE in str(error.get("Err", "")):
-                found.setdefault(tuple(error.get("ImportStack") or []), error)
+                found.setdefault(tuple(strings(error, "ImportStack")), error)
     return list(found.values())
-
-
-def package_errors(pkg: dict[str, Any]) -> list[dict[str, Any]]:
-    errors = [pkg["Error"]] if isinstance(pkg.get("Error"), dict) else []
-    return errors + [e for e in pkg.get("DepsErrors") or [] if isinstance(e, dict)]

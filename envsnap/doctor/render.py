@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from envsnap import redact, termsafe
 from envsnap.doctor import STATUS_ORDER, Check, Evidence, Facts, exit_code
+from envsnap.doctor.facts import CheckDocument
+from envsnap.entry import Json
+
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # as envsnap.entry: pydantic validates only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
 
 JSON_SCHEMA_ID = "envsnap-doctor/1"
 INDENT = " " * 9
+
+
+class DoctorDocument(TypedDict):
+    """``envsnap doctor --json`` (docs/doctor.md)."""
+
+    schema: str
+    directory: str
+    module_root: str | None
+    module_path: str | None
+    platform: str | None
+    ok: bool
+    exit_code: int
+    summary: dict[str, int]
+    checks: list[CheckDocument]
 
 
 def render_text(facts: Facts, checks: Sequence[Check]) -> str:
@@ -38,14 +59,17 @@ def scrubber(facts: Facts) -> Callable[[str], str]:
     return lambda text: redact.scrub(text, secrets)
 
 
-def _scrubbed(data: Any, hide: Callable[[str], str]) -> Any:
+def _scrubbed(data: object, hide: Callable[[str], str]) -> Json:
+    """The document *data* as plain JSON data, every text in it passed through *hide*."""
     if isinstance(data, str):
         return hide(data)
     if isinstance(data, dict):
         return {hide(str(k)): _scrubbed(v, hide) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [_scrubbed(v, hide) for v in data]
-    return data
+    if data is None or isinstance(data, (bool, int, float)):
+        return data
+    raise TypeError(f"{type(data).__name__} is not JSON data")  # as json.dumps would say
 
 
 def headline(facts: Facts, checks: Sequence[Check]) -> str:
@@ -95,7 +119,7 @@ def printable(line: str) -> str:
 
 def render_json(facts: Facts, checks: Sequence[Check]) -> str:
     code = exit_code(checks)
-    document = {
+    document: DoctorDocument = {
         "schema": JSON_SCHEMA_ID,
         "directory": facts.directory,
         "module_root": facts.module_root,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from envsnap import __version__
+from envsnap.entry import Content
 from envsnap.errors import LockError
 
 MARKER = "envsnap:generated"
@@ -54,16 +54,16 @@ def header(comment: str, flag: str, choice: VariantChoice = DEFAULT_CHOICE) -> s
     )
 
 
-def variant_exports(entry: dict[str, Any]) -> dict[str, str]:
+def variant_exports(entry: Content) -> dict[str, str]:
     """What makes a shell build the entry's variant: GOFLAGS with its build tags (as locked),
     and ENVSNAP_VARIANT, which `envsnap verify` checks by default."""
     values: dict[str, str] = {}
-    go = entry.get("go", {})
-    goflags = go.get("env", {}).get("GOFLAGS")
+    go = entry["go"]
+    goflags = go["env"].get("GOFLAGS")
     if go.get("tags") and isinstance(goflags, str):
         values["GOFLAGS"] = goflags
-    if isinstance(entry.get("variant"), str):
-        values["ENVSNAP_VARIANT"] = entry["variant"]
+    if isinstance(variant := entry.get("variant"), str):
+        values["ENVSNAP_VARIANT"] = variant
     return values
 
 
@@ -78,12 +78,13 @@ def safe_comment(text: str) -> str:
 
 
 def refuse_nul(values: Mapping[str, str]) -> None:
-    """A value with a NUL byte cannot be written: bash cuts a word there and Nix refuses it, so
-    the file would set another value than the lock's. Refused by the variable's name."""
+    """A value with a NUL byte cannot be written: bash cuts a word there, Nix refuses it and a
+    workflow's step hands it to a process that cannot take it, so the file would set another
+    value than the lock's. Refused by the variable's name."""
     for name, value in values.items():
         if "\0" in value:
             raise LockError(
-                f"{safe_comment(name)} in envsnap.lock holds a NUL byte, which no .envrc or Nix "
-                "file can carry",
+                f"{safe_comment(name)} in envsnap.lock holds a NUL byte, which no .envrc, Nix file "
+                "or workflow can carry",
                 "run `envsnap lock` to lock the value again (it refuses a NUL byte)",
             )

@@ -16,22 +16,30 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Literal
 
 from envsnap.emit import safe_comment
+from envsnap.entry import AppleSection
 
-Apple = Mapping[str, Any]
+Apple = AppleSection
 DOWNLOADS = "developer.apple.com/download/all"
 CLT = "/Library/Developer/CommandLineTools"
 # The first Command Line Tools Apple names without "for Xcode".
 CLT_PLAIN_NAMES_FROM = (26, 5)
 _BETA_NUMBER = re.compile(r"beta[ ._-]?(\d+)", re.IGNORECASE)
 _VERSION = re.compile(r"\d+(\.\d+)*")
+# Where the locked developer dir is named: its real path first.
+_DEVELOPER_DIRS: tuple[Literal["developer_dir_realpath", "developer_dir"], ...] = (
+    "developer_dir_realpath",
+    "developer_dir",
+)
 
 
-def text(apple: Apple, key: str) -> str | None:
+TextKey = Literal["xcode_version", "xcode_build", "sdk_version", "sdk_build", "clt_version"]
+
+
+def text(apple: Apple, key: TextKey) -> str | None:
     """A value of the apple section that can be shown: a version or build, else None."""
     value = apple.get(key)
     if isinstance(value, str) and re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z.]*", value):
@@ -47,8 +55,8 @@ def app_of(devdir: str) -> str:
 
 def beta_number(apple: Apple) -> int | None:
     """Which beta the locked Xcode is, by its app's name; None when the name does not say."""
-    for key in ("developer_dir_realpath", "developer_dir"):
-        name = PurePosixPath(app_of(str(apple.get(key) or ""))).name
+    for key in _DEVELOPER_DIRS:
+        name = PurePosixPath(app_of(apple.get(key) or "")).name
         match = _BETA_NUMBER.search(name)
         if match:
             return int(match[1])
@@ -135,6 +143,6 @@ def _clt_fix(apple: Apple) -> str:
 def install_fix(apple: Apple) -> str:
     """How to install and select the locked developer dir again."""
     if apple.get("developer_dir_kind") == "xcode":
-        devdir = str(apple.get("developer_dir_realpath") or apple.get("developer_dir") or "")
+        devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir") or ""
         return _xcode_fix(apple, safe_comment(app_of(devdir)) if devdir else "an app")
     return _clt_fix(apple)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from importlib.resources import files
-from typing import Any
 
 from envsnap.emit import (
     DEFAULT_CHOICE,
@@ -22,6 +21,7 @@ from envsnap.emit import (
     variant_exports,
 )
 from envsnap.emit.apple import install_fix, sdk_words
+from envsnap.entry import AppleSection, Entry
 from envsnap.normalize import GOMODCACHE_MARK, HOME_MARK, MODULE_MARK
 from envsnap.ownexports import locked_toolchain, versioned_sdk
 from envsnap.platforms import for_key
@@ -64,16 +64,15 @@ def bash_word(value: str) -> str:
     return "".join(parts) or "''"
 
 
-def exports(entry: dict[str, Any]) -> dict[str, str]:
+def exports(entry: Entry) -> dict[str, str]:
     """The unconditional exports of one locked platform, by name (values still marked)."""
     values: dict[str, str] = {}
-    go = entry.get("go", {})
-    go_env = go.get("env", {})
+    go_env = entry["go"]["env"]
     for name in GO_ENV_EXPORTS:
-        if isinstance(go_env.get(name), str) and go_env[name] != "":
-            values[name] = go_env[name]
-    if isinstance(entry.get("env", {}).get("PKG_CONFIG_PATH"), str):
-        values["PKG_CONFIG_PATH"] = entry["env"]["PKG_CONFIG_PATH"]
+        if value := go_env.get(name):
+            values[name] = value
+    if (pkg_config_path := entry["env"].get("PKG_CONFIG_PATH")) is not None:
+        values["PKG_CONFIG_PATH"] = pkg_config_path
     toolchain = locked_toolchain(entry)
     if toolchain:
         values["GOTOOLCHAIN"] = toolchain
@@ -92,13 +91,13 @@ def _guarded(name: str, path: str, missing: str) -> list[str]:
     ]
 
 
-def apple_lines(entry: dict[str, Any]) -> list[str]:
+def apple_lines(entry: Entry) -> list[str]:
     """DEVELOPER_DIR and SDKROOT, each exported only where the locked one exists."""
-    apple = entry.get("apple") or {}
+    apple = entry.get("apple", AppleSection())
     lines: list[str] = []
     devdir = apple.get("developer_dir_realpath") or apple.get("developer_dir")
     fix = install_fix(apple)
-    if isinstance(devdir, str) and devdir.startswith("/"):
+    if devdir is not None and devdir.startswith("/"):
         lines += _guarded(
             "DEVELOPER_DIR",
             devdir,
@@ -129,7 +128,7 @@ def _resolvers(values: Sequence[str], module: str) -> list[str]:
     return lines
 
 
-def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
+def _case_arm(platform: str, entry: Entry, module: str) -> list[str]:
     values = exports(entry)
     refuse_nul(values)
     lines = [f"    {UNAME[platform]})  # {safe_comment(platform)}"]
@@ -141,7 +140,7 @@ def _case_arm(platform: str, entry: dict[str, Any], module: str) -> list[str]:
 
 
 def render_envrc(
-    entries: Sequence[tuple[str, dict[str, Any]]],
+    entries: Sequence[tuple[str, Entry]],
     choice: VariantChoice = DEFAULT_CHOICE,
     module_dir: str = ".",
 ) -> tuple[str, list[str]]:

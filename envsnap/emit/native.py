@@ -13,17 +13,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
 
 from envsnap import DISTRIBUTION, quoted
 from envsnap.emit import (
     DEFAULT_CHOICE,
     VariantChoice,
     header,
+    refuse_nul,
     runners,
     safe_comment,
     variant_exports,
 )
+from envsnap.entry import CcSection, Entry, Library, Tool
 from envsnap.platforms import for_key
 from envsnap.vocabulary import brew_formula
 
@@ -31,7 +32,7 @@ DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 DEBIAN_VERSION = re.compile(r"[0-9A-Za-z.+~:-]+")
 BREW_FORMULA = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._+-]*(/[A-Za-z0-9._+-]+){0,2}")
 DPKG_ARCH = {"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf"}
-Entries = Sequence[tuple[str, dict[str, Any]]]
+Entries = Sequence[tuple[str, Entry]]
 # The Debian package that provides a locked command by its name (``gcc`` owns /usr/bin/gcc,
 # ``gcc-12`` the binary it runs; ``cc`` and ``c++`` are alternatives that gcc and g++ register;
 # pkgconf provides pkg-config). Installed beside the pinned owner of the real binary, unpinned:
@@ -62,15 +63,21 @@ class Pin:
         return f"{self.name}={self.version}" if self.version else self.name
 
 
-def debian_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
+def _compilers_and_libraries(entry: Entry) -> list[tuple[str, Tool | Library]]:
+    """What may name a Debian package, with the words for it, in lock order."""
+    cc = entry.get("cc") or CcSection(compiler=Tool(), linker=Tool())
+    owned: list[tuple[str, Tool | Library]] = [("the C compiler", cc["compiler"])]
+    if (cxx := cc.get("cxx")) is not None:
+        owned.append(("the C++ compiler", cxx))
+    return owned + [(lib["name"], lib) for lib in entry["libraries"]]
+
+
+def debian_pins(entry: Entry, warnings: list[str]) -> list[Pin]:
     """The Debian packages of *entry*'s compilers and libraries, each once, in lock order."""
-    compilers = (("the C compiler", "compiler"), ("the C++ compiler", "cxx"))
-    owned = [(what, (entry.get("cc") or {}).get(tool)) for what, tool in compilers]
-    owned += [(str(lib.get("name", "a library")), lib) for lib in entry.get("libraries", [])]
     pins: dict[str, Pin] = {}
-    for what, section in owned:
-        package = (section or {}).get("package")
-        if not isinstance(package, str):
+    for what, section in _compilers_and_libraries(entry):
+        package = section.get("package")
+        if package is None:
             continue
         name, _, version = package.partition(" ")
         if not (DEBIAN_NAME.fullmatch(name) and DEBIAN_VERSION.fullmatch(version)):
@@ -92,20 +99,18 @@ def _command_name(value: object) -> str:
     return words[0].rsplit("/", 1)[-1] if words else ""
 
 
-def uses_pkg_config(entry: dict[str, Any]) -> bool:
+def uses_pkg_config(entry: Entry) -> bool:
     """Whether a cgo package of *entry* asks pkg-config (``#cgo pkg-config:``)."""
-    packages = (entry.get("cgo") or {}).get("packages", [])
-    by_package = any(p.get("pkg_config") for p in packages if isinstance(p, dict))
-    return by_package or any(
-        lib.get("found_by") == "pkg-config" for lib in entry.get("libraries", [])
-    )
+    packages = entry["cgo"].get("packages", []) if "cgo" in entry else []
+    by_package = any(p["pkg_config"] for p in packages)
+    return by_package or any(lib["found_by"] == "pkg-config" for lib in entry["libraries"])
 
 
-def debian_tools(entry: dict[str, Any]) -> list[Pin]:
+def debian_tools(entry: Entry) -> list[Pin]:
     """The Debian packages of the commands the lock names: CC, CXX and pkg-config."""
-    go_env = (entry.get("go") or {}).get("env", {})
+    go_env = entry["go"]["env"]
     commands = [("CC", go_env.get("CC"))]
-    if (entry.get("cc") or {}).get("cxx"):  # a C++ compiler the build runs
+    if "cc" in entry and entry["cc"].get("cxx"):  # a C++ compiler the build runs
         commands.append(("CXX", go_env.get("CXX")))
     if uses_pkg_config(entry):
         commands.append(("PKG_CONFIG", go_env.get("PKG_CONFIG") or "pkg-config"))
@@ -117,29 +122,29 @@ def debian_tools(entry: dict[str, Any]) -> list[Pin]:
     return list(tools.values())
 
 
-def homebrew_go(entry: dict[str, Any]) -> bool:
+def homebrew_go(entry: Entry) -> bool:
     """Whether the locked Go is Homebrew's (its GOROOT lies in the go formula's keg)."""
-    go = entry.get("go") or {}
-    return any("/Cellar/go/" in str(go.get(key) or "") for key in ("goroot", "path"))
+    go = entry["go"]
+    return any("/Cellar/go/" in path for path in (go.get("goroot", ""), go.get("path", "")))
 
 
-def brew_pins(entry: dict[str, Any], warnings: list[str]) -> list[Pin]:
+def brew_pins(entry: Entry, warnings: list[str]) -> list[Pin]:
     """The Homebrew formulae of *entry*'s libraries, each once, named exactly as locked."""
     pins: dict[str, Pin] = {}
-    for lib in entry.get("libraries", []):
-        provider = str(lib.get("provider", ""))
+    for lib in entry["libraries"]:
+        provider = lib["provider"]
         formula = brew_formula(provider)
         if not formula:
             continue
         if not BREW_FORMULA.fullmatch(formula):
-            warnings.append(safe_comment(f"{lib.get('name')}: {formula!r} is not a formula name"))
+            warnings.append(safe_comment(f"{lib['name']}: {formula!r} is not a formula name"))
             continue
         version = provider.partition(" ")[2]
-        pins.setdefault(formula, Pin(formula, version, str(lib.get("name", "a library"))))
+        pins.setdefault(formula, Pin(formula, version, lib["name"]))
     if uses_pkg_config(entry):  # macOS has no pkg-config of its own
         pins.setdefault(BREW_PKG_CONFIG, Pin(BREW_PKG_CONFIG, "", "pkg-config"))
     if homebrew_go(entry):
-        version = str((entry.get("go") or {}).get("version", "")).removeprefix("go")
+        version = entry["go"]["version"].removeprefix("go")
         pins.setdefault("go", Pin("go", version, "the Go toolchain"))
     return list(pins.values())
 
@@ -148,7 +153,7 @@ def _quote(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def _apt_arm(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]:
+def _apt_arm(platform: str, entry: Entry, warnings: list[str]) -> list[str]:
     """One architecture's case: the commands' packages, and the locked packages pinned."""
     goarch = platform.partition("-")[2]
     tools, pins = debian_tools(entry), debian_pins(entry, warnings)
@@ -226,9 +231,9 @@ def _s(value: str) -> str:
     return json.dumps(value)
 
 
-def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str] | None:
+def _job(platform: str, entry: Entry, warnings: list[str]) -> list[str] | None:
     choice = runners.choose(platform, entry)
-    go_version = str((entry.get("go") or {}).get("version", "")).removeprefix("go")
+    go_version = entry["go"]["version"].removeprefix("go")
     if choice is None or not re.fullmatch(r"[0-9][0-9a-z.]*", go_version):
         warnings.append(f"{safe_comment(platform)}: no GitHub runner or no readable Go version")
         return None
@@ -238,6 +243,7 @@ def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]
     env.update(_compilers(entry))
     if choice.developer_dir:
         env["DEVELOPER_DIR"] = choice.developer_dir
+    refuse_nul(env)  # a JSON escape would hand the step another value than the lock's
     if choice.note:
         warnings.append(f"{safe_comment(platform)}: {choice.note}")
     job = [f"  {platform}:", f"    name: {_s('go test (' + platform + ')')}"]
@@ -281,15 +287,15 @@ def _job(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]
     return job
 
 
-def _compilers(entry: dict[str, Any]) -> dict[str, str]:
+def _compilers(entry: Entry) -> dict[str, str]:
     """CC and CXX as locked: actions/setup-go's Go defaults to clang and clang++, Homebrew's
     to cc and c++, and a job that does not set them verifies another compiler."""
-    go_env = (entry.get("go") or {}).get("env", {})
+    go_env = entry["go"]["env"]
     values = {name: go_env.get(name) for name in ("CC", "CXX")}
-    return {k: v for k, v in values.items() if isinstance(v, str) and v and "${{" not in v}
+    return {k: v for k, v in values.items() if v and "${{" not in v}
 
 
-def _package_step(platform: str, entry: dict[str, Any], warnings: list[str]) -> list[str]:
+def _package_step(platform: str, entry: Entry, warnings: list[str]) -> list[str]:
     if for_key(platform).package_manager == "apt":
         pins = debian_pins(entry, warnings)
         command = "sudo apt-get update && sudo apt-get install -y --no-install-recommends"

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Any
+from typing import Required, TypedDict, cast
 
 from envsnap.config import Config
 from envsnap.emit import safe_comment, variant_exports
+from envsnap.entry import AppleSection, Entry, JsonObject, Library
 from envsnap.errors import EXIT_DRIFT, ConfigError, EnvsnapError
 from envsnap.normalize import GOMODCACHE_MARK, MODULE_MARK
 from envsnap.platforms import for_key
@@ -52,19 +54,36 @@ class MissingGo(EnvsnapError):
     exit_code = EXIT_DRIFT
 
 
-def library_rows(builtin: dict[str, Any]) -> dict[str, str]:
+class LibraryRow(TypedDict, total=False):
+    """A ``[[library]]`` row of ``nix/attributes.toml``: the attribute and the names it covers."""
+
+    attribute: Required[str]
+    pkg_config: list[str]
+    link: list[str]
+    brew: list[str]
+    note: str
+    source: str
+
+
+def _rows(builtin: JsonObject) -> list[LibraryRow]:
+    """The ``[[library]]`` rows of the built-in table (envsnap's own file, held by its tests)."""
+    return cast(list[LibraryRow], builtin.get("library", []))
+
+
+def library_rows(builtin: JsonObject) -> dict[str, str]:
     """``[[library]]`` rows flattened: each pkg-config module, ``-l`` name and formula covered."""
     table: dict[str, str] = {}
-    for row in builtin.get("library", []):
+    for row in _rows(builtin):
         for key in (*row.get("pkg_config", []), *row.get("link", []), *row.get("brew", [])):
             table[key] = row["attribute"]
     return table
 
 
-def library_notes(builtin: dict[str, Any]) -> dict[str, str]:
+def library_notes(builtin: JsonObject) -> dict[str, str]:
     """What a ``[[library]]`` row says about its attribute (``note``), by attribute."""
-    rows = builtin.get("library", [])
-    return {row["attribute"]: row["note"] for row in rows if isinstance(row.get("note"), str)}
+    return {
+        row["attribute"]: note for row in _rows(builtin) if isinstance(note := row.get("note"), str)
+    }
 
 
 @dataclass(frozen=True)
@@ -82,26 +101,41 @@ class Tables:
 def load_tables(config: Config) -> Tables:
     """The built-in attribute tables with envsnap.toml's ``[nix.attributes]`` laid over them."""
     text = (files("envsnap") / "_data" / "nix" / "attributes.toml").read_text(encoding="utf-8")
-    builtin: dict[str, Any] = tomllib.loads(text)
-    builtin["libraries"] = library_rows(builtin)
-    builtin["library_notes"] = library_notes(builtin)
+    builtin: JsonObject = tomllib.loads(text)
+    derived = {"libraries": library_rows(builtin), "library_notes": library_notes(builtin)}
     overrides = config.nix.get("attributes", {})
     if not isinstance(overrides, dict):
         raise ConfigError("envsnap.toml: [nix.attributes] must be a table", "see docs/emit.md")
-    merged = {}
+    merged: dict[str, dict[str, str]] = {}
     for name in Tables.__dataclass_fields__:
-        table = {**builtin.get(name, {}), **overrides.get(name, {})}
-        for key, value in table.items():
-            attribute = name in ("go", "apple_sdk", "compilers", "libraries")
-            if not isinstance(value, str) or (
-                attribute and value and not NIX_ATTRIBUTE.fullmatch(value)
-            ):
-                raise ConfigError(
-                    f"envsnap.toml: [nix.attributes.{name}] {key!r} is not a Nix attribute name",
-                    "use a plain nixpkgs attribute such as go_1_22 or openssl_3",
-                )
-        merged[name] = table
+        base = derived[name] if name in derived else _table(builtin, name)
+        merged[name] = _checked(name, {**base, **_table(overrides, name)})
     return Tables(**merged)
+
+
+def _table(source: Mapping[str, object], name: str) -> Mapping[str, object]:
+    table = source.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"envsnap.toml: [nix.attributes.{name}] must be a table", "see docs/emit.md"
+        )
+    return table
+
+
+def _checked(name: str, table: Mapping[str, object]) -> dict[str, str]:
+    """*table* with each value held to be a Nix attribute name (or "", "none known")."""
+    attribute = name in ("go", "apple_sdk", "compilers", "libraries")
+    checked: dict[str, str] = {}
+    for key, value in table.items():
+        if not isinstance(value, str) or (
+            attribute and value and not NIX_ATTRIBUTE.fullmatch(value)
+        ):
+            raise ConfigError(
+                f"envsnap.toml: [nix.attributes.{name}] {key!r} is not a Nix attribute name",
+                "use a plain nixpkgs attribute such as go_1_22 or openssl_3",
+            )
+        checked[key] = value
+    return checked
 
 
 @dataclass
@@ -131,8 +165,8 @@ def printable(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", text)[:300]
 
 
-def _go(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
-    version = str(entry.get("go", {}).get("version", ""))
+def _go(plan: ShellPlan, entry: Entry, tables: Tables) -> None:
+    version = entry["go"]["version"]
     match = re.match(r"go(\d+)\.(\d+)", version)
     if match is None:
         plan.missing("the Go version in the lock is unreadable", "add Go to the shell by hand")
@@ -150,8 +184,8 @@ def _go(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
     )
 
 
-def _compiler(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
-    version = str(entry.get("cc", {}).get("compiler", {}).get("version", "")).lower()
+def _compiler(plan: ShellPlan, entry: Entry, tables: Tables) -> None:
+    version = entry["cc"]["compiler"].get("version", "").lower()
     family = "clang" if "clang" in version else "gcc" if "gcc" in version else ""
     if family and tables.compilers.get(family):
         plan.add(tables.compilers[family])
@@ -159,14 +193,14 @@ def _compiler(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
         plan.notes.append("the C compiler is stdenv's (the lock names no gcc or clang)")
 
 
-def _library_keys(lib: dict[str, Any]) -> list[str]:
+def _library_keys(lib: Library) -> list[str]:
     """The names a library is looked up by: its formula, its name (``-l:librocksdb.a`` also by
     the library it names, ``rocksdb``)."""
     keys = []
-    formula = brew_formula(lib.get("provider", ""))
+    formula = brew_formula(lib["provider"])
     if formula:
         keys.append(formula)
-    name = str(lib.get("name", ""))
+    name = lib["name"]
     keys.append(name)
     exact = re.fullmatch(r":lib(.+?)\.(a|so|dylib|tbd)(\.[0-9.]+)?", name)
     if exact:
@@ -174,29 +208,31 @@ def _library_keys(lib: dict[str, Any]) -> list[str]:
     return keys
 
 
-def _sdk_roots(entry: dict[str, Any]) -> tuple[str, ...]:
-    apple = entry.get("apple") or {}
+def _sdk_roots(entry: Entry) -> tuple[str, ...]:
+    apple = entry.get("apple")
+    if apple is None:
+        return ()
     roots = (apple.get("sdk_path"), apple.get("sdk_realpath"))
-    return tuple(str(r).rstrip("/") + "/" for r in roots if isinstance(r, str) and r)
+    return tuple(r.rstrip("/") + "/" for r in roots if r)
 
 
-def _needs_no_package(lib: dict[str, Any], entry: dict[str, Any]) -> bool:
+def _needs_no_package(lib: Library, entry: Entry) -> bool:
     """The C or C++ runtime, a library of the macOS SDK (``-lz`` is the SDK's ``libz.tbd``, which
     the shell's apple-sdk provides), or a library file inside the module or a module of the
     module cache (bundled with the Go code): nothing to add."""
-    name = str(lib.get("name", ""))
+    name = lib["name"]
     if RUNTIME_LIBRARIES & set(_library_keys(lib)):
         return True
     if any(mark in name for mark in (MODULE_MARK, GOMODCACHE_MARK)):
         return True
-    files = [str(f.get("path", "")) for f in lib.get("files", []) if isinstance(f, dict)]
+    files = [f["path"] for f in lib.get("files", [])]
     owned = (MODULE_MARK, GOMODCACHE_MARK, *_sdk_roots(entry))
     return bool(files) and all(path.startswith(owned) for path in files)
 
 
-def _libraries(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
-    libraries = entry.get("libraries", [])
-    if any(lib.get("found_by") == "pkg-config" for lib in libraries):
+def _libraries(plan: ShellPlan, entry: Entry, tables: Tables) -> None:
+    libraries = entry["libraries"]
+    if any(lib["found_by"] == "pkg-config" for lib in libraries):
         plan.add("pkg-config")
     for lib in libraries:
         if _needs_no_package(lib, entry):
@@ -205,16 +241,16 @@ def _libraries(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
         if found:
             plan.add(found[0])
             if found[0] in tables.library_notes:
-                plan.missing(f"{found[0]} ({lib.get('name')})", tables.library_notes[found[0]])
+                plan.missing(f"{found[0]} ({lib['name']})", tables.library_notes[found[0]])
         else:
             plan.missing(
-                f"no nixpkgs attribute known for the library {lib.get('name', 'of the lock')}",
+                f"no nixpkgs attribute known for the library {lib['name']}",
                 "add it under [nix.attributes.libraries] in envsnap.toml",
             )
 
 
-def _apple_sdk(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
-    version = str(entry.get("apple", {}).get("sdk_version", ""))
+def _apple_sdk(plan: ShellPlan, entry: Entry, tables: Tables) -> None:
+    version = (entry.get("apple") or AppleSection()).get("sdk_version", "")
     match = re.match(r"(\d+)", version)
     if match is None:
         plan.missing("the lock has no macOS SDK version", "add an apple-sdk_NN by hand")
@@ -223,7 +259,7 @@ def _apple_sdk(plan: ShellPlan, entry: dict[str, Any], tables: Tables) -> None:
     if major in tables.apple_sdk:
         plan.sdk = tables.apple_sdk[major]
         _sdk_fallback(plan, major, plan.sdk)
-        target = entry.get("env", {}).get("MACOSX_DEPLOYMENT_TARGET")
+        target = entry["env"].get("MACOSX_DEPLOYMENT_TARGET")
         if isinstance(target, str) and re.fullmatch(r"\d+(\.\d+){0,2}", target):
             plan.deployment_target = target
         return
@@ -255,9 +291,9 @@ def _sdk_fallback(plan: ShellPlan, major: str, attribute: str) -> None:
         )
 
 
-def _env(plan: ShellPlan, entry: dict[str, Any]) -> None:
+def _env(plan: ShellPlan, entry: Entry) -> None:
     plan.env.update(LIBC_EXPORTS)
-    go_env = entry.get("go", {}).get("env", {})
+    go_env = entry["go"]["env"]
     for name in CGO_FLAG_VARIABLES:
         value = go_env.get(name)
         if not isinstance(value, str) or not value:
@@ -272,7 +308,7 @@ def _env(plan: ShellPlan, entry: dict[str, Any]) -> None:
     plan.env.update(variant_exports(entry))
 
 
-def plan_shell(platform: str, entry: dict[str, Any], tables: Tables) -> ShellPlan | None:
+def plan_shell(platform: str, entry: Entry, tables: Tables) -> ShellPlan | None:
     """The shell for one lock entry, or None for a platform Nix has no system for."""
     system = tables.systems.get(platform)
     if system is None:

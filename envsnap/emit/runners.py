@@ -11,21 +11,44 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 from envsnap.emit import safe_comment
 from envsnap.emit.apple import clt_release, sdk_words, text, xcode_words
+from envsnap.entry import AppleSection, Entry
 from envsnap.errors import EXIT_DRIFT, EnvsnapError
 from envsnap.platforms import for_key
 from envsnap.platforms.darwin import DARWIN
 
 CLT = "/Library/Developer/CommandLineTools"
 ARCH = {"arm64": "arm64", "amd64": "x64"}
-Image = Mapping[str, Any]
+
+
+class Xcode(TypedDict):
+    """An ``[[image.xcode]]`` row: an Xcode an image has, and the SDKs it ships."""
+
+    version: str
+    build: str
+    app: str
+    sdks: list[str]
+    default: NotRequired[bool]
+
+
+class Image(TypedDict):
+    """An ``[[image]]`` row of ``github/runner-images.toml``."""
+
+    label: str
+    labels: list[str]
+    arch: str
+    os: str
+    image_version: str
+    source: str
+    clt: NotRequired[str]
+    xcode: NotRequired[list[Xcode]]
 
 
 class NoRunner(EnvsnapError):
@@ -44,8 +67,8 @@ class Choice:
 @cache
 def images() -> tuple[Image, ...]:
     path = files("envsnap") / "_data" / "github" / "runner-images.toml"
-    table: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    return tuple(table["image"])
+    table = tomllib.loads(path.read_text(encoding="utf-8"))  # envsnap's own, held by its tests
+    return tuple(cast(list[Image], table["image"]))
 
 
 def _numbers(version: object) -> tuple[int, ...]:
@@ -63,7 +86,7 @@ def _macs(goarch: str) -> Iterator[Image]:
     return _images(DARWIN.runner_labels, goarch)
 
 
-def _xcodes(image: Image) -> list[Mapping[str, Any]]:
+def _xcodes(image: Image) -> list[Xcode]:
     """The image's Xcodes, its default one first."""
     xcodes = list(image.get("xcode", []))
     return sorted(xcodes, key=lambda x: not x.get("default"))
@@ -73,7 +96,7 @@ def _developer_dir(app: str) -> str:
     return f"{app}/Contents/Developer"
 
 
-def _by_build(apple: Mapping[str, Any], goarch: str) -> Choice | None:
+def _by_build(apple: AppleSection, goarch: str) -> Choice | None:
     build = text(apple, "xcode_build")
     if apple.get("developer_dir_kind") != "xcode" or build is None:
         return None
@@ -84,7 +107,7 @@ def _by_build(apple: Mapping[str, Any], goarch: str) -> Choice | None:
     return None
 
 
-def _by_clt(apple: Mapping[str, Any], goarch: str) -> Choice | None:
+def _by_clt(apple: AppleSection, goarch: str) -> Choice | None:
     release = clt_release(text(apple, "clt_version"))
     if apple.get("developer_dir_kind") != "clt" or release is None:
         return None
@@ -94,7 +117,7 @@ def _by_clt(apple: Mapping[str, Any], goarch: str) -> Choice | None:
     return None
 
 
-def _by_sdk(apple: Mapping[str, Any], goarch: str) -> Choice | None:
+def _by_sdk(apple: AppleSection, goarch: str) -> Choice | None:
     sdk = text(apple, "sdk_version")
     for image in _macs(goarch):
         for xcode in _xcodes(image):
@@ -107,14 +130,14 @@ def _by_sdk(apple: Mapping[str, Any], goarch: str) -> Choice | None:
     return None
 
 
-def _locked(apple: Mapping[str, Any]) -> str:
+def _locked(apple: AppleSection) -> str:
     if apple.get("developer_dir_kind") == "xcode":
         return xcode_words(apple)
     release = clt_release(text(apple, "clt_version"))
     return f"Command Line Tools {release}" if release else "Command Line Tools"
 
 
-def _closest(apple: Mapping[str, Any], goarch: str) -> str:
+def _closest(apple: AppleSection, goarch: str) -> str:
     """The image and Xcode whose SDK is nearest the locked one, as words."""
     wanted = _numbers(apple.get("sdk_version")) or _numbers(apple.get("xcode_version"))
     found = [
@@ -136,7 +159,7 @@ def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     return (left[0] - right[0]) * 100 + (left[1] - right[1])
 
 
-def choose(platform: str, entry: Mapping[str, Any]) -> Choice | None:
+def choose(platform: str, entry: Entry) -> Choice | None:
     """The image for *platform*'s job; None for a platform no hosted image runs."""
     system, goarch = for_key(platform), platform.partition("-")[2]
     if not system.runner_labels:
@@ -144,7 +167,7 @@ def choose(platform: str, entry: Mapping[str, Any]) -> Choice | None:
     if not system.has_developer_tools:
         found = next(_images(system.runner_labels, goarch), None)
         return None if found is None else Choice(found["label"])
-    apple = entry.get("apple") or {}
+    apple = entry.get("apple", AppleSection())
     choice = _by_build(apple, goarch) or _by_clt(apple, goarch) or _by_sdk(apple, goarch)
     if choice is not None:
         return choice

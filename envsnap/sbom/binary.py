@@ -16,12 +16,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from envsnap import __version__
 from envsnap.binfacts.buildinfo import GoBuild, Module
 from envsnap.binfacts.facts import Slice
 from envsnap.drift import Finding, library_key
+from envsnap.entry import Entry, GoSection
 from envsnap.inspection import loaded_libraries
 from envsnap.redact import scrub_message
 from envsnap.sbom import purls
@@ -47,7 +47,7 @@ class CheckedSlice:
 
     piece: Slice
     key: str  # the entry it was compared with (or its platform, when the lock has none)
-    entry: Mapping[str, Any] | None
+    entry: Entry | None
     findings: tuple[Finding, ...]
 
 
@@ -64,11 +64,12 @@ def private(text: str) -> str:
 
 def _loads(checked: CheckedSlice) -> tuple[dict[str, list[str]], list[str]]:
     """Library ref → the names the slice loads it by; and the names no locked library gives."""
-    entry = checked.entry or {}
-    refs = {library_key(lib): library_ref(checked.key, lib) for lib in entry.get("libraries", [])}
+    entry = checked.entry
+    libraries = entry["libraries"] if entry is not None else []
+    refs = {library_key(lib): library_ref(checked.key, lib) for lib in libraries}
     locked: dict[str, list[str]] = {}
     unlocked = []
-    for name, owner in loaded_libraries(checked.piece, entry):
+    for name, owner in loaded_libraries(checked.piece, entry or {}):
         if owner is None or owner not in refs:
             unlocked.append(name)
         else:
@@ -76,9 +77,8 @@ def _loads(checked: CheckedSlice) -> tuple[dict[str, list[str]], list[str]]:
     return locked, unlocked
 
 
-def _static(key: str, entry: Mapping[str, Any]) -> set[str]:
-    libraries = entry.get("libraries", [])
-    return {library_ref(key, lib) for lib in libraries if linkage_of(lib) == "static"}
+def _static(key: str, entry: Entry) -> set[str]:
+    return {library_ref(key, lib) for lib in entry["libraries"] if linkage_of(lib) == "static"}
 
 
 def _loaded(part: Part, names: Sequence[str]) -> Part:
@@ -209,10 +209,12 @@ def _held(parts: EntryParts, go: GoBuild | None) -> EntryParts:
 
 def _collect(checked: CheckedSlice, nix: Mapping[str, str], into: _Collected) -> None:
     loads, unlocked = _loads(checked)
-    entry = checked.entry or {}
-    keep = set(loads) | _static(checked.key, entry)
-    parts = _held(entry_parts(checked.key, entry, nix, keep), checked.piece.go)
-    tools = list(parts.tools) if checked.entry else _no_entry_tools(checked)
+    if checked.entry is None:
+        parts = EntryParts((), (), tuple(_no_entry_tools(checked)), ())
+    else:
+        keep = set(loads) | _static(checked.key, checked.entry)
+        parts = _held(entry_parts(checked.key, checked.entry, nix, keep), checked.piece.go)
+    tools = parts.tools
     found = [
         *_modules(checked.piece.go),
         *parts.packages,
@@ -227,7 +229,9 @@ def _collect(checked: CheckedSlice, nix: Mapping[str, str], into: _Collected) ->
 
 def _no_entry_tools(checked: CheckedSlice) -> list[Part]:
     go = checked.piece.go
-    return [go_part(checked.key, {"version": go.version})] if go else []
+    if go is None:
+        return []
+    return [go_part(checked.key, GoSection(version=go.version, path="", goroot="", env={}))]
 
 
 def _verdict(slices: Sequence[CheckedSlice]) -> tuple[Property, ...]:
@@ -257,7 +261,8 @@ def from_binary(
         properties=entries + _verdict(slices),
     )
     direct = tuple(collected.components)
-    digests = [str((c.entry or {}).get("digest")) for c in slices]
+    # a slice without an entry seeds the serial with "None", as it always has
+    digests = [c.entry["digest"] if c.entry is not None else "None" for c in slices]
     return Bill(
         serial(sha256, *digests),
         __version__,

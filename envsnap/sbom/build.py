@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from envsnap import __version__
+from envsnap.entry import CgoPackage, Entry, FileRef, Library
 from envsnap.sbom import purls
 from envsnap.sbom.model import Bill, Linkage, Part, Property, properties, sha256_hex
 from envsnap.sbom.tools import entry_tools
@@ -33,21 +33,21 @@ def serial(*seeds: str) -> uuid.UUID:
 # --- libraries and cgo packages of a lock entry ------------------------------------------------
 
 
-def library_ref(key: str, lib: Mapping[str, Any]) -> str:
-    return f"{key}/{lib.get('found_by', 'library')}/{lib.get('name', '')}"
+def library_ref(key: str, lib: Library) -> str:
+    return f"{key}/{lib['found_by']}/{lib['name']}"
 
 
-def linkage_of(lib: Mapping[str, Any]) -> Linkage | None:
+def linkage_of(lib: Library) -> Linkage | None:
     """dynamic when a file of the library is a shared one (``.so``, ``.dylib``, an SDK stub),
     static when its files are archives only."""
-    paths = [str(f.get("path", "")) for f in lib.get("files", []) if isinstance(f, Mapping)]
+    paths = [f["path"] for f in lib.get("files", [])]
     if any(_SHARED.search(path) for path in paths):
         return "dynamic"
     return "static" if paths and all(path.endswith(".a") for path in paths) else None
 
 
-def _file(ref: str, section: Mapping[str, Any], role: str) -> Part:
-    path = str(section.get("path", ""))
+def _file(ref: str, section: FileRef, role: str) -> Part:
+    path = section["path"]
     return Part(
         f"{ref}/file:{path}",
         "file",
@@ -57,29 +57,27 @@ def _file(ref: str, section: Mapping[str, Any], role: str) -> Part:
     )
 
 
-def library_part(
-    key: str, lib: Mapping[str, Any], entry: Mapping[str, Any], nix: Mapping[str, str]
-) -> Part:
+def library_part(key: str, lib: Library, entry: Entry, nix: Mapping[str, str]) -> Part:
     ref = library_ref(key, lib)
-    files = [_file(ref, f, "linked") for f in lib.get("files", []) if isinstance(f, Mapping)]
-    if isinstance(lib.get("pc_file"), Mapping):
-        files.append(_file(ref, lib["pc_file"], "pkg-config"))
-    provider = lib.get("provider")
+    files = [_file(ref, f, "linked") for f in lib.get("files", [])]
+    if (pc_file := lib.get("pc_file")) is not None:
+        files.append(_file(ref, pc_file, "pkg-config"))
+    provider = lib["provider"]
     purl = (
         purls.homebrew(provider)
-        or purls.nix(provider, [str(lib.get("name"))], nix)
+        or purls.nix(provider, [lib["name"]], nix)
         or purls.debian(lib.get("package"), entry)
     )
     linkage = linkage_of(lib)
     return Part(
         ref,
         "library",
-        str(lib.get("name", "")),
+        lib["name"],
         lib.get("version"),
         purl,
-        description=f"a C library the build links ({lib.get('found_by')})",
+        description=f"a C library the build links ({lib['found_by']})",
         properties=properties(
-            found_by=lib.get("found_by"),
+            found_by=lib["found_by"],
             provider=provider,
             package=lib.get("package"),
             linkage=linkage,
@@ -94,45 +92,40 @@ def package_ref(key: str, path: str) -> str:
     return f"{key}/go-package/{path}"
 
 
-def package_part(key: str, package: Mapping[str, Any]) -> Part:
-    def words(field: str) -> str:
-        return " ".join(str(word) for word in package.get(field) or [])
-
+def package_part(key: str, package: CgoPackage) -> Part:
     return Part(
-        package_ref(key, str(package.get("path", ""))),
+        package_ref(key, package["path"]),
         "library",
-        str(package.get("path", "")),
+        package["path"],
         description="a Go package with cgo files",
         properties=properties(
-            cgo_pkg_config=words("pkg_config"),
-            cgo_cflags=words("cflags"),
-            cgo_ldflags=words("ldflags"),
+            cgo_pkg_config=" ".join(package["pkg_config"]),
+            cgo_cflags=" ".join(package["cflags"]),
+            cgo_ldflags=" ".join(package["ldflags"]),
             cgo_cxx="true" if package.get("cxx") else None,
         ),
     )
 
 
 def _package_edges(
-    key: str, packages: Sequence[Part], libraries: Mapping[str, Mapping[str, Any]]
+    key: str, packages: Sequence[Part], libraries: Mapping[str, Library]
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Each cgo package and the libraries (of *libraries*, ref → lock section) it uses."""
     edges = []
     for package in packages:
-        used = sorted(
-            ref for ref, lib in libraries.items() if package.name in lib.get("used_by", [])
-        )
+        used = sorted(ref for ref, lib in libraries.items() if package.name in lib["used_by"])
         edges.append((package.ref, tuple(used)))
     return edges
 
 
-def environment(entry: Mapping[str, Any]) -> tuple[Property, ...]:
+def environment(entry: Entry) -> tuple[Property, ...]:
     """The locked build environment: go env's cgo settings, the build tags, the allowlisted
     variables (every one passed the lock's secret rules)."""
-    go = entry.get("go") or {}
-    pairs = [(f"go-env:{k}", v) for k, v in sorted((go.get("env") or {}).items())]
-    pairs += [("go-tags", ",".join(go["tags"]))] if go.get("tags") else []
-    pairs += [(f"env:{k}", v) for k, v in sorted((entry.get("env") or {}).items())]
-    return tuple((f"envsnap:{name}", str(value)) for name, value in pairs)
+    go = entry["go"]
+    pairs = [(f"go-env:{k}", v) for k, v in sorted(go["env"].items())]
+    pairs += [("go-tags", ",".join(tags))] if (tags := go.get("tags")) else []
+    pairs += [(f"env:{k}", v) for k, v in sorted(entry["env"].items())]
+    return tuple((f"envsnap:{name}", value) for name, value in pairs)
 
 
 # --- a lock entry ------------------------------------------------------------------------------
@@ -150,25 +143,24 @@ class EntryParts:
 
 def entry_parts(
     key: str,
-    entry: Mapping[str, Any],
+    entry: Entry,
     nix: Mapping[str, str],
     keep: Iterable[str] | None = None,
 ) -> EntryParts:
     """The parts of *entry*; with *keep*, only the libraries whose refs it names."""
-    sections = {library_ref(key, lib): lib for lib in entry.get("libraries", [])}
+    sections = {library_ref(key, lib): lib for lib in entry["libraries"]}
     if keep is not None:
         wanted = set(keep)
         sections = {ref: lib for ref, lib in sections.items() if ref in wanted}
     libraries = tuple(library_part(key, lib, entry, nix) for lib in sections.values())
-    cgo = (entry.get("cgo") or {}).get("packages", [])
-    packages = tuple(package_part(key, p) for p in cgo if isinstance(p, Mapping))
+    packages = tuple(package_part(key, p) for p in entry["cgo"].get("packages", []))
     edges = _package_edges(key, packages, sections)
     return EntryParts(libraries, packages, tuple(entry_tools(key, entry)), tuple(edges))
 
 
 def from_entry(
     key: str,
-    entry: Mapping[str, Any],
+    entry: Entry,
     module: str,
     nix: Mapping[str, str],
     created: datetime | None = None,
@@ -181,13 +173,13 @@ def from_entry(
         module,
         description=f"the Go module {module}, as envsnap.lock's {key} entry builds it",
         properties=properties(
-            lock_entry=key, lock_digest=entry.get("digest"), lock_written_by=entry.get("envsnap")
+            lock_entry=key, lock_digest=entry["digest"], lock_written_by=entry["envsnap"]
         )
-        + tuple(("envsnap:incomplete", str(line)) for line in entry.get("incomplete") or []),
+        + tuple(("envsnap:incomplete", line) for line in entry.get("incomplete", [])),
     )
     direct = tuple(p.ref for p in (*parts.packages, *parts.libraries))
     return Bill(
-        serial(str(entry.get("digest"))),
+        serial(entry["digest"]),
         __version__,
         subject,
         (*parts.libraries, *parts.packages),

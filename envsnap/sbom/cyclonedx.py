@@ -11,11 +11,13 @@ own strict validator before it is returned.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from envsnap.entry import JsonObject
 from envsnap.sbom.model import Bill, Part
 
 if TYPE_CHECKING:
+    from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component
 
 FORMULATION_REF = "formulation"
@@ -73,7 +75,7 @@ def _producer(version: str) -> Component:
     )
 
 
-def _bom(bill: Bill) -> Any:
+def _bom(bill: Bill) -> Bom:
     from datetime import UTC, datetime
 
     from cyclonedx.model.bom import Bom, BomMetaData
@@ -95,10 +97,10 @@ def _bom(bill: Bill) -> Any:
     return bom
 
 
-def _formulation(bill: Bill) -> list[dict[str, Any]]:
+def _formulation(bill: Bill) -> list[JsonObject]:
     from cyclonedx.schema.schema import SchemaVersion1Dot6
 
-    formula: dict[str, Any] = {"bom-ref": FORMULATION_REF}
+    formula: JsonObject = {"bom-ref": FORMULATION_REF}
     formula["components"] = [
         json.loads(component(tool).as_json(view_=SchemaVersion1Dot6))  # type: ignore[attr-defined]
         for tool in bill.tools

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 Property = tuple[str, str]  # ("envsnap:linkage", "dynamic")
@@ -21,7 +21,7 @@ PartType = Literal["application", "framework", "library", "operating-system", "f
 Linkage = Literal["dynamic", "static"]
 
 
-def properties(**values: Any) -> tuple[Property, ...]:
+def properties(**values: object) -> tuple[Property, ...]:
     """``envsnap:<name>`` properties of the values that are set (``found_by`` is spelled
     ``envsnap:found-by``), in the order given."""
     return tuple(
@@ -31,7 +31,7 @@ def properties(**values: Any) -> tuple[Property, ...]:
     )
 
 
-def sha256_hex(value: Any) -> str | None:
+def sha256_hex(value: object) -> str | None:
     """The hex digits of a lock's ``sha256:<hex>`` hash, as both formats write a hash."""
     text = str(value or "")
     return text.removeprefix("sha256:") if text.startswith("sha256:") else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from envsnap.emit.native import BREW_FORMULA, DEBIAN_NAME, DEBIAN_VERSION, DPKG_ARCH
 from envsnap.platforms import platform_for
@@ -34,10 +33,13 @@ def _purl(
     return str(made.to_string())
 
 
-def debian(package: object, entry: Mapping[str, Any]) -> str | None:
+def debian(package: object, entry: Mapping[str, object]) -> str | None:
     """``pkg:deb/debian/zlib1g-dev@1:1.2.13.dfsg-1?arch=amd64`` for dpkg's owner of a file
-    (``package = "zlib1g-dev 1:1.2.13.dfsg-1"``) on a Debian-family system."""
-    os_section = entry.get("os") or {}
+    (``package = "zlib1g-dev 1:1.2.13.dfsg-1"``) on a Debian-family system. (*entry* is read
+    as plain data: its ``os`` section is all that is needed.)"""
+    os_section = entry.get("os")
+    if not isinstance(os_section, Mapping):
+        return None
     vendor = str(os_section.get("id") or "").lower()
     goos = os_section.get("goos")
     if not isinstance(package, str) or platform_for(str(goos or "")).package_manager != "apt":

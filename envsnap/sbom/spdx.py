@@ -15,12 +15,13 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from envsnap.sbom.model import Bill, Part
 
 if TYPE_CHECKING:
-    from spdx_tools.spdx.model.package import Package
+    from spdx_tools.spdx.model.document import Document
+    from spdx_tools.spdx.model.package import Package, PackagePurpose
     from spdx_tools.spdx.model.relationship import Relationship
 
 SPDX_VERSION = "SPDX-2.3"
@@ -49,7 +50,7 @@ def spdx_ids(parts: list[Part]) -> dict[str, str]:
     return ids
 
 
-def _purpose(part: Part) -> Any:
+def _purpose(part: Part) -> PackagePurpose:
     from spdx_tools.spdx.model.package import PackagePurpose
 
     return PackagePurpose[part.type.upper().replace("-", "_")]
@@ -102,7 +103,7 @@ def relationships(bill: Bill, ids: dict[str, str]) -> list[Relationship]:
     return found
 
 
-def document(bill: Bill) -> Any:
+def document(bill: Bill) -> Document:
     from spdx_tools.spdx.model.actor import Actor, ActorType
     from spdx_tools.spdx.model.document import CreationInfo, Document
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Literal
 
+from envsnap.entry import AppleSection, Entry, GoSection, OsSection, Tool
 from envsnap.sbom import purls
 from envsnap.sbom.model import Part, properties, sha256_hex
 
@@ -17,7 +17,11 @@ _VERSION_WORD = re.compile(r"(.*?)\s*\bversion\s+(\d[\w.]*)")  # Apple clang ver
 _AFTER_PACKAGE = re.compile(r"\)\s+(\d+(?:\.\d+)+)")  # gcc (Debian 12.2.0-14) 12.2.0
 _DOTTED = re.compile(r"\d+(?:\.\d+)+")
 _PROGRAM = re.compile(r"(.+?)\s+(?:\(|\d)")  # GNU ld (GNU Binutils) 2.40 -> GNU ld
-COMPILERS = (("compiler", "C compiler"), ("cxx", "C++ compiler"), ("linker", "linker"))
+COMPILERS: tuple[tuple[Literal["compiler", "cxx", "linker"], str], ...] = (
+    ("compiler", "C compiler"),
+    ("cxx", "C++ compiler"),
+    ("linker", "linker"),
+)
 
 
 def program_and_release(line: str) -> tuple[str, str | None]:
@@ -42,8 +46,8 @@ def _release(line: str) -> str | None:
     return match[0] if match else None
 
 
-def go_part(key: str, go: Mapping[str, Any]) -> Part:
-    version = str(go.get("version") or "")
+def go_part(key: str, go: GoSection) -> Part:
+    version = go["version"]
     return Part(
         f"{key}/tool/go",
         "application",
@@ -59,10 +63,8 @@ def go_part(key: str, go: Mapping[str, Any]) -> Part:
     )
 
 
-def compiler_part(
-    key: str, role: str, what: str, tool: Mapping[str, Any], entry: Mapping[str, Any]
-) -> Part:
-    line = str(tool.get("version") or "")
+def compiler_part(key: str, role: str, what: str, tool: Tool, entry: Entry) -> Part:
+    line = tool.get("version", "")
     named = tool.get("command") or tool.get("path") or tool.get("realpath") or role
     program, release = program_and_release(line) if line else (os.path.basename(named), None)
     return Part(
@@ -85,24 +87,20 @@ def compiler_part(
     )
 
 
-def os_part(key: str, section: Mapping[str, Any]) -> Part:
-    name = str(section.get("id") or section.get("name") or section.get("goos") or "unknown")
+def os_part(key: str, section: OsSection) -> Part:
+    name = section.get("id") or section.get("name") or section["goos"] or "unknown"
     version = section.get("version_id") or section.get("version")
     return Part(
         f"{key}/tool/os",
         "operating-system",
         name,
-        str(version) if version else None,
-        description=f"the build platform ({section.get('goos')}/{section.get('goarch')})",
+        version or None,
+        description=f"the build platform ({section['goos']}/{section['goarch']})",
         properties=properties(build=section.get("build"), glibc=section.get("glibc")),
     )
 
 
-def _text(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def apple_parts(key: str, apple: Mapping[str, Any]) -> list[Part]:
+def apple_parts(key: str, apple: AppleSection) -> list[Part]:
     """The macOS SDK, and the Command Line Tools and Xcode where the lock names them."""
     developer = properties(developer_dir=apple.get("developer_dir"))
     parts = []
@@ -113,28 +111,28 @@ def apple_parts(key: str, apple: Mapping[str, Any]) -> list[Part]:
             sdk_path=apple.get("sdk_path"),
             sdk_realpath=apple.get("sdk_realpath"),
         )
-        version = _text(apple.get("sdk_version"))
+        version = apple.get("sdk_version") or None
         parts.append(Part(f"{key}/tool/sdk", "framework", "macOS SDK", version, properties=sdk))
     if apple.get("clt_version"):
-        version = _text(apple.get("clt_version"))
+        version = apple.get("clt_version") or None
         clt = Part(f"{key}/tool/clt", "application", "Command Line Tools", version)
         parts.append(replace(clt, properties=developer))
     if apple.get("xcode_version"):
         build = properties(xcode_build=apple.get("xcode_build"))
-        version = _text(apple.get("xcode_version"))
+        version = apple.get("xcode_version") or None
         xcode = Part(f"{key}/tool/xcode", "application", "Xcode", version)
         parts.append(replace(xcode, properties=build + developer))
     return parts
 
 
-def entry_tools(key: str, entry: Mapping[str, Any]) -> list[Part]:
+def entry_tools(key: str, entry: Entry) -> list[Part]:
     """Every tool *entry* locks, in a fixed order."""
-    tools = [go_part(key, entry.get("go") or {})]
-    cc = entry.get("cc") or {}
+    tools = [go_part(key, entry["go"])]
+    cc = entry["cc"]
     for role, what in COMPILERS:
-        if isinstance(cc.get(role), Mapping):
-            tools.append(compiler_part(key, role, what, cc[role], entry))
-    tools.append(os_part(key, entry.get("os") or {}))
-    if isinstance(entry.get("apple"), Mapping):
-        tools += apple_parts(key, entry["apple"])
+        if (tool := cc.get(role)) is not None:
+            tools.append(compiler_part(key, role, what, tool, entry))
+    tools.append(os_part(key, entry["os"]))
+    if (apple := entry.get("apple")) is not None:
+        tools += apple_parts(key, apple)
     return tools

@@ -18,11 +18,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from envsnap.credentials import credential_parts
 from envsnap.emit.direnv import render_envrc
+from envsnap.entry import Entry
 from envsnap.errors import EXIT_USAGE, LockError, NulRefused, SecretRefused
 from envsnap.normalize import check_secrets
 from envsnap.probes import capped
@@ -198,9 +200,9 @@ def test_a_tracked_value_with_a_nul_byte_is_refused_by_name() -> None:
 
 
 def test_the_envrc_emitter_refuses_a_nul_byte_by_name() -> None:
-    entry = {"go": {"version": "go1.22.0", "env": {"CGO_CFLAGS": "-O2\0-DX=1"}}}
+    entry = {"go": {"version": "go1.22.0", "env": {"CGO_CFLAGS": "-O2\0-DX=1"}}, "env": {}}
     with pytest.raises(LockError, match=r"CGO_CFLAGS in envsnap\.lock holds a NUL byte"):
-        render_envrc([("linux-amd64", entry)])
+        render_envrc([("linux-amd64", cast(Entry, entry))])
 
 
 # ---- tool output is scrubbed of what the machine holds ----

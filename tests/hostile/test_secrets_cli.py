@@ -139,6 +139,22 @@ def test_the_emitters_refuse_a_nul_byte_by_name(zlib: Path, flag: str, written: 
     assert not (zlib / written).exists()
 
 
+def test_the_workflow_refuses_a_nul_byte_by_name(zlib: Path) -> None:
+    """A JSON escape (\\u0000) is a YAML one too: the job would hand its steps a CC that is
+    not the lock's (a process's environment cannot hold a NUL). Refused as the other emitters
+    refuse it."""
+    assert run(zlib, dict(os.environ), "lock")[0] == 0
+    path = zlib / "envsnap.lock"
+    lock = parse_lock(path, path.read_bytes())
+    (platform,) = lock.platforms
+    content = content_of(lock.platforms[platform])
+    content["go"]["env"]["CC"] = "gcc\0-DX=1"
+    path.write_bytes(render(with_entry(lock, platform, content)))
+    result = envsnap("emit", "--github-actions", "-C", str(zlib))
+    assert_one_line_refusal(result.returncode, result.stderr, "CC", "NUL byte")
+    assert not (zlib / ".github").exists()
+
+
 def test_a_compilers_version_line_is_scrubbed(zlib: Path, tmp_path: Path) -> None:
     """A wrapper that prints its remote cache's token in its version line (first on PATH)."""
     tools = Tools(tmp_path)
