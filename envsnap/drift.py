@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from envsnap import gover
-from envsnap.entry import Comparison, GoSection, Tool, fields_of_kind
+from envsnap.entry import Comparison, Content, GoSection, Library, Tool, fields_of_kind
 from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
 
@@ -91,7 +91,7 @@ def _flags(values: Any) -> Any:
     return json.dumps(values) if isinstance(values, list) else values
 
 
-def library_key(lib: Mapping[str, Any]) -> str:
+def library_key(lib: Library) -> str:
     return lib["name"] if lib.get("found_by") == "pkg-config" else f"-l{lib['name']}"
 
 
@@ -879,17 +879,17 @@ def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 # Fields that a lock may lack although the live machine has them: not recorded is no drift.
-UNRECORDED_OK = ("package",)
+UNRECORDED_OK: tuple[Literal["package"], ...] = ("package",)
 
 
-def without_unrecorded(locked: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+def without_unrecorded(locked: Content, live: Content) -> Content:
     """*live* without the UNRECORDED_OK fields that *locked* lacks (the compilers' and each
     library's, matched by name): what a lock written before they were recorded can be held to."""
-    out = copy.deepcopy(dict(live))
-    for tool, section in (out.get("cc") or {}).items():
-        was = (locked.get("cc") or {}).get(tool) or {}
+    out = copy.deepcopy(live)
+    was = _tools(locked)
+    for tool, section in _tools(out).items():
         for name in UNRECORDED_OK:
-            if isinstance(section, dict) and name not in was:
+            if name not in was.get(tool, {}):
                 section.pop(name, None)
     old = {library_key(lib): lib for lib in locked.get("libraries", [])}
     for lib in out.get("libraries", []):
@@ -897,6 +897,15 @@ def without_unrecorded(locked: Mapping[str, Any], live: Mapping[str, Any]) -> di
             if name not in old.get(library_key(lib), {}):
                 lib.pop(name, None)
     return out
+
+
+def _tools(entry: Content) -> dict[str, Tool]:
+    """The entry's tools (compiler, linker, C++ compiler) by their key in its cc section."""
+    cc = entry.get("cc")
+    if cc is None:
+        return {}
+    tools = {"compiler": cc.get("compiler"), "linker": cc.get("linker"), "cxx": cc.get("cxx")}
+    return {name: tool for name, tool in tools.items() if tool is not None}
 
 
 @functools.cache

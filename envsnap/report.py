@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import shlex
 import textwrap
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from envsnap import termsafe
 from envsnap.vocabulary import SEVERITIES as SEVERITY_ORDER
 
 if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
     from envsnap.drift import Finding
+    from envsnap.entry import Json
 
 JSON_SCHEMA_ID = "envsnap-verify/1"
 WIDTH = 100
@@ -49,7 +50,7 @@ def _printable(text: str) -> str:
     return termsafe.escape(text, lines=False)
 
 
-def show_value(value: Any) -> str:
+def show_value(value: Json) -> str:
     if value is None:
         return "(absent)"
     if isinstance(value, list):
@@ -61,7 +62,7 @@ def show_value(value: Any) -> str:
     return "\n".join(_printable(line) for line in str(value).expandtabs(4).split("\n"))
 
 
-def describe(record: dict[str, Any]) -> str:
+def describe(record: Mapping[str, Json]) -> str:
     """A record that appeared or went away (a library, a cgo package) in words: its fields in
     order, file paths by name, digests left out; never a JSON dump."""
     parts = []
@@ -160,7 +161,7 @@ _PAINT = {"error": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"
 
 
-def colour_wanted(stream: Any) -> bool:
+def colour_wanted(stream: object) -> bool:
     """True when *stream* is a terminal and the user has not asked for plain output."""
     import os
 
@@ -194,7 +195,7 @@ def render_quiet(outcome: Outcome) -> str:
 
 
 def render_json(outcome: Outcome) -> str:
-    document = {
+    document: dict[str, Json] = {
         "schema": JSON_SCHEMA_ID,
         "platform": outcome.platform,
         "against": outcome.against,
