@@ -12,19 +12,15 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from envsnap import gover
 from envsnap.entry import Comparison, Content, GoSection, Library, Tool, fields_of_kind
 from envsnap.vocabulary import CGO_VARIABLES, brew_formula
 from envsnap.vocabulary import SEVERITY_RANK as SEVERITY_ORDER
-
-if TYPE_CHECKING:
-    from deepdiff import DeepDiff
 
 Category = Literal["changed", "missing", "extra", "unverifiable"]
 Severity = Literal["error", "warning", "info"]
@@ -87,10 +83,6 @@ class Policy:
 # Re-keying: lists of records become dicts keyed by identity, lists of strings become one value.
 
 
-def _flags(values: Any) -> Any:
-    return json.dumps(values) if isinstance(values, list) else values
-
-
 def library_key(lib: Library) -> str:
     return lib["name"] if lib.get("found_by") == "pkg-config" else f"-l{lib['name']}"
 
@@ -101,7 +93,7 @@ def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: v for k, v in entry.items() if k not in skip}
     libraries = {}
     for lib in entry.get("libraries", []):
-        item = {k: _flags(v) for k, v in lib.items() if k not in ("name", "found_by", "files")}
+        item = {k: v for k, v in lib.items() if k not in ("name", "found_by", "files")}
         # a file recorded without a hash (a replayed machine) is compared, and shown, by its path
         item["files"] = {f["path"]: f.get("sha256") or f["path"] for f in lib.get("files", [])}
         if "pc_file" in lib:
@@ -110,17 +102,9 @@ def keyed(entry: Mapping[str, Any]) -> dict[str, Any]:
     out["libraries"] = libraries
     cgo = dict(entry.get("cgo", {}))
     cgo["packages"] = {
-        p["path"]: {k: _flags(v) for k, v in p.items() if k != "path"}
-        for p in cgo.get("packages", [])
+        p["path"]: {k: v for k, v in p.items() if k != "path"} for p in cgo.get("packages", [])
     }
-    for name in ("package_errors", "include", "exclude"):
-        if name in cgo:
-            cgo[name] = _flags(cgo[name])
     out["cgo"] = cgo
-    go = dict(entry.get("go", {}))
-    if "tags" in go:
-        go["tags"] = _flags(go["tags"])
-    out["go"] = go
     return out
 
 
@@ -620,7 +604,7 @@ def _library(d: Diff) -> tuple[Severity, str, str]:
         return ("info", f"{name} is a file of the macOS SDK and changes with it", "see macOS SDK")
     if len(d.path) == 2:
         if d.category == "extra":
-            users = ", ".join(json.loads(d.live.get("used_by", "[]")))
+            users = ", ".join(d.live.get("used_by", []))
             return ("error", f"the lock is stale: {users or 'the module'} now uses {name}", RELOCK)
         return ("error", f"the lock is stale: the module no longer uses {name}", RELOCK)
     if d.path[2] == "provider" and _brew(d.locked) and _brew(d.live):
@@ -908,47 +892,36 @@ def _tools(entry: Content) -> dict[str, Tool]:
     return {name: tool for name, tool in tools.items() if tool is not None}
 
 
-@functools.cache
-def _reports_at_root() -> bool:
-    """Whether this deepdiff (8.0 and later) reports two dicts that share under a third of
-    their keys as one change at the root, unless ``threshold_to_diff_deeper`` is 0 (a
-    parameter 7.x refuses)."""
-    import inspect
-
-    from deepdiff import DeepDiff
-
-    return "threshold_to_diff_deeper" in inspect.signature(DeepDiff).parameters
-
-
-def _field_differences(a: dict[tuple[str, ...], Any], b: dict[tuple[str, ...], Any]) -> DeepDiff:
-    """deepdiff's tree of the differences between two flat entries, each at its own field."""
-    from deepdiff import DeepDiff
-
-    if _reports_at_root():
-        return DeepDiff(a, b, view="tree", threshold_to_diff_deeper=0)
-    return DeepDiff(a, b, view="tree")
+def same_value(old: object, new: object) -> bool:
+    """Equal and of the same type all the way down (``1`` is not ``True``, nor ``1.0``): a
+    list is compared item by item, in order."""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(map(same_value, old, new))
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in old)
+    return old == new
 
 
 def raw_diffs(locked: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     a, b = keyed(locked), keyed(live)
     flat_a, flat_b = flatten(a), flatten(b)
-    result = _field_differences(flat_a, flat_b)
     diffs: dict[tuple[str, ...], Diff] = {}
-    for kind, items in result.items():
-        for item in items:
-            path = item.path(output_format="list")[0]
-            old = _ABSENT if kind == "dictionary_item_added" else item.t1
-            new = _ABSENT if kind == "dictionary_item_removed" else item.t2
-            record = _record_prefix(path)
-            in_a = record is not None and any(p[: len(record)] == record for p in flat_a)
-            in_b = record is not None and any(p[: len(record)] == record for p in flat_b)
-            if record is not None and in_a != in_b:  # the whole record appeared or went away
-                path = record
-                old = _lookup(a, record) if in_a else _ABSENT
-                new = _lookup(b, record) if in_b else _ABSENT
-            if old is _ABSENT and path[-1] in UNRECORDED_OK:
-                continue  # a lock from before envsnap recorded it, or from a host without dpkg
-            diffs[path] = Diff(path, old, new, locked, live)
+    for path in flat_a.keys() | flat_b.keys():
+        old, new = flat_a.get(path, _ABSENT), flat_b.get(path, _ABSENT)
+        if same_value(old, new):
+            continue
+        record = _record_prefix(path)
+        in_a = record is not None and any(p[: len(record)] == record for p in flat_a)
+        in_b = record is not None and any(p[: len(record)] == record for p in flat_b)
+        if record is not None and in_a != in_b:  # the whole record appeared or went away
+            path = record
+            old = _lookup(a, record) if in_a else _ABSENT
+            new = _lookup(b, record) if in_b else _ABSENT
+        if old is _ABSENT and path[-1] in UNRECORDED_OK:
+            continue  # a lock from before envsnap recorded it, or from a host without dpkg
+        diffs[path] = Diff(path, old, new, locked, live)
     return sorted(diffs.values(), key=lambda d: d.path)
 
 
@@ -977,19 +950,19 @@ def _unverifiable(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
     broken = [d for d in broken if not any(d.path[: len(q)] == q for q in derived)]
     findings = [
         Finding(
-            ".".join(d.path),
-            "package list (go list)"
+            id=".".join(d.path),
+            subject="package list (go list)"
             if d.path == ("cgo", "error")
             else rule_for(d.path).subject(d.path[:-1] or d.path),
-            "unverifiable",
-            "error",
-            None,
-            d.live,
-            UNVERIFIABLE_WHY.get(
+            category="unverifiable",
+            severity="error",
+            locked=None,
+            live=d.live,
+            why=UNVERIFIABLE_WHY.get(
                 d.path[:-1],
                 "a probe that worked at lock time cannot run now, so this part cannot be checked",
             ),
-            "fix the error shown, then run envsnap verify again",
+            fix="fix the error shown, then run envsnap verify again",
         )
         for d in broken
     ]
@@ -1002,15 +975,15 @@ def _recovered(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
     healed = [d for d in diffs if d.path[-1] == "error" and d.category == "missing"]
     findings = [
         Finding(
-            ".".join(d.path),
-            rule_for(d.path).subject(d.path[:-1] or d.path),
-            "changed",
-            "error",
-            _readable(d.locked),
-            None,
-            "the lock was written where this probe failed, so it records nothing to compare "
+            id=".".join(d.path),
+            subject=rule_for(d.path).subject(d.path[:-1] or d.path),
+            category="changed",
+            severity="error",
+            locked=_readable(d.locked),
+            live=None,
+            why="the lock was written where this probe failed, so it records nothing to compare "
             "with; here it works",
-            "run `envsnap lock` on a machine where the build works and commit the lock",
+            fix="run `envsnap lock` on a machine where the build works and commit the lock",
         )
         for d in healed
     ]
@@ -1020,32 +993,22 @@ def _recovered(diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:
 def incomplete_finding(failures: Sequence[str]) -> Finding:
     """The first finding for an entry written with ``lock --allow-incomplete``."""
     return Finding(
-        "incomplete",
-        "incomplete lock",
-        "unverifiable",
-        "error",
-        list(failures),
-        None,
-        "it was written with --allow-incomplete while these probes failed, so it does not "
+        id="incomplete",
+        subject="incomplete lock",
+        category="unverifiable",
+        severity="error",
+        locked=list(failures),
+        live=None,
+        why="it was written with --allow-incomplete while these probes failed, so it does not "
         "describe a working build and the parts they cover are checked on no machine",
-        "fix the failures (or lock on a machine where the build works), run `envsnap lock` "
+        fix="fix the failures (or lock on a machine where the build works), run `envsnap lock` "
         "and commit the lock",
     )
 
 
 def _readable(value: Any) -> Any:
-    """A value as the lock spells it (flag lists were compared as JSON text)."""
-    if value is _ABSENT:
-        return None
-    if isinstance(value, Mapping):
-        return {k: _readable(v) for k, v in value.items()}
-    if isinstance(value, str) and value.startswith("["):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        return parsed
-    return value
+    """A value as a finding shows it: an absent one as None."""
+    return None if value is _ABSENT else value
 
 
 def _subject(rule: Rule, diff: Diff) -> str:
@@ -1118,14 +1081,14 @@ def explain(diff: Diff) -> Finding:
     added, removed = flag_delta(_readable(locked), _readable(live), diff.path[-1] in FLAG_VARIABLES)
     subject = _subject(rule, diff)
     return Finding(
-        ".".join(diff.path),
-        subject,
-        diff.category,
-        severity,
-        _readable(locked),
-        _readable(live),
-        why,
-        fix,
+        id=".".join(diff.path),
+        subject=subject,
+        category=diff.category,
+        severity=severity,
+        locked=_readable(locked),
+        live=_readable(live),
+        why=why,
+        fix=fix,
         detail=diff.path[3] if diff.path[0] == "libraries" and len(diff.path) > 3 else "",
         added=added,
         removed=removed,
@@ -1246,14 +1209,14 @@ def stale_variant(key: str) -> Finding:
     """An entry of this platform for a variant that envsnap.toml no longer declares."""
     variant = key.partition("+")[2]
     return Finding(
-        f"platforms.{key}",
-        f"variant {variant}",
-        "missing",
-        "warning",
-        key,
-        None,
-        f"the lock has an entry for variant {variant}, which envsnap.toml no longer declares",
-        "run `envsnap lock` to drop it, or declare the variant again",
+        id=f"platforms.{key}",
+        subject=f"variant {variant}",
+        category="missing",
+        severity="warning",
+        locked=key,
+        live=None,
+        why=f"the lock has an entry for variant {variant}, which envsnap.toml no longer declares",
+        fix="run `envsnap lock` to drop it, or declare the variant again",
         variant=variant,
     )
 
@@ -1261,12 +1224,13 @@ def stale_variant(key: str) -> Finding:
 def missing_platform(platform: str, available: Sequence[str]) -> Finding:
     have = ", ".join(available) or "none"
     return Finding(
-        f"platforms.{platform}",
-        f"platform {platform}",
-        "missing",
-        "error",
-        None,
-        platform,
-        f"the lock has no entry for {platform} (it has: {have})",
-        "run `envsnap lock` on this platform and commit the lock, or pass --allow-missing-platform",
+        id=f"platforms.{platform}",
+        subject=f"platform {platform}",
+        category="missing",
+        severity="error",
+        locked=None,
+        live=platform,
+        why=f"the lock has no entry for {platform} (it has: {have})",
+        fix="run `envsnap lock` on this platform and commit the lock, or pass "
+        "--allow-missing-platform",
     )

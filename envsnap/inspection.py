@@ -66,14 +66,14 @@ MISSING_ENTRY = "platforms."
 
 def missing_entry(platform: str, available: Sequence[str]) -> Finding:
     return Finding(
-        f"{MISSING_ENTRY}{platform}",
-        f"platform {platform}",
-        "unverifiable",
-        "error",
-        None,
-        platform,
-        f"the lock has no entry for {platform} (it has: {', '.join(available) or 'none'})",
-        f"run `envsnap lock` on {platform} and commit the lock, or compare with another entry "
+        id=f"{MISSING_ENTRY}{platform}",
+        subject=f"platform {platform}",
+        category="unverifiable",
+        severity="error",
+        locked=None,
+        live=platform,
+        why=f"the lock has no entry for {platform} (it has: {', '.join(available) or 'none'})",
+        fix=f"run `envsnap lock` on {platform} and commit the lock, or compare with another entry "
         "with --platform",
     )
 
@@ -132,15 +132,15 @@ def _from_build_info(piece: Slice, locked: Mapping[str, Any], policy: Policy) ->
 def _no_build_info(piece: Slice) -> Finding:
     reason = piece.go_error or "it carries no Go build information"
     return Finding(
-        "go",
-        "Go build information",
-        "unverifiable",
-        "warning",
-        None,
-        reason,
-        "without it the Go version, tags and cgo flags of the build cannot be checked (a "
+        id="go",
+        subject="Go build information",
+        category="unverifiable",
+        severity="warning",
+        locked=None,
+        live=reason,
+        why="without it the Go version, tags and cgo flags of the build cannot be checked (a "
         "binary not built by `go build`, or one whose build information was removed)",
-        "inspect the binary `go build` wrote",
+        fix="inspect the binary `go build` wrote",
     )
 
 
@@ -148,14 +148,14 @@ def _flags_unrecorded(piece: Slice, names: Sequence[str]) -> Finding:
     trimpath = piece.go is not None and piece.go.setting("-trimpath") == "true"
     why = "go does not record the cgo flag variables in a binary built with -trimpath"
     return Finding(
-        "go.env.CGO_CFLAGS",
-        "cgo flags",
-        "unverifiable",
-        "info",
-        None,
-        f"not recorded: {', '.join(names)}",
-        why if trimpath else "the binary's build information does not record them",
-        "nothing to do; `envsnap verify` checks them on the machine that builds",
+        id="go.env.CGO_CFLAGS",
+        subject="cgo flags",
+        category="unverifiable",
+        severity="info",
+        locked=None,
+        live=f"not recorded: {', '.join(names)}",
+        why=why if trimpath else "the binary's build information does not record them",
+        fix="nothing to do; `envsnap verify` checks them on the machine that builds",
     )
 
 
@@ -193,14 +193,14 @@ def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Fi
     if not elf.comment:
         return [
             Finding(
-                "cc.compiler.version",
-                "C compiler",
-                "unverifiable",
-                "info",
-                wanted,
-                "no .comment section",
-                "the binary names no compiler (linked by Go's own linker, or .comment removed)",
-                "nothing to do",
+                id="cc.compiler.version",
+                subject="C compiler",
+                category="unverifiable",
+                severity="info",
+                locked=wanted,
+                live="no .comment section",
+                why="the binary names no compiler (linked by Go's own linker, or .comment removed)",
+                fix="nothing to do",
             )
         ]
     family = _family(wanted)
@@ -211,15 +211,15 @@ def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Fi
         return []
     return [
         Finding(
-            "cc.compiler.version",
-            "C compiler",
-            "changed",
-            "error",
-            version.splitlines()[0],
-            ", ".join(others) or seen,
-            "the binary's C code was compiled by another compiler than the locked one "
+            id="cc.compiler.version",
+            subject="C compiler",
+            category="changed",
+            severity="error",
+            locked=version.splitlines()[0],
+            live=", ".join(others) or seen,
+            why="the binary's C code was compiled by another compiler than the locked one "
             "(its .comment section names each compiler that compiled an object in it)",
-            f"{REBUILD}: put the locked compiler first on PATH or set CC, or {RELOCK}",
+            fix=f"{REBUILD}: put the locked compiler first on PATH or set CC, or {RELOCK}",
         )
     ]
 
@@ -248,15 +248,15 @@ def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
         return []
     return [
         Finding(
-            "os.glibc",
-            "glibc",
-            "changed",
-            "error",
-            glibc,
-            f"needs {newest}",
-            f"the binary was linked against a newer glibc than the locked {glibc}: on a machine "
-            f"like the locked one it fails to start (version `GLIBC_{newest}' not found)",
-            f"{REBUILD} on a machine with glibc {glibc}, or {RELOCK}",
+            id="os.glibc",
+            subject="glibc",
+            category="changed",
+            severity="error",
+            locked=glibc,
+            live=f"needs {newest}",
+            why=f"the binary was linked against a newer glibc than the locked {glibc}: on a "
+            f"machine like the locked one it fails to start (version `GLIBC_{newest}' not found)",
+            fix=f"{REBUILD} on a machine with glibc {glibc}, or {RELOCK}",
         )
     ]
 
@@ -380,15 +380,15 @@ def _loaded_elsewhere(
 
 def _second_copy(key: str, soname: str, locked_path: str, found: str, folder: str) -> Finding:
     return Finding(
-        f"libraries.{key}.files",
-        key,
-        "changed",
-        "error",
-        locked_path,
-        found,
-        f"the binary's run path ({folder}) makes it load {soname} from another copy than the "
+        id=f"libraries.{key}.files",
+        subject=key,
+        category="changed",
+        severity="error",
+        locked=locked_path,
+        live=found,
+        why=f"the binary's run path ({folder}) makes it load {soname} from another copy than the "
         "locked one",
-        f"{REBUILD}: drop the -L/-rpath that points at the other copy (PKG_CONFIG_PATH, "
+        fix=f"{REBUILD}: drop the -L/-rpath that points at the other copy (PKG_CONFIG_PATH, "
         f"CGO_LDFLAGS), or {RELOCK}",
         detail=soname,
     )
@@ -398,26 +398,26 @@ def _other_library(soname: str, same: Sequence[tuple[str, str]]) -> Finding:
     if same:
         key, path = same[0]
         return Finding(
-            f"libraries.{key}.files",
-            key,
-            "changed",
-            "error",
-            os.path.basename(path),
-            soname,
-            f"the binary links {soname}, another version of {key} than the locked "
+            id=f"libraries.{key}.files",
+            subject=key,
+            category="changed",
+            severity="error",
+            locked=os.path.basename(path),
+            live=soname,
+            why=f"the binary links {soname}, another version of {key} than the locked "
             f"{os.path.basename(path)}",
-            f"{REBUILD}: check PKG_CONFIG_PATH and -L flags, or {RELOCK}",
+            fix=f"{REBUILD}: check PKG_CONFIG_PATH and -L flags, or {RELOCK}",
             detail=soname,
         )
     return Finding(
-        f"libraries.{soname}",
-        soname,
-        "extra",
-        "warning",
-        None,
-        soname,
-        "the binary links a library that no locked library provides",
-        f"{REBUILD}, or `envsnap lock` if the module now links it",
+        id=f"libraries.{soname}",
+        subject=soname,
+        category="extra",
+        severity="warning",
+        locked=None,
+        live=soname,
+        why="the binary links a library that no locked library provides",
+        fix=f"{REBUILD}, or `envsnap lock` if the module now links it",
     )
 
 
@@ -433,15 +433,15 @@ def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
     if isinstance(sdk, str) and macho.sdk and _version_key(macho.sdk) != _version_key(sdk):
         findings.append(
             Finding(
-                "apple.sdk_version",
-                "macOS SDK",
-                "changed",
-                "error",
-                sdk,
-                macho.sdk,
-                "the binary was linked against another macOS SDK than the locked one: "
+                id="apple.sdk_version",
+                subject="macOS SDK",
+                category="changed",
+                severity="error",
+                locked=sdk,
+                live=macho.sdk,
+                why="the binary was linked against another macOS SDK than the locked one: "
                 "availability checks, weak links and headers differ",
-                f"{REBUILD}: select the locked Xcode or Command Line Tools (xcode-select -s, "
+                fix=f"{REBUILD}: select the locked Xcode or Command Line Tools (xcode-select -s, "
                 f"DEVELOPER_DIR) or set SDKROOT, or {RELOCK}",
             )
         )
@@ -453,15 +453,15 @@ def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
     ):
         findings.append(
             Finding(
-                "env.MACOSX_DEPLOYMENT_TARGET",
-                "MACOSX_DEPLOYMENT_TARGET",
-                "changed",
-                "error",
-                target,
-                macho.minos,
-                "the binary's minimum macOS differs from the locked deployment target: it "
+                id="env.MACOSX_DEPLOYMENT_TARGET",
+                subject="MACOSX_DEPLOYMENT_TARGET",
+                category="changed",
+                severity="error",
+                locked=target,
+                live=macho.minos,
+                why="the binary's minimum macOS differs from the locked deployment target: it "
                 "either refuses to start on the oldest macOS you support, or uses less of it",
-                f"{REBUILD} with MACOSX_DEPLOYMENT_TARGET={target}",
+                fix=f"{REBUILD} with MACOSX_DEPLOYMENT_TARGET={target}",
             )
         )
     findings += _linker(macho.linker, locked)
@@ -476,15 +476,15 @@ def _linker(version: str, locked: Mapping[str, Any]) -> list[Finding]:
         return []
     return [
         Finding(
-            "cc.linker.version",
-            "linker",
-            "changed",
-            "warning",
-            f"ld {match[1]}",
-            f"ld {version}",
-            "another Apple linker linked the binary (it comes with the Xcode or Command Line "
+            id="cc.linker.version",
+            subject="linker",
+            category="changed",
+            severity="warning",
+            locked=f"ld {match[1]}",
+            live=f"ld {version}",
+            why="another Apple linker linked the binary (it comes with the Xcode or Command Line "
             "Tools that were selected)",
-            f"{REBUILD}, or {RELOCK}",
+            fix=f"{REBUILD}, or {RELOCK}",
         )
     ]
 

@@ -142,3 +142,14 @@ def test_a_library_file_without_a_hash_is_shown_by_its_path() -> None:
     document = json.dumps(finding.to_json())
     assert "unknown" not in document
     assert "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib" in document
+
+
+def test_lists_are_compared_as_lists_not_as_their_json_text() -> None:
+    # a list and a string that spells it in JSON are different values
+    (finding,) = compare(changed(go__tags=["netgo"]), changed(go__tags='["netgo"]'))
+    assert (finding.locked, finding.live) == (["netgo"], '["netgo"]')
+
+
+def test_a_value_that_looks_like_json_is_shown_as_it_was_written() -> None:
+    (finding,) = compare(changed(env__LIBRARY_PATH="[1]"), changed(env__LIBRARY_PATH="[2]"))
+    assert (finding.locked, finding.live) == ("[1]", "[2]")
