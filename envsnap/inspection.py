@@ -1,27 +1,46 @@
 """Compare what a binary says about its build with the lock entry of its platform.
 
-The binary's facts (:mod:`envsnap.binfacts`) are set into a copy of the locked entry where the
-lock has the same field: the Go version, CGO_ENABLED, the cgo flag variables, GOAMD64 and its
-kin, GOEXPERIMENT and the build tags. :func:`envsnap.drift.compare` then explains each
-difference with verify's own rules, so a binary built with another Go or other flags reads as a
-machine that drifted the same way. What only a binary tells (the compiler named in ELF's
-``.comment``, the glibc symbol versions it needs, the libraries it loads, the SDK, minimum macOS
-and linker of LC_BUILD_VERSION) is checked here, with findings of the same shape.
+What the binary's Go build information tells (:mod:`envsnap.binfacts`) is read as the fields of
+a lock entry it speaks of, where the lock has the same field: the Go version, CGO_ENABLED, the
+cgo flag variables, GOAMD64 and its kin, GOEXPERIMENT and the build tags.
+:func:`envsnap.drift.compare_facts` explains each that differs with verify's own rules, so a
+binary built with another Go or other flags reads as a machine that drifted the same way. What
+only a binary tells (the compiler named in ELF's ``.comment``, the glibc symbol versions it
+needs, the libraries it loads, the SDK, minimum macOS and linker of LC_BUILD_VERSION) is checked
+here, with findings of the same shape.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Annotated
 
+from envsnap.binfacts.buildinfo import GoBuild
 from envsnap.binfacts.facts import Dylib, ElfFacts, MachoFacts, Slice
-from envsnap.drift import RELOCK, Finding, Policy, apply_policy, compare, library_key
+from envsnap.drift import (
+    ABSENT,
+    RELOCK,
+    Finding,
+    Path,
+    Policy,
+    Side,
+    apply_policy,
+    compare_facts,
+    library_key,
+)
+from envsnap.entry import AppleSection, Content, Tool
+from envsnap.report import Doc, FindingDocument
 from envsnap.variants import goflags_tags
 from envsnap.vocabulary import SEVERITY_RANK
+
+if sys.version_info >= (3, 12):
+    pass
+else:  # pydantic reads only typing_extensions' TypedDict before 3.12
+    pass
 
 REBUILD = "rebuild with the locked toolchain (`envsnap verify` first)"
 # Go's defaults for the flag variables when they are unset (cmd/go: cfg.DefaultCFlags); the
@@ -42,8 +61,16 @@ C_RUNTIME = re.compile(
 APPLE_SYSTEM = ("/usr/lib/", "/System/Library/")
 
 
+class InspectFindingDocument(FindingDocument):
+    """A finding of verify's shape, with the binary and the lock entry it concerns."""
+
+    binary: str
+    platform: Annotated[str, Doc("the slice's platform (GOOS-GOARCH)")]
+    entry: Annotated[str, Doc("the lock entry compared with: GOOS-GOARCH[+variant]")]
+
+
 def inspect_slice(
-    piece: Slice, locked: Mapping[str, Any], binary_path: str, policy: Policy | None = None
+    piece: Slice, locked: Content, binary_path: str, policy: Policy | None = None
 ) -> list[Finding]:
     """Every way *piece* was built otherwise than *locked* says, most severe first."""
     policy = policy or Policy()
@@ -82,49 +109,61 @@ def missing_entry(platform: str, available: Sequence[str]) -> Finding:
 
 
 def binary_tags(piece: Slice) -> list[str] | None:
-    if piece.go is None:
-        return None
-    value = piece.go.setting("-tags") or ""
+    return None if piece.go is None else _tags_of(piece.go)
+
+
+def _tags_of(go: GoBuild) -> list[str]:
+    value = go.setting("-tags") or ""
     return sorted({tag for tag in value.replace(" ", ",").split(",") if tag})
 
 
-def locked_tags(entry: Mapping[str, Any]) -> list[str]:
-    go = entry.get("go", {})
-    tags = go.get("tags")
+def _go_env(entry: Content) -> dict[str, str]:
+    go = entry.get("go")
+    env = go.get("env") if go is not None else None
+    return env if isinstance(env, dict) else {}
+
+
+def locked_tags(entry: Content) -> list[str]:
+    go = entry.get("go")
+    tags = go.get("tags") if go is not None else None
     if isinstance(tags, list):
         return sorted(str(t) for t in tags)
-    return goflags_tags(str(go.get("env", {}).get("GOFLAGS", "")))
+    return goflags_tags(str(_go_env(entry).get("GOFLAGS", "")))
 
 
-def _from_build_info(piece: Slice, locked: Mapping[str, Any], policy: Policy) -> list[Finding]:
-    if piece.go is None:
-        return [_no_build_info(piece)]
-    live = copy.deepcopy(dict(locked))
-    go = live.setdefault("go", {})
-    env = go.setdefault("env", {})
-    go["version"] = piece.go.version
-    enabled = piece.go.setting("CGO_ENABLED")
+def build_facts(go: GoBuild, locked: Content) -> tuple[dict[Path, Side], list[str]]:
+    """The fields of a lock entry the binary's Go build information tells, by path, and the
+    cgo flag variables it leaves unrecorded. A variable the lock does not record is not
+    compared (the binary may name it, the lock never did), save CGO_ENABLED, always recorded."""
+    env = _go_env(locked)
+    facts: dict[Path, Side] = {("go", "version"): go.version}
+    enabled = go.setting("CGO_ENABLED")
     if enabled is not None:
-        env["CGO_ENABLED"] = enabled
+        facts["go", "env", "CGO_ENABLED"] = enabled
     unrecorded = []
     if enabled == "1":
         for name, default in GO_FLAG_DEFAULTS.items():
-            value = piece.go.setting(name)
+            value = go.setting(name)
             if value is None:
                 unrecorded.append(name)
             elif name in env:
-                env[name] = value or default
+                facts["go", "env", name] = value or default
     for name in GO_SETTINGS:
-        value = piece.go.setting(name)
+        value = go.setting(name)
         if value is not None and name in env:
-            env[name] = value
-    tags = binary_tags(piece) or []
+            facts["go", "env", name] = value
+    tags = _tags_of(go)
     if tags != locked_tags(locked):
-        go["tags"] = tags
-        if not tags:
-            del go["tags"]
-    findings = compare(locked, live, policy)
-    if unrecorded and "CGO_CFLAGS" in locked.get("go", {}).get("env", {}):
+        facts["go", "tags"] = list(tags) if tags else ABSENT
+    return facts, unrecorded
+
+
+def _from_build_info(piece: Slice, locked: Content, policy: Policy) -> list[Finding]:
+    if piece.go is None:
+        return [_no_build_info(piece)]
+    facts, unrecorded = build_facts(piece.go, locked)
+    findings = compare_facts(locked, facts, policy)
+    if unrecorded and "CGO_CFLAGS" in _go_env(locked):
         findings += apply_policy([_flags_unrecorded(piece, unrecorded)], policy)
     return findings
 
@@ -183,9 +222,8 @@ def _family(ident: str) -> str:
     return "clang" if "clang version" in ident else "gcc" if ident.startswith("GCC: ") else ident
 
 
-def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
-    tool = locked.get("cc", {}).get("compiler", {})
-    version = tool.get("version") if isinstance(tool, Mapping) else None
+def _compiler(piece: Slice, elf: ElfFacts, locked: Content) -> list[Finding]:
+    version = _tool(locked, "compiler").get("version")
     if not isinstance(version, str) or not version or not _cgo_on(piece):
         return []
     wanted = compiler_ident(version)
@@ -224,6 +262,14 @@ def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Fi
     ]
 
 
+def _tool(locked: Content, name: str) -> Tool:
+    """The locked compiler or linker (empty when the lock has none)."""
+    cc = locked.get("cc")
+    if cc is None:
+        return Tool()
+    return (cc.get("compiler") if name == "compiler" else cc.get("linker")) or Tool()
+
+
 def _cgo_on(piece: Slice) -> bool:
     return piece.go is None or piece.go.setting("CGO_ENABLED") != "0"
 
@@ -232,8 +278,9 @@ def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text))
 
 
-def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
-    glibc = locked.get("os", {}).get("glibc")
+def _glibc(elf: ElfFacts, locked: Content) -> list[Finding]:
+    system = locked.get("os")
+    glibc = system.get("glibc") if system is not None else None
     needed = [
         name.removeprefix("GLIBC_")
         for library, names in elf.version_needs
@@ -261,7 +308,7 @@ def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
     ]
 
 
-def _library_files(locked: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _library_files(locked: Content) -> list[tuple[str, str]]:
     """(library key, file path) of every locked library file."""
     return [
         (library_key(lib), str(f.get("path", "")))
@@ -310,7 +357,7 @@ def _same_stem(files: Sequence[tuple[str, str]], name: str) -> list[tuple[str, s
     return [(key, path) for key, path in files if _stem(os.path.basename(path)) == _stem(name)]
 
 
-def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -> list[Finding]:
+def _elf_libraries(elf: ElfFacts, locked: Content, binary_path: str) -> list[Finding]:
     files = _library_files(locked)
     findings: list[Finding] = []
     if not elf.needed:
@@ -329,7 +376,7 @@ def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -
     return findings
 
 
-def _locked_hashes(locked: Mapping[str, Any]) -> dict[str, str]:
+def _locked_hashes(locked: Content) -> dict[str, str]:
     return {
         str(f["path"]): str(f["sha256"])
         for lib in locked.get("libraries", [])
@@ -424,12 +471,11 @@ def _other_library(soname: str, same: Sequence[tuple[str, str]]) -> Finding:
 # --- Mach-O: SDK, deployment target, linker, dylibs -------------------------------------------
 
 
-def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
+def _apple(macho: MachoFacts, locked: Content) -> list[Finding]:
     if macho.linker is None:  # Go's own linker: no SDK, no Apple ld took part
         return []
     findings = []
-    apple = locked.get("apple", {})
-    sdk = apple.get("sdk_version")
+    sdk = (locked.get("apple") or AppleSection()).get("sdk_version")
     if isinstance(sdk, str) and macho.sdk and _version_key(macho.sdk) != _version_key(sdk):
         findings.append(
             Finding(
@@ -445,7 +491,8 @@ def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
                 f"DEVELOPER_DIR) or set SDKROOT, or {RELOCK}",
             )
         )
-    target = locked.get("env", {}).get("MACOSX_DEPLOYMENT_TARGET")
+    env = locked.get("env")
+    target = env.get("MACOSX_DEPLOYMENT_TARGET") if env is not None else None
     if (
         isinstance(target, str)
         and macho.minos
@@ -468,9 +515,8 @@ def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
-def _linker(version: str, locked: Mapping[str, Any]) -> list[Finding]:
-    tool = locked.get("cc", {}).get("linker", {})
-    text = tool.get("version") if isinstance(tool, Mapping) else None
+def _linker(version: str, locked: Content) -> list[Finding]:
+    text = _tool(locked, "linker").get("version")
     match = re.search(r"PROJECT:(?:ld64|ld|dyld)-([\d.]+)", str(text or ""))
     if not match or _version_key(match[1]) == _version_key(version):
         return []
@@ -489,7 +535,7 @@ def _linker(version: str, locked: Mapping[str, Any]) -> list[Finding]:
     ]
 
 
-def _dylibs(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
+def _dylibs(macho: MachoFacts, locked: Content) -> list[Finding]:
     files = _library_files(locked)
     findings = []
     for dylib in macho.dylibs:
@@ -514,7 +560,7 @@ def _other_dylib(dylib: Dylib, same: Sequence[tuple[str, str]]) -> Finding:
 # --- what a slice loads, each with the locked library that provides it ------------------------
 
 
-def loaded_libraries(piece: Slice, locked: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+def loaded_libraries(piece: Slice, locked: Content) -> list[tuple[str, str | None]]:
     """Each library *piece* loads (an ELF ``DT_NEEDED`` soname, a Mach-O dylib's install name),
     with the key of the locked library that provides it, by the rules the findings above use;
     None for one no locked library provides (the C runtime, a system dylib, another version)."""
