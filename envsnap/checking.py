@@ -2,7 +2,7 @@
 
 The commands only parse their arguments and print; what they conclude comes from here. This
 module is imported on the clean-verify fast path (:mod:`envsnap.shortcut` asks it for
-:func:`uncommitted_warning`), so it imports nothing at the top: the lock, the rules (deepdiff),
+:func:`uncommitted_warning`), so it imports nothing at the top: the lock, the rules,
 pydantic and the probes are imported by the functions that need them.
 """
 
@@ -92,7 +92,7 @@ def explain(
     validate: Sequence[Content] = (),
     labels: tuple[str | None, str | None] = (None, None),
 ) -> list[Finding]:
-    """Every difference as a Finding (the slow path: imports deepdiff). Each entry of
+    """Every difference as a Finding (the slow path: imports the rules). Each entry of
     *validate* is first checked against the lock's models (a LockError names what is wrong),
     and the fields a newer envsnap added to it are left out, with a note on stderr naming them
     after the side's label (no label, no note)."""
