@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from envsnap.drift import Policy, compare
+from envsnap.drift import Policy
 from envsnap.host import ReplayHost
 from envsnap.probes.libraries import provider
+from tests.entries import compare, content
 
 BASE: dict[str, Any] = {
     "os": {
@@ -189,4 +190,4 @@ def test_the_rules_do_not_depend_on_the_order_they_are_declared_in(paths: dict[s
         [replace(pack, rules=tuple(reversed(pack.rules))) for pack in reversed(RULEBOOK.packs)]
     )
     live = changed(**paths)
-    assert compare_with(backwards, BASE, live) == compare(BASE, live) != []
+    assert compare_with(backwards, content(BASE), content(live)) == compare(BASE, live) != []

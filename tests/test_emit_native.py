@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from envsnap.drift import compare
 from envsnap.emit import native
 from envsnap.host import LocalHost
 from envsnap.probes.packages import dpkg_owners, parse_search
@@ -28,6 +27,7 @@ from tests.conftest import (
     unavailable,
     write_module,
 )
+from tests.entries import compare
 
 MAC_BREW = RECORDINGS / "macos14-arm64-clt-brew-openssl"
 MAC_XCODE = RECORDINGS / "macos15-arm64-xcode16"

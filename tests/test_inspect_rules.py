@@ -11,8 +11,8 @@ from typing import Any
 
 from envsnap import binfacts
 from envsnap.binfacts.facts import Slice
-from envsnap.inspection import inspect_slice
 from tests.conftest import FIXTURES, RECORDINGS, envsnap
+from tests.entries import content, inspect_slice
 
 MACHO = FIXTURES / "macho"
 GMPY2 = MACHO / "gmpy2-2.3.2-arm64-gmpy2.so"  # sdk 15.5, ld 1167.5, three vendored dylibs
@@ -113,7 +113,7 @@ def test_a_binary_is_read_as_the_fields_it_tells_where_the_lock_records_them() -
     from envsnap.inspection import build_facts
 
     go_section = {"version": "go1.22.3", "env": {"CGO_CFLAGS": "-O2 -g"}, "tags": ["netgo"]}
-    locked: dict[str, Any] = {"go": go_section, "cgo": {"packages": []}, "libraries": []}
+    locked = content({"go": go_section, "cgo": {"packages": []}, "libraries": []})
     settings = (("CGO_ENABLED", "1"), ("CGO_CFLAGS", "-O2"), ("GOAMD64", "v3"), ("-tags", "netgo"))
     facts, unrecorded = build_facts(GoBuild("go1.23.0", settings=settings), locked)
     # GOAMD64: the lock does not record it; the tags are the locked ones
