@@ -2,7 +2,7 @@
 
 The commands only parse their arguments and print; what they conclude comes from here. This
 module is imported on the clean-verify fast path (:mod:`envsnap.shortcut` asks it for
-:func:`uncommitted_warning`), so it imports nothing at the top: the lock, the rules (deepdiff),
+:func:`uncommitted_warning`), so it imports nothing at the top: the lock, the rules,
 pydantic and the probes are imported by the functions that need them.
 """
 
@@ -16,12 +16,13 @@ TYPE_CHECKING = False  # typing itself is not imported: a clean verify never nee
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
-    from typing import Any
 
     from envsnap.config import Config, Variant
     from envsnap.drift import Finding, Policy
+    from envsnap.entry import Content, Entry, Json
     from envsnap.lockfile import LockFile
     from envsnap.probes.collect import Snapshot
+    from envsnap.stamps import Stamp
     from envsnap.workspace import Workspace
 
 
@@ -40,7 +41,7 @@ def load_lock(path: Path, rev: str | None) -> tuple[LockFile, str]:
     return lock, LOCK_NAME
 
 
-def checked_entry(lock: LockFile, platform: str, name: str) -> dict[str, Any]:
+def checked_entry(lock: LockFile, platform: str, name: str) -> Entry:
     """The locked entry for *platform*, refusing one whose digest shows a hand edit."""
     from envsnap.errors import LockError
 
@@ -49,19 +50,31 @@ def checked_entry(lock: LockFile, platform: str, name: str) -> dict[str, Any]:
             f"the {platform} entry of {name} was edited by hand (its digest does not match)",
             "run `envsnap lock` or restore the file",
         )
-    entry: dict[str, Any] = lock.platforms[platform]
-    return entry
+    return lock.platforms[platform]
 
 
-def is_clean(locked: dict[str, Any], live_content: dict[str, Any]) -> bool:
+def is_clean(locked: Entry, live_content: Content) -> bool:
     """The live entry has the locked digest, and the lock is not marked incomplete (which no
     machine verifies clean)."""
     from envsnap.lockfile import entry_digest
 
     if locked.get("incomplete"):
         return False
-    live = {"envsnap": locked.get("envsnap"), **live_content}
+    live: dict[str, object] = {"envsnap": locked.get("envsnap"), **live_content}
     return entry_digest(live) == locked.get("digest")
+
+
+def as_locked(entry: Content) -> Entry | None:
+    """*entry* as a locked entry when it is one (it has a digest: a lock's, as in diff)."""
+    return _as_entry(entry) if "digest" in entry else None
+
+
+def _as_entry(entry: Content) -> Entry:
+    """The boundary where a side is taken for a lock's entry: :func:`~envsnap.lockfile.
+    readable_entry` validates it, naming whatever it lacks."""
+    from typing import cast
+
+    return cast("Entry", entry)
 
 
 def policy_of(config: Config) -> Policy:
@@ -72,14 +85,14 @@ def policy_of(config: Config) -> Policy:
 
 
 def explain(
-    locked: dict[str, Any],
-    live: dict[str, Any],
+    locked: Content,
+    live: Content,
     platform: str,
     policy: Policy,
-    validate: Sequence[dict[str, Any]] = (),
+    validate: Sequence[Content] = (),
     labels: tuple[str | None, str | None] = (None, None),
 ) -> list[Finding]:
-    """Every difference as a Finding (the slow path: imports deepdiff). Each entry of
+    """Every difference as a Finding (the slow path: imports the rules). Each entry of
     *validate* is first checked against the lock's models (a LockError names what is wrong),
     and the fields a newer envsnap added to it are left out, with a note on stderr naming them
     after the side's label (no label, no note)."""
@@ -87,18 +100,17 @@ def explain(
     from envsnap.lockfile import readable_entry
     from envsnap.ownexports import undo_own_exports
 
-    def readable(entry: dict[str, Any], label: str | None) -> dict[str, Any]:
-        known, note = readable_entry(label or "", platform, entry)
+    def readable(entry: Content, label: str | None) -> Content:
+        if not any(e is entry for e in validate):
+            return entry
+        known, note = readable_entry(label or "", platform, _as_entry(entry))
         if note and label:
             import sys
 
             sys.stderr.write(note + "\n")
         return known
 
-    if any(entry is locked for entry in validate):
-        locked = readable(locked, labels[0])
-    if any(entry is live for entry in validate):
-        live = readable(live, labels[1])
+    locked, live = readable(locked, labels[0]), readable(live, labels[1])
     live = undo_own_exports(locked, live)  # what an emitted .envrc set to recreate the lock
     findings = compare(locked, live, policy)
     if findings or not (paths := unexplained_paths(locked, live)):
@@ -108,23 +120,31 @@ def explain(
     return unexplained(paths, locked, live, policy)
 
 
-def unexplained_paths(locked: dict[str, Any], live: dict[str, Any]) -> list[tuple[str, ...]]:
+def unexplained_paths(locked: Content, live: Content) -> list[tuple[str, ...]]:
     """Where two entries' contents (what their digests are taken over) differ: the paths of the
     differing values, a list whose items differ named whole."""
     from envsnap.drift import without_unrecorded
     from envsnap.lockfile import content_of
 
-    return _differing(content_of(locked), content_of(without_unrecorded(locked, live)), ())
+    old, new = content_of(locked), content_of(without_unrecorded(locked, live))
+    return _differing(_json(old), _json(new), ())
 
 
-def _differing(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _json(content: Content) -> Json:
+    """An entry's content as the plain JSON it is, to walk by path."""
+    from typing import cast
+
+    return cast("Json", content)
+
+
+def _differing(old: Json, new: Json, path: tuple[str, ...]) -> list[tuple[str, ...]]:
     import json
 
     if json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):
         return []
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return [path]
-    found = []
+    found: list[tuple[str, ...]] = []
     for key in sorted(set(old) | set(new), key=str):
         if key not in old or key not in new:
             found.append((*path, str(key)))
@@ -133,14 +153,14 @@ def _differing(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, ...
     return found
 
 
-def _at(entry: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = entry
+def _at(entry: Content, path: tuple[str, ...]) -> Json:
+    value = _json(entry)
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
     return value
 
 
-def _brief(value: Any, other: Any) -> Any:
+def _brief(value: Json, other: Json) -> Json:
     """A value as the finding shows it: a scalar as it is, a list or table by its size (a list
     holding *other*'s items in another order says so)."""
     import json
@@ -157,7 +177,7 @@ def _brief(value: Any, other: Any) -> Any:
 
 
 def unexplained(
-    paths: Sequence[tuple[str, ...]], locked: dict[str, Any], live: dict[str, Any], policy: Policy
+    paths: Sequence[tuple[str, ...]], locked: Content, live: Content, policy: Policy
 ) -> list[Finding]:
     """The finding for a difference none of the rules reports (a list in another order, an
     empty table): never silence, so that verify agrees with ``lock --check``."""
@@ -166,21 +186,21 @@ def unexplained(
     names = [".".join(path) or "(the whole entry)" for path in paths]
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     finding = Finding(
-        f"unexplained.{names[0]}",
-        names[0],
-        "changed",
-        "warning",
-        _brief(old := _at(locked, paths[0]), None),
-        _brief(_at(live, paths[0]), old),
-        f"the entry differs in a way no rule explains: {shown}",
-        RELOCK,
+        id=f"unexplained.{names[0]}",
+        subject=names[0],
+        category="changed",
+        severity="warning",
+        locked=_brief(old := _at(locked, paths[0]), None),
+        live=_brief(_at(live, paths[0]), old),
+        why=f"the entry differs in a way no rule explains: {shown}",
+        fix=RELOCK,
     )
     return apply_policy([finding], policy)
 
 
 def findings_for(
-    locked: dict[str, Any],
-    live: dict[str, Any],
+    locked: Content,
+    live: Content,
     platform: str,
     config: Config,
     validate: bool = True,
@@ -193,24 +213,25 @@ def findings_for(
 
 
 def compare_entries(
-    old: dict[str, Any],
-    new: dict[str, Any],
+    old: Content,
+    new: Content,
     platform: str,
     config: Config,
     labels: tuple[str | None, str | None] = (None, None),
 ) -> list[Finding]:
     """Two entries of any origin (a lock's, a recording's, live): none when *old* is a locked
     entry whose digest *new* has."""
-    if "digest" in old and is_clean(old, new):
+    locked = as_locked(old)
+    if locked is not None and is_clean(locked, new):
         return []
-    return findings_for(old, new, platform, config, "digest" in old, labels)
+    return findings_for(old, new, platform, config, locked is not None, labels)
 
 
 def against_lock(
     lock: LockFile,
     name: str,
     key: str,
-    live: dict[str, Any],
+    live: Content,
     config: Config,
     notes: bool = True,
 ) -> list[Finding]:
@@ -228,7 +249,7 @@ def against_lock(
 
 def live_snapshot(
     ws: Workspace, cached: bool, variant: Variant | None = None
-) -> tuple[Snapshot, dict[str, Any] | None]:
+) -> tuple[Snapshot, dict[str, Stamp] | None]:
     """This machine's snapshot as *variant* builds; with *cached*, probe answers may come from
     the memo. Also what the answers stood on, when every one of them is in the memo."""
     from envsnap.host import LocalHost
@@ -263,7 +284,7 @@ class Checked:
         key: str,
         platform: str,
         findings: list[Finding] | None,
-        stood_on: dict[str, Any] | None = None,
+        stood_on: dict[str, Stamp] | None = None,
     ) -> None:
         self.key, self.platform, self.findings, self.stood_on = key, platform, findings, stood_on
 

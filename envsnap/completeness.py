@@ -8,9 +8,9 @@ any machine reports it first.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from envsnap.config import Packages
+from envsnap.entry import Content, Library
 from envsnap.errors import EnvsnapError
 from envsnap.host import Host
 from envsnap.probes import cgo
@@ -26,34 +26,35 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _library_failure(lib: Mapping[str, Any]) -> str:
-    pkg_config = lib.get("found_by") == "pkg-config"
+def _library_failure(lib: Library, error: str) -> str:
+    pkg_config = lib["found_by"] == "pkg-config"
     name = f"pkg-config module {lib['name']}" if pkg_config else f"library -l{lib['name']}"
-    users = ", ".join(lib.get("used_by", []))
-    return f"{name} (used by {users}): {_one_line(lib['error'])}"
+    users = ", ".join(lib["used_by"])
+    return f"{name} (used by {users}): {_one_line(error)}"
 
 
-def section_failures(entry: Mapping[str, Any], names: Mapping[str, str]) -> list[str]:
+def section_failures(entry: Mapping[str, object], names: Mapping[str, str]) -> list[str]:
     """``name: error`` for each section of *names* (dotted paths) whose probe failed."""
     failures = []
     for where, name in names.items():
-        section: Any = entry
+        section: object = entry
         for key in where.split("."):
-            section = section.get(key, {}) if isinstance(section, Mapping) else {}
-        if isinstance(section, Mapping) and section.get("error"):
-            failures.append(f"{name}: {_one_line(section['error'])}")
+            section = section.get(key) if isinstance(section, Mapping) else None
+        error = section.get("error") if isinstance(section, Mapping) else None
+        if error:
+            failures.append(f"{name}: {_one_line(str(error))}")
     return failures
 
 
-def probe_failures(entry: Mapping[str, Any]) -> list[str]:
+def probe_failures(entry: Content) -> list[str]:
     """One line per failed probe of *entry* that leaves the build unusable: the compiler, the
     package list, each cause of packages go could not load, each library that did not resolve."""
     failures = section_failures(entry, SECTION_NAMES)
+    causes = entry["cgo"].get("package_errors") or []
+    failures += [f"{SECTION_NAMES['cgo']}: {cause}" for cause in causes]
     failures += [
-        f"{SECTION_NAMES['cgo']}: {cause}"
-        for cause in entry.get("cgo", {}).get("package_errors", [])
+        _library_failure(lib, error) for lib in entry["libraries"] if (error := lib.get("error"))
     ]
-    failures += [_library_failure(lib) for lib in entry.get("libraries", []) if lib.get("error")]
     return failures
 
 

@@ -14,13 +14,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, with_config
 from pydantic.config import JsonDict
 from pydantic.json_schema import GenerateJsonSchema
 
+from envsnap import report
+from envsnap.inspection import InspectFindingDocument
 from envsnap.names import LOCK_NAME
+from envsnap.report import FindingDocument, SeveritySummary
 from envsnap.snapshot import PlatformEntry
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -33,70 +36,21 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
 
+# How the documents' TypedDict shapes are read: by the same rules as the models.
+SHAPES = ConfigDict(extra="forbid", strict=True)
+
+
 # --- envsnap verify --json / envsnap diff --json ----------------------------------------------
 
 
-class Finding(Document):
-    """One difference between the lock and the live side."""
-
-    id: str = Field(
-        description="dotted path of the field in the lock entry, e.g. go.env.CGO_CFLAGS, "
-        "libraries.zlib.version"
-    )
-    subject: str = Field(description="what a person calls it")
-    category: Literal["changed", "missing", "extra", "unverifiable"]
-    severity: Literal["error", "warning", "info"]
-    locked: Any = Field(description="the value in the lock; null when absent there")
-    live: Any = Field(description="the value now; null when absent now")
-    why: str
-    fix: str
-    also: list[str] = Field(description="ids of further differences on the same subject")
-    detail: str = Field(
-        description="which part of the subject changed (a library file's path), or empty"
-    )
-    variant: str = Field(
-        default="",
-        description="verify only: the build variant whose entry differs (default, or a name "
-        "from envsnap.toml)",
-    )
-    added: list[str] = Field(
-        default=[],
-        description="for a list of flags (or a flag variable) that changed: the entries it "
-        "gained; absent when none",
-    )
-    removed: list[str] = Field(
-        default=[],
-        description="for a list of flags (or a flag variable) that changed: the entries it "
-        "lost; absent when none",
-    )
+# The verify document's shape is declared once, where it is rendered (envsnap.report); pydantic
+# reads it with the documents' rules.
+for shape in (FindingDocument, SeveritySummary, report.VerifyDocument, InspectFindingDocument):
+    with_config(SHAPES)(shape)
 
 
-class SeveritySummary(Document):
-    error: Count
-    warning: Count
-    info: Count
-
-
-class VerifyDocument(Document):
-    """The document `envsnap verify --json` and `envsnap diff --json` print."""
-
-    schema_id: Literal["envsnap-verify/1"] = Field(alias="schema")
-    platform: str = Field(
-        description="the compared platform (GOOS-GOARCH), and for diff the side it was read from"
-    )
-    against: str = Field(
-        description="what the live side was compared with, e.g. envsnap.lock or envsnap.lock "
-        "at HEAD~1"
-    )
-    ok: bool
-    exit_code: Literal[0, 1]
-    summary: SeveritySummary
-    findings: list[Finding]
-    variants: list[str] = Field(
-        default=[],
-        description="verify only, when envsnap.toml declares build variants: the variants "
-        "checked (default first)",
-    )
+class VerifyDocument(RootModel[report.VerifyDocument]):
+    """The document `envsnap verify --json` and `envsnap diff --json` print (to validate one)."""
 
 
 # --- envsnap inspect --json --------------------------------------------------------------------
@@ -203,14 +157,6 @@ class BinaryFacts(Document):
     )
 
 
-class InspectFinding(Finding):
-    """A finding of verify's shape, with the binary and the lock entry it concerns."""
-
-    binary: str
-    platform: str = Field(description="the slice's platform (GOOS-GOARCH)")
-    entry: str = Field(description="the lock entry compared with: GOOS-GOARCH[+variant]")
-
-
 class InspectDocument(Document):
     """The document `envsnap inspect --json` prints; with --show, only schema and binaries."""
 
@@ -221,7 +167,7 @@ class InspectDocument(Document):
     ok: bool = True
     exit_code: Literal[0, 1] = 0
     summary: SeveritySummary | None = None
-    findings: list[InspectFinding] = []
+    findings: list[InspectFindingDocument] = []
 
 
 # --- envsnap doctor --json ----------------------------------------------------------------------
@@ -343,14 +289,14 @@ class LockDocument(Document):
 class _Schema(GenerateJsonSchema):
     """pydantic's generator without a title on every property (the names say it)."""
 
-    def field_title_should_be_set(self, schema: Any) -> bool:
+    def field_title_should_be_set(self, schema: object) -> bool:
         return False
 
 
-SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
+SCHEMAS: dict[str, tuple[type, str, str]] = {
     "lock.schema.json": (LockDocument, "envsnap-lock/1", LOCK_NAME),
     "verify.schema.json": (
-        VerifyDocument,
+        report.VerifyDocument,
         "envsnap-verify/1",
         "envsnap verify --json / envsnap diff --json",
     ),
@@ -359,8 +305,9 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
 }
 
 
-def json_schema(model: type[BaseModel], schema_id: str, title: str) -> dict[str, Any]:
-    generated = model.model_json_schema(by_alias=True, schema_generator=_Schema)
+def json_schema(shape: type, schema_id: str, title: str) -> dict[str, object]:
+    """The schema of a document *shape* (a model, or a TypedDict read with :data:`SHAPES`)."""
+    generated = TypeAdapter(shape).json_schema(by_alias=True, schema_generator=_Schema)
     generated["title"] = title
     return {"$schema": DRAFT, "$id": schema_id, **generated}
 

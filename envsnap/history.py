@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from envsnap.config import DEFAULT_VARIANT
 from envsnap.drift import Finding, Policy
+from envsnap.entry import Entry, Json
 from envsnap.errors import LockError
 from envsnap.git import LockRevision
 from envsnap.lockfile import LOCK_NAME, LockFile, content_of, parse_lock
@@ -52,7 +52,7 @@ def every_entry(key: str) -> bool:
     return True
 
 
-def _short(value: Any) -> str:
+def _short(value: Json) -> str:
     text = show_value(value)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
@@ -71,13 +71,11 @@ def describe(finding: Finding) -> str:
     return f"{subject} {what} ({finding.severity})"
 
 
-def _scalar(value: Any) -> bool:
+def _scalar(value: Json) -> bool:
     return not isinstance(value, dict | list)
 
 
-def entry_drift(
-    old: dict[str, Any], new: dict[str, Any], platform: str, policy: Policy
-) -> list[str]:
+def entry_drift(old: Entry, new: Entry, platform: str, policy: Policy) -> list[str]:
     """The differences between two versions of one entry, as :func:`describe` lines."""
     from envsnap.checking import explain
 

@@ -1,26 +1,39 @@
 """Compare what a binary says about its build with the lock entry of its platform.
 
-The binary's facts (:mod:`envsnap.binfacts`) are set into a copy of the locked entry where the
-lock has the same field: the Go version, CGO_ENABLED, the cgo flag variables, GOAMD64 and its
-kin, GOEXPERIMENT and the build tags. :func:`envsnap.drift.compare` then explains each
-difference with verify's own rules, so a binary built with another Go or other flags reads as a
-machine that drifted the same way. What only a binary tells (the compiler named in ELF's
-``.comment``, the glibc symbol versions it needs, the libraries it loads, the SDK, minimum macOS
-and linker of LC_BUILD_VERSION) is checked here, with findings of the same shape.
+What the binary's Go build information tells (:mod:`envsnap.binfacts`) is read as the fields of
+a lock entry it speaks of, where the lock has the same field: the Go version, CGO_ENABLED, the
+cgo flag variables, GOAMD64 and its kin, GOEXPERIMENT and the build tags.
+:func:`envsnap.drift.compare_facts` explains each that differs with verify's own rules, so a
+binary built with another Go or other flags reads as a machine that drifted the same way. What
+only a binary tells (the compiler named in ELF's ``.comment``, the glibc symbol versions it
+needs, the libraries it loads, the SDK, minimum macOS and linker of LC_BUILD_VERSION) is checked
+here, with findings of the same shape.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Annotated
 
+from envsnap.binfacts.buildinfo import GoBuild
 from envsnap.binfacts.facts import Dylib, ElfFacts, MachoFacts, Slice
-from envsnap.drift import RELOCK, Finding, Policy, apply_policy, compare, library_key
+from envsnap.drift import (
+    ABSENT,
+    RELOCK,
+    Finding,
+    Path,
+    Policy,
+    Side,
+    apply_policy,
+    compare_facts,
+    library_key,
+)
+from envsnap.entry import AppleSection, Content, Tool
 from envsnap.quoted import UnterminatedQuote
+from envsnap.report import Doc, FindingDocument
 from envsnap.variants import goflags_tags, tags_flag
 from envsnap.vocabulary import SEVERITY_RANK
 
@@ -43,8 +56,16 @@ C_RUNTIME = re.compile(
 APPLE_SYSTEM = ("/usr/lib/", "/System/Library/")
 
 
+class InspectFindingDocument(FindingDocument):
+    """A finding of verify's shape, with the binary and the lock entry it concerns."""
+
+    binary: str
+    platform: Annotated[str, Doc("the slice's platform (GOOS-GOARCH)")]
+    entry: Annotated[str, Doc("the lock entry compared with: GOOS-GOARCH[+variant]")]
+
+
 def inspect_slice(
-    piece: Slice, locked: Mapping[str, Any], binary_path: str, policy: Policy | None = None
+    piece: Slice, locked: Content, binary_path: str, policy: Policy | None = None
 ) -> list[Finding]:
     """Every way *piece* was built otherwise than *locked* says, most severe first."""
     policy = policy or Policy()
@@ -67,14 +88,14 @@ MISSING_ENTRY = "platforms."
 
 def missing_entry(platform: str, available: Sequence[str]) -> Finding:
     return Finding(
-        f"{MISSING_ENTRY}{platform}",
-        f"platform {platform}",
-        "unverifiable",
-        "error",
-        None,
-        platform,
-        f"the lock has no entry for {platform} (it has: {', '.join(available) or 'none'})",
-        f"run `envsnap lock` on {platform} and commit the lock, or compare with another entry "
+        id=f"{MISSING_ENTRY}{platform}",
+        subject=f"platform {platform}",
+        category="unverifiable",
+        severity="error",
+        locked=None,
+        live=platform,
+        why=f"the lock has no entry for {platform} (it has: {', '.join(available) or 'none'})",
+        fix=f"run `envsnap lock` on {platform} and commit the lock, or compare with another entry "
         "with --platform",
     )
 
@@ -83,51 +104,63 @@ def missing_entry(platform: str, available: Sequence[str]) -> Finding:
 
 
 def binary_tags(piece: Slice) -> list[str] | None:
-    if piece.go is None:
-        return None
+    return None if piece.go is None else _tags_of(piece.go)
+
+
+def _tags_of(go: GoBuild) -> list[str]:
     try:
-        return sorted(set(tags_flag(piece.go.setting("-tags") or "")))
+        return sorted(set(tags_flag(go.setting("-tags") or "")))
     except UnterminatedQuote:
         return []  # go writes -tags joined by commas: no go built this binary
 
 
-def locked_tags(entry: Mapping[str, Any]) -> list[str]:
-    go = entry.get("go", {})
-    tags = go.get("tags")
+def _go_env(entry: Content) -> dict[str, str]:
+    go = entry.get("go")
+    env = go.get("env") if go is not None else None
+    return env if isinstance(env, dict) else {}
+
+
+def locked_tags(entry: Content) -> list[str]:
+    go = entry.get("go")
+    tags = go.get("tags") if go is not None else None
     if isinstance(tags, list):
         return sorted(str(t) for t in tags)
-    return goflags_tags(str(go.get("env", {}).get("GOFLAGS", "")))
+    return goflags_tags(str(_go_env(entry).get("GOFLAGS", "")))
 
 
-def _from_build_info(piece: Slice, locked: Mapping[str, Any], policy: Policy) -> list[Finding]:
-    if piece.go is None:
-        return [_no_build_info(piece)]
-    live = copy.deepcopy(dict(locked))
-    go = live.setdefault("go", {})
-    env = go.setdefault("env", {})
-    go["version"] = piece.go.version
-    enabled = piece.go.setting("CGO_ENABLED")
+def build_facts(go: GoBuild, locked: Content) -> tuple[dict[Path, Side], list[str]]:
+    """The fields of a lock entry the binary's Go build information tells, by path, and the
+    cgo flag variables it leaves unrecorded. A variable the lock does not record is not
+    compared (the binary may name it, the lock never did), save CGO_ENABLED, always recorded."""
+    env = _go_env(locked)
+    facts: dict[Path, Side] = {("go", "version"): go.version}
+    enabled = go.setting("CGO_ENABLED")
     if enabled is not None:
-        env["CGO_ENABLED"] = enabled
+        facts["go", "env", "CGO_ENABLED"] = enabled
     unrecorded = []
     if enabled == "1":
         for name, default in GO_FLAG_DEFAULTS.items():
-            value = piece.go.setting(name)
+            value = go.setting(name)
             if value is None:
                 unrecorded.append(name)
             elif name in env:
-                env[name] = value or default
+                facts["go", "env", name] = value or default
     for name in GO_SETTINGS:
-        value = piece.go.setting(name)
+        value = go.setting(name)
         if value is not None and name in env:
-            env[name] = value
-    tags = binary_tags(piece) or []
+            facts["go", "env", name] = value
+    tags = _tags_of(go)
     if tags != locked_tags(locked):
-        go["tags"] = tags
-        if not tags:
-            del go["tags"]
-    findings = compare(locked, live, policy)
-    if unrecorded and "CGO_CFLAGS" in locked.get("go", {}).get("env", {}):
+        facts["go", "tags"] = list(tags) if tags else ABSENT
+    return facts, unrecorded
+
+
+def _from_build_info(piece: Slice, locked: Content, policy: Policy) -> list[Finding]:
+    if piece.go is None:
+        return [_no_build_info(piece)]
+    facts, unrecorded = build_facts(piece.go, locked)
+    findings = compare_facts(locked, facts, policy)
+    if unrecorded and "CGO_CFLAGS" in _go_env(locked):
         findings += apply_policy([_flags_unrecorded(piece, unrecorded)], policy)
     return findings
 
@@ -135,15 +168,15 @@ def _from_build_info(piece: Slice, locked: Mapping[str, Any], policy: Policy) ->
 def _no_build_info(piece: Slice) -> Finding:
     reason = piece.go_error or "it carries no Go build information"
     return Finding(
-        "go",
-        "Go build information",
-        "unverifiable",
-        "warning",
-        None,
-        reason,
-        "without it the Go version, tags and cgo flags of the build cannot be checked (a "
+        id="go",
+        subject="Go build information",
+        category="unverifiable",
+        severity="warning",
+        locked=None,
+        live=reason,
+        why="without it the Go version, tags and cgo flags of the build cannot be checked (a "
         "binary not built by `go build`, or one whose build information was removed)",
-        "inspect the binary `go build` wrote",
+        fix="inspect the binary `go build` wrote",
     )
 
 
@@ -151,14 +184,14 @@ def _flags_unrecorded(piece: Slice, names: Sequence[str]) -> Finding:
     trimpath = piece.go is not None and piece.go.setting("-trimpath") == "true"
     why = "go does not record the cgo flag variables in a binary built with -trimpath"
     return Finding(
-        "go.env.CGO_CFLAGS",
-        "cgo flags",
-        "unverifiable",
-        "info",
-        None,
-        f"not recorded: {', '.join(names)}",
-        why if trimpath else "the binary's build information does not record them",
-        "nothing to do; `envsnap verify` checks them on the machine that builds",
+        id="go.env.CGO_CFLAGS",
+        subject="cgo flags",
+        category="unverifiable",
+        severity="info",
+        locked=None,
+        live=f"not recorded: {', '.join(names)}",
+        why=why if trimpath else "the binary's build information does not record them",
+        fix="nothing to do; `envsnap verify` checks them on the machine that builds",
     )
 
 
@@ -186,9 +219,8 @@ def _family(ident: str) -> str:
     return "clang" if "clang version" in ident else "gcc" if ident.startswith("GCC: ") else ident
 
 
-def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
-    tool = locked.get("cc", {}).get("compiler", {})
-    version = tool.get("version") if isinstance(tool, Mapping) else None
+def _compiler(piece: Slice, elf: ElfFacts, locked: Content) -> list[Finding]:
+    version = _tool(locked, "compiler").get("version")
     if not isinstance(version, str) or not version or not _cgo_on(piece):
         return []
     wanted = compiler_ident(version)
@@ -196,14 +228,14 @@ def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Fi
     if not elf.comment:
         return [
             Finding(
-                "cc.compiler.version",
-                "C compiler",
-                "unverifiable",
-                "info",
-                wanted,
-                "no .comment section",
-                "the binary names no compiler (linked by Go's own linker, or .comment removed)",
-                "nothing to do",
+                id="cc.compiler.version",
+                subject="C compiler",
+                category="unverifiable",
+                severity="info",
+                locked=wanted,
+                live="no .comment section",
+                why="the binary names no compiler (linked by Go's own linker, or .comment removed)",
+                fix="nothing to do",
             )
         ]
     family = _family(wanted)
@@ -214,17 +246,25 @@ def _compiler(piece: Slice, elf: ElfFacts, locked: Mapping[str, Any]) -> list[Fi
         return []
     return [
         Finding(
-            "cc.compiler.version",
-            "C compiler",
-            "changed",
-            "error",
-            version.splitlines()[0],
-            ", ".join(others) or seen,
-            "the binary's C code was compiled by another compiler than the locked one "
+            id="cc.compiler.version",
+            subject="C compiler",
+            category="changed",
+            severity="error",
+            locked=version.splitlines()[0],
+            live=", ".join(others) or seen,
+            why="the binary's C code was compiled by another compiler than the locked one "
             "(its .comment section names each compiler that compiled an object in it)",
-            f"{REBUILD}: put the locked compiler first on PATH or set CC, or {RELOCK}",
+            fix=f"{REBUILD}: put the locked compiler first on PATH or set CC, or {RELOCK}",
         )
     ]
+
+
+def _tool(locked: Content, name: str) -> Tool:
+    """The locked compiler or linker (empty when the lock has none)."""
+    cc = locked.get("cc")
+    if cc is None:
+        return Tool()
+    return (cc.get("compiler") if name == "compiler" else cc.get("linker")) or Tool()
 
 
 def _cgo_on(piece: Slice) -> bool:
@@ -235,8 +275,9 @@ def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text))
 
 
-def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
-    glibc = locked.get("os", {}).get("glibc")
+def _glibc(elf: ElfFacts, locked: Content) -> list[Finding]:
+    system = locked.get("os")
+    glibc = system.get("glibc") if system is not None else None
     needed = [
         name.removeprefix("GLIBC_")
         for library, names in elf.version_needs
@@ -251,20 +292,20 @@ def _glibc(elf: ElfFacts, locked: Mapping[str, Any]) -> list[Finding]:
         return []
     return [
         Finding(
-            "os.glibc",
-            "glibc",
-            "changed",
-            "error",
-            glibc,
-            f"needs {newest}",
-            f"the binary was linked against a newer glibc than the locked {glibc}: on a machine "
-            f"like the locked one it fails to start (version `GLIBC_{newest}' not found)",
-            f"{REBUILD} on a machine with glibc {glibc}, or {RELOCK}",
+            id="os.glibc",
+            subject="glibc",
+            category="changed",
+            severity="error",
+            locked=glibc,
+            live=f"needs {newest}",
+            why=f"the binary was linked against a newer glibc than the locked {glibc}: on a "
+            f"machine like the locked one it fails to start (version `GLIBC_{newest}' not found)",
+            fix=f"{REBUILD} on a machine with glibc {glibc}, or {RELOCK}",
         )
     ]
 
 
-def _library_files(locked: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _library_files(locked: Content) -> list[tuple[str, str]]:
     """(library key, file path) of every locked library file."""
     return [
         (library_key(lib), str(f.get("path", "")))
@@ -313,7 +354,7 @@ def _same_stem(files: Sequence[tuple[str, str]], name: str) -> list[tuple[str, s
     return [(key, path) for key, path in files if _stem(os.path.basename(path)) == _stem(name)]
 
 
-def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -> list[Finding]:
+def _elf_libraries(elf: ElfFacts, locked: Content, binary_path: str) -> list[Finding]:
     files = _library_files(locked)
     findings: list[Finding] = []
     if not elf.needed:
@@ -332,7 +373,7 @@ def _elf_libraries(elf: ElfFacts, locked: Mapping[str, Any], binary_path: str) -
     return findings
 
 
-def _locked_hashes(locked: Mapping[str, Any]) -> dict[str, str]:
+def _locked_hashes(locked: Content) -> dict[str, str]:
     return {
         str(f["path"]): str(f["sha256"])
         for lib in locked.get("libraries", [])
@@ -383,15 +424,15 @@ def _loaded_elsewhere(
 
 def _second_copy(key: str, soname: str, locked_path: str, found: str, folder: str) -> Finding:
     return Finding(
-        f"libraries.{key}.files",
-        key,
-        "changed",
-        "error",
-        locked_path,
-        found,
-        f"the binary's run path ({folder}) makes it load {soname} from another copy than the "
+        id=f"libraries.{key}.files",
+        subject=key,
+        category="changed",
+        severity="error",
+        locked=locked_path,
+        live=found,
+        why=f"the binary's run path ({folder}) makes it load {soname} from another copy than the "
         "locked one",
-        f"{REBUILD}: drop the -L/-rpath that points at the other copy (PKG_CONFIG_PATH, "
+        fix=f"{REBUILD}: drop the -L/-rpath that points at the other copy (PKG_CONFIG_PATH, "
         f"CGO_LDFLAGS), or {RELOCK}",
         detail=soname,
     )
@@ -401,54 +442,54 @@ def _other_library(soname: str, same: Sequence[tuple[str, str]]) -> Finding:
     if same:
         key, path = same[0]
         return Finding(
-            f"libraries.{key}.files",
-            key,
-            "changed",
-            "error",
-            os.path.basename(path),
-            soname,
-            f"the binary links {soname}, another version of {key} than the locked "
+            id=f"libraries.{key}.files",
+            subject=key,
+            category="changed",
+            severity="error",
+            locked=os.path.basename(path),
+            live=soname,
+            why=f"the binary links {soname}, another version of {key} than the locked "
             f"{os.path.basename(path)}",
-            f"{REBUILD}: check PKG_CONFIG_PATH and -L flags, or {RELOCK}",
+            fix=f"{REBUILD}: check PKG_CONFIG_PATH and -L flags, or {RELOCK}",
             detail=soname,
         )
     return Finding(
-        f"libraries.{soname}",
-        soname,
-        "extra",
-        "warning",
-        None,
-        soname,
-        "the binary links a library that no locked library provides",
-        f"{REBUILD}, or `envsnap lock` if the module now links it",
+        id=f"libraries.{soname}",
+        subject=soname,
+        category="extra",
+        severity="warning",
+        locked=None,
+        live=soname,
+        why="the binary links a library that no locked library provides",
+        fix=f"{REBUILD}, or `envsnap lock` if the module now links it",
     )
 
 
 # --- Mach-O: SDK, deployment target, linker, dylibs -------------------------------------------
 
 
-def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
+def _apple(macho: MachoFacts, locked: Content) -> list[Finding]:
     if macho.linker is None:  # Go's own linker: no SDK, no Apple ld took part
         return []
     findings = []
-    apple = locked.get("apple", {})
-    sdk = apple.get("sdk_version")
+    sdk = (locked.get("apple") or AppleSection()).get("sdk_version")
     if isinstance(sdk, str) and macho.sdk and _version_key(macho.sdk) != _version_key(sdk):
         findings.append(
             Finding(
-                "apple.sdk_version",
-                "macOS SDK",
-                "changed",
-                "error",
-                sdk,
-                macho.sdk,
-                "the binary was linked against another macOS SDK than the locked one: "
+                id="apple.sdk_version",
+                subject="macOS SDK",
+                category="changed",
+                severity="error",
+                locked=sdk,
+                live=macho.sdk,
+                why="the binary was linked against another macOS SDK than the locked one: "
                 "availability checks, weak links and headers differ",
-                f"{REBUILD}: select the locked Xcode or Command Line Tools (xcode-select -s, "
+                fix=f"{REBUILD}: select the locked Xcode or Command Line Tools (xcode-select -s, "
                 f"DEVELOPER_DIR) or set SDKROOT, or {RELOCK}",
             )
         )
-    target = locked.get("env", {}).get("MACOSX_DEPLOYMENT_TARGET")
+    env = locked.get("env")
+    target = env.get("MACOSX_DEPLOYMENT_TARGET") if env is not None else None
     if (
         isinstance(target, str)
         and macho.minos
@@ -456,43 +497,42 @@ def _apple(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
     ):
         findings.append(
             Finding(
-                "env.MACOSX_DEPLOYMENT_TARGET",
-                "MACOSX_DEPLOYMENT_TARGET",
-                "changed",
-                "error",
-                target,
-                macho.minos,
-                "the binary's minimum macOS differs from the locked deployment target: it "
+                id="env.MACOSX_DEPLOYMENT_TARGET",
+                subject="MACOSX_DEPLOYMENT_TARGET",
+                category="changed",
+                severity="error",
+                locked=target,
+                live=macho.minos,
+                why="the binary's minimum macOS differs from the locked deployment target: it "
                 "either refuses to start on the oldest macOS you support, or uses less of it",
-                f"{REBUILD} with MACOSX_DEPLOYMENT_TARGET={target}",
+                fix=f"{REBUILD} with MACOSX_DEPLOYMENT_TARGET={target}",
             )
         )
     findings += _linker(macho.linker, locked)
     return findings
 
 
-def _linker(version: str, locked: Mapping[str, Any]) -> list[Finding]:
-    tool = locked.get("cc", {}).get("linker", {})
-    text = tool.get("version") if isinstance(tool, Mapping) else None
+def _linker(version: str, locked: Content) -> list[Finding]:
+    text = _tool(locked, "linker").get("version")
     match = re.search(r"PROJECT:(?:ld64|ld|dyld)-([\d.]+)", str(text or ""))
     if not match or _version_key(match[1]) == _version_key(version):
         return []
     return [
         Finding(
-            "cc.linker.version",
-            "linker",
-            "changed",
-            "warning",
-            f"ld {match[1]}",
-            f"ld {version}",
-            "another Apple linker linked the binary (it comes with the Xcode or Command Line "
+            id="cc.linker.version",
+            subject="linker",
+            category="changed",
+            severity="warning",
+            locked=f"ld {match[1]}",
+            live=f"ld {version}",
+            why="another Apple linker linked the binary (it comes with the Xcode or Command Line "
             "Tools that were selected)",
-            f"{REBUILD}, or {RELOCK}",
+            fix=f"{REBUILD}, or {RELOCK}",
         )
     ]
 
 
-def _dylibs(macho: MachoFacts, locked: Mapping[str, Any]) -> list[Finding]:
+def _dylibs(macho: MachoFacts, locked: Content) -> list[Finding]:
     files = _library_files(locked)
     findings = []
     for dylib in macho.dylibs:
@@ -517,13 +557,15 @@ def _other_dylib(dylib: Dylib, same: Sequence[tuple[str, str]]) -> Finding:
 # --- what a slice loads, each with the locked library that provides it ------------------------
 
 
-def loaded_libraries(piece: Slice, locked: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+def loaded_libraries(piece: Slice, locked: Content | None) -> list[tuple[str, str | None]]:
     """Each library *piece* loads (an ELF ``DT_NEEDED`` soname, a Mach-O dylib's install name),
     with the key of the locked library that provides it, by the rules the findings above use;
-    None for one no locked library provides (the C runtime, a system dylib, another version)."""
-    files = _library_files(locked)
+    None for one no locked library provides (the C runtime, a system dylib, another version,
+    or any library when no entry is *locked*)."""
+    files = _library_files(locked) if locked is not None else []
     if piece.elf:
-        sonames = _locked_sonames([path for _, path in files], _locked_hashes(locked))
+        hashes = _locked_hashes(locked) if locked is not None else {}
+        sonames = _locked_sonames([path for _, path in files], hashes)
         return [(soname, _elf_owner(files, sonames, soname)) for soname in piece.elf.needed]
     if piece.macho:
         return [(dylib.name, _dylib_owner(files, dylib)) for dylib in piece.macho.dylibs]

@@ -253,7 +253,7 @@ def read_lock(path: Path) -> LockFile | None:
     return parse_lock(path, data)
 
 
-def render_entry(platform: str, entry: Entry) -> str:
+def render_entry(platform: str, entry: Content) -> str:
     import tomli_w
 
     return tomli_w.dumps({"platforms": {platform: entry}})

@@ -1,19 +1,150 @@
-"""Rendering findings: a text report grouped by severity, or a versioned JSON document."""
+"""Rendering findings: a text report grouped by severity, or a versioned JSON document.
+
+The JSON document's shape is :class:`VerifyDocument` (``docs/verify.schema.json`` is generated
+from it, its field docstrings becoming the schema's descriptions).
+"""
 
 from __future__ import annotations
 
 import shlex
+import sys
 import textwrap
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, NotRequired
 
 from envsnap import termsafe
+from envsnap.entry import Json
 from envsnap.vocabulary import SEVERITIES as SEVERITY_ORDER
+
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # pydantic reads only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
 
 if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
     from envsnap.drift import Finding
 
-JSON_SCHEMA_ID = "envsnap-verify/1"
+JSON_SCHEMA_ID: Literal["envsnap-verify/1"] = "envsnap-verify/1"
+Category = Literal["changed", "missing", "extra", "unverifiable"]
+Severity = Literal["error", "warning", "info"]
+
+
+class AnyJson:
+    """``Annotated`` metadata: any JSON value, unchecked (pydantic cannot walk the recursive
+    :data:`~envsnap.entry.Json` alias, and a finding's value may be any part of an entry)."""
+
+    def __get_pydantic_core_schema__(self, source: object, handler: object) -> dict[str, str]:
+        return {"type": "any"}
+
+
+@dataclass(frozen=True)
+class Doc:
+    """``Annotated`` metadata: what a document's field means (its schema's description)."""
+
+    text: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: object, handler: Callable[[object], dict[str, object]]
+    ) -> dict[str, object]:
+        return {**handler(core_schema), "description": self.text}
+
+
+class FindingDocument(TypedDict):
+    """One difference between the lock and the live side."""
+
+    id: Annotated[
+        str,
+        Doc(
+            "dotted path of the field in the lock entry, e.g. go.env.CGO_CFLAGS, "
+            "libraries.zlib.version"
+        ),
+    ]
+    subject: Annotated[str, Doc("what a person calls it")]
+    category: Category
+    severity: Severity
+    locked: Annotated[Json, AnyJson(), Doc("the value in the lock; null when absent there")]
+    live: Annotated[Json, AnyJson(), Doc("the value now; null when absent now")]
+    why: str
+    fix: str
+    also: Annotated[list[str], Doc("ids of further differences on the same subject")]
+    detail: Annotated[
+        str, Doc("which part of the subject changed (a library file's path), or empty")
+    ]
+    variant: NotRequired[
+        Annotated[
+            str,
+            Doc(
+                "verify only: the build variant whose entry differs (default, or a name from "
+                "envsnap.toml)"
+            ),
+        ]
+    ]
+    added: NotRequired[
+        Annotated[
+            list[str],
+            Doc(
+                "for a list of flags (or a flag variable) that changed: the entries it gained; "
+                "absent when none"
+            ),
+        ]
+    ]
+    removed: NotRequired[
+        Annotated[
+            list[str],
+            Doc(
+                "for a list of flags (or a flag variable) that changed: the entries it lost; "
+                "absent when none"
+            ),
+        ]
+    ]
+
+
+class NonNegative:
+    """``Annotated`` metadata: a count, never below zero."""
+
+    def __get_pydantic_core_schema__(
+        self, source: object, handler: Callable[[object], dict[str, object]]
+    ) -> dict[str, object]:
+        return {**handler(source), "ge": 0}
+
+
+Count = Annotated[int, NonNegative()]
+
+
+class SeveritySummary(TypedDict):
+    error: Count
+    warning: Count
+    info: Count
+
+
+class VerifyDocument(TypedDict):
+    """The document `envsnap verify --json` and `envsnap diff --json` print."""
+
+    schema: Literal["envsnap-verify/1"]
+    platform: Annotated[
+        str,
+        Doc("the compared platform (GOOS-GOARCH), and for diff the side it was read from"),
+    ]
+    against: Annotated[
+        str,
+        Doc("what the live side was compared with, e.g. envsnap.lock or envsnap.lock at HEAD~1"),
+    ]
+    ok: bool
+    exit_code: Literal[0, 1]
+    summary: SeveritySummary
+    findings: list[FindingDocument]
+    variants: NotRequired[
+        Annotated[
+            list[str],
+            Doc(
+                "verify only, when envsnap.toml declares build variants: the variants checked "
+                "(default first)"
+            ),
+        ]
+    ]
+
+
 WIDTH = 100
 INDENT = " " * 8
 
@@ -31,7 +162,7 @@ class Outcome(NamedTuple):
         return sum(1 for f in self.findings if f.severity == severity)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> Literal[0, 1]:
         failing = self.count("error") + (self.count("warning") if self.strict else 0)
         return 1 if failing else 0
 
@@ -49,7 +180,7 @@ def _printable(text: str) -> str:
     return termsafe.escape(text, lines=False)
 
 
-def show_value(value: Any) -> str:
+def show_value(value: Json) -> str:
     if value is None:
         return "(absent)"
     if isinstance(value, list):
@@ -61,7 +192,7 @@ def show_value(value: Any) -> str:
     return "\n".join(_printable(line) for line in str(value).expandtabs(4).split("\n"))
 
 
-def describe(record: dict[str, Any]) -> str:
+def describe(record: Mapping[str, Json]) -> str:
     """A record that appeared or went away (a library, a cgo package) in words: its fields in
     order, file paths by name, digests left out; never a JSON dump."""
     parts = []
@@ -160,7 +291,7 @@ _PAINT = {"error": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"
 
 
-def colour_wanted(stream: Any) -> bool:
+def colour_wanted(stream: object) -> bool:
     """True when *stream* is a terminal and the user has not asked for plain output."""
     import os
 
@@ -193,16 +324,21 @@ def render_quiet(outcome: Outcome) -> str:
     )
 
 
+def summary(outcome: Outcome) -> SeveritySummary:
+    count = outcome.count
+    return SeveritySummary(error=count("error"), warning=count("warning"), info=count("info"))
+
+
 def render_json(outcome: Outcome) -> str:
-    document = {
-        "schema": JSON_SCHEMA_ID,
-        "platform": outcome.platform,
-        "against": outcome.against,
-        "ok": outcome.exit_code == 0,
-        "exit_code": outcome.exit_code,
-        "summary": {name: outcome.count(name) for name in SEVERITY_ORDER},
-        "findings": [f.to_json() for f in outcome.findings],
-    }
+    document = VerifyDocument(
+        schema=JSON_SCHEMA_ID,
+        platform=outcome.platform,
+        against=outcome.against,
+        ok=outcome.exit_code == 0,
+        exit_code=outcome.exit_code,
+        summary=summary(outcome),
+        findings=[f.to_json() for f in outcome.findings],
+    )
     if outcome.variants:
         document["variants"] = list(outcome.variants)
     return termsafe.dumps(document)

@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from envsnap.drift import Policy, compare
+import pytest
+
+from envsnap.drift import Policy
 from envsnap.host import ReplayHost
 from envsnap.probes.libraries import provider
+from tests.entries import compare, content
 
 BASE: dict[str, Any] = {
     "os": {
@@ -142,3 +145,49 @@ def test_a_library_file_without_a_hash_is_shown_by_its_path() -> None:
     document = json.dumps(finding.to_json())
     assert "unknown" not in document
     assert "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib" in document
+
+
+def test_lists_are_compared_as_lists_not_as_their_json_text() -> None:
+    # a list and a string that spells it in JSON are different values
+    (finding,) = compare(changed(go__tags=["netgo"]), changed(go__tags='["netgo"]'))
+    assert (finding.locked, finding.live) == (["netgo"], '["netgo"]')
+
+
+def test_a_value_that_looks_like_json_is_shown_as_it_was_written() -> None:
+    (finding,) = compare(changed(env__LIBRARY_PATH="[1]"), changed(env__LIBRARY_PATH="[2]"))
+    assert (finding.locked, finding.live) == ("[1]", "[2]")
+
+
+def test_two_rules_that_could_own_one_field_equally_are_refused() -> None:
+    from envsnap.drift.engine import Pack, Rule, RuleBook, const, fixed
+
+    explain = fixed("warning", "why", "fix")
+    sdk = Rule(("apple", "sdk_*"), const("SDK"), explain)
+    sdk_path = Rule(("apple", "sdk_p*"), const("SDK path"), explain)  # sdk_path: both own it
+    with pytest.raises(ValueError, match="two rules own the same fields"):
+        RuleBook([Pack("a", (sdk,)), Pack("b", (sdk_path,))])
+    RuleBook([Pack("a", (sdk, Rule(("apple", "sdk_path"), const("path"), explain)))])
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        {"cc__compiler__wrapper": "ccache"},
+        {"cc__compiler__sha256": "sha256:" + "1" * 64, "cc__compiler__path": "/usr/bin/cc"},
+        {"apple__sdk_version": "15.0", "apple__sdk_path": "/elsewhere"},
+        {"go__version": "go1.23.0", "go__goroot": "/y"},
+        {"env__DEVELOPER_DIR": "/Applications/Xcode.app/Contents/Developer"},
+    ],
+)
+def test_the_rules_do_not_depend_on_the_order_they_are_declared_in(paths: dict[str, Any]) -> None:
+    from dataclasses import replace
+
+    from envsnap.drift import RULEBOOK
+    from envsnap.drift.engine import RuleBook
+    from envsnap.drift.engine import compare as compare_with
+
+    backwards = RuleBook(
+        [replace(pack, rules=tuple(reversed(pack.rules))) for pack in reversed(RULEBOOK.packs)]
+    )
+    live = changed(**paths)
+    assert compare_with(backwards, content(BASE), content(live)) == compare(BASE, live) != []

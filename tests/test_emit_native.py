@@ -15,7 +15,6 @@ from typing import Any, cast
 import pytest
 from ruamel.yaml import YAML
 
-from envsnap.drift import compare
 from envsnap.emit import native
 from envsnap.entry import Entry
 from envsnap.host import LocalHost
@@ -29,6 +28,7 @@ from tests.conftest import (
     unavailable,
     write_module,
 )
+from tests.entries import compare
 
 MAC_BREW = RECORDINGS / "macos14-arm64-clt-brew-openssl"
 MAC_XCODE = RECORDINGS / "macos15-arm64-xcode16"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from envsnap.drift import compare
 from envsnap.gover import pinned_toolchain
+from tests.entries import compare
 from tests.test_drift import BASE, changed
 
 SDKS = "/Library/Developer/CommandLineTools/SDKs"

@@ -23,8 +23,9 @@ import jsonschema
 import pytest
 
 from envsnap import binfacts
-from envsnap.inspection import compiler_ident, inspect_slice
+from envsnap.inspection import compiler_ident
 from tests.conftest import REPO, envsnap, other_go, require_tool
+from tests.entries import inspect_slice
 
 SCHEMA = json.loads((REPO / "docs" / "inspect.schema.json").read_text())
 EXAMPLE = REPO / "examples" / "zlib"

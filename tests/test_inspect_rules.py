@@ -11,8 +11,8 @@ from typing import Any
 
 from envsnap import binfacts
 from envsnap.binfacts.facts import Slice
-from envsnap.inspection import inspect_slice
 from tests.conftest import FIXTURES, RECORDINGS, envsnap
+from tests.entries import content, inspect_slice
 
 MACHO = FIXTURES / "macho"
 GMPY2 = MACHO / "gmpy2-2.3.2-arm64-gmpy2.so"  # sdk 15.5, ld 1167.5, three vendored dylibs
@@ -105,3 +105,24 @@ def test_the_sdk_stub_links_the_system_library(tmp_path: Path) -> None:
         "/Library/Developer/CommandLineTools/SDKs/MacOSX15.0.sdk/usr/lib/libSystem.tbd",
     )
     assert not [i for i in by_id(arm64(GMPY2), entry) if "System" in i]
+
+
+def test_a_binary_is_read_as_the_fields_it_tells_where_the_lock_records_them() -> None:
+    from envsnap.binfacts.buildinfo import GoBuild
+    from envsnap.drift import compare_facts
+    from envsnap.inspection import build_facts
+
+    go_section = {"version": "go1.22.3", "env": {"CGO_CFLAGS": "-O2 -g"}, "tags": ["netgo"]}
+    locked = content({"go": go_section, "cgo": {"packages": []}, "libraries": []})
+    settings = (("CGO_ENABLED", "1"), ("CGO_CFLAGS", "-O2"), ("GOAMD64", "v3"), ("-tags", "netgo"))
+    facts, unrecorded = build_facts(GoBuild("go1.23.0", settings=settings), locked)
+    # GOAMD64: the lock does not record it; the tags are the locked ones
+    assert facts == {
+        ("go", "version"): "go1.23.0",
+        ("go", "env", "CGO_ENABLED"): "1",
+        ("go", "env", "CGO_CFLAGS"): "-O2",
+    }
+    assert unrecorded == ["CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS"]
+    found = {f.id: f for f in compare_facts(locked, facts)}
+    assert sorted(found) == ["go.env.CGO_CFLAGS", "go.env.CGO_ENABLED", "go.version"]
+    assert (found["go.version"].severity, found["go.env.CGO_CFLAGS"].removed) == ("error", ("-g",))

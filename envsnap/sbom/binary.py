@@ -69,7 +69,7 @@ def _loads(checked: CheckedSlice) -> tuple[dict[str, list[str]], list[str]]:
     refs = {library_key(lib): library_ref(checked.key, lib) for lib in libraries}
     locked: dict[str, list[str]] = {}
     unlocked = []
-    for name, owner in loaded_libraries(checked.piece, entry or {}):
+    for name, owner in loaded_libraries(checked.piece, entry):
         if owner is None or owner not in refs:
             unlocked.append(name)
         else:

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 from envsnap.checking import findings_for, is_clean
 from envsnap.commands.lock import updated
 from envsnap.config import Config
+from envsnap.entry import Entry
 from envsnap.lockfile import LockFile, entry_digest, make_entry, parse_lock, render, with_entry
 from envsnap.probes.collect import Snapshot
 from envsnap.snapshot import validate_entry
+from tests.entries import content as as_content
 
 SETTINGS = settings(
     max_examples=60,
@@ -192,10 +194,10 @@ MUTATIONS = {
 }
 
 
-def verify_reports(locked: dict[str, Any], live: dict[str, Any], name: str) -> bool:
-    if is_clean(locked, live):
+def verify_reports(locked: Entry, live: dict[str, Any], name: str) -> bool:
+    if is_clean(locked, as_content(live)):
         return False
-    return bool(findings_for(locked, live, name, Config()))
+    return bool(findings_for(locked, as_content(live), name, Config()))
 
 
 def lock_check_fails(lock: LockFile, live: dict[str, Any], name: str) -> bool:
@@ -239,7 +241,8 @@ def test_a_difference_no_rule_explains_is_named_and_can_be_ignored() -> None:
     }
     live = {**entry, "libraries": libraries[::-1]}
     locked = make_entry(entry)
-    (finding,) = findings_for(locked, live, "linux-amd64", Config())
+    (finding,) = findings_for(locked, as_content(live), "linux-amd64", Config())
     assert finding.severity == "warning" and finding.id == "unexplained.libraries"
     assert finding.why == "the entry differs in a way no rule explains: libraries"
-    assert findings_for(locked, live, "linux-amd64", Config(ignore=("unexplained.*",))) == []
+    ignored = Config(ignore=("unexplained.*",))
+    assert findings_for(locked, as_content(live), "linux-amd64", ignored) == []

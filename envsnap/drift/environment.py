@@ -1,0 +1,56 @@
+"""The environment's rules: the tracked variables (``env.*``) and the operating system
+(``os.*``)."""
+
+from __future__ import annotations
+
+from envsnap.drift.engine import Diff, Pack, Rule, Side, const, fixed, last
+from envsnap.drift.finding import RELOCK, Verdict
+from envsnap.drift.go import go_env
+from envsnap.vocabulary import CGO_VARIABLES
+
+NIX_STORE = "/nix/store/"
+
+
+def in_nix(value: Side) -> bool:
+    return isinstance(value, str) and value.startswith(NIX_STORE)
+
+
+def nix_switch(locked: Side, live: Side) -> bool:
+    """One side inside a Nix shell and the other outside."""
+    return in_nix(locked) != in_nix(live)
+
+
+def nix_why(live: Side) -> str:
+    if in_nix(live):
+        return (
+            "this shell is inside Nix (stdenv sets DEVELOPER_DIR and SDKROOT to the Nix SDK) "
+            "while the lock was taken outside it"
+        )
+    return "the lock was taken inside a Nix shell and this shell is outside it"
+
+
+def environment(d: Diff) -> Verdict:
+    """A tracked variable: where the compiler, linker or pkg-config look."""
+    name = d.path[-1]
+    if name in CGO_VARIABLES:
+        return go_env(d)
+    why = f"{name} changes where the compiler, linker or pkg-config look"
+    if name in ("SDKROOT", "DEVELOPER_DIR") and nix_switch(d.locked, d.live):
+        why = nix_why(d.live)
+    fix = f"unset {name}" if d.category == "extra" else f"set {name} as locked"
+    return ("warning", why, fix if d.live == "" else f"{fix}, or {RELOCK}")
+
+
+OS_UPDATE = fixed(
+    "warning",
+    "an OS update; the SDK, compiler and library rules report what matters to cgo",
+    RELOCK,
+)
+
+PACK = Pack(
+    "environment",
+    rules=(
+        Rule(("env", "*"), last("{} (environment)"), environment),
+        Rule(("os", "*"), const("operating system"), OS_UPDATE),
+    ),
+)
