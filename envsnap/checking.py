@@ -61,7 +61,12 @@ def is_clean(locked: Entry, live_content: Content) -> bool:
     if locked.get("incomplete"):
         return False
     live: dict[str, object] = {"envsnap": locked.get("envsnap"), **live_content}
-    return entry_digest(live) == locked.get("digest")
+    if entry_digest(live) == locked.get("digest"):
+        return True
+    from envsnap.drift import without_unrecorded  # a lock from before a field was recorded
+
+    held = without_unrecorded(locked, live_content)
+    return entry_digest({"envsnap": locked.get("envsnap"), **held}) == locked.get("digest")
 
 
 def as_locked(entry: Content) -> Entry | None:

@@ -35,18 +35,20 @@ from envsnap.entry import AppleSection, Content, Tool
 from envsnap.quoted import UnterminatedQuote
 from envsnap.report import Doc, FindingDocument
 from envsnap.variants import goflags_tags, tags_flag
-from envsnap.vocabulary import SEVERITY_RANK
+from envsnap.vocabulary import GO_VARIABLES, SEVERITY_RANK
 
 REBUILD = "rebuild with the locked toolchain (`envsnap verify` first)"
-# Go's defaults for the flag variables when they are unset (cmd/go: cfg.DefaultCFlags); the
-# build information records a variable's value only when it is set.
+# Go's values of the flag variables the build information records when they are unset: it
+# records a variable's value only when it is set.
 GO_FLAG_DEFAULTS = {
-    "CGO_CFLAGS": "-O2 -g",
-    "CGO_CPPFLAGS": "",
-    "CGO_CXXFLAGS": "-O2 -g",
-    "CGO_LDFLAGS": "-O2 -g",
+    v.name: v.unset or "" for v in GO_VARIABLES if v.role == "flags" and v.build_info
 }
-GO_SETTINGS = ("GOAMD64", "GOARM", "GOARM64", "GO386", "GOPPC64", "GORISCV64", "GOEXPERIMENT")
+# Go's own settings it records (GOOS and GOARCH choose the entry a binary is compared with).
+GO_SETTINGS = tuple(
+    v.name
+    for v in GO_VARIABLES
+    if v.role == "go" and v.build_info and v.name not in ("GOOS", "GOARCH")
+)
 # Libraries of the C runtime every cgo binary loads: neither a #cgo line nor pkg-config names
 # them, so a lock never lists them.
 C_RUNTIME = re.compile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from envsnap import termsafe
 from envsnap.binfacts.facts import Binary, Dylib, ElfFacts, MachoFacts, Slice
+from envsnap.vocabulary import BUILD_INFO_VARIABLES
 
 INDENT = "  "
 SHOWN_SETTINGS = (
@@ -11,16 +12,7 @@ SHOWN_SETTINGS = (
     "-trimpath",
     "-ldflags",
     "-buildmode",
-    "CGO_ENABLED",
-    "CGO_CFLAGS",
-    "CGO_CPPFLAGS",
-    "CGO_CXXFLAGS",
-    "CGO_LDFLAGS",
-    "GOOS",
-    "GOARCH",
-    "GOAMD64",
-    "GOARM64",
-    "GOEXPERIMENT",
+    *BUILD_INFO_VARIABLES,
     "vcs.revision",
     "vcs.modified",
 )

@@ -59,10 +59,10 @@ GO_VARIABLES = (
     GoVariable("PKG_CONFIG", "tool", exported=True),
     GoVariable("GOFLAGS", "go"),
     GoVariable("GO111MODULE", "go"),
-    GoVariable("GOEXPERIMENT", "go", build_info=True),
     # the architecture's level: go env reports only the one of the target's GOARCH
     GoVariable("GOAMD64", "go", build_info=True),
     GoVariable("GOARM64", "go", build_info=True),
+    GoVariable("GOEXPERIMENT", "go", build_info=True),
 )
 GO_VARIABLE = {variable.name: variable for variable in GO_VARIABLES}
 
@@ -85,8 +85,11 @@ CGO_VARIABLES = frozenset({*(v.name for v in GO_VARIABLES if v.cgo), "CGO_FFLAGS
 # The go env fields that change what a cgo build does, as a lock records them.
 GO_ENV_KEYS = tuple(v.name for v in GO_VARIABLES)
 
-# The go env settings a binary's build information records, as a lock records them.
-BUILD_INFO_VARIABLES = tuple(v.name for v in GO_VARIABLES if v.build_info)
+# The go env settings a binary's build information records, as a lock records them: those of
+# the C toolchain first, then Go's own.
+BUILD_INFO_VARIABLES = tuple(
+    v.name for v in sorted(GO_VARIABLES, key=lambda v: v.role == "go") if v.build_info
+)
 
 # Variables whose value is a list of words (go splits them with cmd/internal/quoted): a change
 # is shown as the words added and removed.

@@ -33,6 +33,7 @@ from envsnap.drift.finding import (
     incomplete_finding,
 )
 from envsnap.entry import Content, Json, JsonObject, Library, Tool
+from envsnap.vocabulary import GO_VARIABLE, WORD_VARIABLES
 
 Path = tuple[str, ...]
 
@@ -187,16 +188,31 @@ def raw_diffs(locked: Content, live: Content) -> list[Diff]:
             path = record
             old = _lookup(a, record) if in_a else ABSENT
             new = _lookup(b, record) if in_b else ABSENT
-        if old is ABSENT and path[-1] in UNRECORDED_OK:
+        if old is ABSENT and (path[-1] in UNRECORDED_OK or at_go_default(path, new)):
             continue  # a lock from before envsnap recorded it, or from a host without dpkg
         diffs[path] = Diff(path, old, new, locked, live)
     return sorted(diffs.values(), key=lambda d: d.path)
 
 
+def at_go_default(path: Path, value: Side) -> bool:
+    """A go env setting at go's own value when nothing sets it: what a lock written before
+    envsnap recorded the setting is held to (:data:`envsnap.vocabulary.GO_VARIABLES`)."""
+    if len(path) != 3 or path[:2] != ("go", "env") or path[2] not in GO_VARIABLE:
+        return False
+    unset = GO_VARIABLE[path[2]].unset
+    return unset is not None and value == unset
+
+
 def without_unrecorded(locked: Content, live: Content) -> Content:
     """*live* without the UNRECORDED_OK fields that *locked* lacks (the compilers' and each
-    library's, matched by name): what a lock written before they were recorded can be held to."""
+    library's, matched by name), nor the go env settings it lacks that are at go's own value:
+    what a lock written before they were recorded can be held to."""
     out = copy.deepcopy(live)
+    locked_env, live_env = section(locked, "go").get("env"), section(out, "go").get("env")
+    if isinstance(locked_env, dict) and isinstance(live_env, dict):
+        for name in [n for n in live_env if n not in locked_env]:
+            if at_go_default(("go", "env", name), live_env[name]):
+                del live_env[name]
     was = tools(locked)
     for tool, fields in tools(out).items():
         for name in UNRECORDED_OK:
@@ -368,9 +384,7 @@ def explain(book: RuleBook, diff: Diff) -> Finding:
 
 
 # Variables whose value is a list of flags: a change is shown as the flags added and removed.
-FLAG_VARIABLES = frozenset(
-    {"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS", "GOFLAGS"}
-)
+FLAG_VARIABLES = WORD_VARIABLES
 
 
 def _words(value: Json, flag_string: bool) -> list[str] | None:
