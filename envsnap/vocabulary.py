@@ -56,6 +56,7 @@ GO_VARIABLES = (
     GoVariable("CGO_CPPFLAGS", "flags", unset="", build_info=True, exported=True),
     GoVariable("CGO_CXXFLAGS", "flags", unset="-O2 -g", build_info=True, exported=True),
     GoVariable("CGO_LDFLAGS", "flags", unset="-O2 -g", build_info=True, exported=True),
+    GoVariable("CGO_FFLAGS", "flags", unset="-O2 -g", exported=True),  # for gfortran
     GoVariable("PKG_CONFIG", "tool", exported=True),
     GoVariable("GOFLAGS", "go"),
     GoVariable("GO111MODULE", "go"),
@@ -69,18 +70,16 @@ GO_VARIABLE = {variable.name: variable for variable in GO_VARIABLES}
 # The flags go passes to the C compiler and linker.
 CGO_FLAG_VARIABLES = tuple(v.name for v in GO_VARIABLES if v.role == "flags")
 
-# go's defaults for the flag variables when nothing sets them (CGO_FFLAGS, which go reads and
-# a lock does not record yet, too).
+# go's defaults for the flag variables when nothing sets them.
 CGO_FLAG_DEFAULTS = {
-    **{v.name: v.unset for v in GO_VARIABLES if v.role == "flags" and v.unset is not None},
-    "CGO_FFLAGS": "-O2 -g",
+    v.name: v.unset for v in GO_VARIABLES if v.role == "flags" and v.unset is not None
 }
 
 # The go env settings that select the C toolchain; exported by an emitted .envrc.
 CGO_TOOL_VARIABLES = tuple(v.name for v in GO_VARIABLES if v.exported)
 
 # Variables that carry the cgo flags or tools: a change in them is an error, elsewhere a warning.
-CGO_VARIABLES = frozenset({*(v.name for v in GO_VARIABLES if v.cgo), "CGO_FFLAGS"})
+CGO_VARIABLES = frozenset(v.name for v in GO_VARIABLES if v.cgo)
 
 # The go env fields that change what a cgo build does, as a lock records them.
 GO_ENV_KEYS = tuple(v.name for v in GO_VARIABLES)
@@ -93,7 +92,7 @@ BUILD_INFO_VARIABLES = tuple(
 
 # Variables whose value is a list of words (go splits them with cmd/internal/quoted): a change
 # is shown as the words added and removed.
-WORD_VARIABLES = frozenset({*CGO_FLAG_VARIABLES, "CGO_FFLAGS", "GOFLAGS"})
+WORD_VARIABLES = frozenset({*CGO_FLAG_VARIABLES, "GOFLAGS"})
 
 # Apple's developer-tools selectors: xcrun and the compiler driver read them.
 APPLE_VARIABLES = ("SDKROOT", "DEVELOPER_DIR")
