@@ -13,8 +13,8 @@ stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not s
 stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
 ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently, and each
 entry carries a check (its slot, manifest and value sealed with the user's cache secret,
-:func:`envsnap.stamps.seal`): an entry changed on disk, or written by anyone without the secret,
-no longer matches it and is never used.
+:func:`envsnap.stamps.seal_data`): an entry changed on disk, or written by anyone without the
+secret, no longer matches it and is never used.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from envsnap.stamps import (
 )
 
 Section = dict[str, Any]
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 MAX_ENTRIES = 64
 # A verify checks its variants side by side, each with its own cache of the same file: they
 # save in turn, each adding its new entries to what the file holds by then.
@@ -139,7 +139,7 @@ def manifest_of(paths: Iterable[str], stamper: Callable[[str], Stamp] = stamp) -
 def check_of(secret: bytes, slot: str, manifest: Any, value: Any) -> str:
     """What an entry is stored with, to tell an entry changed on disk, or written by anyone
     without the user's *secret*, from the one envsnap wrote."""
-    return seal_data(secret, CACHE_VERSION, slot, manifest, value)
+    return seal_data(secret, CACHE_VERSION, slot, manifest, value, cache="probes")
 
 
 def _reusable(secret: bytes | None, slot: str, hit: Any, host: Host) -> bool:

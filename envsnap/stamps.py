@@ -209,17 +209,35 @@ def cache_secret(file: str | Path | None, *, create: bool = False) -> bytes | No
 
 
 def seal(secret: bytes, text: str) -> str:
-    """The check a cache entry is stored with: *text* hashed with BLAKE2 keyed with *secret*.
-    Anyone without the secret cannot compute it, so cannot forge an entry."""
+    """*text* hashed with BLAKE2 keyed with *secret*. Anyone without the secret cannot compute
+    it, so cannot forge an entry."""
     data = text.encode("utf-8", "surrogateescape")
     return _key_hash(data, digest_size=32, key=secret).hexdigest()
 
 
-def seal_data(secret: bytes, *parts: Any) -> str:
-    """:func:`seal` of plain JSON data."""
+def seal_fields(secret: bytes, cache: str, version: int, *fields: str) -> str:
+    """The check every cache entry is stored with: its *fields* sealed (:func:`seal`), after the
+    name and format *version* of the *cache* that holds it.
+
+    Each field is written with its length (``5:libz…``), so no field can run into the next
+    whatever it holds, and a check made for one cache, or one of its versions, is never valid
+    for another. Text only: the clean verify's verdict seals without importing json."""
+    framed = [f"envsnap-{cache} {version}", *fields]
+    return seal(secret, "".join(f"{len(field)}:{field}," for field in framed))
+
+
+def json_text(data: object) -> str:
+    """*data* (plain JSON) as one canonical text: keys sorted, anything else (a path) as text,
+    so that data read back from a cache file gives the text it was written from."""
     import json
 
-    return seal(secret, json.dumps(parts, sort_keys=True, default=str))
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def seal_data(secret: bytes, version: int, *parts: object, cache: str = "probes") -> str:
+    """:func:`seal_fields` of plain JSON data (the probe memo's), each part as its
+    :func:`json_text`."""
+    return seal_fields(secret, cache, version, *(json_text(part) for part in parts))
 
 
 def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
@@ -312,11 +330,9 @@ def _working_directory() -> str:
         return ""
 
 
-def key_of(*parts: Any) -> str:
+def key_of(*parts: object) -> str:
     """A stable hash of plain JSON data."""
-    import json
-
-    return text_key(json.dumps(parts, sort_keys=True, default=str))
+    return text_key(json_text(parts))
 
 
 def text_key(text: str) -> str:
