@@ -26,7 +26,8 @@ from envsnap.secretnames import is_secret_name
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
+
+    from envsnap.entry import JsonObject
 
 try:  # BLAKE2 is built into CPython; hashlib would first load OpenSSL (~4 ms on every verify)
     from _blake2 import blake2b as _key_hash
@@ -115,16 +116,24 @@ def stamp(path: str) -> Stamp:
         return None
 
 
-def holds(manifest: Any, stamper: Callable[[str], Stamp] = stamp) -> bool:
+def holds(manifest: object, stamper: Callable[[str], Stamp] = stamp) -> bool:
     """True when *manifest* (path → stamp, as stored) is well formed and no stamp changed (as
     *stamper* takes them: a replayed host stamps from its recording)."""
+    return held(manifest, stamper) is not None
+
+
+def held(manifest: object, stamper: Callable[[str], Stamp] = stamp) -> dict[str, Stamp] | None:
+    """*manifest*'s stamps as *stamper* takes them now, when it is well formed and not one
+    changed; else None."""
     if not isinstance(manifest, dict) or not manifest:
-        return False
+        return None
+    found: dict[str, Stamp] = {}
     for path, recorded in manifest.items():
         now = stamper(path)
         if (list(now) if now is not None else None) != recorded:
-            return False
-    return True
+            return None
+        found[path] = now
+    return found
 
 
 def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
@@ -240,7 +249,7 @@ def seal_data(secret: bytes, version: int, *parts: object, cache: str = "probes"
     return seal_fields(secret, cache, version, *(json_text(part) for part in parts))
 
 
-def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
+def read_cache_json(path: str | Path | None, version: int) -> JsonObject:
     """The ``entries`` of a JSON cache file of *version*; {} for anything else, silently."""
     import json
 
@@ -255,7 +264,7 @@ def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def write_cache_json(file: str | Path, version: int, entries: dict[str, Any]) -> None:
+def write_cache_json(file: str | Path, version: int, entries: Mapping[str, object]) -> None:
     """Replace a JSON cache file atomically; one that cannot be written is simply skipped."""
     import json
 

@@ -42,10 +42,6 @@ from envsnap.stamps import (
 )
 from envsnap.workdir import absolute
 
-TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
-if TYPE_CHECKING:
-    from typing import Any
-
 VERDICT_VERSION = 5
 MAX_VERDICTS = 32
 RENDERINGS = ("text", "json", "quiet")  # the clean report, as each output option prints it
@@ -58,7 +54,7 @@ def _file(environ: Mapping[str, str]) -> str | None:
     return cache_file(environ, "verdicts")
 
 
-def _key(environ: Mapping[str, str], start: str, module_root: str, extra: Any) -> str:
+def _key(environ: Mapping[str, str], start: str, module_root: str, extra: object) -> str:
     parts = (__version__, environment_key(environ), absolute(start), module_root, extra)
     return text_key("\0".join("" if part is None else str(part) for part in parts))
 
@@ -120,7 +116,7 @@ def _stamp(text: str) -> list[int] | None:
 
 
 def clean_report(
-    environ: Mapping[str, str], start: str, module_root: str, extra: Any = None
+    environ: Mapping[str, str], start: str, module_root: str, extra: object = None
 ) -> dict[str, str] | None:
     """The clean report (by output option) of a remembered verdict that still holds here."""
     file = _file(environ)
@@ -139,7 +135,7 @@ def remember_clean(
     report: Mapping[str, str],
     stood_on: Mapping[str, Stamp] | None,
     started_ns: int,
-    extra: Any = None,
+    extra: object = None,
 ) -> None:
     """Keep a clean verdict that rests on *stood_on* (the probe memo's manifests)."""
     file = _file(environ)
