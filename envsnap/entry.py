@@ -177,6 +177,8 @@ class CgoPackage(TypedDict):
 
 class CgoSection(TypedDict, total=False):
     packages: list[CgoPackage]
+    include: list[str]  # the package patterns, when not the whole module (envsnap.toml)
+    exclude: list[str]  # the patterns left out (envsnap.toml); absent when none
     package_errors: list[str]
     error: str
 

@@ -6,11 +6,11 @@ rewritten in place with its size and mtime restored is read again. A digest take
 the file's last change (git's racy-clean rule) is not kept. The cache is a JSON file in the
 user's cache folder, guarded by a filelock; one that cannot be read, or holds anything but
 well-formed digests, is discarded; one that cannot be written is skipped. Each entry carries a
-check (its key and digest sealed with the user's cache secret, :func:`envsnap.stamps.seal`), so a
-digest changed on disk — by a bad sector, a half-restored backup, an editor, another user — no
-longer matches its check and is dropped, never written into a lock. The cache is read only from
-a folder and a file this user owns and alone may write, and its filelock is taken only in such a
-folder. ENVSNAP_NO_CACHE=1 turns it off.
+check (its key and digest sealed with the user's cache secret,
+:func:`envsnap.stamps.seal_fields`), so a digest changed on disk — by a bad sector, a
+half-restored backup, an editor, another user — no longer matches its check and is dropped,
+never written into a lock. The cache is read only from a folder and a file this user owns and
+alone may write, and its filelock is taken only in such a folder. ENVSNAP_NO_CACHE=1 turns it off.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from envsnap.stamps import (
     cache_secret,
     is_racy,
     read_cache_json,
-    seal,
+    seal_fields,
     stamp_of,
     write_cache_json,
 )
 
 MAX_HASHED_SIZE = 2 * 1024**3
 MAX_ENTRIES = 20_000
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -67,7 +67,7 @@ def _key(path: str, st: os.stat_result) -> str:
 def check_of(secret: bytes, key: str, digest: str) -> str:
     """What an entry is stored with, to tell a digest changed on disk, or written by anyone
     without the user's *secret*, from the one envsnap wrote."""
-    return seal(secret, f"{CACHE_VERSION}\0{key}\0{digest}")
+    return seal_fields(secret, "file-hashes", CACHE_VERSION, key, digest)
 
 
 def _valid(secret: bytes, key: object, value: object) -> str | None:

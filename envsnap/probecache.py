@@ -13,8 +13,8 @@ stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not s
 stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
 ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently, and each
 entry carries a check (its slot, manifest and value sealed with the user's cache secret,
-:func:`envsnap.stamps.seal`): an entry changed on disk, or written by anyone without the secret,
-no longer matches it and is never used.
+:func:`envsnap.stamps.seal_data`): an entry changed on disk, or written by anyone without the
+secret, no longer matches it and is never used.
 """
 
 from __future__ import annotations
@@ -25,16 +25,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, cast
 
 from envsnap import __version__
+from envsnap.entry import Json, JsonObject
 from envsnap.host import DEFAULT_TIMEOUT, MAX_READ, OUTPUT_LIMIT, CommandResult, FileInfo, Host
 from envsnap.stamps import (
     SECRET_SIZE,
     Stamp,
     cache_dir,
     cache_secret,
-    holds,
+    held,
     is_racy,
     key_of,
     read_cache_json,
@@ -43,8 +44,7 @@ from envsnap.stamps import (
     write_cache_json,
 )
 
-Section = dict[str, Any]
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 MAX_ENTRIES = 64
 # A verify checks its variants side by side, each with its own cache of the same file: they
 # save in turn, each adding its new entries to what the file holds by then.
@@ -136,27 +136,31 @@ def manifest_of(paths: Iterable[str], stamper: Callable[[str], Stamp] = stamp) -
     return {path: stamper(path) for path in sorted(set(paths))}
 
 
-def check_of(secret: bytes, slot: str, manifest: Any, value: Any) -> str:
+def check_of(secret: bytes, slot: str, manifest: object, value: object) -> str:
     """What an entry is stored with, to tell an entry changed on disk, or written by anyone
     without the user's *secret*, from the one envsnap wrote."""
-    return seal_data(secret, CACHE_VERSION, slot, manifest, value)
+    return seal_data(secret, CACHE_VERSION, slot, manifest, value, cache="probes")
 
 
-def _reusable(secret: bytes | None, slot: str, hit: Any, host: Host) -> bool:
-    """A well-formed entry, as it was written, whose every stamp is unchanged on *host*."""
-    return (
-        secret is not None
-        and isinstance(hit, dict)
-        and isinstance(hit.get("value"), dict)
-        and hit.get("check") == check_of(secret, slot, hit.get("manifest"), hit["value"])
-        and holds(hit.get("manifest"), host.stamp)
-    )
+def _reused(secret: bytes | None, slot: str, hit: Json, host: Host) -> tuple[Json, Manifest] | None:
+    """The value of a well-formed entry, as it was written, whose every stamp is unchanged on
+    *host*, with those stamps; else None."""
+    if secret is None or not isinstance(hit, dict) or not isinstance(hit.get("value"), dict):
+        return None
+    if hit.get("check") != check_of(secret, slot, hit.get("manifest"), hit["value"]):
+        return None
+    manifest = held(hit.get("manifest"), host.stamp)
+    return None if manifest is None else (hit["value"], manifest)
 
 
-Probe = Callable[[Host], Section]
+# What a probe returns: a section of the entry, or a few of them with what else it found.
+S = TypeVar("S", bound=Mapping[str, object])
+Manifest = dict[str, Stamp]
+# A probe, run on a host that notes what it asks about.
+Probe = Callable[[Host], S]
 # The paths a probe's tools read that the host never saw (e.g. every package directory go list
 # walked), given the section the probe returned.
-Inputs = Callable[[Section], Iterable[str]]
+Inputs = Callable[[S], Iterable[str]]
 
 
 class ProbeCache:
@@ -166,8 +170,8 @@ class ProbeCache:
         self.host = host
         self.file = file
         self._secret = cache_secret(file)
-        self._entries: dict[str, Any] = read_cache_json(file, CACHE_VERSION) if self._secret else {}
-        self._new: dict[str, Any] = {}  # the entries this run computed, by slot
+        self._entries: JsonObject = read_cache_json(file, CACHE_VERSION) if self._secret else {}
+        self._new: JsonObject = {}  # the entries this run computed, by slot
         self._lock = threading.Lock()
         # what this run's answers stand on, for a verdict (envsnap.verdict); None once an
         # answer was computed but could not be kept (a racy stamp, an error)
@@ -182,19 +186,20 @@ class ProbeCache:
         self,
         probe: str,
         key: str,
-        compute: Probe,
-        inputs: Inputs = lambda _: (),
+        compute: Probe[S],
+        inputs: Inputs[S] = lambda _: (),
         host: Host | None = None,
-    ) -> Section:
+    ) -> S:
         """The section remembered for (*probe*, *key*) while its manifest holds, else computed
         on *host* (default: the cache's; a build variant's host carries its GOFLAGS)."""
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
-            hit: Any = self._entries.get(slot)
-        if _reusable(self._secret, slot, hit, host or self.host):
-            self._stood_on(hit["manifest"])
-            value: Section = json.loads(json.dumps(hit["value"]))  # a private copy
-            return value
+            hit = self._entries.get(slot)
+        reused = _reused(self._secret, slot, hit, host or self.host)
+        if reused is not None:
+            value, manifest = reused
+            self._stood_on(manifest)
+            return _as_computed(compute, value)
         started = time.time_ns()
         tracker = TrackingHost(host or self.host)
         section = compute(tracker)
@@ -206,10 +211,10 @@ class ProbeCache:
         self._stood_on(manifest)
         with self._lock:
             self._entries.pop(slot, None)
-            kept = json.loads(json.dumps(section))
+            kept: Json = json.loads(json.dumps(section))
             check = check_of(self._writing_secret(), slot, manifest, kept)
-            self._entries[slot] = {"manifest": manifest, "value": kept, "check": check}
-            self._new[slot] = self._entries[slot]
+            entry: JsonObject = {"manifest": json.loads(json.dumps(manifest)), "value": kept}
+            self._entries[slot] = self._new[slot] = {**entry, "check": check}
         return section
 
     def _writing_secret(self) -> bytes:
@@ -220,7 +225,7 @@ class ProbeCache:
             self._secret = cache_secret(self.file, create=True) or os.urandom(SECRET_SIZE)
         return self._secret
 
-    def _stood_on(self, manifest: dict[str, Any] | None) -> None:
+    def _stood_on(self, manifest: Manifest | None) -> None:
         with self._lock:
             if manifest is None or self.used is None:
                 self.used = None
@@ -237,3 +242,11 @@ class ProbeCache:
                 entries.pop(slot, None)
                 entries[slot] = entry
             write_cache_json(self.file, CACHE_VERSION, dict(list(entries.items())[-MAX_ENTRIES:]))
+
+
+def _as_computed(compute: Probe[S], value: Json) -> S:
+    """A remembered value (a private copy) as *compute* returned it: this envsnap sealed it from
+    what *compute* returned for the same slot (the slot holds envsnap's version), and JSON gives
+    back the same plain data."""
+    copy: Json = json.loads(json.dumps(value))
+    return cast(S, copy)

@@ -26,7 +26,8 @@ from envsnap.secretnames import is_secret_name
 TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
+
+    from envsnap.entry import JsonObject
 
 try:  # BLAKE2 is built into CPython; hashlib would first load OpenSSL (~4 ms on every verify)
     from _blake2 import blake2b as _key_hash
@@ -115,16 +116,24 @@ def stamp(path: str) -> Stamp:
         return None
 
 
-def holds(manifest: Any, stamper: Callable[[str], Stamp] = stamp) -> bool:
+def holds(manifest: object, stamper: Callable[[str], Stamp] = stamp) -> bool:
     """True when *manifest* (path → stamp, as stored) is well formed and no stamp changed (as
     *stamper* takes them: a replayed host stamps from its recording)."""
+    return held(manifest, stamper) is not None
+
+
+def held(manifest: object, stamper: Callable[[str], Stamp] = stamp) -> dict[str, Stamp] | None:
+    """*manifest*'s stamps as *stamper* takes them now, when it is well formed and not one
+    changed; else None."""
     if not isinstance(manifest, dict) or not manifest:
-        return False
+        return None
+    found: dict[str, Stamp] = {}
     for path, recorded in manifest.items():
         now = stamper(path)
         if (list(now) if now is not None else None) != recorded:
-            return False
-    return True
+            return None
+        found[path] = now
+    return found
 
 
 def is_racy(found: Sequence[int] | None, taken_at_ns: int) -> bool:
@@ -209,20 +218,38 @@ def cache_secret(file: str | Path | None, *, create: bool = False) -> bytes | No
 
 
 def seal(secret: bytes, text: str) -> str:
-    """The check a cache entry is stored with: *text* hashed with BLAKE2 keyed with *secret*.
-    Anyone without the secret cannot compute it, so cannot forge an entry."""
+    """*text* hashed with BLAKE2 keyed with *secret*. Anyone without the secret cannot compute
+    it, so cannot forge an entry."""
     data = text.encode("utf-8", "surrogateescape")
     return _key_hash(data, digest_size=32, key=secret).hexdigest()
 
 
-def seal_data(secret: bytes, *parts: Any) -> str:
-    """:func:`seal` of plain JSON data."""
+def seal_fields(secret: bytes, cache: str, version: int, *fields: str) -> str:
+    """The check every cache entry is stored with: its *fields* sealed (:func:`seal`), after the
+    name and format *version* of the *cache* that holds it.
+
+    Each field is written with its length (``5:libz…``), so no field can run into the next
+    whatever it holds, and a check made for one cache, or one of its versions, is never valid
+    for another. Text only: the clean verify's verdict seals without importing json."""
+    framed = [f"envsnap-{cache} {version}", *fields]
+    return seal(secret, "".join(f"{len(field)}:{field}," for field in framed))
+
+
+def json_text(data: object) -> str:
+    """*data* (plain JSON) as one canonical text: keys sorted, anything else (a path) as text,
+    so that data read back from a cache file gives the text it was written from."""
     import json
 
-    return seal(secret, json.dumps(parts, sort_keys=True, default=str))
+    return json.dumps(data, sort_keys=True, default=str)
 
 
-def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
+def seal_data(secret: bytes, version: int, *parts: object, cache: str = "probes") -> str:
+    """:func:`seal_fields` of plain JSON data (the probe memo's), each part as its
+    :func:`json_text`."""
+    return seal_fields(secret, cache, version, *(json_text(part) for part in parts))
+
+
+def read_cache_json(path: str | Path | None, version: int) -> JsonObject:
     """The ``entries`` of a JSON cache file of *version*; {} for anything else, silently."""
     import json
 
@@ -237,7 +264,7 @@ def read_cache_json(path: str | Path | None, version: int) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def write_cache_json(file: str | Path, version: int, entries: dict[str, Any]) -> None:
+def write_cache_json(file: str | Path, version: int, entries: Mapping[str, object]) -> None:
     """Replace a JSON cache file atomically; one that cannot be written is simply skipped."""
     import json
 
@@ -312,11 +339,9 @@ def _working_directory() -> str:
         return ""
 
 
-def key_of(*parts: Any) -> str:
+def key_of(*parts: object) -> str:
     """A stable hash of plain JSON data."""
-    import json
-
-    return text_key(json.dumps(parts, sort_keys=True, default=str))
+    return text_key(json_text(parts))
 
 
 def text_key(text: str) -> str:

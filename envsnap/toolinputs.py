@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
 
 from envsnap.errors import HostError
 from envsnap.gomod import Replace, parse
@@ -123,7 +122,9 @@ def module_tree(module_dir: str) -> Iterator[str]:
         yield from (f"{top}/{name}" for name in files if name.endswith(".go"))
 
 
-def package_inputs(packages: Iterable[dict[str, Any]], env: Mapping[str, str]) -> Iterator[str]:
+def package_inputs(
+    packages: Iterable[Mapping[str, object]], env: Mapping[str, str]
+) -> Iterator[str]:
     """Each listed package's directory and Go files, unless it is immutable (GOROOT, mod cache)."""
     immutable = tuple(
         f"{env[name].rstrip('/')}/" for name in ("GOROOT", "GOMODCACHE") if env.get(name)
@@ -143,7 +144,7 @@ def package_inputs(packages: Iterable[dict[str, Any]], env: Mapping[str, str]) -
 
 
 def module_cache_inputs(
-    packages: Iterable[dict[str, Any]], env: Mapping[str, str]
+    packages: Iterable[Mapping[str, object]], env: Mapping[str, str]
 ) -> Iterator[str]:
     """What ``go list`` read from the module cache (``go env GOMODCACHE``), present or not: the
     directory of each listed package there, and for every module the build requires (go.mod's

@@ -15,9 +15,9 @@ on Linux. A replayed host's answers stand on its recording, not on this machine'
 is kept for a replay. This module and :mod:`envsnap.shortcut` use plain string paths and a file of
 NUL-separated fields (paths and reports never hold a NUL): the clean path imports neither pathlib,
 json nor re. Each verdict ends with a check, its fields sealed with the user's cache secret
-(:func:`envsnap.stamps.seal`): a verdict changed on disk, cut short, or written by anyone without
-the secret no longer matches it and is dropped, so its report is never printed. The file is read
-only from a folder and a file this user owns and alone may write.
+(:func:`envsnap.stamps.seal_fields`): a verdict changed on disk, cut short, or written by anyone
+without the secret no longer matches it and is dropped, so its report is never printed. The file
+is read only from a folder and a file this user owns and alone may write.
 """
 
 from __future__ import annotations
@@ -35,18 +35,14 @@ from envsnap.stamps import (
     holds,
     is_racy,
     read_cache_bytes,
-    seal,
+    seal_fields,
     stamp,
     text_key,
     write_cache_bytes,
 )
 from envsnap.workdir import absolute
 
-TYPE_CHECKING = False  # typing itself is not imported: a clean verify never needs it
-if TYPE_CHECKING:
-    from typing import Any
-
-VERDICT_VERSION = 4
+VERDICT_VERSION = 5
 MAX_VERDICTS = 32
 RENDERINGS = ("text", "json", "quiet")  # the clean report, as each output option prints it
 _MAGIC = f"envsnap-verdicts {VERDICT_VERSION}"
@@ -58,7 +54,7 @@ def _file(environ: Mapping[str, str]) -> str | None:
     return cache_file(environ, "verdicts")
 
 
-def _key(environ: Mapping[str, str], start: str, module_root: str, extra: Any) -> str:
+def _key(environ: Mapping[str, str], start: str, module_root: str, extra: object) -> str:
     parts = (__version__, environment_key(environ), absolute(start), module_root, extra)
     return text_key("\0".join("" if part is None else str(part) for part in parts))
 
@@ -74,7 +70,7 @@ def _own_files(start: str, module_root: str) -> list[str]:
 
 
 def _check(secret: bytes, fields: list[str]) -> str:
-    return seal(secret, "\0".join([_MAGIC, *fields]))
+    return seal_fields(secret, "verdicts", VERDICT_VERSION, *fields)
 
 
 def _encode(verdicts: dict[str, Verdict], secret: bytes) -> bytes:
@@ -120,7 +116,7 @@ def _stamp(text: str) -> list[int] | None:
 
 
 def clean_report(
-    environ: Mapping[str, str], start: str, module_root: str, extra: Any = None
+    environ: Mapping[str, str], start: str, module_root: str, extra: object = None
 ) -> dict[str, str] | None:
     """The clean report (by output option) of a remembered verdict that still holds here."""
     file = _file(environ)
@@ -139,7 +135,7 @@ def remember_clean(
     report: Mapping[str, str],
     stood_on: Mapping[str, Stamp] | None,
     started_ns: int,
-    extra: Any = None,
+    extra: object = None,
 ) -> None:
     """Keep a clean verdict that rests on *stood_on* (the probe memo's manifests)."""
     file = _file(environ)

@@ -11,9 +11,11 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from envsnap.entry import JsonObject
 from envsnap.gopattern import clean, match_pattern
 from envsnap.probes.cgo import iter_json_stream
 from envsnap.probes.scope import excluded_by
@@ -79,7 +81,7 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def go_list(module: Path, *args: str) -> list[dict[str, object]]:
+def go_list(module: Path, *args: str) -> list[JsonObject]:
     out = subprocess.run(
         ["go", "list", "-e", "-json=ImportPath,Dir", "--", *args],
         cwd=module,
@@ -109,4 +111,5 @@ def test_clean_is_the_pattern_go_reports(module: Path, pattern: str) -> None:
         check=True,
     )
     listed = iter_json_stream(out.stdout)
-    assert listed and {tuple(p["Match"]) for p in listed} == {(clean(pattern),)}, json.dumps(listed)
+    matches = {tuple(cast(list[str], p["Match"])) for p in listed}
+    assert listed and matches == {(clean(pattern),)}, json.dumps(listed)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from envsnap import quoted
+from envsnap.entry import CgoPackage
 from envsnap.host import LocalHost
 from envsnap.probes import cc, link
 from tests.conftest import require_tool
@@ -234,7 +235,8 @@ def test_the_link_words_of_cgo_ldflags_are_the_ones_go_passes(cgo_dir: Path, val
     assert cc.go_words(go_env, "CGO_LDFLAGS")[1:-1] == go_words
     chosen = [w for w in go_words if w.startswith(("-fuse-ld=", "-B"))]
     assert [w for w in cc.program_options(go_env) if w.startswith(("-fuse", "-B"))] == chosen
-    plan = link.link_plan(LocalHost(), [{"path": "example.com/m"}], go_env, str(cgo_dir), "")
+    package: CgoPackage = {"path": "example.com/m", "pkg_config": [], "cflags": [], "ldflags": []}
+    plan = link.link_plan(LocalHost(), [package], go_env, str(cgo_dir), "")
     assert [w for w in plan.words if isinstance(w, str)][1:-1] == go_words
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from envsnap.cli import main
+from envsnap.entry import Content
 from envsnap.host import ReplayHost
 from envsnap.probes.cgo import FIELDS
 from envsnap.probes.collect import Snapshot, take_snapshot
@@ -60,7 +61,7 @@ def replay(name: str) -> tuple[Snapshot, frozenset[str]]:
     return snapshot, frozenset(host.misses)
 
 
-def entry(name: str) -> dict[str, Any]:
+def entry(name: str) -> Content:
     return replay(name)[0].entry
 
 

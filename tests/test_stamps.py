@@ -31,6 +31,7 @@ from envsnap.stamps import (
     read_cache_json,
     seal,
     seal_data,
+    seal_fields,
     stamp,
     text_key,
     user_cache_dir,
@@ -361,6 +362,18 @@ def test_a_seal_is_a_blake2b_keyed_with_the_secret() -> None:
     for text, data in (("entry", b"entry"), (os.fsdecode(b"caf\xe9"), b"caf\xe9")):
         expected = hashlib.blake2b(data, digest_size=32, key=secret).hexdigest()
         assert seal(secret, text) == expected
+
+
+def test_one_seal_writes_each_field_with_its_length() -> None:
+    """Pinned (docs/cache.md): the cache's name and version, then each field as
+    ``<length>:<text>,``; so fields cannot run into each other, nor caches share a check."""
+    secret = bytes(range(SECRET_SIZE))
+    text = b"18:envsnap-verdicts 5,3:a\0b,1:c,"
+    expected = hashlib.blake2b(text, digest_size=32, key=secret).hexdigest()
+    assert seal_fields(secret, "verdicts", 5, "a\0b", "c") == expected
+    assert seal_fields(secret, "verdicts", 5, "a", "b\0c") != expected
+    assert seal_fields(secret, "probes", 5, "a\0b", "c") != expected
+    assert seal_fields(secret, "verdicts", 6, "a\0b", "c") != expected
 
 
 def test_reading_the_secret_never_makes_one(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ section with ``error`` set instead of raising; only the Go probe is essential, s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from envsnap.errors import EnvsnapError, HostError, SecretRefused
 from envsnap.redact import scrub_message
@@ -17,7 +17,9 @@ from envsnap.redact import scrub_message
 if TYPE_CHECKING:
     from envsnap.host import CommandResult
 
-Section = dict[str, Any]
+# A section a probe returns, whose every field may be absent but ``error`` (envsnap.entry's
+# Tool and AppleSection, envsnap.probes.system's OsFacts).
+S = TypeVar("S", bound=Mapping[str, object])
 # A version line kept in the lock is cut to this many characters (a tool printing a 20 MB first
 # line must not put it in the lock; docs/security.md).
 VERSION_CHARS = 200
@@ -30,14 +32,17 @@ def capped(line: str) -> str:
     return line if len(line) <= VERSION_CHARS else line[: VERSION_CHARS - 1] + "…"
 
 
-def guarded(probe: Callable[[], Section]) -> Section:
-    """Run *probe*; an expected failure becomes ``{"error": ...}`` rather than an exception."""
+def guarded(probe: Callable[[], S]) -> S:
+    """Run *probe*; an expected failure becomes ``{"error": ...}`` rather than an exception
+    (a section of the shape *probe* returns: each of those has ``error`` and no field it
+    requires)."""
     try:
         return probe()
     except SecretRefused:
         raise
     except EnvsnapError as exc:
-        return {"error": scrub_message(exc.message)}
+        failed: dict[str, str] = {"error": scrub_message(exc.message)}
+        return cast(S, failed)
 
 
 def printed_text(result: CommandResult, hint: str) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import re
 
+from envsnap.entry import AppleSection
 from envsnap.host import Host, ToolNotFound
-from envsnap.probes import Section
 from envsnap.probes.system import parse_plist
 from envsnap.vocabulary import developer_dir_kind
 
@@ -33,7 +33,7 @@ def applies(host: Host) -> bool:
     return platform_for(host.system).has_developer_tools
 
 
-def tool_inputs(section: Section) -> list[str]:
+def tool_inputs(section: AppleSection) -> list[str]:
     """The files Apple's tools answer from, beyond those the probe asks about itself: the
     ``xcode-select`` choice, the CLT receipt (``pkgutil --pkg-info``), the selected Xcode's
     ``version.plist`` and ``Info.plist`` (``xcodebuild -version``), and the folder holding the
@@ -78,7 +78,7 @@ def is_beta_build(build: object) -> bool:
     return isinstance(build, str) and BETA_BUILD.match(build) is not None
 
 
-def is_beta_xcode(section: Section) -> bool:
+def is_beta_xcode(section: AppleSection) -> bool:
     paths = (section.get("developer_dir"), section.get("developer_dir_realpath"))
     named = any("beta" in str(path).lower() for path in paths if path)
     return named or is_beta_build(section.get("sdk_build"))
@@ -99,10 +99,10 @@ def default_sdk(devdir: str, kind: str) -> str:
     return f"{devdir}/Platforms/MacOSX.platform/Developer/SDKs/MacOSX.sdk"
 
 
-def read_sdk(host: Host, sdk_path: str) -> Section:
+def read_sdk(host: Host, sdk_path: str) -> AppleSection:
     """Version and build of the SDK at *sdk_path*, from its own files."""
     real = host.realpath(sdk_path)
-    section: Section = {"sdk_path": sdk_path, "sdk_realpath": real}
+    section: AppleSection = {"sdk_path": sdk_path, "sdk_realpath": real}
     settings = host.read_bytes(f"{real}/SDKSettings.json")
     try:
         data = json.loads(settings) if settings else {}
@@ -121,14 +121,14 @@ def read_sdk(host: Host, sdk_path: str) -> Section:
     return section
 
 
-def xcode_version(host: Host) -> Section:
+def xcode_version(host: Host) -> AppleSection:
     try:
         result = host.run(["xcodebuild", "-version"])
     except ToolNotFound:
         return {}
     version = re.search(r"^Xcode (\S+)", result.out, re.MULTILINE)
     build = re.search(r"^Build version (\S+)", result.out, re.MULTILINE)
-    section: Section = {}
+    section: AppleSection = {}
     if result.ok and version:
         section["xcode_version"] = version.group(1)
     if result.ok and build:
@@ -136,13 +136,13 @@ def xcode_version(host: Host) -> Section:
     return section
 
 
-def probe_apple(host: Host) -> Section:
+def probe_apple(host: Host) -> AppleSection:
     devdir, source = developer_dir(host)
     if devdir is None:
         return {"error": "no active developer directory (xcode-select -p failed)"}
     real = host.realpath(devdir)
     kind = developer_dir_kind(real)
-    section: Section = {
+    section: AppleSection = {
         "developer_dir": devdir,
         "developer_dir_source": source,
         "developer_dir_kind": kind,

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from envsnap import quoted
+from envsnap.entry import Tool
 from envsnap.errors import HostError
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.platforms import platform_for
-from envsnap.probes import Section, capped
+from envsnap.probes import capped
 
 WRAPPERS = frozenset({"ccache", "sccache", "distcc", "icecc", "buildcache"})
 # The /usr/bin shims and the developer-dir tool each runs: cc, gcc and clang all run Apple clang.
@@ -146,7 +147,7 @@ def first_line(text: str) -> str:
     return ""
 
 
-def describe_binary(host: Host, path: str, version_argv: list[str], stream: str) -> Section:
+def describe_binary(host: Host, path: str, version_argv: list[str], stream: str) -> Tool:
     """Path, realpath, first line of its version output and hash of one executable."""
     result = host.run([path, *version_argv], limit=VERSION_OUTPUT_LIMIT)
     if not result.ok:
@@ -160,7 +161,7 @@ def describe_binary(host: Host, path: str, version_argv: list[str], stream: str)
             "check that `$CC --version` works by hand",
         )
     real = host.realpath(path)
-    section: Section = {"path": path, "realpath": real, "version": version}
+    section: Tool = {"path": path, "realpath": real, "version": version}
     digest = host.file_digest(real)
     if digest is not None:
         section["sha256"] = digest
@@ -182,9 +183,7 @@ def xcrun_target(host: Host, path: str) -> str | None:
     return found if result.ok and found.startswith("/") else None
 
 
-def describe_tool(
-    host: Host, argv: tuple[str, ...], version_argv: list[str], stream: str
-) -> Section:
+def describe_tool(host: Host, argv: tuple[str, ...], version_argv: list[str], stream: str) -> Tool:
     """Path, version, realpath and hash of the tool *argv* runs, seen through an xcrun shim."""
     section = describe_binary(host, argv[0], [*argv[1:], *version_argv], stream)
     behind = xcrun_target(host, argv[0])
@@ -197,10 +196,10 @@ def describe_tool(
     return section
 
 
-def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Section:
+def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Tool:
     driver = find_driver(host, go_env, cxx)
-    section = describe_tool(host, driver.argv, ["--version"], "stdout")
-    section = {"command": driver.command, **section}
+    described = describe_tool(host, driver.argv, ["--version"], "stdout")
+    section: Tool = {"command": driver.command, **described}
     if driver.wrapper is not None:
         section["wrapper"] = driver.wrapper
         result = host.run([driver.wrapper, "--version"], limit=VERSION_OUTPUT_LIMIT)
@@ -210,7 +209,7 @@ def probe_compiler(host: Host, go_env: dict[str, str], cxx: bool = False) -> Sec
     return section
 
 
-def probe_linker(host: Host, go_env: dict[str, str]) -> Section:
+def probe_linker(host: Host, go_env: dict[str, str]) -> Tool:
     """``ld -v`` on macOS (ld64 vs the Xcode 15+ linker); on Linux the ``ld`` that gcc or clang
     runs, asked with the options of CC and $CGO_LDFLAGS that choose it (``-B DIR``)."""
     if platform_for(host.system).linker_on_path:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from envsnap.config import THE_WHOLE_MODULE, Packages
+from envsnap.entry import CgoPackage, CgoSection, JsonObject
 from envsnap.errors import BrokenGoFile, HostError
 from envsnap.host import CommandResult, Host, ToolNotFound
-from envsnap.probes import Section, listerrors
+from envsnap.probes import listerrors
 
 GO_LIST_TIMEOUT = 120.0
 GO_LIST_OUTPUT_LIMIT = 32 * 1024 * 1024  # bytes of JSON kept (docs/security.md)
@@ -33,12 +33,16 @@ TEST_LISTING = ("list", "-e", "-test", "-deps", "-json")
 PLAIN_LISTING = ("list", "-e", "-deps", "-json")
 
 
-def iter_json_stream(text: str) -> list[dict[str, Any]]:
+# A package as ``go list -json`` prints it (parse_listing checks the fields envsnap reads).
+Listed = Mapping[str, object]
+
+
+def iter_json_stream(text: str) -> list[JsonObject]:
     """``go list -json`` prints one JSON object after another, not an array; ValueError for
     anything else (not JSON, JSON values other than objects, or nesting too deep for Python's
     decoder)."""
     decoder = json.JSONDecoder()
-    objects: list[dict[str, Any]] = []
+    objects: list[JsonObject] = []
     pos = 0
     while True:
         while pos < len(text) and text[pos].isspace():
@@ -72,32 +76,43 @@ FIELD_TYPES: dict[str, type] = {
 LIST_OF_STRINGS = ("CgoFiles", "CgoPkgConfig", "CgoCPPFLAGS", "CgoCFLAGS", "CgoCXXFLAGS")
 
 
-def shape_error(pkg: dict[str, Any]) -> str | None:
+def shape_error(pkg: Listed) -> str | None:
     """What is wrong with the shape of one listed package, or None when envsnap can read it."""
     for name, wanted in FIELD_TYPES.items():
         value = pkg.get(name)
         if value is not None and not isinstance(value, wanted):
             return f"{name} is a {type(value).__name__}, not a {wanted.__name__}"
     for name in (*LIST_OF_STRINGS, "CgoLDFLAGS", "CXXFiles"):
-        if not all(isinstance(x, str) for x in pkg.get(name) or []):
+        if not all(isinstance(x, str) for x in _items(pkg, name)):
             return f"{name} holds something other than strings"
     return None
 
 
-def cgo_package(pkg: dict[str, Any]) -> Section | None:
+def _items(pkg: Listed, name: str) -> list[object]:
+    """The list field *name* of *pkg*; empty when absent or null."""
+    value = pkg.get(name)
+    return value if isinstance(value, list) else []
+
+
+def _strings(pkg: Listed, *names: str) -> list[str]:
+    """The list fields *names* of *pkg* (lists of strings, as shape_error checks), joined."""
+    return [str(x) for name in names for x in _items(pkg, name)]
+
+
+def cgo_package(pkg: Listed) -> CgoPackage | None:
     """The cgo part of one ``go list`` package, or None for pure-Go and standard packages."""
     if pkg.get("Standard") or not (pkg.get("CgoFiles") or pkg.get("CgoPkgConfig")):
         return None
-    section: Section = {
+    section: CgoPackage = {
         "path": package_path(str(pkg.get("ImportPath", ""))),
-        "pkg_config": [str(x) for x in pkg.get("CgoPkgConfig") or []],
-        "cflags": [str(x) for x in (pkg.get("CgoCPPFLAGS") or []) + (pkg.get("CgoCFLAGS") or [])],
-        "ldflags": [str(x) for x in pkg.get("CgoLDFLAGS") or []],
+        "pkg_config": _strings(pkg, "CgoPkgConfig"),
+        "cflags": _strings(pkg, "CgoCPPFLAGS", "CgoCFLAGS"),
+        "ldflags": _strings(pkg, "CgoLDFLAGS"),
     }
     if pkg.get("CXXFiles"):  # the link then runs through $CXX (cmd/go/internal/work/gc.go)
         section["cxx"] = True
     if pkg.get("CgoCXXFLAGS"):
-        section["cxxflags"] = [str(x) for x in pkg["CgoCXXFLAGS"]]
+        section["cxxflags"] = _strings(pkg, "CgoCXXFLAGS")
     return section
 
 
@@ -106,9 +121,9 @@ def package_path(import_path: str) -> str:
     return import_path.split(" [", 1)[0]
 
 
-def cgo_packages(packages: list[dict[str, Any]]) -> list[Section]:
+def cgo_packages(packages: Sequence[Listed]) -> list[CgoPackage]:
     """Each cgo package once, sorted by import path."""
-    found: dict[str, Section] = {}
+    found: dict[str, CgoPackage] = {}
     for section in filter(None, map(cgo_package, packages)):
         found.setdefault(section["path"], section)
     return [found[path] for path in sorted(found)]
@@ -140,7 +155,7 @@ def _list(host: Host, go: str, module_dir: str, args: tuple[str, ...]) -> Comman
 
 def list_packages(
     host: Host, go: str, module_dir: str, args: tuple[str, ...] = WHOLE_MODULE
-) -> list[dict[str, Any]]:
+) -> list[JsonObject]:
     """Every package *args* (``go list``'s patterns or import paths) names, with their
     dependencies and tests, as ``go list`` describes them; none for no arguments."""
     if not args:
@@ -173,7 +188,7 @@ def broken_go_file(stderr: str) -> BrokenGoFile | None:
     )
 
 
-def parse_listing(result: CommandResult) -> list[dict[str, Any]]:
+def parse_listing(result: CommandResult) -> list[JsonObject]:
     """The packages of a ``go list -json`` run; a one-line HostError for output of another
     shape (garbage, JSON that is not objects, fields of the wrong type)."""
     try:
@@ -194,8 +209,8 @@ def parse_listing(result: CommandResult) -> list[dict[str, Any]]:
 
 
 def cgo_section(
-    packages: list[dict[str, Any]], scope: Packages = THE_WHOLE_MODULE, modules: Sequence[str] = ()
-) -> Section:
+    packages: Sequence[Listed], scope: Packages = THE_WHOLE_MODULE, modules: Sequence[str] = ()
+) -> CgoSection:
     """Every cgo package among *packages*, standard library excluded; the package patterns
     when they are not the whole module; and what go could not load, one line per cause
     (*modules*: the paths go.mod requires, to name the missing ones).
@@ -203,7 +218,7 @@ def cgo_section(
     The standard library's own cgo flags (``-lpthread`` for runtime/cgo, ``-lresolv`` for net)
     follow the Go version, which is locked already.
     """
-    section: Section = {"packages": cgo_packages(packages)}
+    section: CgoSection = {"packages": cgo_packages(packages)}
     if scope.include != THE_WHOLE_MODULE.include:
         section["include"] = list(scope.include)
     if scope.exclude:

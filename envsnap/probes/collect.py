@@ -7,17 +7,28 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 from envsnap import gomod, progress, toolinputs
 from envsnap.config import DEFAULT_VARIANT, THE_DEFAULT, Packages, Variant
+from envsnap.entry import (
+    AppleSection,
+    CcSection,
+    CgoPackage,
+    CgoSection,
+    Content,
+    GoSection,
+    JsonObject,
+    Library,
+    OsSection,
+    Tool,
+)
 from envsnap.errors import BrokenGoFile, EnvsnapError, HostError
 from envsnap.host import Host
 from envsnap.normalize import PathNormalizer, check_secrets, prune
 from envsnap.platforms import platform_for
-from envsnap.probecache import Inputs, Probe, ProbeCache, path_dirs_searched
+from envsnap.probecache import Inputs, Probe, ProbeCache, S, path_dirs_searched
 from envsnap.probes import (
-    Section,
     apple,
     cc,
     cgo,
@@ -31,6 +42,7 @@ from envsnap.probes import (
 )
 from envsnap.probes.packages import DPKG_STATUS
 from envsnap.probes.scope import NOTHING_LEFT_OUT, Roots, resolve
+from envsnap.probes.system import OsFacts
 from envsnap.redact import scrub_message
 from envsnap.stamps import key_of
 from envsnap.variants import entry_key, goflags_tags, variant_host
@@ -40,12 +52,43 @@ GOFLAGS_SOURCES = ("GOFLAGS", "GOROOT", "GOENV", "GOMOD", "GOWORK")
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
 
+# What the memoised probes of Probes return, besides the entry's own sections.
+class LeftOut(TypedDict):
+    """What the package patterns left out: excluded packages, patterns that matched none."""
+
+    excluded: list[str]
+    unmatched: list[str]
+
+
+class GoAnswer(TypedDict):
+    """``go env`` and ``go list``: the go and cgo sections, the module cache, what was left out."""
+
+    go: GoSection
+    cgo: CgoSection
+    where: dict[str, str]  # gomodcache
+    scope: LeftOut
+    error: NotRequired[str]  # a failed listing: asked again next time, not kept
+
+
+class GoflagsAnswer(TypedDict):
+    env: dict[str, str]  # GOFLAGS and the settings that say where go reads it
+
+
+class DirsAnswer(TypedDict):
+    dirs: list[str]
+
+
+class LibrariesAnswer(TypedDict):
+    libraries: list[Library]
+    tools: dict[str, str]  # the owning package of each compiler file
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The live state of one platform (``darwin-arm64``) and variant, and its lock entry."""
 
     platform: str
-    entry: dict[str, Any]
+    entry: Content
     variant: str = DEFAULT_VARIANT
     scope: Roots = NOTHING_LEFT_OUT  # what the package patterns left out (not in the entry)
 
@@ -55,13 +98,13 @@ class Snapshot:
         return entry_key(self.platform, self.variant)
 
 
-def _sdk_dirs(apple_section: Section) -> list[str]:
+def _sdk_dirs(apple_section: AppleSection) -> list[str]:
     sdk = apple_section.get("sdk_realpath")
     return ([f"{sdk}/usr/lib"] if sdk else []) + ["/usr/local/lib"]
 
 
 def default_library_dirs(
-    host: Host, go_env: dict[str, str], apple_section: Section, cxx: bool = False
+    host: Host, go_env: dict[str, str], apple_section: AppleSection, cxx: bool = False
 ) -> list[str]:
     """Where the link driver's linker looks after the -L dirs; empty when it cannot say."""
     if platform_for(host.system).library_dirs_from_sdk:
@@ -84,18 +127,21 @@ class Probes:
         self.gomodcache = ""
         self.scope = NOTHING_LEFT_OUT
 
-    def _memo(self, name: str, key: Any, compute: Probe, inputs: Inputs = lambda _: ()) -> Section:
+    def _memo(
+        self, name: str, key: object, compute: Probe[S], inputs: Inputs[S] = lambda _: ()
+    ) -> S:
         if self.cache is None:
             return compute(self.host)
         slot = key_of(self.env_key, self.module_dir, key)
         return self.cache.memo(name, slot, compute, inputs, self.host)
 
-    def go(self, go_bin: str, scope: Packages) -> tuple[Section, Section]:
+    def go(self, go_bin: str, scope: Packages) -> tuple[GoSection, CgoSection]:
         """The ``go`` and ``cgo`` sections: ``go env`` and ``go list`` of the packages of
         *scope*, run side by side."""
-        seen: dict[str, Any] = {}
+        settings: dict[str, str] = {}  # what the uncached run saw, for its inputs
+        seen: list[JsonObject] = []
 
-        def compute(host: Host) -> Section:
+        def compute(host: Host) -> GoAnswer:
             progress.phase("listing the module's packages (go env, go list)")
             with ThreadPoolExecutor(max_workers=2) as pool, stopping_on_failure(self.host):
                 listed = pool.submit(guarded_list, host, go_bin, self.module_dir, scope)
@@ -107,47 +153,49 @@ class Probes:
                 packages, cgo_section, roots = guarded_list(
                     host, build.path, self.module_dir, scope
                 )
-            settings = build.env
-            seen.update(settings=settings, packages=packages)
+            settings.update(build.env)
+            seen[:] = packages
             where = {"gomodcache": settings.get("GOMODCACHE", "")}
-            left_out = {"excluded": list(roots.excluded), "unmatched": list(roots.unmatched)}
-            both: Section = {"go": section, "cgo": cgo_section, "where": where, "scope": left_out}
+            left_out: LeftOut = {
+                "excluded": list(roots.excluded),
+                "unmatched": list(roots.unmatched),
+            }
+            both: GoAnswer = {"go": section, "cgo": cgo_section, "where": where, "scope": left_out}
             if "error" in cgo_section:  # a failed listing is asked again next time, not kept
                 both["error"] = cgo_section["error"]
             return both
 
-        def inputs(_: Section) -> Iterable[str]:
-            settings = seen["settings"]
+        def inputs(_: GoAnswer) -> Iterable[str]:
             yield from toolinputs.settings_inputs(settings, self.module_dir)
             yield from toolinputs.version_manager_inputs(self.host.getenv, self.module_dir)
             yield from toolinputs.module_tree(self.module_dir)
-            yield from toolinputs.package_inputs(seen["packages"], settings)
-            yield from toolinputs.module_cache_inputs(seen["packages"], settings)
+            yield from toolinputs.package_inputs(seen, settings)
+            yield from toolinputs.module_cache_inputs(seen, settings)
 
         key = go_bin if scope.is_default else (go_bin, scope.include, scope.exclude)
         both = self._memo("go", key, compute, inputs)
         self.gomodcache = str(both["where"]["gomodcache"])
-        left_out = both.get("scope", {})
-        self.scope = Roots((), *(tuple(left_out.get(k, ())) for k in ("excluded", "unmatched")))
+        left_out = both["scope"]
+        self.scope = Roots((), tuple(left_out["excluded"]), tuple(left_out["unmatched"]))
         return both["go"], both["cgo"]
 
     def goflags(self, go_bin: str) -> str:
         """GOFLAGS as the user's go reads it (the environment, else the ``go env -w`` file),
         memoised with the settings files it is read from."""
 
-        def compute(host: Host) -> Section:
+        def compute(host: Host) -> GoflagsAnswer:
             values = go.read_go_env(host, go_bin, self.module_dir)
             settings = {name: values.get(name, "") for name in GOFLAGS_SOURCES}
             check_secrets({"GOFLAGS": settings["GOFLAGS"]}, "go env")  # never cached
             return {"env": settings}
 
-        def inputs(section: Section) -> Iterable[str]:
+        def inputs(section: GoflagsAnswer) -> Iterable[str]:
             yield from toolinputs.settings_inputs(section["env"], self.module_dir)
             yield from toolinputs.version_manager_inputs(self.host.getenv, self.module_dir)
 
         return str(self._memo("goflags", go_bin, compute, inputs)["env"]["GOFLAGS"])
 
-    def apple(self) -> Section:
+    def apple(self) -> AppleSection:
         """The developer tools (macOS), memoised with the files Apple's tools answer from."""
         if not apple.applies(self.host):
             return {}
@@ -155,11 +203,11 @@ class Probes:
             "apple", None, lambda h: guarded(lambda: apple.probe_apple(h)), apple.tool_inputs
         )
 
-    def os(self) -> Section:
+    def os(self) -> OsFacts:
         """os-release and glibc (``getconf``, which glibc itself ships and upgrades)."""
         return self._memo("os", None, lambda h: guarded(lambda: system.probe_os(h)))
 
-    def compiler(self, go_env: dict[str, str], cxx: bool = False) -> Section:
+    def compiler(self, go_env: dict[str, str], cxx: bool = False) -> Tool:
         """The C compiler, or with *cxx* the C++ one, that go runs."""
         return self._memo(
             "cxx" if cxx else "cc",
@@ -167,37 +215,41 @@ class Probes:
             lambda h: guarded(lambda: cc.probe_compiler(h, go_env, cxx)),
         )
 
-    def linker(self, go_env: dict[str, str]) -> Section:
+    def linker(self, go_env: dict[str, str]) -> Tool:
         return self._memo("ld", go_env, lambda h: guarded(lambda: cc.probe_linker(h, go_env)))
 
-    def library_dirs(self, go_env: dict[str, str], apple_section: Section, cxx: bool) -> list[str]:
+    def library_dirs(
+        self, go_env: dict[str, str], apple_section: AppleSection, cxx: bool
+    ) -> list[str]:
         """The linker's own search path, asked of $CXX when the link runs through it."""
         key = (go_env, apple_section.get("sdk_realpath"), cxx)
-        dirs = self._memo(
-            "dirs", key, lambda h: {"dirs": default_library_dirs(h, go_env, apple_section, cxx)}
-        )
+
+        def compute(host: Host) -> DirsAnswer:
+            return {"dirs": default_library_dirs(host, go_env, apple_section, cxx)}
+
+        dirs = self._memo("dirs", key, compute)
         return list(dirs["dirs"])
 
     def libraries(
         self,
-        packages: list[Section],
+        packages: list[CgoPackage],
         go_env: dict[str, str],
         dirs: list[str],
         trace: bool,
         tools: list[str] = [],  # noqa: B006 - never mutated
-    ) -> tuple[list[Section], dict[str, str]]:
+    ) -> tuple[list[Library], dict[str, str]]:
         """The module's libraries: traced from a real link, or modelled (and memoised); and the
         owning packages of *tools* (the compiler's files), asked of dpkg in the same batch."""
         pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
 
-        def compute(host: Host) -> Section:
+        def compute(host: Host) -> LibrariesAnswer:
             progress.phase("resolving libraries" + (" (a traced link)" if trace else ""))
             found, owners = libraries.probe_libraries(
                 host, packages, go_env, self.module_dir, dirs, trace=trace, tools=tools
             )
             return {"libraries": found, "tools": owners}
 
-        def inputs(_: Section) -> Iterable[str]:
+        def inputs(_: LibrariesAnswer) -> Iterable[str]:
             found = toolinputs.pkg_config_inputs(self.host, pkg_config)
             found += lookup_inputs(self.host, pkg_config)  # pkg-config installed changes them
             return [*found, DPKG_STATUS] if self.host.exists(DPKG_STATUS) else found
@@ -206,7 +258,7 @@ class Probes:
             both = compute(self.host)
         else:
             both = self._memo("libraries", (packages, go_env, dirs, tools), compute, inputs)
-        return both["libraries"], dict(both.get("tools", {}))
+        return both["libraries"], dict(both["tools"])
 
 
 def lookup_inputs(host: Host, name: str) -> list[str]:
@@ -216,18 +268,17 @@ def lookup_inputs(host: Host, name: str) -> list[str]:
     return [*path_dirs_searched(host.getenv("PATH") or "", found), *([found] if found else [])]
 
 
-def tool_files(*sections: Section | None) -> list[str]:
+def tool_files(*sections: Tool | None) -> list[str]:
     """The files whose owning package is a compiler's: the real file, then the one named."""
-    return [str(s[name]) for s in sections if s for name in ("realpath", "path") if s.get(name)]
+    return [f for s in sections if s for f in (s.get("realpath"), s.get("path")) if f]
 
 
-def with_package(section: Section | None, owners: dict[str, str]) -> Section | None:
+def with_package(section: Tool, owners: dict[str, str]) -> Tool:
     """*section* (a compiler) with the package that owns its file, when one is known."""
-    if not section:
-        return section
     for path in tool_files(section):
         if path in owners:
-            return {**section, "package": owners[path]}
+            owned: Tool = {**section, "package": owners[path]}
+            return owned
     return section
 
 
@@ -244,7 +295,7 @@ def stopping_on_failure(host: Host) -> Iterator[None]:
 
 def guarded_list(
     host: Host, go_bin: str, module_dir: str, scope: Packages
-) -> tuple[list[Any], Section, Roots]:
+) -> tuple[list[JsonObject], CgoSection, Roots]:
     """``go list``'s packages of *scope*, the cgo section built from them (an error section on
     failure), and what the exclusions left out."""
     try:
@@ -297,7 +348,7 @@ def take_snapshot(
         check_platform(go_env)
         compiler_f = pool.submit(probes.compiler, go_env)
         linker_f = pool.submit(probes.linker, go_env)
-        packages = cgo_section.get("packages", [])
+        packages = cgo_section.get("packages") or []
         cxx = any(p.get("cxx") for p in packages)
         cxx_f = pool.submit(probes.compiler, go_env, True) if cxx else None
         dirs = probes.library_dirs(
@@ -306,18 +357,21 @@ def take_snapshot(
         compilers = (compiler_f.result(), cxx_f.result() if cxx_f else None)
         libs, owners = probes.libraries(packages, go_env, dirs, trace, tool_files(*compilers))
         apple_section = apple_f.result()
-        entry: dict[str, Any] = {
-            "os": {
-                "goos": go_env.get("GOOS", ""),
-                "goarch": go_env.get("GOARCH", ""),
-                **os_f.result(),
-            },
+        os_section: OsSection = {
+            "goos": go_env.get("GOOS", ""),
+            "goarch": go_env.get("GOARCH", ""),
+            **os_f.result(),
+        }
+        cc_section: CcSection = {
+            "compiler": with_package(compilers[0], owners),
+            "linker": linker_f.result(),
+        }
+        if compilers[1] is not None:
+            cc_section["cxx"] = with_package(compilers[1], owners)
+        entry: Content = {
+            "os": os_section,
             "go": go_section,
-            "cc": {
-                "compiler": with_package(compilers[0], owners),
-                "linker": linker_f.result(),
-                "cxx": with_package(compilers[1], owners),
-            },
+            "cc": cc_section,
             "env": check_secrets(env_f.result(), "environment"),
             "cgo": cgo_section,
             "libraries": libs,
@@ -328,7 +382,7 @@ def take_snapshot(
     if not variant.is_default:
         entry["variant"] = variant.name
     normalizer = PathNormalizer(module_dir, host.getenv("HOME"), probes.gomodcache, host.realpath)
-    entry = prune(normalizer.apply(entry))
+    entry = normalized(entry, normalizer)
     platform = f"{entry['os']['goos']}-{entry['os']['goarch']}"
     return Snapshot(platform, entry, variant.name, probes.scope)
 
@@ -350,7 +404,17 @@ def check_platform(go_env: dict[str, str]) -> None:
             )
 
 
-def with_tags(go_section: Section, cgo_section: Section) -> tuple[Section, Section]:
+def normalized(content: Content, normalizer: PathNormalizer) -> Content:
+    """*content* with its paths written as the lock keeps them and no None left: the same
+    shape, which the normalizer's walk over plain JSON data keeps."""
+    data = prune(normalizer.apply(cast(JsonObject, content)))
+    return cast(Content, data)
+
+
+def with_tags(go_section: GoSection, cgo_section: CgoSection) -> tuple[GoSection, CgoSection]:
     """The go section with ``tags``: the build tags its GOFLAGS sets (absent when none)."""
-    tags = goflags_tags(str(go_section.get("env", {}).get("GOFLAGS", "")))
-    return ({**go_section, "tags": tags} if tags else go_section), cgo_section
+    tags = goflags_tags(go_section["env"].get("GOFLAGS", ""))
+    if not tags:
+        return go_section, cgo_section
+    tagged: GoSection = {**go_section, "tags": tags}
+    return tagged, cgo_section

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from envsnap.host import Host
-from envsnap.probes import Section
 from envsnap.vocabulary import ENV_ALLOWLIST as ALLOWLIST
 
 
-def probe_env(host: Host, extra: Iterable[str] = ()) -> Section:
+def probe_env(host: Host, extra: Iterable[str] = ()) -> dict[str, str]:
     names = dict.fromkeys([*ALLOWLIST, *extra])
     values = {}
     for name in names:

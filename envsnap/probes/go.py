@@ -9,9 +9,10 @@ import shlex
 from typing import NamedTuple
 
 from envsnap import gomod, gover
+from envsnap.entry import GoSection
 from envsnap.errors import EnvsnapError, HostError
 from envsnap.host import VERSION_OUTPUT_LIMIT, CommandResult, Host, ToolNotFound
-from envsnap.probes import Section, capped, toolchain
+from envsnap.probes import capped, toolchain
 from envsnap.vocabulary import GO_ENV_KEYS
 
 GO_ENV_TIMEOUT = 20.0
@@ -93,15 +94,13 @@ def go_env_object(result: CommandResult) -> dict[str, str]:
     return data
 
 
-def parse_go_mod(text: str) -> Section:
-    """The ``go`` and ``toolchain`` lines of a go.mod."""
+def with_go_mod(section: GoSection, text: str) -> None:
+    """Add the ``go`` and ``toolchain`` lines of a go.mod to *section*."""
     parsed = gomod.parse(text)
-    section: Section = {}
     if parsed.go is not None:
         section["mod_go"] = parsed.go
     if parsed.toolchain is not None:
         section["mod_toolchain"] = parsed.toolchain
-    return section
 
 
 def configured_toolchain(host: Host, env: dict[str, str]) -> str | None:
@@ -190,16 +189,17 @@ def build_go(host: Host, module_dir: str, go: str | None = None) -> BuildGo:
     return BuildGo(switched, read_go_env(host, switched, module_dir), setting, local)
 
 
-def go_section(host: Host, go: BuildGo, module_dir: str) -> Section:
+def go_section(host: Host, go: BuildGo, module_dir: str) -> GoSection:
     """The lock's ``go`` section for the go the build runs."""
     env = go.env
-    section: Section = {
+    section: GoSection = {
         "version": env.get("GOVERSION") or _version_from_go_version(host, go.path),
         "path": host.realpath(go.path),
         "goroot": env.get("GOROOT", ""),
-        "gotoolchain": go.setting,
         "env": {key: env[key] for key in GO_ENV_KEYS if key in env and key != "GOVERSION"},
     }
+    if go.setting is not None:
+        section["gotoolchain"] = go.setting
     if go.switched_from is not None:
         section["switched_from"] = go.switched_from
     work = env.get("GOWORK", "")
@@ -207,7 +207,7 @@ def go_section(host: Host, go: BuildGo, module_dir: str) -> Section:
         section["workspace"] = posixpath.relpath(work, module_dir)
     go_mod = host.read_text(f"{module_dir}/go.mod")
     if go_mod is not None:
-        section.update(parse_go_mod(go_mod))
+        with_go_mod(section, go_mod)
     return section
 
 

@@ -13,11 +13,12 @@ import json
 import posixpath
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Required, TypedDict
 
+from envsnap.entry import CgoPackage, FileRef, Json, Library
 from envsnap.errors import EnvsnapError
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
-from envsnap.probes import Section, capped, printed_text
+from envsnap.probes import capped, printed_text
 from envsnap.probes.link import (
     PKG_CONFIG_BROKEN,
     Key,
@@ -36,16 +37,23 @@ _KEG = re.compile(r"^(?P<prefix>.*)/Cellar/(?P<formula>[^/]+)/(?P<version>[^/]+)
 _NIX = re.compile(r"^/nix/store/[0-9a-z]{32}-(?P<name>[^/]+)")
 
 
-def file_entry(host: Host, path: str) -> Section:
+class Provider(TypedDict, total=False):
+    """Who installed a library's files, and the version they say it is."""
+
+    provider: Required[str]
+    version: str
+
+
+def file_entry(host: Host, path: str) -> FileRef:
     real = host.realpath(path)
-    entry: Section = {"path": real}
+    entry: FileRef = {"path": real}
     digest = host.file_digest(real)
     if digest is not None:
         entry["sha256"] = digest
     return entry
 
 
-def provider(host: Host, real_path: str, default: str) -> Section:
+def provider(host: Host, real_path: str, default: str) -> Provider:
     """Who installed *real_path*: a Homebrew keg, the Nix store, or the system."""
     keg = _KEG.match(real_path)
     if keg:
@@ -65,10 +73,11 @@ def provider(host: Host, real_path: str, default: str) -> Section:
 
 def _receipt_version(receipt: bytes | None) -> str | None:
     try:
-        data: Any = json.loads(receipt) if receipt else None
-        stable = data["source"]["versions"]["stable"]
-    except (ValueError, KeyError, TypeError, RecursionError):
+        stable: Json = json.loads(receipt) if receipt else None
+    except (ValueError, RecursionError):
         return None
+    for key in ("source", "versions", "stable"):
+        stable = stable.get(key) if isinstance(stable, dict) else None
     return str(stable) if stable else None
 
 
@@ -100,8 +109,8 @@ class LibrarySections:
             return None
         return printed_text(result, PKG_CONFIG_BROKEN).strip() if result.ok else None
 
-    def files(self, section: Section, found: Resolution) -> list[Section]:
-        entries: dict[str, Section] = {}
+    def files(self, section: Library, found: Resolution) -> list[FileRef]:
+        entries: dict[str, FileRef] = {}
         for path in found.files:
             entry = file_entry(self.host, path)
             entries.setdefault(entry["path"], entry)
@@ -109,8 +118,13 @@ class LibrarySections:
             section["error"] = scrub_message("; ".join(dict.fromkeys(found.errors)))
         return sorted(entries.values(), key=lambda f: f["path"])
 
-    def pkg_config_section(self, name: str, found: Resolution) -> Section:
-        section: Section = {"name": name, "found_by": "pkg-config", "provider": "pkg-config"}
+    def pkg_config_section(self, name: str, found: Resolution) -> Library:
+        section: Library = {
+            "name": name,
+            "found_by": "pkg-config",
+            "provider": "pkg-config",
+            "used_by": [],
+        }
         if not is_pkg_config_name(name):  # never handed to pkg-config (link.PKG_CONFIG_OPTIONS)
             section["error"] = scrub_message("; ".join(found.errors) or f"`{name}` is refused")
             return section
@@ -129,20 +143,26 @@ class LibrarySections:
             section["pc_file"] = file_entry(self.host, f"{pc_dir}/{module}.pc")
         section["files"] = self.files(section, found)
         where = section["files"][0]["path"] if section["files"] else ""
-        where = where or section.get("pc_file", {}).get("path", "")
+        where = where or (section["pc_file"]["path"] if "pc_file" in section else "")
         section["provider"] = provider(self.host, where, "pkg-config")["provider"]
         return section
 
-    def ldflags_section(self, name: str, found: Resolution) -> Section:
-        section: Section = {"name": name, "found_by": "ldflags"}
+    def ldflags_section(self, name: str, found: Resolution) -> Library:
+        section: Library = {
+            "name": name,
+            "found_by": "ldflags",
+            "provider": "unknown",
+            "used_by": [],
+        }
         section["files"] = self.files(section, found)
-        if not section["files"]:
-            section["provider"] = "unknown"
-            return section
-        section.update(provider(self.host, section["files"][0]["path"], "system"))
+        if section["files"]:
+            who = provider(self.host, section["files"][0]["path"], "system")
+            section["provider"] = who["provider"]
+            if "version" in who:
+                section["version"] = who["version"]
         return section
 
-    def section(self, key: Key, found: Resolution, used_by: Sequence[str]) -> Section:
+    def section(self, key: Key, found: Resolution, used_by: Sequence[str]) -> Library:
         kind, name = key
         if kind == "pkg-config":
             section = self.pkg_config_section(name, found)
@@ -152,22 +172,22 @@ class LibrarySections:
         return section
 
 
-def owner_candidates(section: Section, found: Resolution) -> list[str]:
+def owner_candidates(section: Library, found: Resolution) -> list[str]:
     """The files whose owning package is the library's: its ``.pc`` file, the files the link
     names (``libz.so``, owned by the -dev package), then the files behind them."""
     paths = [section["pc_file"]["path"]] if "pc_file" in section else []
-    return [*paths, *found.files, *(f["path"] for f in section.get("files", []))]
+    return [*paths, *found.files, *(f["path"] for f in section.get("files") or [])]
 
 
 def probe_libraries(
     host: Host,
-    packages: list[Section],
+    packages: Sequence[CgoPackage],
     go_env: dict[str, str],
     module_dir: str,
     default_dirs: Sequence[str],
     trace: bool = False,
     tools: Sequence[str] = (),
-) -> tuple[list[Section], dict[str, str]]:
+) -> tuple[list[Library], dict[str, str]]:
     """One lock entry per ``-l`` name, direct library file and pkg-config module of the link,
     with its owning package; and the owning package of each of *tools* (the compiler's file)."""
     pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"

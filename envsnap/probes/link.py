@@ -24,11 +24,11 @@ import re
 import shlex
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
+from envsnap.entry import CgoPackage
 from envsnap.errors import EnvsnapError
 from envsnap.host import CommandResult, Host, ToolNotFound
 from envsnap.platforms import platform_for
@@ -167,7 +167,7 @@ class _Builder:
         self.words.append(Input(words, name, bare, self.static, key, self.package))
         self.use(key)
 
-    def add(self, flags: Sequence[str], key_of: Any) -> None:
+    def add(self, flags: Sequence[str], key_of: Callable[[str], Key]) -> None:
         """Append *flags*; ``key_of(name)`` names the lock entry a library belongs to."""
         i = 0
         while i < len(flags):
@@ -180,7 +180,7 @@ class _Builder:
             self._one_word(word, key_of)
             i += 1
 
-    def _two_words(self, word: str, value: str, key_of: Any) -> None:
+    def _two_words(self, word: str, value: str, key_of: Callable[[str], Key]) -> None:
         if word == "-l":
             self.library((word, value), value, False, key_of(value))
             return
@@ -190,7 +190,7 @@ class _Builder:
             self.linker_option(value)
         self.words += [word, value]
 
-    def _one_word(self, word: str, key_of: Any) -> None:
+    def _one_word(self, word: str, key_of: Callable[[str], Key]) -> None:
         if word.startswith("-l") and len(word) > 2:
             self.library((word,), word[2:], False, key_of(word[2:]))
             return
@@ -231,9 +231,14 @@ def pkg_config_words(text: str) -> list[str]:
         return text.split()
 
 
+def _always(key: Key) -> Callable[[str], Key]:
+    """Every library a pkg-config module's flags name belongs to the module's entry."""
+    return lambda _name: key
+
+
 def link_plan(
     host: Host,
-    packages: list[dict[str, Any]],
+    packages: Sequence[CgoPackage],
     go_env: dict[str, str],
     module_dir: str,
     pkg_config: str,
@@ -247,10 +252,10 @@ def link_plan(
     env_flags = go_words(go_env, "CGO_LDFLAGS")
     failures: dict[Key, str] = {}
     for pkg in packages:
-        builder.package = str(pkg["path"])
-        builder.add(env_flags + list(pkg.get("ldflags", [])), lambda n: ("ldflags", n))
-        options, modules = split_pkg_config(pkg.get("pkg_config", []))
-        for word in unsafe_pkg_config(pkg.get("pkg_config", [])):
+        builder.package = pkg["path"]
+        builder.add(env_flags + pkg["ldflags"], lambda n: ("ldflags", n))
+        options, modules = split_pkg_config(pkg["pkg_config"])
+        for word in unsafe_pkg_config(pkg["pkg_config"]):
             builder.use(("pkg-config", word))
             failures[("pkg-config", word)] = (
                 f"`{word}` is not a pkg-config package name; envsnap does not pass it to pkg-config"
@@ -263,7 +268,7 @@ def link_plan(
             except EnvsnapError as exc:
                 failures[key] = exc.message
                 continue
-            builder.add(pkg_config_words(text), lambda _n, k=key: k)
+            builder.add(pkg_config_words(text), _always(key))
     cxx = any(pkg.get("cxx") for pkg in packages)
     driver = link_driver(go_env, host.system, cxx)
     words = builder.words

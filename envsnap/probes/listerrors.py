@@ -9,9 +9,8 @@ module cache or from go.sum (by go.mod's ``require`` lines), or the imports no m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from envsnap.redact import scrub_message
 
@@ -54,11 +53,11 @@ class Failure:
     message: str  # go's message, one line
 
 
-def _one_line(text: Any) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _root(stack: Sequence[Any], fallback: str, listed: set[str]) -> str:
+def _root(stack: Sequence[object], fallback: str, listed: set[str]) -> str:
     """The package of the module an import stack starts from: ``p (test)`` and the external
     test package ``p_test`` are p's tests, so count as p."""
     first = str(stack[0]) if stack else fallback
@@ -68,16 +67,18 @@ def _root(stack: Sequence[Any], fallback: str, listed: set[str]) -> str:
     return first
 
 
-def _errors(pkg: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
+def _errors(pkg: Mapping[str, object]) -> Iterator[tuple[Mapping[str, object], bool]]:
     """The package's own error (True) and its dependencies' (False)."""
-    if isinstance(pkg.get("Error"), dict):
-        yield pkg["Error"], True
-    for dep in pkg.get("DepsErrors") or []:
+    own = pkg.get("Error")
+    if isinstance(own, dict):
+        yield own, True
+    deps = pkg.get("DepsErrors")
+    for dep in deps if isinstance(deps, list) else []:
         if isinstance(dep, dict):
             yield dep, False
 
 
-def failures(packages: Iterable[dict[str, Any]]) -> list[Failure]:
+def failures(packages: Iterable[Mapping[str, object]]) -> list[Failure]:
     """Each distinct error of a ``go list -e`` listing, once."""
     packages = list(packages)
     listed = {str(p.get("ImportPath", "")).split(" [", 1)[0] for p in packages}
@@ -88,7 +89,8 @@ def failures(packages: Iterable[dict[str, Any]]) -> list[Failure]:
             message = _one_line(error.get("Err", ""))
             if not message:
                 continue
-            stack = tuple(str(s) for s in error.get("ImportStack") or [])
+            listed_stack = error.get("ImportStack")
+            stack = tuple(str(s) for s in listed_stack) if isinstance(listed_stack, list) else ()
             key = (message, str(error.get("Pos", "")), stack)
             if own or key not in found:
                 root = _root(stack, path, listed)
@@ -117,7 +119,7 @@ def _count(number: int) -> str:
 
 
 def causes(
-    packages: Iterable[dict[str, Any]],
+    packages: Iterable[Mapping[str, object]],
     modules: Sequence[str] = (),
     skip: Callable[[str], bool] = lambda message: False,
 ) -> list[str]:

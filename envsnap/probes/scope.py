@@ -12,7 +12,6 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from envsnap.config import Packages
 from envsnap.errors import HostError
@@ -55,7 +54,7 @@ def _run_roots(
     return result if result.ok or "-json" not in result.err else run("-json")
 
 
-def _dir_name(pkg: dict[str, Any], tops: tuple[str, ...]) -> str | None:
+def _dir_name(pkg: Mapping[str, object], tops: tuple[str, ...]) -> str | None:
     """The package's directory as a relative pattern names it: ``.`` or ``./sub/dir``."""
     directory = pkg.get("Dir")
     if not isinstance(directory, str):
@@ -68,7 +67,7 @@ def _dir_name(pkg: dict[str, Any], tops: tuple[str, ...]) -> str | None:
     return None
 
 
-def excluded_by(pattern: str, pkg: dict[str, Any], tops: tuple[str, ...]) -> bool:
+def excluded_by(pattern: str, pkg: Mapping[str, object], tops: tuple[str, ...]) -> bool:
     """Whether the exclusion *pattern* matches *pkg*: a relative one its directory, any other
     its import path, by Go's pattern rules."""
     if is_relative(pattern):

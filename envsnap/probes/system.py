@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import plistlib
 import re
+from typing import TypedDict
 from xml.parsers.expat import ExpatError
 
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.platforms import platform_for
-from envsnap.probes import Section
 
 SYSTEM_VERSION_PLIST = "/System/Library/CoreServices/SystemVersion.plist"
+
+
+class OsFacts(TypedDict, total=False):
+    """What the system says of itself: the entry's os section but GOOS and GOARCH (go's)."""
+
+    name: str
+    version: str
+    build: str
+    id: str
+    version_id: str
+    glibc: str
+    error: str
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -30,14 +42,15 @@ def parse_plist(data: bytes) -> dict[str, object]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def probe_linux(host: Host) -> Section:
-    section: Section = {"name": "linux"}
+def probe_linux(host: Host) -> OsFacts:
+    section: OsFacts = {"name": "linux"}
     text = host.read_text("/etc/os-release") or host.read_text("/usr/lib/os-release")
     if text:
         release = parse_os_release(text)
-        for key, field in (("ID", "id"), ("VERSION_ID", "version_id")):
-            if key in release:
-                section[field] = release[key]
+        if "ID" in release:
+            section["id"] = release["ID"]
+        if "VERSION_ID" in release:
+            section["version_id"] = release["VERSION_ID"]
     try:
         libc = host.run(["getconf", "GNU_LIBC_VERSION"], limit=VERSION_OUTPUT_LIMIT)
     except ToolNotFound:
@@ -48,7 +61,7 @@ def probe_linux(host: Host) -> Section:
     return section
 
 
-def probe_macos(host: Host) -> Section:
+def probe_macos(host: Host) -> OsFacts:
     data = host.read_bytes(SYSTEM_VERSION_PLIST)
     plist = parse_plist(data) if data else {}
     if not plist:
@@ -60,5 +73,5 @@ def probe_macos(host: Host) -> Section:
     }
 
 
-def probe_os(host: Host) -> Section:
+def probe_os(host: Host) -> OsFacts:
     return probe_linux(host) if platform_for(host.system).reads_os_release else probe_macos(host)

@@ -222,6 +222,45 @@ FORGERS: dict[str, Callable[..., str]] = {"unkeyed": unkeyed, "another secret": 
 ZERO = "sha256:" + "0" * 64
 
 
+def framed(cache: str, version: object, *fields: str) -> str:
+    """The text every cache seals, written out here (docs/cache.md): the cache's name and
+    version, then each field, each as ``<length>:<text>,``."""
+    return "".join(f"{len(f)}:{f}," for f in (f"envsnap-{cache} {version}", *fields))
+
+
+def test_the_three_caches_seal_alike_with_the_user_s_secret(
+    folder: Path, old_files: list[Path]
+) -> None:
+    """File hashes, probe memo and verdicts: each entry's check is the same keyed BLAKE2 of its
+    fields framed the same way, so no field runs into the next and no check fits another cache."""
+    hashes = HashCache(folder / "file-hashes.json")
+    hashes.digest(str(old_files[0]))
+    hashes.save()
+    memo = ProbeCache(LocalHost(), folder / "probes.json")
+    memo.memo("go", "key", _probe([], old_files))
+    memo.save()
+    _remember(folder, old_files)
+    secret = (folder / SECRET).read_bytes()
+
+    def sealed(text: str) -> str:
+        return blake2b(
+            text.encode("utf-8", "surrogateescape"), digest_size=32, key=secret
+        ).hexdigest()
+
+    data = json.loads((folder / "file-hashes.json").read_bytes())
+    for key, (digest, check) in data["entries"].items():
+        assert check == sealed(framed("file-hashes", data["version"], key, digest))
+    data = json.loads((folder / "probes.json").read_bytes())
+    for slot, entry in data["entries"].items():
+        texts = [
+            json.dumps(part, sort_keys=True) for part in (slot, entry["manifest"], entry["value"])
+        ]
+        assert entry["check"] == sealed(framed("probes", data["version"], *texts))
+    fields = (folder / "verdicts").read_text().split("\0")
+    version = fields[0].removeprefix("envsnap-verdicts ")
+    assert fields[-1] == sealed(framed("verdicts", version, *fields[1:-1]))
+
+
 @pytest.mark.parametrize("forger", FORGERS)
 def test_a_forged_file_digest_is_never_used(
     folder: Path, old_files: list[Path], forger: str
@@ -233,7 +272,7 @@ def test_a_forged_file_digest_is_never_used(
     data = json.loads(file.read_bytes())
     version = data["version"]
     for key in data["entries"]:
-        data["entries"][key] = [ZERO, FORGERS[forger](f"{version}\0{key}\0{ZERO}", 16)]
+        data["entries"][key] = [ZERO, FORGERS[forger](framed("file-hashes", version, key, ZERO))]
     file.write_text(json.dumps(data))
     assert [HashCache(file).digest(str(p)) for p in old_files] == truth
 
@@ -249,8 +288,10 @@ def test_a_forged_probe_answer_is_never_used(
     data = json.loads(file.read_bytes())
     for slot, entry in data["entries"].items():
         entry["value"]["answer"] = 41
-        parts = [data["version"], slot, entry["manifest"], entry["value"]]
-        entry["check"] = FORGERS[forger](json.dumps(parts, sort_keys=True, default=str))
+        texts = [
+            json.dumps(part, sort_keys=True) for part in (slot, entry["manifest"], entry["value"])
+        ]
+        entry["check"] = FORGERS[forger](framed("probes", data["version"], *texts))
     file.write_text(json.dumps(data))
     assert ProbeCache(LocalHost(), file).memo("go", "key", _probe(calls, old_files)) == {
         "answer": 42
@@ -266,7 +307,8 @@ def test_a_forged_verdict_is_never_printed(
     fields = (folder / "verdicts").read_text().split("\0")
     magic, record = fields[0], fields[1:-1]
     record[1] = "forged: matches\n"
-    forged = [magic, *record, FORGERS[forger]("\0".join([magic, *record]))]
+    version = magic.removeprefix("envsnap-verdicts ")
+    forged = [magic, *record, FORGERS[forger](framed("verdicts", version, *record))]
     (folder / "verdicts").write_text("\0".join(forged))
     assert _recalled(folder, old_files) is None
 

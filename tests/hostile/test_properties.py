@@ -14,7 +14,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from envsnap.checking import findings_for, is_clean
 from envsnap.commands.lock import updated
 from envsnap.config import Config
-from envsnap.entry import Entry
+from envsnap.entry import Content, Entry
 from envsnap.lockfile import LockFile, entry_digest, make_entry, parse_lock, render, with_entry
 from envsnap.probes.collect import Snapshot
 from envsnap.snapshot import validate_entry
@@ -202,7 +202,7 @@ def verify_reports(locked: Entry, live: dict[str, Any], name: str) -> bool:
 
 def lock_check_fails(lock: LockFile, live: dict[str, Any], name: str) -> bool:
     before = render(lock)
-    return render(updated(lock, [Snapshot(name, live)])) != before
+    return render(updated(lock, [Snapshot(name, cast(Content, live))])) != before
 
 
 seen: dict[str, set[bool]] = {}
