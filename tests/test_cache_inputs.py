@@ -17,19 +17,20 @@ import time
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import pytest
 
 from envsnap import toolinputs
+from envsnap.entry import Content, Entry
 from envsnap.lockfile import parse_lock, render, with_entry
 from tests.conftest import LIBM_PACKAGE, envsnap, other_go, require_tool, write_module
 from tests.modcache import DEP, VERSION, cached_dep
 from tests.test_cache_truth import after_change, paths_of, verify, warm
 
 
-def without_keys(entry: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k not in keys}
+def without_keys(entry: Entry, *keys: str) -> Content:
+    return cast(Content, {k: v for k, v in entry.items() if k not in keys})
 
 
 @pytest.fixture

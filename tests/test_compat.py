@@ -14,7 +14,7 @@ import shutil
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import tomli_w
@@ -23,12 +23,17 @@ from envsnap import lockfile, migrate
 from envsnap.errors import LockError
 from envsnap.lockfile import parse_lock, render, with_entry
 from tests.conftest import FIXTURES, RECORDINGS, envsnap, write_module
+from tests.entries import content as as_content
 
 SCHEMA_1 = FIXTURES / "locks" / "schema-1"
 LINUX_LOCK = SCHEMA_1 / "linux-amd64-zlib" / "envsnap.lock"
 MAC_LOCK = SCHEMA_1 / "darwin-arm64-openssl" / "envsnap.lock"
 MAC14 = RECORDINGS / "macos14-arm64-clt-brew-openssl"
 NEWER = "0.9.0"  # the version a newer envsnap would stamp on its entries
+
+
+def as_json(entry: object) -> dict[str, Any]:
+    return cast(dict[str, Any], entry)
 
 
 def recipe_digest(entry: dict[str, Any]) -> str:
@@ -176,7 +181,7 @@ def test_top_level_keys_of_a_newer_envsnap_are_kept(tmp_path: Path) -> None:
     text = MAC_LOCK.read_bytes().replace(b"schema = 1\n", b'schema = 1\nsigned_by = "ci"\n')
     lock = parse_lock(tmp_path / "envsnap.lock", text)
     assert render(lock) == text
-    content = {"os": {"goos": "linux", "goarch": "amd64", "name": "linux"}}
+    content = as_content({"os": {"goos": "linux", "goarch": "amd64", "name": "linux"}})
     written = render(with_entry(lock, "linux-amd64", content))
     assert tomllib.loads(written.decode())["signed_by"] == "ci"
 
@@ -228,7 +233,7 @@ def test_the_highest_envsnap_min_is_kept(tmp_path: Path, monkeypatch: pytest.Mon
     text = MAC_LOCK.read_bytes().replace(b"schema = 1\n", b'schema = 1\nenvsnap_min = "0.4"\n')
     lock = parse_lock(tmp_path / "envsnap.lock", text)
     assert render(lock) == text
-    content = {"os": {"goos": "linux", "goarch": "amd64", "name": "linux"}}
+    content = as_content({"os": {"goos": "linux", "goarch": "amd64", "name": "linux"}})
     written = render(with_entry(lock, "linux-amd64", content)).decode()
     assert tomllib.loads(written)["envsnap_min"] == "0.4"
 
@@ -289,7 +294,7 @@ def test_parse_lock_migrates_an_older_schema(
     monkeypatch.setattr(migrate, "STEPS", {1: fake_steps(calls)[1]})
     lock = parse_lock(tmp_path / "envsnap.lock", MAC_LOCK.read_bytes())
     assert calls == [1] and lock.schema == 2 and lock.digest_ok("darwin-arm64")
-    assert lock.platforms["darwin-arm64"]["os"]["kernel"] == "23D56"
+    assert as_json(lock.platforms["darwin-arm64"])["os"]["kernel"] == "23D56"
     written = tomllib.loads(render(lock).decode())
     assert written["schema"] == 2 and written["platforms"] == lock.platforms
 

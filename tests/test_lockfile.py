@@ -15,12 +15,15 @@ import pytest
 from envsnap.hashing import HashCache
 from envsnap.lockfile import LockFile, entry_digest, make_entry, parse_lock, render, with_entry
 from envsnap.redact import looks_like_credential, scrub, strip_userinfo
+from tests.entries import content as as_content
 
-CONTENT: dict[str, Any] = {
-    "os": {"goos": "linux", "goarch": "amd64", "name": "linux"},
-    "env": {"PKG_CONFIG_PATH": "~/lib/pkgconfig", "CPATH": "/opt/é"},
-    "libraries": [{"name": "z", "files": [{"path": "/usr/lib/libz.so.1"}]}],
-}
+CONTENT = as_content(
+    {
+        "os": {"goos": "linux", "goarch": "amd64", "name": "linux"},
+        "env": {"PKG_CONFIG_PATH": "~/lib/pkgconfig", "CPATH": "/opt/é"},
+        "libraries": [{"name": "z", "files": [{"path": "/usr/lib/libz.so.1"}]}],
+    }
+)
 # Computed by hand, without Python: the canonical JSON of CONTENT plus envsnap = "0.1.0",
 # typed out and piped through `printf '%s' '{"env":{"CPATH":"/opt/é",…}}' | sha256sum`.
 PINNED = "sha256:43522201857b65cc53676804208682f59747861920608487bc0a440279343575"

@@ -16,11 +16,11 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import pytest
 from packaging.version import Version
 
+from envsnap.entry import Content
 from envsnap.lockfile import LOCK_NAME, LockFile, content_of, parse_lock, render, with_entry
 from tests.conftest import REPO, unavailable
 from tests.hostile.files_common import MAC, replay_module, run_child
@@ -63,14 +63,14 @@ def deepdiff_bound(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     return str(request.param)
 
 
-def locked_entry(tmp_path: Path) -> dict[str, Any]:
+def locked_entry(tmp_path: Path) -> Content:
     """The content of a real entry, locked on the recorded Mac in tmp_path/m."""
     module = replay_module(tmp_path / "m")
     lock = parse_lock(Path(LOCK_NAME), (module / LOCK_NAME).read_bytes())
     return content_of(lock.platforms[PLATFORM])
 
 
-def with_other_libraries(content: dict[str, Any]) -> dict[str, Any]:
+def with_other_libraries(content: Content) -> Content:
     """*content* linking LIBRARIES libraries none of which it linked before."""
     other = copy.deepcopy(content)
     model = content["libraries"][0]
@@ -78,7 +78,7 @@ def with_other_libraries(content: dict[str, Any]) -> dict[str, Any]:
     return other
 
 
-def write_lock(path: Path, content: dict[str, Any]) -> Path:
+def write_lock(path: Path, content: Content) -> Path:
     path.write_bytes(render(with_entry(LockFile(path), PLATFORM, content)))
     return path
 

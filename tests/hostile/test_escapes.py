@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def poison(mod: Path, **where: tuple[str, ...]) -> None:
     (platform,) = lock.platforms
     content = content_of(lock.platforms[platform])
     for keys in where.values():
-        node = content
+        node: Any = content
         for key in keys[:-1]:
             node = node[key]
         node[keys[-1]] = f"{node[keys[-1]]} {HOSTILE}"

@@ -112,9 +112,7 @@ def reordered(data: Any, rng: random.Random) -> Any:
 
 @SETTINGS
 @given(platform, content, st.randoms(use_true_random=False))
-def test_an_entry_survives_render_and_parse(
-    name: str, entry: dict[str, Any], rng: random.Random
-) -> None:
+def test_an_entry_survives_render_and_parse(name: str, entry: Content, rng: random.Random) -> None:
     made = make_entry(reordered(entry, rng))
     assert made == make_entry(entry) and made["digest"] == entry_digest(made)
     validate_entry(name, made)
@@ -135,11 +133,11 @@ for line in sys.stdin:
 
 
 def test_the_digest_does_not_depend_on_the_hash_seed_or_the_key_order() -> None:
-    entries: list[dict[str, Any]] = []
+    entries: list[Content] = []
 
     @SETTINGS
     @given(content)
-    def collect(entry: dict[str, Any]) -> None:
+    def collect(entry: Content) -> None:
         entries.append(entry)
 
     collect()
@@ -211,7 +209,7 @@ seen: dict[str, set[bool]] = {}
 @SETTINGS
 @given(platform, content, st.sampled_from(sorted(MUTATIONS)), st.randoms(use_true_random=False))
 def test_verify_and_lock_check_agree(
-    name: str, entry: dict[str, Any], mutation: str, rng: random.Random
+    name: str, entry: Content, mutation: str, rng: random.Random
 ) -> None:
     lock = parse_lock(Path("envsnap.lock"), render(with_entry(LockFile(Path("x")), name, entry)))
     live = MUTATIONS[mutation](entry, rng)
@@ -231,14 +229,16 @@ def test_the_agreement_covered_both_answers() -> None:
 def test_a_difference_no_rule_explains_is_named_and_can_be_ignored() -> None:
     lib = {"found_by": "ldflags", "provider": "p", "used_by": []}
     libraries = [{"name": "z", **lib}, {"name": "m", **lib}]
-    entry: dict[str, Any] = {
-        "os": {"goos": "linux", "goarch": "amd64"},
-        "go": {"version": "go1.22.1", "path": "/go", "goroot": "/go", "env": {}},
-        "cc": {"compiler": {}, "linker": {}},
-        "env": {},
-        "cgo": {},
-        "libraries": libraries,
-    }
+    entry = as_content(
+        {
+            "os": {"goos": "linux", "goarch": "amd64"},
+            "go": {"version": "go1.22.1", "path": "/go", "goroot": "/go", "env": {}},
+            "cc": {"compiler": {}, "linker": {}},
+            "env": {},
+            "cgo": {},
+            "libraries": libraries,
+        }
+    )
     live = {**entry, "libraries": libraries[::-1]}
     locked = make_entry(entry)
     (finding,) = findings_for(locked, as_content(live), "linux-amd64", Config())
