@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from deepdiff import DeepDiff
+
     from envsnap.config import Config, Variant
     from envsnap.drift import Finding, Policy
     from envsnap.entry import Content, Entry, Json
@@ -127,12 +129,40 @@ def explain(
 
 def unexplained_paths(locked: Content, live: Content) -> list[tuple[str, ...]]:
     """Where two entries' contents (what their digests are taken over) differ: the paths of the
-    differing values, a list whose items differ named whole."""
+    differing values, a list whose items differ named whole. The entries are nested tables and
+    lists, which deepdiff walks (its tree view names each difference by its path)."""
     from envsnap.drift import without_unrecorded
     from envsnap.lockfile import content_of
 
     old, new = content_of(locked), content_of(without_unrecorded(locked, live))
-    return _differing(_json(old), _json(new), ())
+    found: set[tuple[str, ...]] = set()
+    for items in _tree(_json(old), _json(new)).values():
+        for item in items:
+            found.add(_table_path(item.path(output_format="list")))
+    return sorted(found)
+
+
+def _tree(old: Json, new: Json) -> DeepDiff:
+    """deepdiff's tree of the differences. deepdiff 8 and later report two tables that share
+    under a third of their keys as one change of the whole table, unless
+    ``threshold_to_diff_deeper`` is 0 (a parameter 7.x refuses): each field is named either way."""
+    import inspect
+
+    from deepdiff import DeepDiff
+
+    if "threshold_to_diff_deeper" in inspect.signature(DeepDiff).parameters:
+        return DeepDiff(old, new, view="tree", threshold_to_diff_deeper=0)
+    return DeepDiff(old, new, view="tree")
+
+
+def _table_path(path: list[object]) -> tuple[str, ...]:
+    """A deepdiff path up to its first list index: a list that differs is named whole."""
+    keys: list[str] = []
+    for key in path:
+        if isinstance(key, int):
+            break
+        keys.append(str(key))
+    return tuple(keys)
 
 
 def _json(content: Content) -> Json:
@@ -140,22 +170,6 @@ def _json(content: Content) -> Json:
     from typing import cast
 
     return cast("Json", content)
-
-
-def _differing(old: Json, new: Json, path: tuple[str, ...]) -> list[tuple[str, ...]]:
-    import json
-
-    if json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):
-        return []
-    if not (isinstance(old, dict) and isinstance(new, dict)):
-        return [path]
-    found: list[tuple[str, ...]] = []
-    for key in sorted(set(old) | set(new), key=str):
-        if key not in old or key not in new:
-            found.append((*path, str(key)))
-        else:
-            found += _differing(old[key], new[key], (*path, str(key)))
-    return found
 
 
 def _at(entry: Content, path: tuple[str, ...]) -> Json:
