@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
     from envsnap.config import Config, Variant
     from envsnap.drift import Finding, Policy
+    from envsnap.drift.actions import Action
     from envsnap.entry import Content, Entry, Json
+    from envsnap.host import Host
     from envsnap.lockfile import LockFile
     from envsnap.probes.collect import Snapshot
     from envsnap.stamps import Stamp
@@ -329,7 +331,28 @@ def check_variant(
     elif key in lock.platforms:
         snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
     findings = against_lock(lock, name, key, snapshot.entry, ws.config, notes)
-    return Checked(key, snapshot.platform, findings)
+    return Checked(key, snapshot.platform, doable(ws.host, findings))
+
+
+def doable(host: Host, findings: list[Finding]) -> list[Finding]:
+    """*findings* offering only the actions *host* can carry out: a developer directory that is
+    installed, a path a variable is set to that exists. A fix is a promise."""
+    from dataclasses import replace
+
+    return [
+        replace(f, actions=tuple(a for a in f.actions if can_do(host, a))) if f.actions else f
+        for f in findings
+    ]
+
+
+def can_do(host: Host, action: Action) -> bool:
+    """Whether *host* has what *action* names (an install is how to get what is missing)."""
+    if action.kind == "developer-dir":
+        found = host.stat(action.target)
+        return found is not None and found.kind == "dir"
+    if action.kind == "set" and action.value.startswith("/"):
+        return host.stat(action.value) is not None
+    return True
 
 
 def fresh_or_memo(ws: Workspace, variant: Variant, seen: Snapshot) -> Snapshot:

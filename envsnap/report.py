@@ -98,6 +98,41 @@ class FindingDocument(TypedDict):
             ),
         ]
     ]
+    actions: NotRequired[
+        Annotated[
+            list[ActionDocument],
+            Doc(
+                "what can be done about it, each checked against this host before it is "
+                "offered; absent when no rule names one yet (see fix)"
+            ),
+        ]
+    ]
+
+
+class ActionDocument(TypedDict):
+    """What a person can do about a finding (envsnap.drift.actions)."""
+
+    kind: Annotated[
+        Literal["set", "unset", "developer-dir", "install", "variant", "relock", "nothing"],
+        Doc(
+            "set or unset a variable, select a developer directory, install a package, choose a "
+            "build variant, re-lock, or nothing to do"
+        ),
+    ]
+    command: Annotated[str, Doc("what a person types (or does) to carry it out; empty for nothing")]
+    target: NotRequired[
+        Annotated[str, Doc("the variable, developer directory, package or variant it acts on")]
+    ]
+    value: NotRequired[Annotated[str, Doc("the variable's value or the package's version")]]
+    via: NotRequired[
+        Annotated[
+            Literal["env", "go-env", "apt", "brew", "apple"],
+            Doc("the environment or go env -w; apt, Homebrew or Apple's downloads page"),
+        ]
+    ]
+    manual: Annotated[
+        bool, Doc("a person must carry it out (a download, a re-lock whose result they review)")
+    ]
 
 
 class NonNegative:
@@ -235,6 +270,9 @@ def render_finding(finding: Finding, with_variant: bool = False) -> list[str]:
     lines = [head, *(INDENT + line.replace("\t", "    ").strip() for line in more)]
     lines += _wrapped("why", finding.why)
     lines += _wrapped("fix", finding.fix)
+    for action in finding.actions:
+        if action.command:
+            lines += _wrapped("do", action.command + (" (by hand)" if action.manual else ""))
     lines += _wrapped("id", finding.id)
     if finding.also:
         lines += _wrapped("also", ", ".join(finding.also))

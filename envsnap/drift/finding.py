@@ -9,8 +9,11 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
+from envsnap.drift.actions import Action
 from envsnap.entry import Json
+from envsnap.report import ActionDocument
 from envsnap.report import Category as Category
 from envsnap.report import FindingDocument as FindingDocument
 from envsnap.report import Severity as Severity
@@ -46,6 +49,8 @@ class Finding:
     # found under another subject than the cause it was grouped with (never a group's headline
     # while the cause's own difference is there)
     borrowed: bool = field(default=False, compare=False)
+    # what can be done about it, as data (envsnap.drift.actions); the fix line says it in words
+    actions: tuple[Action, ...] = ()
 
     def to_json(self) -> FindingDocument:
         document = FindingDocument(
@@ -66,6 +71,8 @@ class Finding:
             document["added"] = list(self.added)
         if self.removed:
             document["removed"] = list(self.removed)
+        if self.actions:
+            document["actions"] = [cast(ActionDocument, a.to_json()) for a in self.actions]
         return document
 
 
