@@ -10,6 +10,7 @@ copy, which is how macOS probes run on any machine. The recording format is desc
 from __future__ import annotations
 
 import abc
+import copy
 import json
 import os
 import platform
@@ -19,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from envsnap import hashing, redact, runner
 from envsnap.errors import HostError, RecordingError
@@ -656,12 +657,95 @@ class ReplayHost(Host):
         self._m = manifest
         self._commands: list[dict[str, Any]] = list(manifest.get("commands", []))
         self.misses: list[str] = []  # what was asked but not recorded, for fixture authors
+        # answers that replace a recorded blob (by its name): a change applied to the replay
+        self._answers: dict[str, bytes] = {}
+        self.changed: tuple[str, ...] = ()  # the changes applied, in order (in the memo key)
         if os.environ.get("ENVSNAP_TRACE"):
             from envsnap.hosttrace import from_environment
 
             self.trace = from_environment(os.environ, "replay")
 
+    # --- a change applied to the replayed machine (what a person would do on it) ------------
+
+    def _changed(self, what: str, manifest: dict[str, Any], answers: Mapping[str, bytes]) -> Self:
+        twin = copy.copy(self)
+        twin._m = manifest
+        twin._commands = list(manifest.get("commands", []))
+        twin._answers = {**self._answers, **answers}
+        twin.misses = []
+        twin.changed = (*self.changed, what)
+        return twin
+
+    def with_environ(self, name: str, value: str | None) -> Self:
+        """This machine with *name* set to *value* in the environment (None: unset). A variable
+        that ``go env`` reports shows the new value there too, as go's own environment wins over
+        its settings file; unsetting one is refused, since what go falls back to is not recorded.
+        """
+        manifest = copy.deepcopy(self._m)
+        environ = manifest.setdefault("environ", {})
+        answers: dict[str, bytes] = {}
+        for command in self._commands:
+            if command["argv"][1:] == ["env"] and command.get("stdout"):
+                old = self._blob(command["stdout"]).decode()
+                new = _go_env_with(old, name, value)
+                if new is None:
+                    raise ValueError(f"go env reports {name}; unsetting it is not replayable")
+                answers[command["stdout"]] = new.encode()
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+        return self._changed(f"env {name}={value}", manifest, answers)
+
+    def with_developer_dir(self, path: str, like: ReplayHost) -> Self:
+        """This machine after ``sudo xcode-select --switch PATH``: ``xcode-select -p`` and the
+        ``/var/db/xcode_select_link`` symlink name *path*, and the tools that answer from the
+        developer dir (xcrun, the ``cc`` shim, xcodebuild) answer as on *like*, a recording where
+        *path* is the selected developer dir."""
+        manifest = copy.deepcopy(self._m)
+        link = "/var/db/xcode_select_link"
+        manifest.setdefault("realpath", {})[link] = path
+        manifest.setdefault("stat", {})[link] = {"kind": "dir", "size": 0, "mode": 0o755}
+        answers = {"xcode-select -p": f"{path}\n".encode()}
+        # what this recording never looked at inside the developer dir, as *like* saw it there
+        app = like.realpath(path).removesuffix("/Contents/Developer")
+        for table in ("stat", "digests", "realpath"):
+            mine: dict[str, Any] = manifest.setdefault(table, {})
+            for key, value in like._m.get(table, {}).items():
+                if key.startswith((app, path)) and key not in mine:
+                    mine[key] = value
+        for key, name in like._m.get("files", {}).items():
+            if key.startswith((app, path)) and key not in manifest.setdefault("files", {}):
+                manifest["files"][key] = f"{like.directory}:{name}" if name else None
+                if name:
+                    answers[f"{like.directory}:{name}"] = like._blob(name)
+        for command in like._commands:
+            argv = command["argv"]
+            asks_devdir = argv[0] in ("xcodebuild", "xcrun") or argv[0].startswith("/usr/bin/")
+            if asks_devdir and command.get("stdout") and not command.get("exit"):
+                answers[" ".join(argv)] = like._blob(command["stdout"])
+        return self._changed(f"developer dir {path}", manifest, answers)
+
+    def with_files_of(self, other: ReplayHost, prefix: str) -> Self:
+        """This machine with what *other* has under *prefix* (a package installed at another
+        version, an SDK): its files, stats, digests and real paths there replace these."""
+        manifest = copy.deepcopy(self._m)
+        answers: dict[str, bytes] = {}
+        for table in ("files", "stat", "digests", "realpath"):
+            mine: dict[str, Any] = manifest.setdefault(table, {})
+            for path in [p for p in mine if p.startswith(prefix)]:
+                del mine[path]
+            for path, value in other._m.get(table, {}).items():
+                if path.startswith(prefix):
+                    mine[path] = value
+                    if table == "files" and value is not None:
+                        answers[f"{other.directory}:{value}"] = other._blob(value)
+                        mine[path] = f"{other.directory}:{value}"
+        return self._changed(f"files of {other.directory.name} under {prefix}", manifest, answers)
+
     def _blob(self, name: str) -> bytes:
+        if name in self._answers:
+            return self._answers[name]
         from envsnap.safeio import read_regular
 
         path = (self.directory / name).resolve()
@@ -705,6 +789,8 @@ class ReplayHost(Host):
     def _answer(self, argv: Sequence[str], cwd: str | None, limit: int) -> CommandResult:
         entry = self._find_command(argv, cwd)
         shown = " ".join(argv)
+        if shown in self._answers:  # a change applied to the replay gave it this answer
+            return CommandResult(tuple(argv), 0, self._answers[shown], b"")
         if entry is None:
             self.misses.append(f"run {shown}")
             raise ToolNotFound(
@@ -764,7 +850,8 @@ class ReplayHost(Host):
     def memo_key(self) -> str:
         """The recording (by its directory) and the environment it records."""
         environ = json.dumps(self._m.get("environ", {}), sort_keys=True)
-        return "\0".join(("replay", str(self.directory.resolve()), self.system, environ))
+        parts = ("replay", str(self.directory.resolve()), self.system, environ, *self.changed)
+        return "\0".join(parts)
 
     def stat(self, path: str) -> FileInfo | None:
         self.trace_call("stat", path=path)
@@ -801,6 +888,20 @@ class ReplayHost(Host):
 
     def module_dir(self, local_dir: str) -> str:
         return self.recorded_module_dir or local_dir
+
+
+def _go_env_with(text: str, name: str, value: str | None) -> str | None:
+    """``go env``'s answer (``NAME='value'`` lines, as go prints them on Unix) with *name* at
+    *value*; the text unchanged when go does not report *name*; None to unset one it does."""
+    lines = text.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.startswith(f"{name}=")]
+    if not at:
+        return text
+    if value is None:
+        return None
+    quoted = "'" + value.replace("'", "'\\''") + "'"
+    lines[at[0]] = f"{name}={quoted}\n"
+    return "".join(lines)
 
 
 # What a recording may hold, so that a hand-edited or damaged one is refused at load time rather

@@ -1,0 +1,136 @@
+"""The proven-fix harness: a finding's action applied to the replayed machine, then verify again.
+
+A lock is taken on one recording and verified on another (as a teammate's Mac would be); each
+finding either offers an action this harness can carry out on the replay (a variable set or
+unset, another developer dir selected, a package's files swapped in from a recording that has
+it at the locked version) after which that finding is gone, or its actions are all a person's
+to do (``manual``: a download, a re-lock to review) and say exactly what to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import permutations
+from pathlib import Path
+
+from envsnap import checking
+from envsnap.cli import main
+from envsnap.config import THE_DEFAULT, load_config
+from envsnap.drift import Finding
+from envsnap.drift.actions import Action
+from envsnap.host import ReplayHost
+from envsnap.probes.apple import developer_dir
+from envsnap.workspace import Workspace
+from tests.conftest import RECORDINGS
+
+
+def recordings(system: str = "darwin") -> list[Path]:
+    return sorted(p for p in RECORDINGS.iterdir() if ReplayHost(p).system == system)
+
+
+def pairs(system: str = "darwin") -> Iterator[tuple[Path, Path]]:
+    """(lock on A, verify on B) for recordings of one module on one kind of machine."""
+
+    def module(path: Path) -> tuple[str | None, str]:
+        host = ReplayHost(path)
+        return host.recorded_module_dir, host.machine
+
+    yield from ((a, b) for a, b in permutations(recordings(system), 2) if module(a) == module(b))
+
+
+def lock_on(recording: Path, module: Path) -> None:
+    """``envsnap --replay RECORDING lock`` for the module (go.mod only: the recording answers);
+    on a recording where a probe fails, ``lock --allow-incomplete``, as a person would."""
+    module.mkdir(parents=True, exist_ok=True)
+    (module / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
+    quiet = io.StringIO()
+    argv = ["--replay", str(recording), "lock", "-C", str(module)]
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+        code = main(argv)
+        if code != 0 and "--allow-incomplete" in quiet.getvalue():
+            code = main([*argv, "--allow-incomplete"])
+    assert code == 0, f"lock on {recording.name}: {quiet.getvalue()}"
+
+
+def verify_on(host: ReplayHost, module: Path) -> list[Finding]:
+    """What ``envsnap verify`` finds on *host* (the actions kept are those it can carry out)."""
+    ws = Workspace(module, load_config(module), host)
+    lock, name = checking.load_lock(ws.lock_path, None)
+    return checking.check_variant(ws, lock, name, THE_DEFAULT, False, notes=False).findings or []
+
+
+def gone(finding: Finding, after: Sequence[Finding]) -> bool:
+    """Whether *finding* (its own field and those grouped under it) is no longer found."""
+    left = {f.id for f in after} | {i for f in after for i in f.also}
+    return not {finding.id, *finding.also} & left
+
+
+def _donor(host: ReplayHost, directory: str) -> ReplayHost | None:
+    """A recording of this kind of machine where *directory* is the selected developer dir."""
+    real = host.realpath(directory)
+    for path in recordings(host.system):
+        other = ReplayHost(path)
+        selected, _ = developer_dir(other)
+        if other.machine == host.machine and selected and other.realpath(selected) == real:
+            return other
+    return None
+
+
+def applied(host: ReplayHost, action: Action) -> ReplayHost | None:
+    """*host* after *action* is carried out on it; None where a replay cannot show it."""
+    if action.kind in ("set", "unset") and action.via == "go-env" and host.getenv(action.target):
+        return None  # the environment wins over `go env -w`: the action would not take
+    try:
+        if action.kind == "set":
+            return host.with_environ(action.target, action.value)
+        if action.kind == "unset":
+            return host.with_environ(action.target, None)
+    except ValueError:
+        return None
+    if action.kind == "developer-dir":
+        like = _donor(host, action.target)
+        return None if like is None else host.with_developer_dir(action.target, like)
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    finding: Finding
+    verdict: str  # "proven", "manual", "nothing", "unproven", "no action"
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in ("proven", "manual", "nothing")
+
+
+def judge(host: ReplayHost, module: Path, finding: Finding) -> Outcome:
+    """Whether *finding* has a proven action, or only manual ones that say what to do."""
+    doable = [a for a in finding.actions if not a.manual and a.kind != "nothing"]
+    tried = []
+    for action in doable:
+        after = applied(host, action)
+        if after is not None and gone(finding, verify_on(after, module)):
+            return Outcome(finding, "proven", action.command)
+        tried.append(action.command)
+    if tried:
+        return Outcome(finding, "unproven", "; ".join(tried))
+    if finding.actions and all(a.kind == "nothing" for a in finding.actions):
+        return Outcome(finding, "nothing")
+    manual = [a for a in finding.actions if a.manual and a.command]
+    if manual:
+        return Outcome(finding, "manual", manual[0].command)
+    return Outcome(finding, "no action")
+
+
+def every_outcome(tmp: Path) -> Iterator[tuple[str, Outcome]]:
+    """Each finding of each (lock on A, verify on B) pair, judged."""
+    for number, (a, b) in enumerate(pairs()):
+        module = tmp / f"m{number}"
+        lock_on(a, module)
+        host = ReplayHost(b)
+        for finding in verify_on(host, module):
+            yield f"{a.name} → {b.name}", judge(host, module, finding)

@@ -1,0 +1,71 @@
+"""A change applied to a replayed machine is what the machine would answer after it: verify on
+the changed replay agrees with a recording made after the same change on a real Mac."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from envsnap.drift import Finding
+from envsnap.host import ReplayHost
+from envsnap.probes.apple import developer_dir
+from tests.conftest import RECORDINGS
+from tests.proven.harness import lock_on, verify_on
+
+XCODE = "/Applications/Xcode_16.app/Contents/Developer"
+CLT_SELECTED = RECORDINGS / "macos15-arm64-clt14-xcode16"
+XCODE_SELECTED = RECORDINGS / "macos15-arm64-clt14-xcode16-selected"
+XCODES = RECORDINGS / "macos15-arm64-xcodes"
+
+
+def test_selecting_the_locked_xcode_on_a_replay_clears_the_developer_dir_finding(
+    tmp_path: Path,
+) -> None:
+    lock_on(XCODE_SELECTED, tmp_path)
+    host = ReplayHost(CLT_SELECTED)
+    before = verify_on(host, tmp_path)
+    assert any(f.id.startswith("apple.") for f in before)
+    like = ReplayHost(XCODE_SELECTED)
+    selected, _ = developer_dir(like)
+    assert selected is not None and selected.startswith("/Applications/Xcode")
+    switched = host.with_developer_dir(selected, like)
+    assert switched.run(["xcode-select", "-p"]).out.strip() == selected
+    assert verify_on(switched, tmp_path) == []
+    assert verify_on(host, tmp_path) == before  # the recording itself is untouched
+
+
+def test_a_go_variable_set_on_a_replay_is_what_verify_sees(tmp_path: Path) -> None:
+    lock_on(XCODES, tmp_path)
+    host = ReplayHost(XCODES).with_environ("CGO_CFLAGS", "-O2 -g -DEXTRA")
+    (finding,) = verify_on(host, tmp_path)
+    assert (finding.id, finding.added) == ("go.env.CGO_CFLAGS", ("-DEXTRA",))
+    assert verify_on(host.with_environ("CGO_CFLAGS", "-O2 -g"), tmp_path) == []
+
+
+def ids(findings: list[Finding]) -> set[str]:
+    return {f.id for f in findings} | {i for f in findings for i in f.also}
+
+
+def test_a_variable_go_env_reports_is_changed_in_go_envs_answer_too() -> None:
+    host = ReplayHost(XCODES)
+    (command,) = [c for c in host._commands if c["argv"][1:] == ["env"]]
+    changed = host.with_environ("CC", "it's clang")
+    answer = changed.run(command["argv"], cwd=command["cwd"]).out
+    assert "CC='it'\\''s clang'\n" in answer and "CXX='c++'\n" in answer
+    assert host.memo_key() != changed.memo_key()
+
+
+def test_a_package_swapped_in_from_another_recording_brings_its_files() -> None:
+    old = ReplayHost(RECORDINGS / "macos14-arm64-clt-brew-openssl")
+    new = ReplayHost(RECORDINGS / "macos14-arm64-clt-brew-openssl-3.4.0")
+    prefix = "/opt/homebrew/Cellar/openssl@3/"
+
+    def under(host: ReplayHost) -> list[str]:
+        return sorted(
+            p for t in ("stat", "files") for p in host._m.get(t, {}) if p.startswith(prefix)
+        )
+
+    assert under(new) and under(new) != under(old)
+    swapped = old.with_files_of(new, prefix)
+    assert under(swapped) == under(new)
+    assert all(swapped.stat(p) == new.stat(p) for p in under(new))
+    assert all(swapped.read_bytes(p) == new.read_bytes(p) for p in under(new))
