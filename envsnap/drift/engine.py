@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
+from envsnap.drift.actions import Action, relock
 from envsnap.drift.finding import (
     RELOCK,
     Category,
@@ -361,6 +362,11 @@ def shown(value: Side) -> Json:
     return None if value is ABSENT else value
 
 
+def fallback_actions(rule: Rule) -> tuple[Action, ...]:
+    """What a field no rule explains offers: a re-lock, which a person reviews."""
+    return (relock(),) if rule is FALLBACK else ()
+
+
 def explain(book: RuleBook, diff: Diff) -> Finding:
     rule = book.rule_for(diff.path)
     severity, why, fix = rule.explain(diff)
@@ -380,6 +386,7 @@ def explain(book: RuleBook, diff: Diff) -> Finding:
         added=added,
         removed=removed,
         borrowed=subject != rule.subject(diff.path),
+        actions=fallback_actions(rule),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from envsnap.drift.actions import Action
+from envsnap.drift.actions import Action, relock
 from envsnap.entry import Json
 from envsnap.report import ActionDocument
 from envsnap.report import Category as Category
@@ -121,6 +121,7 @@ def incomplete_finding(failures: Sequence[str]) -> Finding:
         "describe a working build and the parts they cover are checked on no machine",
         fix="fix the failures (or lock on a machine where the build works), run `envsnap lock` "
         "and commit the lock",
+        actions=(relock(),),
     )
 
 
@@ -137,6 +138,7 @@ def stale_variant(key: str) -> Finding:
         why=f"the lock has an entry for variant {variant}, which envsnap.toml no longer declares",
         fix="run `envsnap lock` to drop it, or declare the variant again",
         variant=variant,
+        actions=(relock(),),
     )
 
 
@@ -152,4 +154,5 @@ def missing_platform(platform: str, available: Sequence[str]) -> Finding:
         why=f"the lock has no entry for {platform} (it has: {have})",
         fix="run `envsnap lock` on this platform and commit the lock, or pass "
         "--allow-missing-platform",
+        actions=(relock(),),
     )

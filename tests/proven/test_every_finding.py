@@ -1,0 +1,66 @@
+"""Every finding on the project's macOS recordings, each lock taken on one and verified on
+another of the same module: a proven action, or a manual one that says what to type."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.proven.harness import Outcome, every_outcome, pairs
+
+# The finding ids that, on the recordings, still offer no action at all (their rules belong to
+# the macOS and toolchain packs); the count makes the expected failure below say how far it is.
+LACKING = [
+    "apple.clt_version",
+    "apple.developer_dir",
+    "apple.developer_dir_realpath",
+    "apple.developer_dir_source",
+    "apple.has_xcrun",
+    "apple.sdk_path",
+    "apple.sdk_version",
+    "apple.xcode_version",
+    "cc.compiler.error",
+    "cc.compiler.version",
+    "cc.linker.error",
+    "cgo.packages.*",
+    "libraries.-lz",
+    "libraries.libcrypto",
+    "libraries.libcrypto.provider",
+    "os.version",
+]
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Outcome]]:
+    return list(every_outcome(tmp_path_factory.mktemp("proven")))
+
+
+def test_the_recordings_give_pairs_and_findings(outcomes: list[tuple[str, Outcome]]) -> None:
+    assert len(list(pairs())) >= 100
+    assert {o.finding.id for _, o in outcomes} >= {"os.version", "apple.sdk_version", "incomplete"}
+
+
+def test_no_offered_action_fails_to_clear_its_finding(outcomes: list[tuple[str, Outcome]]) -> None:
+    unproven = [f"{pair}: {o.finding.id}: {o.detail}" for pair, o in outcomes]
+    unproven = [
+        line for line, (_, o) in zip(unproven, outcomes, strict=True) if o.verdict == "unproven"
+    ]
+    assert unproven == []
+
+
+def test_a_manual_action_says_exactly_what_to_run(outcomes: list[tuple[str, Outcome]]) -> None:
+    manual = [o for _, o in outcomes if o.verdict == "manual"]
+    assert manual  # the incomplete lock's re-lock at least
+    assert all(o.detail.startswith(("envsnap lock", "download ", "sudo ")) for o in manual)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=f"{len(LACKING)} finding ids on the recordings offer no action yet: {' '.join(LACKING)}",
+)
+def test_every_finding_has_a_proven_or_manual_action(
+    outcomes: list[tuple[str, Outcome]],
+) -> None:
+    lacking = Counter(o.finding.id for _, o in outcomes if not o.ok)
+    assert lacking == Counter()
