@@ -80,6 +80,60 @@ SHA256 = Pattern(r"^sha256:[0-9a-f]{64}$")
 Digest = Annotated[str, SHA256]
 
 
+# The markers below shape the JSON documents envsnap prints (verify, doctor, inspect): their
+# TypedDicts carry them, and envsnap.documents generates the schemas from them.
+
+
+@dataclass(frozen=True)
+class Doc:
+    """``Annotated`` metadata: what a document's field means (its schema's description)."""
+
+    text: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: object, handler: _SchemaHandler
+    ) -> dict[str, object]:
+        return {**handler(core_schema), "description": self.text}
+
+
+@dataclass(frozen=True)
+class Examples:
+    """``Annotated`` metadata: values a document's field typically holds (schema examples)."""
+
+    values: tuple[str, ...]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: object, handler: _SchemaHandler
+    ) -> dict[str, object]:
+        return {**handler(core_schema), "examples": list(self.values)}
+
+
+class AnyJson:
+    """``Annotated`` metadata: any JSON value, unchecked (pydantic cannot walk the recursive
+    :data:`Json` alias, and a finding's value may be any part of an entry)."""
+
+    def __get_pydantic_core_schema__(self, source: object, handler: object) -> dict[str, str]:
+        return {"type": "any"}
+
+
+class NonNegative:
+    """``Annotated`` metadata: a count, never below zero."""
+
+    def __get_pydantic_core_schema__(
+        self, source: object, handler: _SchemaHandler
+    ) -> dict[str, object]:
+        return {**handler(source), "ge": 0}
+
+
+class NotEmpty:
+    """``Annotated`` metadata: a text that says something (at least one character)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: object, handler: _SchemaHandler
+    ) -> dict[str, object]:
+        return {**handler(source), "min_length": 1}
+
+
 class OsSection(TypedDict):
     goos: str
     goarch: str

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Literal, NotRequired
 
 from envsnap.binfacts.buildinfo import GoBuild
-from envsnap.binfacts.facts import Dylib, ElfFacts, MachoFacts, Slice
+from envsnap.binfacts.facts import BinaryDocument, Dylib, ElfFacts, MachoFacts, Slice
 from envsnap.drift import (
     ABSENT,
     RELOCK,
@@ -31,11 +32,16 @@ from envsnap.drift import (
     compare_facts,
     library_key,
 )
-from envsnap.entry import AppleSection, Content, Tool
+from envsnap.entry import AppleSection, Content, Doc, Tool
 from envsnap.quoted import UnterminatedQuote
-from envsnap.report import Doc, FindingDocument
+from envsnap.report import FindingDocument, SeveritySummary
 from envsnap.variants import goflags_tags, tags_flag
 from envsnap.vocabulary import GO_VARIABLES, SEVERITY_RANK
+
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # as envsnap.entry: pydantic reads only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
 
 REBUILD = "rebuild with the locked toolchain (`envsnap verify` first)"
 # Go's values of the flag variables the build information records when they are unset: it
@@ -64,6 +70,19 @@ class InspectFindingDocument(FindingDocument):
     binary: str
     platform: Annotated[str, Doc("the slice's platform (GOOS-GOARCH)")]
     entry: Annotated[str, Doc("the lock entry compared with: GOOS-GOARCH[+variant]")]
+
+
+class InspectDocument(TypedDict):
+    """The document `envsnap inspect --json` prints; with --show, only schema and binaries."""
+
+    schema: Literal["envsnap-inspect/1"]
+    binaries: list[BinaryDocument]
+    against: NotRequired[Annotated[str, Doc("compared only: the lock, e.g. envsnap.lock")]]
+    strict: NotRequired[bool]
+    ok: NotRequired[bool]
+    exit_code: NotRequired[Literal[0, 1]]
+    summary: NotRequired[SeveritySummary | None]
+    findings: NotRequired[list[InspectFindingDocument]]
 
 
 def inspect_slice(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envsnap import termsafe
-from envsnap.binfacts.facts import Binary, Dylib, ElfFacts, MachoFacts, Slice
+from envsnap.binfacts.facts import Binary, DylibId, ElfFacts, MachoFacts, Slice
 from envsnap.vocabulary import BUILD_INFO_VARIABLES
 
 INDENT = "  "
@@ -89,7 +89,7 @@ def _macho(macho: MachoFacts) -> list[str]:
     return lines
 
 
-def _dylib_text(dylib: Dylib) -> str:
+def _dylib_text(dylib: DylibId) -> str:
     """As ``otool -L`` prints a dylib."""
     return (
         f"{dylib.name} (compatibility version {dylib.compatibility_version}, "

@@ -9,12 +9,12 @@ from __future__ import annotations
 import shlex
 import sys
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, NotRequired
 
 from envsnap import termsafe
-from envsnap.entry import Json
+from envsnap.entry import AnyJson, Json, NonNegative
+from envsnap.entry import Doc as Doc  # where the documents' markers were first declared
 from envsnap.vocabulary import SEVERITIES as SEVERITY_ORDER
 
 if sys.version_info >= (3, 12):
@@ -28,26 +28,6 @@ if TYPE_CHECKING:  # the clean path renders no finding and never imports the rul
 JSON_SCHEMA_ID: Literal["envsnap-verify/1"] = "envsnap-verify/1"
 Category = Literal["changed", "missing", "extra", "unverifiable"]
 Severity = Literal["error", "warning", "info"]
-
-
-class AnyJson:
-    """``Annotated`` metadata: any JSON value, unchecked (pydantic cannot walk the recursive
-    :data:`~envsnap.entry.Json` alias, and a finding's value may be any part of an entry)."""
-
-    def __get_pydantic_core_schema__(self, source: object, handler: object) -> dict[str, str]:
-        return {"type": "any"}
-
-
-@dataclass(frozen=True)
-class Doc:
-    """``Annotated`` metadata: what a document's field means (its schema's description)."""
-
-    text: str
-
-    def __get_pydantic_json_schema__(
-        self, core_schema: object, handler: Callable[[object], dict[str, object]]
-    ) -> dict[str, object]:
-        return {**handler(core_schema), "description": self.text}
 
 
 class FindingDocument(TypedDict):
@@ -133,15 +113,6 @@ class ActionDocument(TypedDict):
     manual: Annotated[
         bool, Doc("a person must carry it out (a download, a re-lock whose result they review)")
     ]
-
-
-class NonNegative:
-    """``Annotated`` metadata: a count, never below zero."""
-
-    def __get_pydantic_core_schema__(
-        self, source: object, handler: Callable[[object], dict[str, object]]
-    ) -> dict[str, object]:
-        return {**handler(source), "ge": 0}
 
 
 Count = Annotated[int, NonNegative()]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import jsonschema
 import pytest
@@ -132,3 +132,35 @@ def test_the_doctor_schema_wants_evidence_and_a_fix_for_a_problem(tmp_path: Path
     problem["fix"] = ""
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema("doctor.schema.json"))
+
+
+def _returned(method: object) -> type:
+    shape: type = get_type_hints(method)["return"]
+    return shape
+
+
+def test_the_inspect_and_doctor_schemas_are_the_shapes_to_json_returns() -> None:
+    """One declaration: each object in the inspect and doctor schemas is the TypedDict the
+    class that prints it returns from ``to_json`` (no model kept beside it in documents.py)."""
+    from envsnap.binfacts.buildinfo import GoBuild, Module
+    from envsnap.binfacts.facts import (
+        Binary,
+        BuildVersion,
+        Dylib,
+        DylibId,
+        ElfFacts,
+        MachoFacts,
+        Slice,
+        VersionMin,
+    )
+    from envsnap.doctor.facts import Check, Evidence
+
+    facts = (Binary, Slice, ElfFacts, MachoFacts, BuildVersion, VersionMin, DylibId, Dylib)
+    printers = {
+        "inspect.schema.json": (*facts, GoBuild, Module),
+        "doctor.schema.json": (Check, Evidence),
+    }
+    for name, classes in printers.items():
+        defs = schema(name)["$defs"]
+        for cls in classes:
+            assert _returned(cls.to_json).__name__ in defs, (name, cls.__name__)

@@ -14,12 +14,19 @@ value holding a space, a quote, a tab, a newline or ``=`` is Go-quoted. The test
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal, NotRequired
 
 from envsnap.binfacts.stream import FormatError
+from envsnap.entry import Doc
 from envsnap.redact import scrub
+
+if sys.version_info >= (3, 12):
+    from typing import TypedDict
+else:  # as envsnap.entry: pydantic reads only typing_extensions' TypedDict before 3.12
+    from typing_extensions import TypedDict
 
 MAGIC = b"\xff Go buildinf:"
 ALIGN = 16
@@ -29,6 +36,31 @@ FLAG_INLINE = 0x2
 MAX_STRING = 4 * 1024 * 1024  # a module list longer than this is not one Go wrote
 
 
+class ModuleDocument(TypedDict):
+    # a module of a binary's Go build information in inspect's JSON document
+    path: str
+    version: str
+    sum: NotRequired[str]
+    replace: NotRequired[ModuleDocument | None]
+
+
+class GoBuildDocument(TypedDict):
+    """The binary's Go build information, as `go version -m -json` reads it."""
+
+    version: Annotated[str, Doc("the Go release that built it, e.g. go1.26.6")]
+    path: Annotated[str, Doc("the main package's import path")]
+    main: ModuleDocument | None
+    deps: list[ModuleDocument]
+    settings: Annotated[
+        dict[str, str],
+        Doc(
+            "the build settings: -tags, -ldflags, -trimpath, CGO_ENABLED, CGO_CFLAGS, "
+            "CGO_CPPFLAGS, CGO_CXXFLAGS, CGO_LDFLAGS (recorded only when set, and not with "
+            "-trimpath), GOOS, GOARCH, GOAMD64…, vcs.revision…"
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Module:
     path: str
@@ -36,8 +68,8 @@ class Module:
     sum: str = ""
     replace: Module | None = None
 
-    def to_json(self) -> dict[str, object]:
-        document: dict[str, object] = {"path": self.path, "version": self.version}
+    def to_json(self) -> ModuleDocument:
+        document: ModuleDocument = {"path": self.path, "version": self.version}
         if self.sum:
             document["sum"] = self.sum
         if self.replace:
@@ -59,7 +91,7 @@ class GoBuild:
     def setting(self, key: str) -> str | None:
         return next((value for name, value in self.settings if name == key), None)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> GoBuildDocument:
         return {
             "version": self.version,
             "path": self.path,

@@ -18,7 +18,15 @@ from typing import Protocol
 from macholib import mach_o
 
 from envsnap.binfacts import buildinfo
-from envsnap.binfacts.facts import BuildVersion, Dylib, MachoFacts, Slice, VersionMin
+from envsnap.binfacts.facts import (
+    BuildVersion,
+    Dylib,
+    DylibId,
+    LoadKind,
+    MachoFacts,
+    Slice,
+    VersionMin,
+)
 from envsnap.binfacts.stream import Bounded, FormatError
 
 FAT_MAGICS = {0xCAFEBABE: 20, 0xCAFEBABF: 32}  # big-endian on disk; the size of one fat_arch
@@ -60,7 +68,7 @@ _PLATFORMS = {
 }
 _TOOLS = {1: "clang", 2: "swift", 3: "ld", 4: "lld"}
 _VERSION_MIN = {0x24: "macos", 0x25: "ios", 0x2F: "tvos", 0x30: "watchos"}
-_DYLIB_KINDS = {
+_DYLIB_KINDS: dict[int, LoadKind] = {
     mach_o.LC_LOAD_DYLIB: "load",
     mach_o.LC_LOAD_WEAK_DYLIB: "weak",
     mach_o.LC_REEXPORT_DYLIB: "reexport",
@@ -211,7 +219,7 @@ class _Walk:
         self.endian, self.is_64 = endian, is_64
         self.build_version: BuildVersion | None = None
         self.version_min: VersionMin | None = None
-        self.id: Dylib | None = None
+        self.id: DylibId | None = None
         self.dylibs: list[Dylib] = []
         self.rpaths: list[str] = []
         self.segments: list[tuple[int, int, int, int]] = []  # vmaddr, vmsize, fileoff, filesize
@@ -264,16 +272,16 @@ class _Walk:
 
     def _dylib(self, cmd: int, data: bytes) -> None:
         command = self._struct(mach_o.dylib_command, data)
-        dylib = Dylib(
+        named = DylibId(
             _c_string(data, command.number("name")),
-            _DYLIB_KINDS.get(cmd, "id"),
             _dylib_version(command.dylib_version("current_version")),
             _dylib_version(command.dylib_version("compatibility_version")),
         )
         if cmd == mach_o.LC_ID_DYLIB:
-            self.id = dylib
+            self.id = named
         else:
-            self.dylibs.append(dylib)
+            versions = (named.current_version, named.compatibility_version)
+            self.dylibs.append(Dylib(named.name, *versions, _DYLIB_KINDS[cmd]))
 
     def _segment(self, cmd: int, data: bytes) -> None:
         is_64 = cmd == mach_o.LC_SEGMENT_64

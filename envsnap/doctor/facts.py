@@ -6,10 +6,10 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NotRequired, TypeAlias
+from typing import Annotated, Literal, NotRequired, TypeAlias
 
 from envsnap import gomod
-from envsnap.entry import AppleSection, JsonObject
+from envsnap.entry import AppleSection, Doc, Examples, JsonObject, NotEmpty, Pattern
 
 if sys.version_info >= (3, 12):
     from typing import TypedDict
@@ -23,24 +23,78 @@ EvidenceKind = Literal["command", "file", "environment", "derived"]
 GoPackage: TypeAlias = JsonObject
 
 
-class EvidenceDocument(TypedDict):
-    """An :class:`Evidence` in doctor's JSON document."""
+# The check ids doctor knows today (the schema's examples; docs/doctor.md describes each).
+CHECK_IDS = (
+    "module.gomod",
+    "module.gopath-mode",
+    "module.gopath-path",
+    "module.import-path",
+    "module.requirements",
+    "module.replace",
+    "module.test-cycle",
+    "module.packages",
+    "go.toolchain",
+    "cgo.enabled",
+    "cgo.cc",
+    "cgo.pkg-config",
+    "cgo.libraries",
+    "cgo.library-prefix",
+    "cgo.env-flags-vendor",
+    "macos.developer-dir",
+    "macos.sdk",
+    "macos.clt-xcode",
+    "macos.nix-paths",
+    "lock.verify",
+)
 
+
+class EvidenceDocument(TypedDict):
+    # an Evidence in doctor's JSON document
     kind: EvidenceKind
-    source: str
-    exit_code: NotRequired[int]
+    source: Annotated[
+        str,
+        NotEmpty(),
+        Doc(
+            "The command line (kind command), the file (file), the variable or PATH "
+            "(environment), or what was derived (derived)."
+        ),
+    ]
+    exit_code: NotRequired[
+        Annotated[
+            int | None, Doc("The command's exit status; null or absent when it could not run.")
+        ]
+    ]
     lines: list[str]
 
 
 class CheckDocument(TypedDict):
-    """A :class:`Check` in doctor's JSON document."""
-
-    id: str
-    title: str
+    # a Check in doctor's JSON document; a problem or a warning also obeys LOUD_CHECK
+    id: Annotated[
+        str,
+        Pattern(r"^[a-z]+\.[a-z0-9-]+$"),
+        Doc(
+            "The check, `<layer>.<name>`. New checks may appear within envsnap-doctor/1: ignore "
+            "ids you do not know. docs/doctor.md describes each."
+        ),
+        Examples(CHECK_IDS),
+    ]
+    title: Annotated[str, NotEmpty()]
     status: Status
-    summary: str
+    summary: Annotated[str, NotEmpty()]
     evidence: list[EvidenceDocument]
     fix: str
+
+
+# A problem or a warning always shows its evidence and says what to do (in JSON schema terms,
+# added to CheckDocument's schema).
+LOUD_CHECK: JsonObject = {
+    "allOf": [
+        {
+            "if": {"properties": {"status": {"enum": ["warning", "problem"]}}},
+            "then": {"properties": {"fix": {"minLength": 1}, "evidence": {"minItems": 1}}},
+        }
+    ]
+}
 
 
 @dataclass(frozen=True)

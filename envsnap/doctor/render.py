@@ -5,32 +5,55 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Annotated, Literal
 
 from envsnap import redact, termsafe
 from envsnap.doctor import STATUS_ORDER, Check, Evidence, Facts, exit_code
 from envsnap.doctor.facts import CheckDocument
-from envsnap.entry import Json
+from envsnap.entry import Doc, Json, NonNegative, Pattern
 
 if sys.version_info >= (3, 12):
     from typing import TypedDict
 else:  # as envsnap.entry: pydantic validates only typing_extensions' TypedDict before 3.12
     from typing_extensions import TypedDict
 
-JSON_SCHEMA_ID = "envsnap-doctor/1"
+JSON_SCHEMA_ID: Literal["envsnap-doctor/1"] = "envsnap-doctor/1"
 INDENT = " " * 9
+Count = Annotated[int, NonNegative()]
+
+
+class StatusSummary(TypedDict):
+    problem: Count
+    warning: Count
+    ok: Count
+    skipped: Count
 
 
 class DoctorDocument(TypedDict):
-    """``envsnap doctor --json`` (docs/doctor.md)."""
+    """The document `envsnap doctor --json` prints. See docs/doctor.md."""
 
-    schema: str
-    directory: str
-    module_root: str | None
-    module_path: str | None
-    platform: str | None
-    ok: bool
-    exit_code: int
-    summary: dict[str, int]
+    schema: Literal["envsnap-doctor/1"]
+    directory: Annotated[
+        str,
+        Doc(
+            "The directory doctor was pointed at, as the probed host sees it (a replay shows "
+            "the recorded one)."
+        ),
+    ]
+    module_root: Annotated[
+        str | None,
+        Doc(
+            "The nearest directory at or above `directory` with a go.mod; null when there is none."
+        ),
+    ]
+    module_path: Annotated[str | None, Doc("The `module` line of that go.mod; null without one.")]
+    platform: Annotated[
+        Annotated[str, Pattern(r"^[a-z0-9]+-[a-z0-9]+$")] | None,
+        Doc("GOOS-GOARCH from go env; null when go env cannot be read."),
+    ]
+    ok: Annotated[bool, Doc("True when no check is a problem.")]
+    exit_code: Literal[0, 1]
+    summary: StatusSummary
     checks: list[CheckDocument]
 
 
@@ -83,8 +106,13 @@ def headline(facts: Facts, checks: Sequence[Check]) -> str:
     return f"envsnap doctor: {where} in {facts.directory} ({platform}): {summary}"
 
 
-def counts(checks: Sequence[Check]) -> dict[str, int]:
-    return {status: sum(1 for c in checks if c.status == status) for status in STATUS_ORDER}
+def counts(checks: Sequence[Check]) -> StatusSummary:
+    def count(status: str) -> int:
+        return sum(1 for c in checks if c.status == status)
+
+    return StatusSummary(
+        problem=count("problem"), warning=count("warning"), ok=count("ok"), skipped=count("skipped")
+    )
 
 
 def platform_of(facts: Facts) -> str | None:
@@ -118,7 +146,7 @@ def printable(line: str) -> str:
 
 
 def render_json(facts: Facts, checks: Sequence[Check]) -> str:
-    code = exit_code(checks)
+    code: Literal[0, 1] = 1 if exit_code(checks) else 0
     document: DoctorDocument = {
         "schema": JSON_SCHEMA_ID,
         "directory": facts.directory,
