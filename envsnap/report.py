@@ -163,6 +163,7 @@ class Outcome(NamedTuple):
     findings: Sequence[Finding]
     strict: bool = False
     variants: tuple[str, ...] = ()  # the build variants checked, when envsnap.toml declares any
+    history: bool = False  # two locks compared (diff A B): what changed from A to B, no fixes
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -234,13 +235,18 @@ def _label(outcome: Outcome) -> str:
     return f"{outcome.platform} (variant{'s' if len(outcome.variants) > 1 else ''} {names})"
 
 
-def render_finding(finding: Finding, with_variant: bool = False) -> list[str]:
+def render_finding(
+    finding: Finding, with_variant: bool = False, history: bool = False
+) -> list[str]:
+    """A finding as text; with *history*, a change between two locks (``diff A B``): the
+    values as added, removed or A → B, and no fix (nothing on this machine is to be fixed)."""
     # A value of several lines (go's whole message) continues below the headline, indented.
     subject = f"[{finding.variant}] {finding.subject}" if with_variant else finding.subject
-    head, *more = f"{finding.severity:<8}{subject}: {_change(finding)}".split("\n")
+    head, *more = f"{finding.severity:<8}{subject}: {_change(finding, history)}".split("\n")
     lines = [head, *(INDENT + line.replace("\t", "    ").strip() for line in more)]
     lines += _wrapped("why", finding.why)
-    lines += _wrapped("fix", finding.fix)
+    if finding.fix:
+        lines += _wrapped("fix", finding.fix)
     for action in finding.actions:
         if action.command:
             lines += _wrapped("do", action.command + (" (by hand)" if action.manual else ""))
@@ -250,15 +256,19 @@ def render_finding(finding: Finding, with_variant: bool = False) -> list[str]:
     return [_printable(line) for line in lines]
 
 
-def _change(finding: Finding) -> str:
+def _change(finding: Finding, history: bool = False) -> str:
     if finding.detail:
-        return f"{finding.detail}: {_values(finding)}"
-    return _values(finding)
+        return f"{finding.detail}: {_values(finding, history)}"
+    return _values(finding, history)
 
 
-def _values(finding: Finding) -> str:
+def _values(finding: Finding, history: bool = False) -> str:
     if finding.category == "changed" and (finding.added or finding.removed):
         return _delta(finding)
+    if history and finding.category == "extra":
+        return f"added, {show_value(finding.live)}"
+    if history and finding.category == "missing":
+        return f"removed (it was {show_value(finding.locked)})"
     if finding.category == "extra":
         return f"not in the lock, now {show_value(finding.live)}"
     if finding.category == "missing":
@@ -289,7 +299,9 @@ def render_text(outcome: Outcome) -> str:
     lines = [f"envsnap: {label} differs from {outcome.against}: {outcome.summary()}"]
     for finding in outcome.findings:
         lines.append("")
-        lines.extend(render_finding(finding, with_variant=bool(outcome.variants)))
+        lines.extend(
+            render_finding(finding, with_variant=bool(outcome.variants), history=outcome.history)
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -178,4 +178,21 @@ def run(args: argparse.Namespace) -> int:
     if named:  # errors first, each variant's own order kept
         findings.sort(key=lambda f: SEVERITY_RANK[f.severity])
     shown = tuple(v.name for v in variants) if named else ()
-    return emit(Outcome(f"{platform} in {b.label}", a.label, findings, variants=shown), args)
+    history = a.lock is not None and b.lock is not None
+    if history:
+        findings = [as_history(f) for f in findings]
+    outcome = Outcome(
+        f"{platform} in {b.label}", a.label, findings, variants=shown, history=history
+    )
+    return emit(outcome, args)
+
+
+STALE = "the lock is stale: "
+
+
+def as_history(finding: Finding) -> Finding:
+    """A difference between two locks told as what changed from the first to the second: why it
+    matters, but no fix and no action (verify's fix is for a machine that differs from its
+    lock; here both sides are locks)."""
+    why = finding.why.removeprefix(STALE)
+    return replace(finding, why=why, fix="", actions=())
