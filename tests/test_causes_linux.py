@@ -1,0 +1,146 @@
+"""One finding per cause on Linux, with real tools, and each fix an action that works here.
+
+A missing archive of the module, a Debian package at another version, a compiler chosen by CC,
+tags of another variant in GOFLAGS, one library named twice, a compiler that is not there: each
+is one finding (or one error), in words a person uses, and its ``do:`` lines name what to type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import envsnap, require_tool, unavailable, write_module
+from tests.test_causes import lock, verify_json
+
+# The module's own archive, linked by path, next to three system libraries.
+ARCHIVE_MAIN = """package a
+
+// #cgo LDFLAGS: {flags} -ldl -lpthread -lrt
+// int foo(void);
+import "C"
+
+func Foo() int {{ return int(C.foo()) }}
+"""
+
+
+def archive_module(tmp_path: Path, flags: str) -> Path:
+    for tool in ("go", "gcc", "ar"):
+        require_tool(tool)
+    module = write_module(tmp_path / "a", {"a.go": ARCHIVE_MAIN.format(flags=flags)})
+    (module / "lib").mkdir()
+    (module / "lib" / "foo.c").write_text("int foo(void) { return 1; }\n")
+    subprocess.run(["gcc", "-c", "lib/foo.c", "-o", "lib/foo.o"], cwd=module, check=True)
+    subprocess.run(["ar", "rcs", "lib/libfoo.a", "lib/foo.o"], cwd=module, check=True)
+    return module
+
+
+@pytest.mark.parametrize("flags", ["${SRCDIR}/lib/libfoo.a", "-L${SRCDIR}/lib -l:libfoo.a"])
+def test_a_missing_archive_of_the_module_is_one_missing_finding(tmp_path: Path, flags: str) -> None:
+    module = archive_module(tmp_path, flags)
+    lock(module)
+    (module / "lib" / "libfoo.a").unlink()
+    document = verify_json(module)
+    (finding,) = document["findings"]
+    assert (finding["category"], finding["severity"]) == ("missing", "error")
+    assert finding["locked"] == "${MODULE}/lib/libfoo.a" and finding["live"] is None
+    assert "is missing" in finding["why"] and "cannot be checked" not in finding["why"]
+    assert "envsnap lock" not in finding["fix"]
+    assert document["exit_code"] == 1
+
+
+def recipe_digest(entry: dict[str, Any]) -> str:
+    """The entry's digest by the recipe of docs/lock-format.md (as tests/test_lockfile.py)."""
+    body = {k: v for k, v in entry.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def edit_lock(path: Path, replacements: dict[str, str]) -> None:
+    """The lock as another machine would have written it: *replacements* made, the digests
+    computed again."""
+    text = path.read_text()
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    for entry in tomllib.loads(text)["platforms"].values():
+        text = text.replace(entry["digest"], recipe_digest(entry))
+    path.write_text(text)
+
+
+def dpkg_version(package: str) -> str:
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
+    )
+    if out.returncode != 0 or not out.stdout:
+        unavailable(f"{package} is not installed by dpkg")
+    return out.stdout
+
+
+# The Debian security update of zlib (DSA-5775-1, bookworm-security): the package version and
+# the sha256 of /lib/x86_64-linux-gnu/libz.so.1.2.13 in it, read from the real .deb
+# (`apt-get download zlib1g=1:1.2.13.dfsg-1+deb12u1 && dpkg -x zlib1g_*.deb x && sha256sum
+# x/lib/x86_64-linux-gnu/libz.so.1.2.13`).
+ZLIB_UPDATE = "1:1.2.13.dfsg-1+deb12u1"
+ZLIB_UPDATE_LIBZ = "sha256:ace5150912a174a4db94f1f8a92e201ded2cce24b50d535ef4617cb569efbb93"
+ZZ_LINKS_Z = 'package zz\n\n// #cgo LDFLAGS: -lz\n// #include <zlib.h>\nimport "C"\n'
+
+
+def test_a_debian_package_at_another_version_is_named_with_both_versions(tmp_path: Path) -> None:
+    """A lock written on a machine with the zlib security update, verified here with the
+    release before it: the package and both versions head the finding, and the action installs
+    the locked version with apt."""
+    for tool in ("go", "gcc"):
+        require_tool(tool)
+    here = dpkg_version("zlib1g-dev")
+    if here == ZLIB_UPDATE or platform.machine() != "x86_64":
+        unavailable(f"the recorded update needs zlib1g-dev other than {ZLIB_UPDATE} on x86_64")
+    module = write_module(tmp_path / "z", {"zz/zz.go": ZZ_LINKS_Z})
+    lock(module)
+    lock_path = module / "envsnap.lock"
+    libz = Path("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13")
+    if f'path = "{libz}"' not in lock_path.read_text():
+        unavailable("libz is not where Debian's zlib1g puts it")
+    live_hash = "sha256:" + hashlib.sha256(libz.read_bytes()).hexdigest()
+    edit_lock(
+        lock_path,
+        {
+            f'package = "zlib1g-dev {here}"': f'package = "zlib1g-dev {ZLIB_UPDATE}"',
+            live_hash: ZLIB_UPDATE_LIBZ,
+        },
+    )
+    document = verify_json(module)
+    (finding,) = document["findings"]
+    assert finding["severity"] == "error" and finding["id"] == "libraries.-lz.package"
+    assert (finding["locked"], finding["live"]) == (f"zlib1g-dev {ZLIB_UPDATE}", here)
+    assert "sha256:" not in json.dumps([finding["locked"], finding["live"], finding["why"]])
+    assert any(a.startswith("libraries.-lz.files.") for a in finding["also"])
+    install = finding["actions"][0]
+    assert (install["kind"], install["via"]) == ("install", "apt")
+    assert (install["target"], install["value"]) == ("zlib1g-dev", ZLIB_UPDATE)
+    assert install["command"] == f"sudo apt-get install zlib1g-dev={ZLIB_UPDATE}"
+    text = envsnap("verify", "-C", str(module)).stdout
+    assert f"-lz: zlib1g-dev {ZLIB_UPDATE} → {here}\n" in text
+
+
+def test_cc_naming_another_compiler_says_set_cc(tmp_path: Path) -> None:
+    for tool in ("go", "gcc", "clang"):
+        require_tool(tool)
+    module = write_module(tmp_path / "m", {"zz/zz.go": ZZ_LINKS_Z})
+    lock(module, {**os.environ, "CC": "gcc"})
+    document = verify_json(module, env={**os.environ, "CC": "clang"})
+    (finding,) = [f for f in document["findings"] if f["severity"] == "error"]
+    assert finding["subject"] == "C compiler" and "go.env.CC" in finding["also"]
+    assert "CC" in finding["fix"].split("`")[0] and "clang" in finding["why"]
+    set_cc = finding["actions"][0]
+    assert (set_cc["kind"], set_cc["target"], set_cc["value"]) == ("set", "CC", "gcc")
+    assert set_cc["command"] == "export CC=gcc"
+    assert verify_json(module, env={**os.environ, "CC": "gcc"})["exit_code"] == 0
