@@ -144,3 +144,98 @@ def test_cc_naming_another_compiler_says_set_cc(tmp_path: Path) -> None:
     assert (set_cc["kind"], set_cc["target"], set_cc["value"]) == ("set", "CC", "gcc")
     assert set_cc["command"] == "export CC=gcc"
     assert verify_json(module, env={**os.environ, "CC": "gcc"})["exit_code"] == 0
+
+
+def test_a_compiler_that_is_not_there_is_one_error_at_lock(tmp_path: Path) -> None:
+    for tool in ("go", "gcc"):
+        require_tool(tool)
+    module = write_module(tmp_path / "m", {"zz/zz.go": ZZ_LINKS_Z.replace("-lz", "-lz -lm")})
+    result = envsnap("lock", "-C", str(module), env={**os.environ, "CC": "nosuchcc"})
+    assert result.returncode == 1 and not (module / "envsnap.lock").exists()
+    lines = result.stderr.splitlines()
+    (failed,) = [line for line in lines if "probe" in line and "not writing" not in line]
+    assert failed.startswith("envsnap: error: probe failed: C compiler:") and "nosuchcc" in failed
+    assert "resolves nowhere" not in result.stderr and "linker" not in result.stderr
+    assert "1 probe(s) failed" in result.stderr
+
+
+ZZ_TAGGED = """//go:build withpng
+
+package zz
+
+// #cgo LDFLAGS: -lpng
+import "C"
+"""
+
+
+def test_goflags_tags_of_another_variant_are_one_finding_that_drops_them(tmp_path: Path) -> None:
+    for tool in ("go", "gcc"):
+        require_tool(tool)
+    module = write_module(tmp_path / "m", {"zz/zz.go": ZZ_LINKS_Z, "zz/png.go": ZZ_TAGGED})
+    (module / "envsnap.toml").write_text('[variants.png]\ntags = ["withpng"]\n')
+    env = {k: v for k, v in os.environ.items() if k != "GOFLAGS"}
+    lock(module, env)
+    tagged = {**env, "GOFLAGS": "-tags=withpng"}
+    document = verify_json(module, "--variant", "default", env=tagged)
+    (finding,) = document["findings"]
+    assert finding["id"] == "go.tags" and "envsnap lock" not in finding["fix"]
+    assert "--variant" in finding["fix"] and "GOFLAGS" in finding["fix"]
+    assert {"libraries.-lpng", "go.env.GOFLAGS"} <= set(finding["also"])
+    assert [(a["kind"], a["target"]) for a in finding["actions"]] == [("unset", "GOFLAGS")]
+    # the action carried out: verify is clean
+    assert verify_json(module, "--variant", "default", env=env)["exit_code"] == 0
+
+
+def test_a_tracked_go_setting_is_explained_as_one(tmp_path: Path) -> None:
+    require_tool("go")
+    module = write_module(tmp_path / "m", {"main.go": "package main\n\nfunc main() {}\n"})
+    (module / "envsnap.toml").write_text('[track]\nenv = ["GOPROXY"]\n')
+    env = {k: v for k, v in os.environ.items() if k != "GOPROXY"}
+    lock(module, env)
+    document = verify_json(module, env={**env, "GOPROXY": "https://proxy.example.com"})
+    (finding,) = document["findings"]
+    assert finding["id"] == "env.GOPROXY"
+    assert "compiler" not in finding["why"] and "Go setting" in finding["why"]
+    kinds = [(a["kind"], a.get("target", "")) for a in finding["actions"]]
+    assert kinds == [("unset", "GOPROXY"), ("relock", "")]
+    assert verify_json(module, env=env)["exit_code"] == 0
+
+
+def test_cgo_disabled_on_a_module_without_cgo_is_not_an_error(tmp_path: Path) -> None:
+    require_tool("go")
+    module = write_module(tmp_path / "m", {"main.go": "package main\n\nfunc main() {}\n"})
+    env = {k: v for k, v in os.environ.items() if k != "CGO_ENABLED"}
+    lock(module, env)
+    document = verify_json(module, env={**env, "CGO_ENABLED": "0"})
+    assert document["exit_code"] == 0
+    assert all(f["severity"] != "error" for f in document["findings"])
+
+
+def test_a_go_setting_changed_offers_to_set_it_back(cgo_module: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CGO_CFLAGS"}
+    lock(cgo_module, env)
+    changed = {**env, "CGO_CFLAGS": "-O0 -g"}
+    (finding,) = verify_json(cgo_module, env=changed)["findings"]
+    assert finding["id"] == "go.env.CGO_CFLAGS"
+    back = finding["actions"][0]
+    assert (back["kind"], back["target"], back["command"]) == (
+        "unset",
+        "CGO_CFLAGS",
+        "unset CGO_CFLAGS",
+    )
+    assert verify_json(cgo_module, env=env)["exit_code"] == 0
+
+
+def test_another_go_minor_offers_the_locked_go_by_gotoolchain(cgo_module: Path) -> None:
+    from tests.conftest import other_go
+
+    other = other_go("ENVSNAP_TEST_GO_OTHER_MINOR")
+    lock(cgo_module)
+    env = {**os.environ, "PATH": f"{other}{os.pathsep}{os.environ['PATH']}", "GOTOOLCHAIN": "local"}
+    document = verify_json(cgo_module, env=env)
+    (finding,) = [f for f in document["findings"] if f["id"] == "go.version"]
+    locked = finding["locked"]
+    assert ("set", "GOTOOLCHAIN", locked) == tuple(
+        finding["actions"][0].get(k) for k in ("kind", "target", "value")
+    )
+    assert f"GOTOOLCHAIN={locked}" in finding["fix"]
