@@ -239,3 +239,33 @@ def test_another_go_minor_offers_the_locked_go_by_gotoolchain(cgo_module: Path) 
         finding["actions"][0].get(k) for k in ("kind", "target", "value")
     )
     assert f"GOTOOLCHAIN={locked}" in finding["fix"]
+
+
+def test_a_library_named_by_pkg_config_and_l_whose_pc_moves_is_one_finding(
+    tmp_path: Path,
+) -> None:
+    for tool in ("go", "gcc", "pkg-config"):
+        require_tool(tool)
+    system_pc = Path(
+        subprocess.run(
+            ["pkg-config", "--variable=pcfiledir", "zlib"], capture_output=True, text=True
+        ).stdout.strip(),
+        "zlib.pc",
+    )
+    if not system_pc.is_file():
+        unavailable("zlib1g-dev's zlib.pc is not installed")
+    source = (
+        "package c\n\n// #cgo pkg-config: zlib\n// #cgo LDFLAGS: -lz\n// #include <zlib.h>\n"
+        'import "C"\n'
+    )
+    module = write_module(tmp_path / "c", {"c.go": source})
+    (module / "pc1").mkdir()
+    (module / "pc2").mkdir()
+    (module / "pc1" / "zlib.pc").write_bytes(system_pc.read_bytes())
+    lock(module, {**os.environ, "PKG_CONFIG_PATH": str(module / "pc1")})
+    (module / "pc1" / "zlib.pc").rename(module / "pc2" / "zlib.pc")
+    document = verify_json(module, env={**os.environ, "PKG_CONFIG_PATH": str(module / "pc2")})
+    (finding,) = document["findings"]
+    assert finding["id"] == "env.PKG_CONFIG_PATH"
+    # no command sets the lock's ${MODULE} placeholder as if it were a path
+    assert all("${" not in a["command"] for a in finding["actions"])

@@ -48,6 +48,8 @@ def variable_actions(d: Diff) -> tuple[Action, ...]:
     """Put the variable back as locked: unset it when the lock has none, else set it; or
     re-lock, by hand."""
     name, locked = d.path[-1], text(d.locked)
+    if locked is not None and "${" in locked:  # ${MODULE}, ${HOME}: the lock's placeholders
+        return (relock(),)  # the fix says it in words; a command would set the placeholder
     back = unset_variable(name) if locked is None else set_variable(name, locked)
     return back, relock()
 
