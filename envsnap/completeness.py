@@ -52,10 +52,26 @@ def probe_failures(entry: Content) -> list[str]:
     failures = section_failures(entry, SECTION_NAMES)
     causes = entry["cgo"].get("package_errors") or []
     failures += [f"{SECTION_NAMES['cgo']}: {cause}" for cause in causes]
+    if no_compiler(entry):  # no compiler, no linker to resolve -l with: one cause, one line
+        return failures
     failures += [
         _library_failure(lib, error) for lib in entry["libraries"] if (error := lib.get("error"))
     ]
     return failures
+
+
+def no_compiler(entry: Mapping[str, object]) -> bool:
+    """Whether the C compiler's probe failed, so that what is found through it (the linker,
+    each library's resolution) failed with it and says nothing more."""
+    return bool(section_failures(entry, {"cc.compiler": ""}))
+
+
+def partial_sections(entry: Mapping[str, object]) -> list[str]:
+    """The WARN_ONLY sections that failed, less the linker when the compiler did."""
+    names = dict(WARN_ONLY)
+    if no_compiler(entry):
+        del names["cc.linker"]
+    return section_failures(entry, names)
 
 
 def cgo_disabled_failure(

@@ -116,9 +116,9 @@ def failures_of(ws: Workspace, snapshot: Snapshot) -> list[str]:
 def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
     """The snapshot to write: refused (exit 1) when a probe failed, unless *allow*; then the
     entry lists the failures in ``incomplete``."""
-    from envsnap.completeness import WARN_ONLY, section_failures
+    from envsnap.completeness import partial_sections
 
-    for partial in section_failures(snapshot.entry, WARN_ONLY):
+    for partial in partial_sections(snapshot.entry):
         print(f"envsnap: warning: probe incomplete: {partial}", file=sys.stderr)
     failures = failures_of(ws, snapshot)
     if not failures:

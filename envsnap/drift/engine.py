@@ -232,6 +232,8 @@ def without_unrecorded(locked: Content, live: Content) -> Content:
 
 Explain = Callable[[Diff], Verdict]
 Subject = Callable[[Path], str]
+# What a person can do about a difference, as data (envsnap.drift.actions).
+Actions = Callable[[Diff], tuple[Action, ...]]
 
 
 def fixed(severity: Severity, why: str, fix: str) -> Explain:
@@ -253,6 +255,7 @@ class Rule:
     owns: Path
     subject: Subject
     explain: Explain
+    actions: Actions | None = None
 
     @property
     def specificity(self) -> tuple[int, int]:
@@ -291,6 +294,10 @@ Cause = Callable[[Diff], str | None]
 Unchanged = Callable[[Diff], tuple[str, str] | None]
 # The values a finding shows when they are not the differing fields' own.
 Shown = Callable[[Diff], tuple[Side, Side] | None]
+# A failed probe explained by a file that is gone: what is gone, why, the fix and its actions
+# (None: the probe failed for another reason).
+Gone = tuple[str, str, str, tuple[Action, ...]]
+Missing = Callable[[Diff], Gone | None]
 
 
 @dataclass(frozen=True)
@@ -313,6 +320,7 @@ class Pack:
     unchanged: Unchanged | None = None
     shown: Shown | None = None
     probes: tuple[Probe, ...] = ()
+    missing: Missing | None = None
     # which of several merged fields makes the headline (lower first; others after)
     headline: Mapping[str, int] = field(default_factory=dict)
 
@@ -347,6 +355,9 @@ class RuleBook:
 
     def unchanged(self, diff: Diff) -> tuple[str, str] | None:
         return next((why for p in self.packs if p.unchanged and (why := p.unchanged(diff))), None)
+
+    def missing(self, diff: Diff) -> Gone | None:
+        return next((why for p in self.packs if p.missing and (why := p.missing(diff))), None)
 
     def shown(self, diff: Diff) -> tuple[Side, Side]:
         found = (s for p in self.packs if p.shown and (s := p.shown(diff)) is not None)
@@ -386,7 +397,7 @@ def explain(book: RuleBook, diff: Diff) -> Finding:
         added=added,
         removed=removed,
         borrowed=subject != rule.subject(diff.path),
-        actions=fallback_actions(rule),
+        actions=rule.actions(diff) if rule.actions else fallback_actions(rule),
     )
 
 
@@ -455,7 +466,9 @@ def unverifiable(book: RuleBook, diffs: list[Diff]) -> tuple[list[Finding], list
     broken = [d for d in broken if not any(d.path[: len(h)] == h for h in hides)]
     general = "a probe that worked at lock time cannot run now, so this part cannot be checked"
     findings = [
-        Finding(
+        _gone(book, d)
+        if book.missing(d)
+        else Finding(
             id=".".join(d.path),
             subject=_failed_subject(book, d.path),
             category="unverifiable",
@@ -468,6 +481,22 @@ def unverifiable(book: RuleBook, diffs: list[Diff]) -> tuple[list[Finding], list
         for d in broken
     ]
     return findings, _hidden(book, (d.path[:-1] for d in broken), diffs)
+
+
+def _gone(book: RuleBook, diff: Diff) -> Finding:
+    """A probe that fails because a file the lock records is gone: that file is missing."""
+    what, why, fix, actions = book.missing(diff) or ("", "", "", ())
+    return Finding(
+        id=".".join(diff.path),
+        subject=_failed_subject(book, diff.path),
+        category="missing",
+        severity="error",
+        locked=what,
+        live=None,
+        why=why,
+        fix=fix,
+        actions=actions,
+    )
 
 
 def recovered(book: RuleBook, diffs: list[Diff]) -> tuple[list[Finding], list[Diff]]:

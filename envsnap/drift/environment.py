@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from envsnap.drift.engine import Diff, Pack, Rule, Side, const, fixed, last
+from envsnap.drift.actions import Action, relock, set_variable, unset_variable
+from envsnap.drift.engine import Diff, Pack, Rule, Side, const, fixed, last, text
 from envsnap.drift.finding import RELOCK, Verdict
 from envsnap.drift.go import go_env
 from envsnap.vocabulary import CGO_VARIABLES
@@ -35,10 +36,22 @@ def environment(d: Diff) -> Verdict:
     if name in CGO_VARIABLES:
         return go_env(d)
     why = f"{name} changes where the compiler, linker or pkg-config look"
+    if name.startswith("GO"):  # a Go setting tracked as a variable (GOPROXY, GOFLAGS…)
+        why = f"{name} is a Go setting: it changes how go fetches or builds the module"
     if name in ("SDKROOT", "DEVELOPER_DIR") and nix_switch(d.locked, d.live):
         why = nix_why(d.live)
     fix = f"unset {name}" if d.category == "extra" else f"set {name} as locked"
     return ("warning", why, fix if d.live == "" else f"{fix}, or {RELOCK}")
+
+
+def variable_actions(d: Diff) -> tuple[Action, ...]:
+    """Put the variable back as locked: unset it when the lock has none, else set it; or
+    re-lock, by hand."""
+    name, locked = d.path[-1], text(d.locked)
+    if locked is not None and "${" in locked:  # ${MODULE}, ${HOME}: the lock's placeholders
+        return (relock(),)  # the fix says it in words; a command would set the placeholder
+    back = unset_variable(name) if locked is None else set_variable(name, locked)
+    return back, relock()
 
 
 OS_UPDATE = fixed(
@@ -50,7 +63,7 @@ OS_UPDATE = fixed(
 PACK = Pack(
     "environment",
     rules=(
-        Rule(("env", "*"), last("{} (environment)"), environment),
+        Rule(("env", "*"), last("{} (environment)"), environment, variable_actions),
         Rule(("os", "*"), const("operating system"), OS_UPDATE),
     ),
 )

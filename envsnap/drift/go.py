@@ -7,11 +7,12 @@ import functools
 import re
 
 from envsnap import gover
-from envsnap.drift.engine import Diff, Pack, Rule, Side, const, last, section, text
+from envsnap.drift.actions import Action, relock, set_variable, unset_variable
+from envsnap.drift.engine import FLAG_VARIABLES, Diff, Pack, Rule, Side, const, last, section, text
 from envsnap.drift.finding import NOTHING_TO_DO, RELOCK, Verdict
 from envsnap.drift.toolchain import COMPILER_VARIABLES, LABELS, same_tool
 from envsnap.entry import Comparison, Content, GoSection, fields_of_kind
-from envsnap.vocabulary import CGO_VARIABLES
+from envsnap.vocabulary import CGO_VARIABLES, GO_VARIABLE
 
 TAGS_SUBJECT = "build tags"
 WORKSPACE_SUBJECT = "Go workspace"
@@ -72,13 +73,38 @@ def _go_version(d: Diff) -> Verdict:
         return (
             "warning",
             "a Go patch release: cgo output rarely changes, but builds are no longer identical",
-            f"install {d.locked}, or {RELOCK}",
+            f"run the locked Go (`export GOTOOLCHAIN={d.locked}`), or install {d.locked}, or "
+            f"{RELOCK}",
         )
     return (
         "error",
         "a different Go minor version changes cgo's generated code and the runtime it links",
-        f"install {d.locked} and put it first on PATH, or {RELOCK}",
+        f"run the locked Go (`export GOTOOLCHAIN={d.locked}` makes go fetch it), or install "
+        f"{d.locked} and put it first on PATH, or {RELOCK}",
     )
+
+
+def _go_version_actions(d: Diff) -> tuple[Action, ...]:
+    """Run the locked Go through go's toolchain switch (go 1.21 and later download it); or
+    re-lock, by hand."""
+    locked = text(d.locked)
+    if locked is None or not re.fullmatch(r"go\d+\.\d+(\.\d+)?", locked):
+        return (relock(),)
+    return set_variable("GOTOOLCHAIN", locked), relock()
+
+
+def go_env_actions(d: Diff) -> tuple[Action, ...]:
+    """Put a Go setting back: unset where the lock has none or go's own value, else set it as
+    locked; or re-lock, by hand."""
+    if go_env(d)[2] == NOTHING_TO_DO:
+        return ()
+    name, locked = d.path[-1], text(d.locked)
+    unset = GO_VARIABLE[name].unset if name in GO_VARIABLE else None
+    if locked is None or locked == unset:
+        return unset_variable(name), relock()
+    if name in FLAG_VARIABLES:  # a list of flags is shown as what changed, not spelt out whole
+        return (relock(),)
+    return set_variable(name, locked), relock()
 
 
 def go_env(d: Diff) -> Verdict:
@@ -127,10 +153,19 @@ def _tags(d: Diff) -> Verdict:
         "error",
         f"the build tags of variant {variant} changed (GOFLAGS -tags): go builds other files, "
         "with other #cgo directives and libraries, than the ones locked",
-        "restore GOFLAGS' -tags (`go env GOFLAGS`, the environment), pick the variant with "
-        "`envsnap verify --variant NAME`, or declare the tags as a variant in envsnap.toml and "
-        "run `envsnap lock`",
+        "drop the -tags GOFLAGS adds (`go env GOFLAGS` shows them; set GOFLAGS as locked), "
+        "and check the variant those tags build with `envsnap verify --variant NAME` "
+        "(ENVSNAP_VARIANT)",
     )
+
+
+def _tags_actions(d: Diff) -> tuple[Action, ...]:
+    """Put GOFLAGS back as locked, which restores the locked tags."""
+    locked = text(section_env(d.locked_entry).get("GOFLAGS"))
+    live = text(section_env(d.live_entry).get("GOFLAGS"))
+    if locked == live:
+        return ()
+    return (unset_variable("GOFLAGS") if not locked else set_variable("GOFLAGS", locked),)
 
 
 def _go_workspace(d: Diff) -> Verdict:
@@ -155,8 +190,9 @@ def _go_workspace(d: Diff) -> Verdict:
 
 
 def _tags_changed(d: Diff) -> str | None:
-    """A GOFLAGS change that changes the tags joins the build-tags finding."""
-    if d.path != ("go", "env", "GOFLAGS"):
+    """A GOFLAGS change that changes the tags joins the build-tags finding, and so does what
+    other tags made go build (other cgo packages, their directives and libraries)."""
+    if d.path != ("go", "env", "GOFLAGS") and d.path[0] not in ("cgo", "libraries"):
         return None
     changed = go_field(d.locked_entry, "tags") != go_field(d.live_entry, "tags")
     return TAGS_SUBJECT if changed else None
@@ -189,9 +225,9 @@ def _workspace_left(d: Diff) -> str | None:
 PACK = Pack(
     "Go",
     rules=(
-        Rule(("go", "version"), const("Go"), _go_version),
-        Rule(("go", "tags"), const(TAGS_SUBJECT), _tags),
-        Rule(("go", "env", "*"), last("{} (go env)"), go_env),
+        Rule(("go", "version"), const("Go"), _go_version, _go_version_actions),
+        Rule(("go", "tags"), const(TAGS_SUBJECT), _tags, _tags_actions),
+        Rule(("go", "env", "*"), last("{} (go env)"), go_env, go_env_actions),
         Rule(("go", "path"), const("Go"), _go_installation),
         Rule(("go", "goroot"), const("Go"), _go_installation),
         Rule(("go", "gotoolchain"), const("Go gotoolchain"), _go_toolchain),

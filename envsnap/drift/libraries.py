@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from envsnap.drift.actions import Action, relock
 from envsnap.drift.apple import sdk_owned
-from envsnap.drift.engine import Diff, Pack, Probe, Rule, Side, const, fixed, last, library_key
+from envsnap.drift.engine import (
+    Diff,
+    Gone,
+    Pack,
+    Probe,
+    Rule,
+    Side,
+    const,
+    fixed,
+    last,
+    library_key,
+)
 from envsnap.drift.finding import RELOCK, Verdict
+from envsnap.entry import Content, Library
 from envsnap.vocabulary import brew_formula
 
 PATTERNS_SUBJECT = "package patterns"
@@ -42,6 +55,12 @@ def _library(d: Diff) -> Verdict:
         )
     if d.path[2] == "error":
         return ("error", f"{name} can no longer be found: {d.live}", f"reinstall {name}")
+    if d.path[2] == "files" and (moved := package_move(d)):
+        return (
+            "warning",
+            f"a file of {moved[0]}, which changed with the package",
+            f"see the package change of {name}",
+        )
     if d.path[2] == "files":
         return (
             "error",
@@ -52,6 +71,14 @@ def _library(d: Diff) -> Verdict:
         return ("info", f"other packages now use {name}", RELOCK)
     if d.path[2] == "pc_file":
         return ("warning", f"{name}'s pkg-config file changed (flags may differ)", RELOCK)
+    if d.path[2] == "package" and (moved := package_move(d)):
+        package, was, now = moved
+        return (
+            "error",
+            f"the package {package} that provides {name} is at another version: "
+            f"{was} → {now}; its files differ from the ones locked",
+            f"install the locked version (apt-get install {package}={was}), or {RELOCK}",
+        )
     if d.path[2] == "package":  # its owning package, as severe as its version
         return (
             "error",
@@ -64,6 +91,72 @@ def _library(d: Diff) -> Verdict:
         f"a different {name} changes the C code the module links",
         f"install the locked {name}, or {RELOCK}",
     )
+
+
+def _library_in(entry: Content, key: str) -> Library | None:
+    return next((lib for lib in entry.get("libraries", []) if library_key(lib) == key), None)
+
+
+def _package(entry: Content, key: str) -> tuple[str, str] | None:
+    """The dpkg package (name, version) that owns library *key* in *entry*."""
+    lib = _library_in(entry, key)
+    recorded = lib.get("package") if lib is not None else None
+    name, _, version = (recorded or "").partition(" ")
+    return (name, version) if name and version else None
+
+
+def package_move(d: Diff) -> tuple[str, str, str] | None:
+    """The package, its locked and its live version, when the package that owns the library
+    of *d* is the same one at another version (an upgrade, a downgrade)."""
+    if d.path[0] != "libraries" or len(d.path) < 3:
+        return None
+    was, now = _package(d.locked_entry, d.path[1]), _package(d.live_entry, d.path[1])
+    if was is None or now is None or was[0] != now[0] or was[1] == now[1]:
+        return None
+    return was[0], was[1], now[1]
+
+
+def _library_actions(d: Diff) -> tuple[Action, ...]:
+    """Install the locked version of the package that moved; else re-lock, by hand."""
+    moved = package_move(d)
+    if moved is None:
+        return ()
+    package, was, _ = moved
+    return (Action(kind="install", target=package, value=was, via="apt"), relock())
+
+
+def _shown(d: Diff) -> tuple[Side, Side] | None:
+    """A package change is shown as the package and its two versions, not as file hashes."""
+    moved = package_move(d)
+    if moved is None or d.path[2] != "package":
+        return None
+    return f"{moved[0]} {moved[1]}", moved[2]
+
+
+def _missing(d: Diff) -> Gone | None:
+    """A library that no longer resolves because the file the lock records is gone."""
+    if d.path[0] != "libraries" or len(d.path) != 3 or "No such file" not in str(d.live):
+        return None
+    lib = _library_in(d.locked_entry, d.path[1])
+    files = [f["path"] for f in lib.get("files", [])] if lib is not None else []
+    if not files:
+        return None
+    where = ", ".join(files)
+    if all(path.startswith("${MODULE}/") for path in files):
+        return (
+            where,
+            f"{where} is missing: the module's own archive, which the lock recorded, is not "
+            "there (not built yet, or deleted)",
+            f"build or restore {where} (the module's build step, or `git status` for a deleted "
+            "file), then run envsnap verify again",
+            (),
+        )
+    package = _package(d.locked_entry, d.path[1])
+    fix = f"apt-get install {package[0]}={package[1]}" if package else f"reinstall {d.path[1]}"
+    if package is None:
+        return where, f"{where} is missing: the library the lock recorded is gone", fix, ()
+    install = Action(kind="install", target=package[0], value=package[1], via="apt")
+    return where, f"{where} is missing: the library the lock recorded is gone", fix, (install,)
 
 
 def _cgo_package(d: Diff) -> Verdict:
@@ -121,8 +214,8 @@ PACK = Pack(
     "libraries",
     rules=(
         Rule(("libraries", "*"), _library_name, _library),
-        Rule(("libraries", "*", "*"), _library_name, _library),
-        Rule(("libraries", "*", "*", "*"), _library_name, _library),
+        Rule(("libraries", "*", "*"), _library_name, _library, _library_actions),
+        Rule(("libraries", "*", "*", "*"), _library_name, _library, _library_actions),
         Rule(("cgo", "packages", "*"), last("cgo package {}"), _cgo_package),
         Rule(("cgo", "packages", "*", "*"), lambda p: f"cgo package {p[2]}", _cgo_package),
         Rule(("cgo", "package_errors"), const("package errors"), BROKEN_PACKAGES),
@@ -130,6 +223,8 @@ PACK = Pack(
         Rule(("cgo", "exclude"), const(PATTERNS_SUBJECT), _package_patterns),
     ),
     causes=(_shared_file,),
+    shown=_shown,
+    missing=_missing,
     probes=(
         Probe(
             ("cgo",),

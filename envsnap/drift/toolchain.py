@@ -8,10 +8,12 @@ merged-/usr symlink) or another PATH entry is the same.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
-from envsnap.drift.engine import Diff, Explain, Pack, Probe, Rule, const, fixed, tools
+from envsnap.drift.actions import Action, relock, set_variable
+from envsnap.drift.engine import Diff, Explain, Pack, Probe, Rule, const, fixed, section, tools
 from envsnap.drift.finding import NOTHING_TO_DO, RELOCK, Severity, Verdict
-from envsnap.entry import Comparison, Tool, fields_of_kind
+from envsnap.entry import Comparison, JsonObject, Tool, fields_of_kind
 
 LABELS = {"compiler": "C compiler", "linker": "linker", "cxx": "C++ compiler"}
 COMPILER_VARIABLES = {"CC": "compiler", "CXX": "cxx"}  # the go env variables that name them
@@ -50,9 +52,47 @@ def _tool(tool: str, severity: Severity, why: str, fix: str) -> Explain:
                 f"the same {LABELS[tool]} ({real}, same hash and version) reached by another path",
                 NOTHING_TO_DO,
             )
+        if (moved := variable_move(d, tool)) is not None:
+            name, locked, live = moved
+            return (
+                severity,
+                f"{name} names {live or 'no compiler'} here, {locked} in the lock: {why}",
+                f"set {name} back to the locked `{locked}` (`export {name}={locked}`, or unset "
+                f"{name} where your shell or `go env -w` set it), or {RELOCK}",
+            )
         return (severity, why, fix)
 
     return explain
+
+
+def variable_move(d: Diff, tool: str) -> tuple[str, str, str] | None:
+    """The go env variable (CC, CXX) that names *tool*, its locked and its live value, when
+    they differ: the variable is what changed the compiler."""
+    name = next((n for n, t in COMPILER_VARIABLES.items() if t == tool), None)
+    if name is None:
+        return None
+    locked_env, live_env = section(d.locked_entry, "go"), section(d.live_entry, "go")
+    was, now = _env_value(locked_env, name), _env_value(live_env, name)
+    return (name, was, now) if was and was != now else None
+
+
+def _env_value(go: JsonObject, name: str) -> str:
+    env = go.get("env")
+    value = env.get(name) if isinstance(env, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _variable_actions(tool: str) -> Callable[[Diff], tuple[Action, ...]]:
+    """Set the variable that names *tool* back to its locked value; or re-lock, by hand."""
+
+    def actions(d: Diff) -> tuple[Action, ...]:
+        moved = variable_move(d, tool)
+        if moved is None or same_tool(d, tool):
+            return ()
+        name, locked, _ = moved
+        return (set_variable(name, locked), relock())
+
+    return actions
 
 
 def _named_by_variable(d: Diff) -> str | None:
@@ -82,7 +122,7 @@ WRAPPER = fixed(
 def _rules(tool: str, why: str, fix: str) -> tuple[Rule, ...]:
     subject = const(LABELS[tool])
     return (
-        Rule(("cc", tool, "*"), subject, _tool(tool, "error", why, fix)),
+        Rule(("cc", tool, "*"), subject, _tool(tool, "error", why, fix), _variable_actions(tool)),
         Rule(("cc", tool, "sha256"), subject, fixed("warning", REBUILT[tool], RELOCK)),
         Rule(("cc", tool, "wrapper*"), const("compiler wrapper"), WRAPPER),
     )
