@@ -331,7 +331,26 @@ def check_variant(
     elif key in lock.platforms:
         snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
     findings = against_lock(lock, name, key, snapshot.entry, ws.config, notes)
+    findings = [with_variant_choice(f, ws.config, variant) for f in findings]
     return Checked(key, snapshot.platform, doable(ws.host, findings))
+
+
+def with_variant_choice(finding: Finding, config: Config, checked: Variant) -> Finding:
+    """Build tags that are another declared variant's: the first action is to verify as that
+    variant (`--variant NAME`), the build the live tags make."""
+    from dataclasses import replace
+
+    from envsnap.drift.actions import Action
+
+    if finding.id != "go.tags" or not isinstance(finding.live, list):
+        return finding
+    live = sorted(str(tag) for tag in finding.live)
+    chosen = [
+        Action(kind="variant", target=v.name)
+        for v in config.all_variants()
+        if v.name != checked.name and sorted(v.tags) == live
+    ]
+    return replace(finding, actions=(*chosen, *finding.actions)) if chosen else finding
 
 
 def doable(host: Host, findings: list[Finding]) -> list[Finding]:

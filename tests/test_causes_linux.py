@@ -181,8 +181,10 @@ def test_goflags_tags_of_another_variant_are_one_finding_that_drops_them(tmp_pat
     assert finding["id"] == "go.tags" and "envsnap lock" not in finding["fix"]
     assert "--variant" in finding["fix"] and "GOFLAGS" in finding["fix"]
     assert {"libraries.-lpng", "go.env.GOFLAGS"} <= set(finding["also"])
-    assert [(a["kind"], a["target"]) for a in finding["actions"]] == [("unset", "GOFLAGS")]
-    # the action carried out: verify is clean
+    actions = [(a["kind"], a["target"]) for a in finding["actions"]]
+    assert actions == [("variant", "png"), ("unset", "GOFLAGS")]
+    # each action carried out: verify is clean
+    assert verify_json(module, "--variant", "png", env=tagged)["exit_code"] == 0
     assert verify_json(module, "--variant", "default", env=env)["exit_code"] == 0
 
 
