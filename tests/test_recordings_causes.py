@@ -10,6 +10,7 @@ their SOURCES.md cite, written out literally.
 from __future__ import annotations
 
 import functools
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,16 @@ def test_a_lock_of_one_host_drifts_on_the_other(
     document, _ = verify_on(RECORDINGS / verify_host, module)
     assert document["exit_code"] == 1
     assert any(f["severity"] == "error" for f in document["findings"])
+
+
+def test_the_xcode_release_table_names_the_recorded_xcodes() -> None:
+    """Each row has a source; the beta and the Xcode 16.4 of the recordings are in it."""
+    table = Path(__file__).parents[1] / "envsnap" / "_data" / "apple" / "xcode-releases.toml"
+    rows = tomllib.loads(table.read_text())["xcode"]
+    assert all(
+        row["source"].startswith("https://github.com/actions/runner-images/") for row in rows
+    )
+    by_build = {row["build"]: row for row in rows}
+    assert by_build["27A5228h"]["macos_sdk"] == entry(XCODE_27_BETA)["apple"]["sdk_version"]
+    assert by_build["16F6"]["macos_sdk"] == entry(BREW_GO)["apple"]["sdk_version"]
+    assert by_build["16F6"]["clt"] == entry(BREW_GO)["apple"]["clt_version"]
