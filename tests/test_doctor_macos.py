@@ -105,7 +105,7 @@ def test_lock_summary_on_a_replayed_upgrade(tmp_path: Path) -> None:
     check = by_id(upgraded, "lock.verify")
     assert check["status"] == "problem" and upgraded["exit_code"] == 1
     assert check["summary"].startswith("darwin-arm64 differs from envsnap.lock: ")
-    assert "error: macOS SDK" in lines_of(check)
+    assert "error: Command Line Tools" in lines_of(check)  # the CLT update owns the SDK
 
 
 class NixEnvironmentReplay(ReplayHost):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -48,7 +48,7 @@ def replay(name: str) -> tuple[Snapshot, frozenset[str]]:
 
 
 def entry(name: str) -> dict[str, Any]:
-    return replay(name)[0].entry
+    return cast(dict[str, Any], replay(name)[0].entry)
 
 
 @pytest.mark.parametrize(

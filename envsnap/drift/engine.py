@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
+from envsnap.drift.actions import Action
 from envsnap.drift.finding import (
     RELOCK,
     Category,
@@ -290,6 +291,8 @@ Cause = Callable[[Diff], str | None]
 Unchanged = Callable[[Diff], tuple[str, str] | None]
 # The values a finding shows when they are not the differing fields' own.
 Shown = Callable[[Diff], tuple[Side, Side] | None]
+# What can be done about a difference, as data (empty: the pack proposes nothing for it).
+Actions = Callable[[Diff], tuple[Action, ...]]
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,7 @@ class Pack:
     causes: tuple[Cause, ...] = ()
     unchanged: Unchanged | None = None
     shown: Shown | None = None
+    actions: Actions | None = None
     probes: tuple[Probe, ...] = ()
     # which of several merged fields makes the headline (lower first; others after)
     headline: Mapping[str, int] = field(default_factory=dict)
@@ -351,6 +355,10 @@ class RuleBook:
         found = (s for p in self.packs if p.shown and (s := p.shown(diff)) is not None)
         return next(found, (diff.locked, diff.live))
 
+    def actions(self, diff: Diff) -> tuple[Action, ...]:
+        """The first pack's proposal for *diff* (checked against the host later)."""
+        return next((a for p in self.packs if p.actions and (a := p.actions(diff))), ())
+
 
 # ---------------------------------------------------------------------------------------------
 # Explaining
@@ -380,6 +388,7 @@ def explain(book: RuleBook, diff: Diff) -> Finding:
         added=added,
         removed=removed,
         borrowed=subject != rule.subject(diff.path),
+        actions=book.actions(diff),
     )
 
 
