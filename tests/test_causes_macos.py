@@ -4,6 +4,8 @@ taken with the Xcode 27 beta verified on macOS 15.7 (which that beta cannot run 
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,46 @@ def test_a_beta_xcode_lock_on_a_mac_that_cannot_run_it(tmp_path: Path) -> None:
     assert "xcode-select" not in devdir["fix"] and "Xcode_27" not in devdir["fix"]
     # Xcode disappearing and the CLT version are part of this one finding
     assert not [f for f in found if f["subject"] in ("Xcode", "Command Line Tools")]
+
+
+def with_environ(name: str, tmp_path: Path, **environ: str) -> Path:
+    """A copy of recording *name* whose process environment has *environ* set (an action
+    applied to the replayed Mac)."""
+    copy = tmp_path / name
+    shutil.copytree(RECORDINGS / name, copy)
+    host = json.loads((copy / "host.json").read_text())
+    host["environ"].update(environ)
+    (copy / "host.json").write_text(json.dumps(host))
+    return copy
+
+
+def test_the_sdkroot_action_gives_the_locked_sdk_back(tmp_path: Path) -> None:
+    """Applied to the replay, SDKROOT clears every SDK difference; what remains is Apple clang,
+    which left with CLT 16.4 (no variable brings it back: the download or a re-lock does)."""
+    module = locked_with(RECORDINGS / "macos15.7-arm64-clt16.4", tmp_path)
+    kept = "macos26.3-arm64-clt26.6-sdk15-kept"
+    (before,) = errors(verify_on(RECORDINGS / kept, module)[0]["findings"])
+    (action,) = [a for a in before["actions"] if a["kind"] == "set"]
+    after, _ = verify_on(
+        with_environ(kept, tmp_path, **{action["target"]: action["value"]}), module
+    )
+    (clt,) = errors(after["findings"])
+    assert clt["also"] == ["cc.compiler.version"]
+    assert "SDK" not in clt["why"] and "Apple clang 17.0.0 → Apple clang 21.0.0" in clt["why"]
+    assert [a["kind"] for a in clt["actions"]] == ["install", "relock"]  # SDKROOT is set now
+    assert [f["id"] for f in after["findings"]] == ["apple.clt_version", "os.version"]
+
+
+def test_an_os_downgrade_is_not_called_an_update(tmp_path: Path) -> None:
+    found = findings("macos26.5-arm64-xcode27-beta", "macos15.7-arm64-clt16.4", tmp_path)
+    (os_change,) = [f for f in found if f["id"] == "os.version"]
+    assert os_change["why"].startswith("an OS downgrade")
+    found = findings("macos15.7-arm64-clt16.4", "macos26.3-arm64-clt26.6", subdir(tmp_path))
+    (os_change,) = [f for f in found if f["id"] == "os.version"]
+    assert os_change["why"].startswith("an OS update")
+
+
+def subdir(tmp_path: Path) -> Path:
+    made = tmp_path / "again"
+    made.mkdir()
+    return made

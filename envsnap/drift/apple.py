@@ -246,7 +246,8 @@ def _clt_update(d: Diff) -> tuple[Action, ...]:
     download = _download(locked)
     sdk = locked.get("sdk_realpath")
     offered = [download] if download else []
-    offered += [set_variable("SDKROOT", sdk)] if sdk else []
+    if sdk and sdk != apple_of(d.live_entry).get("sdk_realpath"):
+        offered.append(set_variable("SDKROOT", sdk))
     return (*offered, relock())
 
 
