@@ -63,13 +63,15 @@ def test_an_sdk_change_is_one_error_that_holds_the_sdks_library_files(tmp_path: 
     old_tbd = f"{CLT}/SDKs/MacOSX14.0.sdk/usr/lib/libz.tbd"
     assert zlib["files"] == [{"path": old_tbd}]  # no hash: the recording has no digests
     document, text = verify_on(ZLIB_15, module)
-    sdk = one(document, "macOS SDK")
-    assert (sdk["severity"], sdk["locked"], sdk["live"]) == ("error", "14.0", "15.0")
+    # the CLT update owns the SDK change (issue: one finding per cause)
+    assert subjects(document, "macOS SDK") == []
+    sdk = one(document, "Command Line Tools")
+    assert sdk["severity"] == "error" and "SDK 14.0 → 15.0" in sdk["why"]
     new_tbd = f"{CLT}/SDKs/MacOSX15.0.sdk/usr/lib/libz.tbd"
     assert f"libraries.-lz.files.{old_tbd}" in sdk["also"]
     assert f"libraries.-lz.files.{new_tbd}" in sdk["also"]
-    assert "-lz" in sdk["why"]
-    assert f"SDKROOT={CLT}/SDKs/MacOSX14.0.sdk" in sdk["fix"]
+    assert "apple.sdk_version" in sdk["also"]
+    assert "SDKROOT to the locked SDK 14.0" in sdk["fix"]
     assert subjects(document, "-lz") == []
     assert "reinstall the locked version" not in text
     # the "unknown" that stands for a missing hash while comparing never reaches the user
@@ -144,15 +146,17 @@ def test_a_developer_dir_change_names_the_locked_dir_and_sdk(tmp_path: Path) -> 
         XCODE_16,
         "/Applications/Xcode_16.3_beta_2.app/Contents/Developer",
     )
-    assert devdir["fix"].startswith("sudo xcode-select --switch /Applications/Xcode_16.app;")
-    assert f"SDKROOT={XCODE_16}/{SDK_IN} reselects the locked SDK" in devdir["fix"]
+    # the switch back is an action, offered only where that Xcode is installed (here: not)
+    assert "select the locked developer dir again" in devdir["fix"]
+    assert [a["kind"] for a in devdir["actions"]] == ["install", "relock"]
 
 
 def test_a_lock_taken_with_developer_dir_says_to_export_it(tmp_path: Path) -> None:
     module = locked_with(BY_ENV, tmp_path)
     document, _ = verify_on(BETA, module)
-    fix = one(document, "developer dir")["fix"]
-    assert fix.startswith(f"export DEVELOPER_DIR={XCODE_16};") and "xcode-select" not in fix
+    found = one(document, "developer dir")
+    assert "xcode-select" not in found["fix"]
+    assert all(a["kind"] != "developer-dir" for a in found["actions"])
 
 
 # --- Xcode: by version, with its build; a beta says so ------------------------------------------
@@ -169,26 +173,28 @@ def test_a_beta_xcode_is_flagged_in_the_lock(tmp_path: Path) -> None:
 
 def test_an_xcode_update_to_a_beta_is_headlined_by_version(tmp_path: Path) -> None:
     module = locked_with(XCODES, tmp_path)
-    document, text = verify_on(BETA, module)
-    xcode = one(document, "Xcode")
-    assert (xcode["locked"], xcode["live"]) == ("16.0 (16A242d)", "16.3 (16E5121h, a beta)")
-    assert "updated" in xcode["why"] and "beta" in xcode["why"]
-    assert "Xcode: 16.0 (16A242d) → 16.3 (16E5121h, a beta)" in text
+    document, _ = verify_on(BETA, module)
+    # the Xcode change is part of the developer dir switch (issue: one finding per cause)
+    xcode = one(document, "developer dir")
+    assert "Xcode was updated from 16.0 (16A242d) to 16.3 (16E5121h, a beta)" in xcode["why"]
+    assert "apple.xcode_version" in xcode["also"] and subjects(document, "Xcode") == []
 
 
 def test_an_xcode_that_appears_or_disappears_says_so(tmp_path: Path) -> None:
     module = locked_with(CLT_ONLY, tmp_path)
-    appeared = one(verify_on(XCODES, module)[0], "Xcode")
-    assert appeared["category"] == "extra" and "appeared" in appeared["why"]
-    assert appeared["live"] == "16.0 (16A242d)"
+    # one developer dir finding, not a second one for Xcode (issue: causes, not fields)
+    document = verify_on(XCODES, module)[0]
+    appeared = one(document, "developer dir")
+    assert "Xcode appeared" in appeared["why"] and "Xcode 16.0 (16A242d)" in appeared["why"]
+    assert subjects(document, "Xcode") == []
     module = locked_with(XCODES, subdir(tmp_path, "back"))
-    gone = one(verify_on(CLT_ONLY, module)[0], "Xcode")
-    assert gone["category"] == "missing" and "disappeared" in gone["why"]
-    assert gone["locked"] == "16.0 (16A242d)"
+    document = verify_on(CLT_ONLY, module)[0]
+    gone = one(document, "developer dir")
+    assert "Xcode disappeared" in gone["why"] and "Xcode 16.0 (16A242d)" in gone["why"]
+    assert subjects(document, "Xcode") == []
 
 
 def test_an_older_xcode_is_a_downgrade(tmp_path: Path) -> None:
     module = locked_with(XCODE_16_2, tmp_path)
-    xcode = one(verify_on(XCODES, module)[0], "Xcode")
-    assert (xcode["locked"], xcode["live"]) == ("16.2 (16C5032a)", "16.0 (16A242d)")
-    assert "downgraded" in xcode["why"]
+    xcode = one(verify_on(XCODES, module)[0], "developer dir")
+    assert "Xcode was downgraded from 16.2 (16C5032a) to 16.0 (16A242d)" in xcode["why"]

@@ -122,11 +122,13 @@ def _sdk_ahead(apple: AppleFacts, evidence: tuple[Evidence, ...]) -> Check:
         "the SDK is as new as macOS",
         "warning",
         f"the SDK cgo compiles against is {sdk}, newer than this macOS {os_version}, and "
-        "MACOSX_DEPLOYMENT_TARGET is not set: clang then targets the SDK's macOS, so the C parts "
-        f"(and the binaries) require macOS {sdk} or later",
+        "MACOSX_DEPLOYMENT_TARGET is not set: clang then targets the older of the two (macOS "
+        f"{os_version}; inferDeploymentTargetFromSDK in clang's Darwin driver), so binaries "
+        "built here run here, but not on older Macs",
         shown,
-        f"export MACOSX_DEPLOYMENT_TARGET={os_version} (or the oldest macOS you support), or "
-        "select an SDK as old as the macOS you target",
+        "export MACOSX_DEPLOYMENT_TARGET set to the oldest macOS you support (for example "
+        f"MACOSX_DEPLOYMENT_TARGET={os_version}, this Mac's), so that every Mac builds for the "
+        "same one",
     )
 
 

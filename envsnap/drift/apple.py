@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from envsnap.drift.actions import Action, relock, set_variable
 from envsnap.drift.engine import (
     ABSENT,
     Diff,
@@ -15,9 +16,11 @@ from envsnap.drift.engine import (
     fixed,
     last,
     library_key,
+    tools,
 )
 from envsnap.drift.environment import environment, nix_switch, nix_why
-from envsnap.drift.finding import NOTHING_TO_DO, RELOCK, Verdict
+from envsnap.drift.finding import NOTHING_TO_DO, RELOCK, Severity, Verdict
+from envsnap.drift.xcodes import clang_short, clt_release, min_macos, runs_on
 from envsnap.entry import AppleSection, Content
 from envsnap.vocabulary import developer_dir_kind
 
@@ -81,13 +84,39 @@ def _is_unchanged(d: Diff) -> bool:
         return _same_sdk(d)
     if d.path == ("apple", "clt_version"):
         return not (_clt_active(locked) or _clt_active(live))
-    return False
+    return _same_shim(d)
+
+
+# The compiler names macOS answers with an xcrun shim in /usr/bin: each runs the selected
+# developer dir's clang or clang++ (cc and clang the C compiler, c++ and clang++ the C++ one).
+XCRUN_SHIMS = {"CC": ("cc", "clang", "gcc"), "CXX": ("c++", "clang++", "g++")}
+
+
+def _same_shim(d: Diff) -> bool:
+    """CC or CXX naming another xcrun shim of the same compiler: Go's built-in default differs
+    between Go builds (Homebrew's go says cc, setup-go's says clang), nothing the build uses."""
+    if d.path[:2] != ("go", "env") or d.path[2] not in XCRUN_SHIMS or not _same_devdir(d):
+        return False
+    shims = XCRUN_SHIMS[d.path[2]]
+    if d.locked not in shims or d.live not in shims:
+        return False
+    was, now = (tools(e).get("compiler") or {} for e in (d.locked_entry, d.live_entry))
+    return d.path[2] == "CXX" or (was.get("realpath"), was.get("version")) == (
+        now.get("realpath"),
+        now.get("version"),
+    )
 
 
 def unchanged(d: Diff) -> tuple[str, str] | None:
     """Why a difference changes nothing the build uses, and the fix (None: it changes)."""
     if not _is_unchanged(d):
         return None
+    if _same_shim(d):
+        why = (
+            f"{d.path[2]} names another xcrun shim ({d.locked} → {d.live}) of the same compiler in "
+            "the same developer dir: the Go builds' built-in defaults differ"
+        )
+        return why, NOTHING_TO_DO.partition(":")[0]
     if d.path == ("apple", "clt_version"):
         why = (
             "the Command Line Tools changed, but neither side builds with them (an Xcode is the "
@@ -112,18 +141,125 @@ def _developer_dir(d: Diff) -> Verdict:
         )
     if nix_switch(real, now):
         return ("warning", nix_why(now), "verify in the same kind of shell the lock was taken in")
-    return (
-        "warning",
-        f"a different developer dir ({real} → {now}; Command Line Tools versus Xcode, or another "
-        "Xcode) usually brings another compiler and SDK",
-        _select_fix(locked),
-    )
+    came = _came_with(d)
+    severity: Severity = "error" if came else "warning"
+    why = _moved(locked, live)
+    why += f": {', '.join(came)}" if came else " (it usually brings another compiler and SDK)"
+    if (cannot := _cannot_run(d)) is not None:
+        return (severity, f"{why}; {cannot}", f"{RELOCK} on this Mac")
+    return (severity, why, _switch_back_fix(locked))
 
 
 def _developer_dir_env(d: Diff) -> Verdict:
     if apple_of(d.locked_entry) and apple_of(d.live_entry):
         return _developer_dir(d)
     return environment(d)
+
+
+def _moved(locked: AppleSection, live: AppleSection) -> str:
+    """The switch in a person's words: Xcode updated, appeared or disappeared, versions first."""
+    was, now = _toolchain_named(locked), _toolchain_named(live)
+    if locked.get("xcode_version") and live.get("xcode_version"):
+        return f"Xcode was {_direction(locked, live)} from {was[6:]} to {now[6:]}"
+    if live.get("xcode_version"):
+        return f"Xcode appeared: the developer dir moved from {was} to {now}"
+    if locked.get("xcode_version"):
+        return f"Xcode disappeared: the developer dir moved from {was} to {now}"
+    return f"the developer dir moved from {was} to {now}"
+
+
+def _toolchain_named(apple: AppleSection) -> str:
+    """The developer tools as a person names them: an Xcode by version, the CLT by release."""
+    if apple.get("xcode_version"):
+        return f"Xcode {_xcode_named(apple)}"
+    clt = apple.get("clt_version")
+    if _clt_active(apple):
+        return f"the Command Line Tools {clt_release(clt)}" if clt else "the Command Line Tools"
+    return str(_real_devdir(apple))
+
+
+def _came_with(d: Diff) -> list[str]:
+    """What changed with the developer tools, versions first: the SDK and Apple clang."""
+    locked, live = apple_of(d.locked_entry), apple_of(d.live_entry)
+    came = []
+    was_sdk, now_sdk = locked.get("sdk_version"), live.get("sdk_version")
+    if was_sdk and now_sdk and was_sdk != now_sdk:
+        came.append(f"SDK {was_sdk} → {now_sdk}")
+    was_cc = (tools(d.locked_entry).get("compiler") or {}).get("version")
+    now_cc = (tools(d.live_entry).get("compiler") or {}).get("version")
+    if was_cc and now_cc and was_cc != now_cc:
+        came.append(f"{clang_short(was_cc)} → {clang_short(now_cc)}")
+    return came
+
+
+def _cannot_run(d: Diff) -> str | None:
+    """Why the locked Xcode cannot be selected again here: it does not run on this macOS."""
+    locked = apple_of(d.locked_entry)
+    build, macos = locked.get("xcode_build", ""), (d.live_entry.get("os") or {}).get("version")
+    if not build or not macos or runs_on(build, macos) is not False:
+        return None
+    return (
+        f"Xcode {_xcode_named(locked)} cannot run on macOS {macos} (it needs macOS "
+        f"{min_macos(build)} or later), so it cannot be selected on this Mac"
+    )
+
+
+def _switch_back_fix(locked: AppleSection) -> str:
+    if locked.get("xcode_version"):
+        get = f"install Xcode {_xcode_named(locked)} from Apple's downloads page"
+    else:
+        get = "install the locked Command Line Tools from Apple's downloads page"
+    again = "select the locked developer dir again where it is installed"
+    return f"{again} ({get} where it is not), or {RELOCK}"
+
+
+def _switch_action(apple: AppleSection) -> Action:
+    real = str(_real_devdir(apple))
+    if apple.get("developer_dir_source") == "DEVELOPER_DIR":
+        return set_variable("DEVELOPER_DIR", real)
+    return Action(kind="developer-dir", target=_app_of(real), value=apple.get("xcode_build", ""))
+
+
+def _download(apple: AppleSection) -> Action | None:
+    """Apple's download of *apple*'s developer tools, by the name the downloads page gives it."""
+    if apple.get("xcode_version"):
+        beta = " beta" if apple.get("xcode_beta") else ""
+        name = f"Xcode {apple.get('xcode_version')}{beta} ({apple.get('xcode_build')})"
+    elif clt := apple.get("clt_version"):
+        name = f"Command Line Tools for Xcode {clt_release(clt)}"
+    else:
+        return None
+    return Action(kind="install", target=name, via="apple", manual=True)
+
+
+def _switch_back(d: Diff) -> tuple[Action, ...]:
+    locked = apple_of(d.locked_entry)
+    if _cannot_run(d) is not None:
+        return (relock(),)
+    download = _download(locked)
+    return (_switch_action(locked), *([download] if download else []), relock())
+
+
+def _clt_update(d: Diff) -> tuple[Action, ...]:
+    """The locked CLT again (a download), the locked SDK where it is still installed, re-lock."""
+    locked = apple_of(d.locked_entry)
+    download = _download(locked)
+    sdk = locked.get("sdk_realpath")
+    offered = [download] if download else []
+    if sdk and sdk != apple_of(d.live_entry).get("sdk_realpath"):
+        offered.append(set_variable("SDKROOT", sdk))
+    return (*offered, relock())
+
+
+def actions(d: Diff) -> tuple[Action, ...]:
+    """The actions of the developer-tools causes, on the field that heads each."""
+    if _is_unchanged(d):
+        return ()
+    if d.path == ("apple", "developer_dir_realpath") and _switched(d):
+        return _switch_back(d)
+    if d.path == ("apple", "clt_version") and _clt_updated(d):
+        return _clt_update(d)
+    return ()
 
 
 def _has_xcrun(d: Diff) -> Verdict:
@@ -139,6 +275,8 @@ def _has_xcrun(d: Diff) -> Verdict:
 
 
 def _clt_version(d: Diff) -> Verdict:
+    if _clt_updated(d):
+        return _clt_updated_verdict(d)
     if d.category == "missing":
         return (
             "warning",
@@ -150,6 +288,65 @@ def _clt_version(d: Diff) -> Verdict:
         "the Command Line Tools changed (the SDK rule reports an SDK change)",
         RELOCK,
     )
+
+
+def _clt_updated_verdict(d: Diff) -> Verdict:
+    locked, live = apple_of(d.locked_entry), apple_of(d.live_entry)
+    was, now = (
+        clt_release(str(locked.get("clt_version"))),
+        clt_release(str(live.get("clt_version"))),
+    )
+    came = _came_with(d)
+    severity: Severity = "error" if came else "warning"
+    why = f"the Command Line Tools were {_direction_of(was, now)} from {was} to {now}"
+    why += f", and with them {', '.join(came)}" if came else ""
+    sdk = locked.get("sdk_version")
+    keep = f", or set SDKROOT to the locked SDK {sdk} where it is still installed" if sdk else ""
+    fix = f'install "Command Line Tools for Xcode {was}" from Apple\'s downloads page{keep}'
+    return (severity, why, f"{fix}, or {RELOCK}")
+
+
+def _direction_of(was: str, now: str) -> str:
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", version))
+
+    if key(was) == key(now):
+        return "rebuilt"
+    return "updated" if key(now) > key(was) else "downgraded"
+
+
+def _switched(d: Diff) -> bool:
+    """The developer dir is another one (not the Nix shell's): its tools and SDK come with it."""
+    real, now = _real_devdir(apple_of(d.locked_entry)), _real_devdir(apple_of(d.live_entry))
+    return bool(real) and bool(now) and real != now and not nix_switch(real, now)
+
+
+def _clt_updated(d: Diff) -> bool:
+    """The CLT, the developer dir on both sides, changed version."""
+    locked, live = apple_of(d.locked_entry), apple_of(d.live_entry)
+    was, now = locked.get("clt_version"), live.get("clt_version")
+    both = _clt_active(locked) and _clt_active(live) and _same_devdir(d)
+    return both and bool(was) and bool(now) and was != now
+
+
+def _developer_tool(d: Diff) -> bool:
+    """A field of the C toolchain that the developer dir provides (its clang, or the xcrun
+    shims in /usr/bin)."""
+    if d.path[0] != "cc" or len(d.path) < 3 or d.path[2].startswith("wrapper"):
+        return False
+    roots = [r for r in (_real_devdir(apple_of(e)) for e in (d.locked_entry, d.live_entry)) if r]
+    for entry in (d.locked_entry, d.live_entry):
+        real = (tools(entry).get(d.path[1]) or {}).get("realpath") or ""
+        if real.startswith("/usr/bin/") or any(real.startswith(r + "/") for r in roots):
+            return True
+    return False
+
+
+def _of_developer_tools(d: Diff) -> bool:
+    """A difference the developer tools explain: theirs, the SDK's files, their compiler."""
+    if d.path[0] == "apple":
+        return d.path[1] != "has_xcrun"
+    return d.path == ("env", "DEVELOPER_DIR") or sdk_owned(d) or _developer_tool(d)
 
 
 def _sdk_roots(apple: AppleSection) -> tuple[str, ...]:
@@ -287,8 +484,13 @@ def _xcode(d: Diff) -> Verdict:
 
 
 def _cause(d: Diff) -> str | None:
-    """The SDK's own library files (libz.tbd) join the SDK finding; DEVELOPER_DIR joins the
-    developer dir it selects."""
+    """A developer dir switch, or a CLT update, owns the SDK, Xcode and compiler changes it
+    brings; else the SDK's own library files (libz.tbd) join the SDK finding and DEVELOPER_DIR
+    joins the developer dir it selects."""
+    if _of_developer_tools(d) and _switched(d):
+        return "developer dir"
+    if _of_developer_tools(d) and _clt_updated(d):
+        return "Command Line Tools"
     if sdk_owned(d):
         return SDK_SUBJECT
     if d.path == ("env", "DEVELOPER_DIR") and apple_of(d.locked_entry):
@@ -318,5 +520,6 @@ PACK = Pack(
     causes=(_cause,),
     unchanged=unchanged,
     shown=shown,
+    actions=actions,
     headline={"has_xcrun": 0, "sdk_version": 2, "developer_dir_realpath": 2},
 )

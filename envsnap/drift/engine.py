@@ -319,6 +319,7 @@ class Pack:
     causes: tuple[Cause, ...] = ()
     unchanged: Unchanged | None = None
     shown: Shown | None = None
+    actions: Actions | None = None
     probes: tuple[Probe, ...] = ()
     missing: Missing | None = None
     # which of several merged fields makes the headline (lower first; others after)
@@ -363,6 +364,10 @@ class RuleBook:
         found = (s for p in self.packs if p.shown and (s := p.shown(diff)) is not None)
         return next(found, (diff.locked, diff.live))
 
+    def actions(self, diff: Diff) -> tuple[Action, ...]:
+        """The first pack's proposal for *diff* (checked against the host later)."""
+        return next((a for p in self.packs if p.actions and (a := p.actions(diff))), ())
+
 
 # ---------------------------------------------------------------------------------------------
 # Explaining
@@ -397,7 +402,9 @@ def explain(book: RuleBook, diff: Diff) -> Finding:
         added=added,
         removed=removed,
         borrowed=subject != rule.subject(diff.path),
-        actions=rule.actions(diff) if rule.actions else fallback_actions(rule),
+        actions=rule.actions(diff)
+        if rule.actions
+        else book.actions(diff) or fallback_actions(rule),
     )
 
 

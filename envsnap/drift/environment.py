@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from envsnap.drift.actions import Action, relock, set_variable, unset_variable
-from envsnap.drift.engine import Diff, Pack, Rule, Side, const, fixed, last, text
+from envsnap.drift.engine import Diff, Pack, Rule, Side, const, last, text
 from envsnap.drift.finding import RELOCK, Verdict
 from envsnap.drift.go import go_env
 from envsnap.vocabulary import CGO_VARIABLES
@@ -54,16 +54,23 @@ def variable_actions(d: Diff) -> tuple[Action, ...]:
     return back, relock()
 
 
-OS_UPDATE = fixed(
-    "warning",
-    "an OS update; the SDK, compiler and library rules report what matters to cgo",
-    RELOCK,
-)
+def os_change(d: Diff) -> Verdict:
+    """An OS update, downgrade or another build of the same version (by the version fields)."""
+    was, now = (d.locked_entry.get("os") or {}), (d.live_entry.get("os") or {})
+    old, new = (_release(str(o.get("version", ""))) for o in (was, now))
+    kind = "an OS update" if new > old else "an OS downgrade" if new < old else "another OS build"
+    why = f"{kind}; the SDK, compiler and library rules report what matters to cgo"
+    return ("warning", why, RELOCK)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
+
 
 PACK = Pack(
     "environment",
     rules=(
         Rule(("env", "*"), last("{} (environment)"), environment, variable_actions),
-        Rule(("os", "*"), const("operating system"), OS_UPDATE),
+        Rule(("os", "*"), const("operating system"), os_change),
     ),
 )
