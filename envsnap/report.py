@@ -113,6 +113,15 @@ class ActionDocument(TypedDict):
     manual: Annotated[
         bool, Doc("a person must carry it out (a download, a re-lock whose result they review)")
     ]
+    clears: NotRequired[
+        Annotated[
+            str,
+            Doc(
+                "a glob of the finding's ids it brings back, when not all of them (absent: "
+                "the whole finding)"
+            ),
+        ]
+    ]
 
 
 Count = Annotated[int, NonNegative()]

@@ -56,6 +56,7 @@ def test_the_kept_sdk_is_offered_through_sdkroot(tmp_path: Path) -> None:
             "target": "SDKROOT",
             "value": f"{CLT}/SDKs/MacOSX15.0.sdk",
             "via": "env",
+            "clears": "apple.sdk_*",
             "manual": False,
         }
     ]

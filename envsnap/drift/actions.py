@@ -30,6 +30,9 @@ class Action:
     value: str = ""  # the variable's value, the package's version
     via: Via = ""
     manual: bool = False  # a person must do it (a download, a re-lock to review)
+    # the finding's fields it brings back, as a glob of ids, when not all of them (SDKROOT gives
+    # back the locked SDK, not the compiler that left with the old Command Line Tools)
+    clears: str = ""
 
     @property
     def command(self) -> str:
@@ -38,7 +41,7 @@ class Action:
 
     def to_json(self) -> dict[str, str | bool]:
         document: dict[str, str | bool] = {"kind": self.kind, "command": self.command}
-        for name in ("target", "value", "via"):
+        for name in ("target", "value", "via", "clears"):
             if getattr(self, name):
                 document[name] = getattr(self, name)
         document["manual"] = self.manual

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from envsnap.drift.actions import Action, relock, set_variable
 from envsnap.drift.engine import (
@@ -220,6 +221,10 @@ def _switch_action(apple: AppleSection) -> Action:
     return Action(kind="developer-dir", target=_app_of(real), value=apple.get("xcode_build", ""))
 
 
+# What Apple's own installer of the Command Line Tools is asked for (a dialog a person answers).
+XCODE_SELECT_INSTALL = "the Command Line Tools (xcode-select --install)"
+
+
 def _download(apple: AppleSection) -> Action | None:
     """Apple's download of *apple*'s developer tools, by the name the downloads page gives it."""
     if apple.get("xcode_version"):
@@ -247,7 +252,7 @@ def _clt_update(d: Diff) -> tuple[Action, ...]:
     sdk = locked.get("sdk_realpath")
     offered = [download] if download else []
     if sdk and sdk != apple_of(d.live_entry).get("sdk_realpath"):
-        offered.append(set_variable("SDKROOT", sdk))
+        offered.append(replace(set_variable("SDKROOT", sdk), clears="apple.sdk_*"))
     return (*offered, relock())
 
 
@@ -259,6 +264,9 @@ def actions(d: Diff) -> tuple[Action, ...]:
         return _switch_back(d)
     if d.path == ("apple", "clt_version") and _clt_updated(d):
         return _clt_update(d)
+    if d.path == ("apple", "has_xcrun") and d.live is False:  # the developer tools are gone
+        download = _download(apple_of(d.locked_entry))
+        return (download,) if download else (Action(kind="install", target=XCODE_SELECT_INSTALL, manual=True),)
     return ()
 
 
@@ -483,10 +491,20 @@ def _xcode(d: Diff) -> Verdict:
     return ("warning", why + " (the SDK rule reports an SDK change)", fix)
 
 
+def _tools_gone(d: Diff) -> bool:
+    """The lock had xcrun and this Mac has none (the Command Line Tools removed, or the
+    developer dir pointing at nothing)."""
+    was, now = apple_of(d.locked_entry), apple_of(d.live_entry)
+    return was.get("has_xcrun") is True and now.get("has_xcrun") is False
+
+
 def _cause(d: Diff) -> str | None:
     """A developer dir switch, or a CLT update, owns the SDK, Xcode and compiler changes it
     brings; else the SDK's own library files (libz.tbd) join the SDK finding and DEVELOPER_DIR
-    joins the developer dir it selects."""
+    joins the developer dir it selects. Developer tools that are gone own everything they
+    brought: the SDK, Xcode, the compiler and the linker that cannot run."""
+    if _tools_gone(d) and d.path[0] in ("apple", "cc"):
+        return "developer tools"
     if _of_developer_tools(d) and _switched(d):
         return "developer dir"
     if _of_developer_tools(d) and _clt_updated(d):

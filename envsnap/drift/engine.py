@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
-from envsnap.drift.actions import Action, relock
+from envsnap.drift.actions import NOTHING, Action, relock
 from envsnap.drift.finding import (
     RELOCK,
     Category,
@@ -354,6 +354,10 @@ class RuleBook:
                     return named
         return rule.subject(diff.path)
 
+    def cause(self, diff: Diff) -> str | None:
+        """The cause a pack says *diff* belongs to, if any."""
+        return next((c for p in self.packs for cause in p.causes if (c := cause(diff))), None)
+
     def unchanged(self, diff: Diff) -> tuple[str, str] | None:
         return next((why for p in self.packs if p.unchanged and (why := p.unchanged(diff))), None)
 
@@ -378,9 +382,12 @@ def shown(value: Side) -> Json:
     return None if value is ABSENT else value
 
 
-def fallback_actions(rule: Rule) -> tuple[Action, ...]:
-    """What a field no rule explains offers: a re-lock, which a person reviews."""
-    return (relock(),) if rule is FALLBACK else ()
+def fallback_actions(rule: Rule, fix: str) -> tuple[Action, ...]:
+    """What a rule that names no action offers: nothing to do where its fix says so; a re-lock,
+    which a person reviews, where its fix offers one (and for a field no rule explains)."""
+    if fix.startswith("nothing to do"):
+        return (NOTHING,)
+    return (relock(),) if rule is FALLBACK or "envsnap lock" in fix else ()
 
 
 def explain(book: RuleBook, diff: Diff) -> Finding:
@@ -402,9 +409,9 @@ def explain(book: RuleBook, diff: Diff) -> Finding:
         added=added,
         removed=removed,
         borrowed=subject != rule.subject(diff.path),
-        actions=rule.actions(diff)
-        if rule.actions
-        else book.actions(diff) or fallback_actions(rule),
+        actions=(rule.actions(diff) if rule.actions else ())
+        or book.actions(diff)
+        or fallback_actions(rule, fix),
     )
 
 
@@ -477,7 +484,7 @@ def unverifiable(book: RuleBook, diffs: list[Diff]) -> tuple[list[Finding], list
         if book.missing(d)
         else Finding(
             id=".".join(d.path),
-            subject=_failed_subject(book, d.path),
+            subject=book.cause(d) or _failed_subject(book, d.path),
             category="unverifiable",
             severity="error",
             locked=None,
@@ -521,6 +528,7 @@ def recovered(book: RuleBook, diffs: list[Diff]) -> tuple[list[Finding], list[Di
             why="the lock was written where this probe failed, so it records nothing to compare "
             "with; here it works",
             fix="run `envsnap lock` on a machine where the build works and commit the lock",
+            actions=(relock(),),
         )
         for d in healed
     ]

@@ -10,6 +10,7 @@ to do (``manual``: a download, a re-lock to review) and say exactly what to run.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -62,10 +63,15 @@ def verify_on(host: ReplayHost, module: Path) -> list[Finding]:
     return checking.check_variant(ws, lock, name, THE_DEFAULT, False, notes=False).findings or []
 
 
-def gone(finding: Finding, after: Sequence[Finding]) -> bool:
-    """Whether *finding* (its own field and those grouped under it) is no longer found."""
+def gone(finding: Finding, after: Sequence[Finding], clears: str = "") -> bool:
+    """Whether *finding* (its own field and those grouped under it; only those matching the glob
+    *clears* when given) is no longer found."""
     left = {f.id for f in after} | {i for f in after for i in f.also}
-    return not {finding.id, *finding.also} & left
+    ids = {finding.id, *finding.also}
+    if clears:
+        ids = {i for i in ids if fnmatch.fnmatchcase(i, clears)}
+        assert ids, f"{clears} names none of {sorted({finding.id, *finding.also})}"
+    return not ids & left
 
 
 def _donor(host: ReplayHost, directory: str) -> ReplayHost | None:
@@ -110,14 +116,19 @@ class Outcome:
 def judge(host: ReplayHost, module: Path, finding: Finding) -> Outcome:
     """Whether *finding* has a proven action, or only manual ones that say what to do."""
     doable = [a for a in finding.actions if not a.manual and a.kind != "nothing"]
-    tried = []
+    tried, partly = [], []
     for action in doable:
         after = applied(host, action)
-        if after is not None and gone(finding, verify_on(after, module)):
-            return Outcome(finding, "proven", action.command)
+        if after is not None and gone(finding, verify_on(after, module), action.clears):
+            if not action.clears:
+                return Outcome(finding, "proven", action.command)
+            partly.append(action.command)  # proven for the fields it says it brings back
+            continue
         tried.append(action.command)
     if tried:
         return Outcome(finding, "unproven", "; ".join(tried))
+    if partly and not any(a.manual and a.command for a in finding.actions):
+        return Outcome(finding, "unproven", "only part of it: " + "; ".join(partly))
     if finding.actions and all(a.kind == "nothing" for a in finding.actions):
         return Outcome(finding, "nothing")
     manual = [a for a in finding.actions if a.manual and a.command]

@@ -9,27 +9,6 @@ import pytest
 
 from tests.proven.harness import Outcome, every_outcome, pairs
 
-# The finding ids that, on the recordings, still offer no action at all (their rules belong to
-# the macOS and toolchain packs); the count makes the expected failure below say how far it is.
-LACKING = [
-    "apple.clt_version",
-    "apple.developer_dir",
-    "apple.developer_dir_realpath",
-    "apple.developer_dir_source",
-    "apple.has_xcrun",
-    "apple.sdk_path",
-    "apple.sdk_version",
-    "apple.xcode_version",
-    "cc.compiler.error",
-    "cc.compiler.version",
-    "cc.linker.error",
-    "cgo.packages.*",
-    "libraries.-lz",
-    "libraries.libcrypto",
-    "libraries.libcrypto.provider",
-    "os.version",
-]
-
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Outcome]]:
@@ -55,10 +34,6 @@ def test_a_manual_action_says_exactly_what_to_run(outcomes: list[tuple[str, Outc
     assert all(o.detail.startswith(("envsnap lock", "download ", "sudo ")) for o in manual)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=f"{len(LACKING)} finding ids on the recordings offer no action yet: {' '.join(LACKING)}",
-)
 def test_every_finding_has_a_proven_or_manual_action(
     outcomes: list[tuple[str, Outcome]],
 ) -> None:
