@@ -7,7 +7,7 @@ class Envsnap < Formula
   desc "Lock, verify and recreate the cgo toolchain a Go module builds with"
   homepage "https://pypi.org/project/envsnap-cgo/"
   url "https://files.pythonhosted.org/packages/source/e/envsnap-cgo/envsnap_cgo-0.1.0.tar.gz"
-  sha256 "e890e38ae7d021a9196d3fc115695d760264f8a8c0913d7c0de28585c5a69710"
+  sha256 "39ac93c3ee8c8f83b5e5d6d1d0deb97e644612fb01241cf8e63c0ecf99ae218d"
   license "MIT"
 
   depends_on "rust" => :build # sdists built with maturin

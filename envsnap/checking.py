@@ -69,7 +69,10 @@ def is_clean(locked: Entry, live_content: Content) -> bool:
         return True
     from envsnap.drift import without_unrecorded  # a lock from before a field was recorded
 
-    held = without_unrecorded(locked, live_content)
+    try:
+        held = without_unrecorded(locked, live_content)
+    except (AttributeError, KeyError, TypeError):  # a hand edit of the wrong shape is no match:
+        return False  # the full comparison validates it and says where it is wrong
     return entry_digest({"envsnap": locked.get("envsnap"), **held}) == locked.get("digest")
 
 

@@ -24,6 +24,7 @@ else:  # pydantic reads only typing_extensions' TypedDict before 3.12
 
 if TYPE_CHECKING:  # the clean path renders no finding and never imports the rules
     from envsnap.drift import Finding
+    from envsnap.drift.actions import Action
 
 JSON_SCHEMA_ID: Literal["envsnap-verify/1"] = "envsnap-verify/1"
 Category = Literal["changed", "missing", "extra", "unverifiable"]
@@ -258,11 +259,18 @@ def render_finding(
         lines += _wrapped("fix", finding.fix)
     for action in finding.actions:
         if action.command:
-            lines += _wrapped("do", action.command + (" (by hand)" if action.manual else ""))
+            lines += _wrapped("do", action.command + _when(action))
     lines += _wrapped("id", finding.id)
     if finding.also:
         lines += _wrapped("also", ", ".join(finding.also))
     return [_printable(line) for line in lines]
+
+
+def _when(action: Action) -> str:
+    """What a person weighs before an action: a re-lock only if the change is intended."""
+    if action.kind == "relock":
+        return " (if the change is intended)"
+    return " (by hand)" if action.manual else ""
 
 
 def _change(finding: Finding, history: bool = False) -> str:

@@ -93,7 +93,7 @@ def test_corrupt_hash_cache_is_discarded(tmp_path: Path) -> None:
     digest = cache.digest(str(target))
     assert digest is not None and digest.startswith("sha256:")
     cache.save()
-    assert json.loads(cache_file.read_text())["version"] == 3
+    assert json.loads(cache_file.read_text())["version"] == 4
 
 
 def test_hash_cache_sees_a_rewritten_file(tmp_path: Path) -> None:

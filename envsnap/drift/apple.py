@@ -266,7 +266,11 @@ def actions(d: Diff) -> tuple[Action, ...]:
         return _clt_update(d)
     if d.path == ("apple", "has_xcrun") and d.live is False:  # the developer tools are gone
         download = _download(apple_of(d.locked_entry))
-        return (download,) if download else (Action(kind="install", target=XCODE_SELECT_INSTALL, manual=True),)
+        return (
+            (download,)
+            if download
+            else (Action(kind="install", target=XCODE_SELECT_INSTALL, manual=True),)
+        )
     return ()
 
 

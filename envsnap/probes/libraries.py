@@ -13,7 +13,7 @@ import json
 import posixpath
 import re
 from collections.abc import Sequence
-from typing import Required, TypedDict
+from typing import Required, TypedDict, cast
 
 from envsnap.entry import CgoPackage, FileRef, Json, Library
 from envsnap.errors import EnvsnapError
@@ -168,8 +168,9 @@ class LibrarySections:
             section = self.pkg_config_section(name, found)
         else:
             section = self.ldflags_section(name, found)
-        section["used_by"] = list(used_by)
-        return section
+        # who uses it follows what it is (a new library is described in this order)
+        rest = {k: v for k, v in section.items() if k != "used_by"}
+        return cast(Library, {**rest, "used_by": list(used_by)})
 
 
 def owner_candidates(section: Library, found: Resolution) -> list[str]:
