@@ -135,7 +135,10 @@ def test_both_sides_changed_the_same_entry(locks: dict[str, bytes], tmp_path: Pa
     result, merged_path = run_driver(tmp_path, locks["arm64"], ours, theirs)
     assert result.returncode == 1
     assert "svc/envsnap.lock: both branches changed the darwin-arm64 entry" in result.stderr
-    assert "macOS SDK 14.0 → 15.0 (error)" in result.stderr
+    # the SDK 14.0 → 15.0 came with a Command Line Tools update, which heads it
+    assert (
+        "Command Line Tools 15.3.0.0.1.1708646388 → 16.2.0.0.1.1733547573 (error)" in result.stderr
+    )
     conflicted = merged_path.read_text()
     with pytest.raises(tomllib.TOMLDecodeError):
         tomllib.loads(conflicted)

@@ -145,7 +145,7 @@ def test_verify_warns_about_an_untracked_then_a_modified_lock(locked_repo: Path)
 def test_verify_warning_keeps_the_drift_exit_code(locked_repo: Path) -> None:
     drifted = envsnap("--replay", str(MAC_15), "verify", "-C", str(locked_repo / "svc"))
     assert drifted.returncode == 1
-    assert "not tracked by git" in drifted.stderr and "macOS SDK" in drifted.stdout
+    assert "not tracked by git" in drifted.stderr and "SDK 14.0 → 15.0" in drifted.stdout
 
 
 def test_verify_warns_about_an_ignored_lock(locked_repo: Path) -> None:
