@@ -270,6 +270,8 @@ def _when(action: Action) -> str:
     """What a person weighs before an action: a re-lock only if the change is intended."""
     if action.kind == "relock":
         return " (if the change is intended)"
+    if action.clears:
+        return f" (brings back {action.clears} only)"
     return " (by hand)" if action.manual else ""
 
 

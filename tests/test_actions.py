@@ -79,3 +79,17 @@ def test_a_host_keeps_only_what_it_has() -> None:
     )
     (kept,) = doable(host, [offered])
     assert kept.actions == (set_variable("SDKROOT", SDK), relock())
+
+
+def test_the_text_says_what_a_partial_or_manual_action_is() -> None:
+    from dataclasses import replace
+
+    from envsnap.report import render_finding
+
+    sdk = replace(set_variable("SDKROOT", SDK), clears="apple.sdk_*")
+    lines = render_finding(finding(sdk, relock(), Action(kind="install", target="x", via="brew")))
+    text = "\n".join(lines)
+    assert f"do: export SDKROOT={SDK}" in text.replace("\n             ", " ")
+    assert "(brings back apple.sdk_* only)" in text.replace("\n             ", " ")
+    assert "do: envsnap lock (if the change is intended)" in text
+    assert "do: brew install x\n" in text + "\n"
