@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsnap.checking import checked_entry, compare_entries
+from envsnap.checking import checked_entry, compare_entries, doable
 from envsnap.commands import SUMMARIES
 from envsnap.config import Variant
 from envsnap.drift import Finding, missing_platform
@@ -55,6 +55,7 @@ class Side:
     entries: Mapping[str, Content]  # by lock key: GOOS-GOARCH, or GOOS-GOARCH+variant
     lock: LockFile | None = None  # set when the side is a lock (its digests are checked)
     probed: frozenset[str] | None = None  # the variants a probed side answers (None: a lock)
+    host: Host | None = None  # the machine a probed side was read from (None: a lock)
 
     def entry(self, key: str) -> Content:
         if key not in self.entries:
@@ -89,7 +90,7 @@ def _snapshot_side(label: str, host: Host, ws: Workspace, variants: Sequence[Var
     finally:
         if isinstance(host, LocalHost):
             host.close()
-    return Side(label, entries, probed=frozenset(v.name for v in probed))
+    return Side(label, entries, probed=frozenset(v.name for v in probed), host=host)
 
 
 def _lock_side(label: str, lock: LockFile) -> Side:
@@ -181,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     history = a.lock is not None and b.lock is not None
     if history:
         findings = [as_history(f) for f in findings]
+    elif b.host is not None:  # a machine against the lock: only what that machine can do
+        findings = doable(b.host, findings)
     outcome = Outcome(
         f"{platform} in {b.label}", a.label, findings, variants=shown, history=history
     )
