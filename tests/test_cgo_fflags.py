@@ -116,3 +116,17 @@ def test_inspect_neither_shows_nor_compares_it_as_go_records_none(module: Path) 
     result = envsnap("inspect", "--json", "-C", str(module), str(binary))
     ids = [f["id"] for f in json.loads(result.stdout)["findings"]]
     assert "go.env.CGO_CFLAGS" in ids and not any("CGO_FFLAGS" in i for i in ids)
+
+
+def test_each_declared_unset_value_is_gos_own() -> None:
+    """A lock written before a setting was recorded is held to the value declared as go's when
+    nothing sets it: ask go itself (no variable set, no go env file)."""
+    from envsnap.vocabulary import GO_VARIABLES
+
+    require_tool("go")
+    declared = {v.name: v.unset for v in GO_VARIABLES if v.unset is not None}
+    env = {k: v for k, v in os.environ.items() if k not in declared} | {"GOENV": "off"}
+    out = subprocess.run(
+        ["go", "env", "-json", *declared], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(out.stdout) == declared
