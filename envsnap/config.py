@@ -38,7 +38,7 @@ from envsnap.names import CONFIG_NAME as CONFIG_NAME
 from envsnap.vocabulary import SEVERITIES
 
 MAX_CONFIG = 1024 * 1024  # a hand-written file of a few lines; anything larger is refused
-_NIX_KEYS = ("nixpkgs", "nixpkgs_sha256", "attributes")
+_NIX_KEYS = ("nixpkgs", "nixpkgs_sha256", "tarball_url", "attributes")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_VARIANT = "default"
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -63,7 +63,7 @@ class NixSettings(TypedDict, total=False):
 
     nixpkgs: str
     nixpkgs_sha256: str
-    tarball_url: str  # documented in docs/emit.md; not among the keys load_config accepts
+    tarball_url: str  # an https URL holding {rev} once; checked when emit fills it in
     attributes: dict[str, dict[str, object]]  # [nix.attributes.<table>]: name = attribute
 
 
@@ -233,7 +233,7 @@ def _nix(doc: Mapping[str, object]) -> NixSettings:
     unknown = sorted(set(nix) - set(_NIX_KEYS))
     if unknown:
         raise _bad(f"[nix] has unknown keys: {', '.join(unknown)} (known: {', '.join(_NIX_KEYS)})")
-    for key in ("nixpkgs", "nixpkgs_sha256"):
+    for key in ("nixpkgs", "nixpkgs_sha256", "tarball_url"):
         if key in nix and not isinstance(nix[key], str):
             raise _bad(f"[nix] {key} must be a string")
     attributes = nix.get("attributes", {})
@@ -246,6 +246,8 @@ def _nix(doc: Mapping[str, object]) -> NixSettings:
         settings["nixpkgs"] = rev
     if isinstance(sha := nix.get("nixpkgs_sha256"), str):
         settings["nixpkgs_sha256"] = sha
+    if isinstance(url := nix.get("tarball_url"), str):
+        settings["tarball_url"] = url
     if "attributes" in nix:
         settings["attributes"] = {str(name): dict(table) for name, table in attributes.items()}
     return settings

@@ -136,6 +136,20 @@ def test_a_revision_alone_pins_the_flake_and_an_unchecked_tarball(tmp_path: Path
     assert "this download is unchecked" in text
 
 
+def test_a_tarball_url_points_the_pinned_download_at_a_mirror(tmp_path: Path) -> None:
+    mirror = "https://nix-mirror.example.com/nixpkgs/{rev}/source.tar.gz"
+    config = PINNED.replace("[nix.attributes.go]", f'tarball_url = "{mirror}"\n[nix.attributes.go]')
+    mac14 = replay_locked(tmp_path, MAC14, config)
+    emit(mac14, "--nix")
+    stub = stub_pkgs("aarch64-darwin")
+    scope = (
+        "{ fetchTarball = args: args; "
+        f"import = args: _: {stub} // {{ mkShell = a: a // {{ pinned = args; }}; }}; }}"
+    )
+    pinned = nix_eval(f"(scopedImport {scope} {mac14 / 'shell.nix'}) {{ }}")["pinned"]
+    assert pinned == {"url": mirror.replace("{rev}", REV), "sha256": SHA}
+
+
 def test_a_branch_is_no_pin(tmp_path: Path) -> None:
     config = '[nix]\nnixpkgs = "github:NixOS/nixpkgs/nixos-unstable"\n'
     mac14 = replay_locked(tmp_path, MAC14, config)

@@ -91,6 +91,7 @@ WRONG_TYPES = {
     "[variants]\nx = 5": "[variants.x]",
     "[nix]\nnixpkgs = 5": "[nix] nixpkgs",
     "[nix]\nnixpkgs_sha256 = [1]": "[nix] nixpkgs_sha256",
+    "[nix]\ntarball_url = 1": "[nix] tarball_url",
     '[nix]\nnixpkg = "abc"': "[nix] has unknown keys: nixpkg",
     "[nix]\nattributes = 5": "[nix.attributes]",
     "[nix.attributes]\ngo = 5": "[nix.attributes]",
