@@ -169,9 +169,20 @@ def judge(host: ReplayHost, module: Path, finding: Finding) -> Outcome:
     return Outcome(finding, "no action")
 
 
+def systems() -> list[str]:
+    """The kinds of machine the project's recordings are of (darwin, linux)."""
+    return sorted({ReplayHost(p).system for p in RECORDINGS.iterdir()})
+
+
+def every_pair() -> Iterator[tuple[Path, Path]]:
+    """Each (lock on A, verify on B) pair of every kind of recorded machine."""
+    for system in systems():
+        yield from pairs(system)
+
+
 def every_outcome(tmp: Path) -> Iterator[tuple[str, Outcome]]:
     """Each finding of each (lock on A, verify on B) pair, judged."""
-    for number, (a, b) in enumerate(pairs()):
+    for number, (a, b) in enumerate(every_pair()):
         module = tmp / f"m{number}"
         lock_on(a, module)
         host = ReplayHost(b)
