@@ -39,8 +39,6 @@ OUTPUT_LIMIT = 4 * 1024 * 1024
 VERSION_OUTPUT_LIMIT = 64 * 1024  # a `--version` call
 MAX_READ = 4 * 1024 * 1024
 RECORDING_FORMAT = "envsnap-recording"
-# Where Apple's Command Line Tools package installs (a replay can install another one over it).
-CLT_DIR = "/Library/Developer/CommandLineTools"
 RECORDING_VERSION = 1
 
 # Children whose output is parsed get a stable locale, and go must never download a toolchain.
@@ -724,44 +722,37 @@ class ReplayHost(Host):
         answers.update(like._developer_tool_answers())
         return self._changed(f"developer dir {path}", manifest, answers)
 
-    def _developer_tool_answers(self) -> dict[str, bytes]:
-        """What the tools that answer from the selected developer dir (xcrun, xcodebuild, the
-        ``/usr/bin`` shims such as ``cc``) answered here, by command line."""
-        answers: dict[str, bytes] = {}
+    def developer_tool_commands(self) -> list[list[str]]:
+        """The recorded commands that answered from the selected developer dir (xcrun,
+        xcodebuild, the ``/usr/bin`` shims such as ``cc``)."""
+        found = []
         for command in self._commands:
             argv = command["argv"]
             asks_devdir = argv[0] in ("xcodebuild", "xcrun") or argv[0].startswith("/usr/bin/")
             if asks_devdir and command.get("stdout") and not command.get("exit"):
-                answers[" ".join(argv)] = self._blob(command["stdout"])
+                found.append(list(argv))
+        return found
+
+    def _developer_tool_answers(self) -> dict[str, bytes]:
+        return self._answers_to(self.developer_tool_commands())
+
+    def _answers_to(self, commands: Sequence[Sequence[str]]) -> dict[str, bytes]:
+        """The recorded answers to *commands*, by command line (ValueError: one has none)."""
+        answers: dict[str, bytes] = {}
+        for argv in commands:
+            found = self._find_command(argv, None)
+            if found is None or found.get("exit") or not found.get("stdout"):
+                raise ValueError(f"{self.directory.name} has no answer to `{' '.join(argv)}`")
+            answers[" ".join(argv)] = self._blob(found["stdout"])
         return answers
 
-    def with_clt_of(self, like: ReplayHost) -> Self:
-        """This machine after installing the Command Line Tools *like* has: its tree under
-        ``/Library/Developer/CommandLineTools`` and its package receipt (what ``pkgutil
-        --pkg-info`` answers) replace these; where the Command Line Tools are the selected
-        developer dir, the tools that answer from it (xcrun, the ``cc`` shim) answer as on
-        *like*, where they must be the selected developer dir and have answered each of them
-        (ValueError: the replay cannot show it)."""
-        from envsnap.probes.apple import CLT_PACKAGE, CLT_RECEIPT, developer_dir
-
-        twin = self.with_files_of(like, CLT_DIR).with_files_of(like, CLT_RECEIPT)
-        answers: dict[str, bytes] = {}
-        pkgutil = ["pkgutil", f"--pkg-info={CLT_PACKAGE}"]
-        receipt = like._find_command(pkgutil, None)
-        if receipt is None or receipt.get("exit") or not receipt.get("stdout"):
-            raise ValueError(f"{like.directory.name} has no Command Line Tools receipt")
-        answers[" ".join(pkgutil)] = like._blob(receipt["stdout"])
-        theirs_selected, _ = developer_dir(like)
-        if theirs_selected is None or not like.realpath(theirs_selected).startswith(CLT_DIR):
-            raise ValueError(f"{like.directory.name} did not build with its Command Line Tools")
-        selected, _ = developer_dir(self)
-        if selected is not None and self.realpath(selected).startswith(CLT_DIR):
-            theirs = like._developer_tool_answers()
-            unknown = sorted(set(self._developer_tool_answers()) - set(theirs))
-            if unknown:  # what the installed tools would answer is not in *like*
-                raise ValueError(f"{like.directory.name} has no answer to `{unknown[0]}`")
-            answers.update(theirs)
-        return twin._changed(f"Command Line Tools of {like.directory.name}", twin._m, answers)
+    def with_answers_of(self, like: ReplayHost, commands: Sequence[Sequence[str]]) -> Self:
+        """This machine where each of *commands* answers as it did on *like* (ValueError: *like*
+        has no successful answer to one: the replay cannot show it)."""
+        shown = ", ".join(" ".join(argv) for argv in commands)
+        return self._changed(
+            f"{shown} as on {like.directory.name}", self._m, like._answers_to(commands)
+        )
 
     def with_files_of(self, other: ReplayHost, prefix: str) -> Self:
         """This machine with what *other* has under *prefix* (a package installed at another

@@ -160,10 +160,11 @@ def _overridden(locked: AppleSection, live: AppleSection) -> bool:
 
 
 def _unset_fix(locked: AppleSection) -> str:
-    real = _real_devdir(locked)
-    return (
-        f"set DEVELOPER_DIR to {real} (or unset it where xcode-select selects {real}), or {RELOCK}"
+    again = (
+        "set DEVELOPER_DIR to the locked developer dir (or unset it, where xcode-select "
+        "selects that one)"
     )
+    return _switch_back_fix(locked, again)
 
 
 def _developer_dir_env(d: Diff) -> Verdict:
@@ -220,13 +221,14 @@ def _cannot_run(d: Diff) -> str | None:
     )
 
 
-def _switch_back_fix(locked: AppleSection) -> str:
+def _switch_back_fix(locked: AppleSection, again: str = "") -> str:
+    """Select the locked developer dir again (*again*: how), or get it, or re-lock."""
     if locked.get("xcode_version"):
         get = f"install Xcode {_xcode_named(locked)} from Apple's downloads page"
     else:
         get = "install the locked Command Line Tools from Apple's downloads page"
-    again = "select the locked developer dir again where it is installed"
-    return f"{again} ({get} where it is not), or {RELOCK}"
+    again = again or "select the locked developer dir again"
+    return f"{again} where it is installed ({get} where it is not), or {RELOCK}"
 
 
 def _switch_action(apple: AppleSection) -> Action:

@@ -25,10 +25,13 @@ from envsnap.config import THE_DEFAULT, load_config
 from envsnap.drift import Finding
 from envsnap.drift.actions import Action
 from envsnap.drift.xcodes import clt_download_name
-from envsnap.host import CLT_DIR, ReplayHost
-from envsnap.probes.apple import clt_version, developer_dir
+from envsnap.host import ReplayHost
+from envsnap.probes.apple import CLT_PACKAGE, CLT_RECEIPT, clt_version, developer_dir
 from envsnap.workspace import Workspace
 from tests.conftest import RECORDINGS
+
+# Where Apple's Command Line Tools package installs.
+CLT_DIR = "/Library/Developer/CommandLineTools"
 
 
 def recordings(system: str = "darwin") -> list[Path]:
@@ -123,8 +126,28 @@ def applied(host: ReplayHost, action: Action) -> ReplayHost | None:
     if action.kind == "install" and action.via == "apple":
         donor = _clt_donor(host, action.target)  # an Xcode download alone selects nothing
         with contextlib.suppress(ValueError):
-            return None if donor is None else host.with_clt_of(donor)
+            return None if donor is None else with_clt_of(host, donor)
     return None
+
+
+def with_clt_of(host: ReplayHost, like: ReplayHost) -> ReplayHost:
+    """*host* after installing the Command Line Tools *like* has: their tree under
+    /Library/Developer/CommandLineTools and their package receipt (what ``pkgutil --pkg-info``
+    answers) replace these; where the Command Line Tools are the selected developer dir, the
+    tools that answer from it (xcrun, the ``cc`` shim) answer as on *like*, where they must be
+    the selected developer dir too and have answered each (ValueError: the replay cannot show
+    it)."""
+    theirs, _ = developer_dir(like)
+    if theirs is None or not like.realpath(theirs).startswith(CLT_DIR):
+        raise ValueError(f"{like.directory.name} did not build with its Command Line Tools")
+    asked = [["pkgutil", f"--pkg-info={CLT_PACKAGE}"]]
+    selected, _ = developer_dir(host)
+    if selected is not None and host.realpath(selected).startswith(CLT_DIR):
+        # every answer the tools gave on *like*, and each one *host* recorded must be among them
+        answered = like.developer_tool_commands()
+        asked += answered + [c for c in host.developer_tool_commands() if c not in answered]
+    installed = host.with_files_of(like, CLT_DIR).with_files_of(like, CLT_RECEIPT)
+    return installed.with_answers_of(like, asked)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from envsnap.drift import Finding
 from envsnap.host import ReplayHost
 from envsnap.probes.apple import developer_dir
 from tests.conftest import RECORDINGS
-from tests.proven.harness import applied, gone, judge, lock_on, verify_on
+from tests.proven.harness import applied, gone, judge, lock_on, verify_on, with_clt_of
 
 XCODE = "/Applications/Xcode_16.app/Contents/Developer"
 CLT_SELECTED = RECORDINGS / "macos15-arm64-clt14-xcode16"
@@ -105,7 +105,7 @@ def test_installing_the_locked_command_line_tools_on_a_replay_clears_the_clt_upd
 def test_command_line_tools_are_installed_only_from_a_recording_that_answers_for_them() -> None:
     """A recording where Xcode is selected never ran the CLT's clang: it cannot stand in."""
     host = ReplayHost(CLT_26_6)
-    installed = host.with_clt_of(ReplayHost(CLT_16_4))
+    installed = with_clt_of(host, ReplayHost(CLT_16_4))
     assert installed.run(["pkgutil", "--pkg-info=com.apple.pkg.CLTools_Executables"]).out == (
         ReplayHost(CLT_16_4).run(["pkgutil", "--pkg-info=com.apple.pkg.CLTools_Executables"]).out
     )
@@ -113,6 +113,6 @@ def test_command_line_tools_are_installed_only_from_a_recording_that_answers_for
         ReplayHost(CLT_16_4).run(["/usr/bin/cc", "--version"]).out
     )
     with pytest.raises(ValueError, match="did not build with its Command Line Tools"):
-        host.with_clt_of(ReplayHost(RECORDINGS / "macos15-arm64-brew-go"))
+        with_clt_of(host, ReplayHost(RECORDINGS / "macos15-arm64-brew-go"))
     with pytest.raises(ValueError, match="has no answer to `xcrun --find clang`"):
-        host.with_clt_of(ReplayHost(RECORDINGS / "macos14-arm64-clt-brew-openssl"))
+        with_clt_of(host, ReplayHost(RECORDINGS / "macos14-arm64-clt-brew-openssl"))
