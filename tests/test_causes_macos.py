@@ -144,7 +144,7 @@ def test_a_developer_dir_chosen_by_developer_dir_is_set_back_by_it(tmp_path: Pat
     )
     (devdir,) = errors(found)
     assert devdir["id"] == "apple.developer_dir_realpath"
-    assert "DEVELOPER_DIR is set" in devdir["why"] and "set DEVELOPER_DIR to" in devdir["fix"]
+    assert "which DEVELOPER_DIR names" in devdir["why"] and "set DEVELOPER_DIR to" in devdir["fix"]
     assert [a["command"] for a in devdir["actions"]] == [
         f"export DEVELOPER_DIR={CLT}",
         "envsnap lock",

@@ -149,7 +149,7 @@ def test_a_developer_dir_change_names_the_locked_dir_and_sdk(tmp_path: Path) -> 
     # DEVELOPER_DIR chooses the beta here, so the switch back sets it (xcode-select --switch
     # would change nothing), offered since the locked Xcode is installed here (its xcrun is)
     assert "set DEVELOPER_DIR to the locked developer dir" in devdir["fix"]
-    assert "where it is installed (install Xcode" in devdir["fix"]
+    assert "(install Xcode 16.0" in devdir["fix"]
     assert [a["command"] for a in devdir["actions"]][::2] == [
         f"export DEVELOPER_DIR={XCODE_16}",
         "envsnap lock",

@@ -145,11 +145,12 @@ def _developer_dir(d: Diff) -> Verdict:
     came = _came_with(d)
     severity: Severity = "error" if came else "warning"
     why = _moved(locked, live)
+    why += ", which DEVELOPER_DIR names" if _overridden(locked, live) else ""
     why += f": {', '.join(came)}" if came else " (it usually brings another compiler and SDK)"
     if (cannot := _cannot_run(d)) is not None:
         return (severity, f"{why}; {cannot}", f"{RELOCK} on this Mac")
     if _overridden(locked, live):
-        return (severity, f"{why} (DEVELOPER_DIR is set)", _unset_fix(locked))
+        return (severity, why, _unset_fix(locked))
     return (severity, why, _switch_back_fix(locked))
 
 
@@ -160,11 +161,10 @@ def _overridden(locked: AppleSection, live: AppleSection) -> bool:
 
 
 def _unset_fix(locked: AppleSection) -> str:
-    again = (
-        "set DEVELOPER_DIR to the locked developer dir (or unset it, where xcode-select "
-        "selects that one)"
+    return (
+        "set DEVELOPER_DIR to the locked developer dir where it is installed, or unset it if "
+        f"xcode-select selects that one ({_getting(locked)} where it is not), or {RELOCK}"
     )
-    return _switch_back_fix(locked, again)
 
 
 def _developer_dir_env(d: Diff) -> Verdict:
@@ -221,14 +221,16 @@ def _cannot_run(d: Diff) -> str | None:
     )
 
 
-def _switch_back_fix(locked: AppleSection, again: str = "") -> str:
-    """Select the locked developer dir again (*again*: how), or get it, or re-lock."""
+def _getting(locked: AppleSection) -> str:
+    """How to get *locked*'s developer tools where they are not installed."""
     if locked.get("xcode_version"):
-        get = f"install Xcode {_xcode_named(locked)} from Apple's downloads page"
-    else:
-        get = "install the locked Command Line Tools from Apple's downloads page"
-    again = again or "select the locked developer dir again"
-    return f"{again} where it is installed ({get} where it is not), or {RELOCK}"
+        return f"install Xcode {_xcode_named(locked)} from Apple's downloads page"
+    return "install the locked Command Line Tools from Apple's downloads page"
+
+
+def _switch_back_fix(locked: AppleSection) -> str:
+    again = "select the locked developer dir again where it is installed"
+    return f"{again} ({_getting(locked)} where it is not), or {RELOCK}"
 
 
 def _switch_action(apple: AppleSection) -> Action:
