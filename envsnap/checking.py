@@ -369,9 +369,10 @@ def doable(host: Host, findings: list[Finding]) -> list[Finding]:
 
 def can_do(host: Host, action: Action) -> bool:
     """Whether *host* has what *action* names (an install is how to get what is missing)."""
-    if action.kind == "developer-dir":
-        found = host.stat(action.target)
-        return found is not None and found.kind == "dir"
+    if action.kind == "developer-dir" or (action.kind, action.target) == ("set", "DEVELOPER_DIR"):
+        where = action.value if action.kind == "set" else action.target
+        found = host.stat(where)  # an Xcode app, or a developer dir with its xcrun
+        return (found is not None and found.kind == "dir") or host.exists(f"{where}/usr/bin/xcrun")
     if action.kind == "set" and action.value.startswith("/"):
         return host.stat(action.value) is not None
     return True

@@ -719,12 +719,40 @@ class ReplayHost(Host):
                 manifest["files"][key] = f"{like.directory}:{name}" if name else None
                 if name:
                     answers[f"{like.directory}:{name}"] = like._blob(name)
-        for command in like._commands:
+        answers.update(like._developer_tool_answers())
+        return self._changed(f"developer dir {path}", manifest, answers)
+
+    def developer_tool_commands(self) -> list[list[str]]:
+        """The recorded commands that answered from the selected developer dir (xcrun,
+        xcodebuild, the ``/usr/bin`` shims such as ``cc``)."""
+        found = []
+        for command in self._commands:
             argv = command["argv"]
             asks_devdir = argv[0] in ("xcodebuild", "xcrun") or argv[0].startswith("/usr/bin/")
             if asks_devdir and command.get("stdout") and not command.get("exit"):
-                answers[" ".join(argv)] = like._blob(command["stdout"])
-        return self._changed(f"developer dir {path}", manifest, answers)
+                found.append(list(argv))
+        return found
+
+    def _developer_tool_answers(self) -> dict[str, bytes]:
+        return self._answers_to(self.developer_tool_commands())
+
+    def _answers_to(self, commands: Sequence[Sequence[str]]) -> dict[str, bytes]:
+        """The recorded answers to *commands*, by command line (ValueError: one has none)."""
+        answers: dict[str, bytes] = {}
+        for argv in commands:
+            found = self._find_command(argv, None)
+            if found is None or found.get("exit") or not found.get("stdout"):
+                raise ValueError(f"{self.directory.name} has no answer to `{' '.join(argv)}`")
+            answers[" ".join(argv)] = self._blob(found["stdout"])
+        return answers
+
+    def with_answers_of(self, like: ReplayHost, commands: Sequence[Sequence[str]]) -> Self:
+        """This machine where each of *commands* answers as it did on *like* (ValueError: *like*
+        has no successful answer to one: the replay cannot show it)."""
+        shown = ", ".join(" ".join(argv) for argv in commands)
+        return self._changed(
+            f"{shown} as on {like.directory.name}", self._m, like._answers_to(commands)
+        )
 
     def with_files_of(self, other: ReplayHost, prefix: str) -> Self:
         """This machine with what *other* has under *prefix* (a package installed at another

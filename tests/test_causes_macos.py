@@ -86,6 +86,8 @@ def test_a_beta_xcode_lock_on_a_mac_that_cannot_run_it(tmp_path: Path) -> None:
     assert "cannot run on macOS 15.7.1 (it needs macOS 26.2 or later)" in devdir["why"]
     assert not any("xcode-select" in a["command"] for a in devdir["actions"])
     assert "xcode-select" not in devdir["fix"] and "Xcode_27" not in devdir["fix"]
+    # nor a download of it: the re-lock on this Mac is the one thing to do
+    assert [a["kind"] for a in devdir["actions"]] == ["relock"]
     # Xcode disappearing and the CLT version are part of this one finding
     assert not [f for f in found if f["subject"] in ("Xcode", "Command Line Tools")]
 
@@ -131,3 +133,33 @@ def subdir(tmp_path: Path) -> Path:
     made = tmp_path / "again"
     made.mkdir()
     return made
+
+
+def test_a_developer_dir_chosen_by_developer_dir_is_set_back_by_it(tmp_path: Path) -> None:
+    """Locked with the CLT 15.3 selected; here DEVELOPER_DIR names Xcode and the same CLT is
+    installed: the fix is DEVELOPER_DIR (xcode-select --switch changes nothing while it is
+    set), and no download of tools that are already there."""
+    found = findings(
+        "macos14-arm64-clt-brew-openssl", "macos15-arm64-clt14-xcode16-developer-dir", tmp_path
+    )
+    (devdir,) = errors(found)
+    assert devdir["id"] == "apple.developer_dir_realpath"
+    assert "which DEVELOPER_DIR names" in devdir["why"] and "set DEVELOPER_DIR to" in devdir["fix"]
+    assert [a["command"] for a in devdir["actions"]] == [
+        f"export DEVELOPER_DIR={CLT}",
+        "envsnap lock",
+    ]
+
+
+def test_selecting_other_command_line_tools_only_brings_back_the_developer_dir(
+    tmp_path: Path,
+) -> None:
+    """Locked with CLT 16.2; this Mac has Xcode selected and CLT 15.3 installed: switching to
+    the CLT brings back the developer dir, not the locked tools (their download, named in the
+    fix, selects nothing while Xcode is selected)."""
+    found = findings("macos14-arm64-clt16-zlib", "macos15-arm64-clt14-xcode16-selected", tmp_path)
+    devdir = next(f for f in found if f["id"] == "apple.developer_dir_realpath")
+    assert [(a["command"], a.get("clears")) for a in devdir["actions"]] == [
+        (f"sudo xcode-select --switch {CLT}", "apple.developer_dir*"),
+        ("envsnap lock", None),
+    ]

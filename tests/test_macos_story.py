@@ -146,9 +146,15 @@ def test_a_developer_dir_change_names_the_locked_dir_and_sdk(tmp_path: Path) -> 
         XCODE_16,
         "/Applications/Xcode_16.3_beta_2.app/Contents/Developer",
     )
-    # the switch back is an action, offered only where that Xcode is installed (here: not)
-    assert "select the locked developer dir again" in devdir["fix"]
-    assert [a["kind"] for a in devdir["actions"]] == ["install", "relock"]
+    # DEVELOPER_DIR chooses the beta here, so the switch back sets it (xcode-select --switch
+    # would change nothing), offered since the locked Xcode is installed here (its xcrun is)
+    assert "set DEVELOPER_DIR to the locked developer dir" in devdir["fix"]
+    assert "(install Xcode 16.0" in devdir["fix"]
+    assert [a["command"] for a in devdir["actions"]][::2] == [
+        f"export DEVELOPER_DIR={XCODE_16}",
+        "envsnap lock",
+    ]
+    assert devdir["actions"][1]["kind"] == "install"
 
 
 def test_a_lock_taken_with_developer_dir_says_to_export_it(tmp_path: Path) -> None:

@@ -457,15 +457,19 @@ def verify_summaries(host: Host, root: Path, wanted: str | None) -> tuple[LockSu
 def verify_summary(
     host: Host, root: Path, config: Config, lock: LockFile, variant: Variant
 ) -> LockSummary:
-    """What verify concludes about *variant* (named when envsnap.toml declares variants)."""
+    """What verify concludes about *variant* (named when envsnap.toml declares variants): its
+    own check, a drift re-checked against the real link as verify re-checks it, so that the
+    errors counted here are the ones verify prints."""
     from envsnap import checking
     from envsnap.lockfile import LOCK_NAME
-    from envsnap.probes.collect import take_snapshot
     from envsnap.report import Outcome
+    from envsnap.workspace import Workspace
 
-    snapshot = take_snapshot(host, str(root), config.track_env, variant=variant)
-    key = snapshot.key
-    findings = checking.against_lock(lock, LOCK_NAME, key, snapshot.entry, config)
+    checked = checking.check_variant(
+        Workspace(root, config, host), lock, LOCK_NAME, variant, False, notes=False
+    )
+    findings = checked.findings or []
+    key = checked.key
     outcome = Outcome(key, LOCK_NAME, findings)
     line = (
         f"{key} differs from {LOCK_NAME}: {outcome.summary()}"

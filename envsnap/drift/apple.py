@@ -21,7 +21,7 @@ from envsnap.drift.engine import (
 )
 from envsnap.drift.environment import environment, nix_switch, nix_why
 from envsnap.drift.finding import NOTHING_TO_DO, RELOCK, Severity, Verdict
-from envsnap.drift.xcodes import clang_short, clt_release, min_macos, runs_on
+from envsnap.drift.xcodes import clang_short, clt_download_name, clt_release, min_macos, runs_on
 from envsnap.entry import AppleSection, Content
 from envsnap.vocabulary import developer_dir_kind
 
@@ -145,10 +145,26 @@ def _developer_dir(d: Diff) -> Verdict:
     came = _came_with(d)
     severity: Severity = "error" if came else "warning"
     why = _moved(locked, live)
+    why += ", which DEVELOPER_DIR names" if _overridden(locked, live) else ""
     why += f": {', '.join(came)}" if came else " (it usually brings another compiler and SDK)"
     if (cannot := _cannot_run(d)) is not None:
         return (severity, f"{why}; {cannot}", f"{RELOCK} on this Mac")
+    if _overridden(locked, live):
+        return (severity, why, _unset_fix(locked))
     return (severity, why, _switch_back_fix(locked))
+
+
+def _overridden(locked: AppleSection, live: AppleSection) -> bool:
+    """DEVELOPER_DIR chooses the developer dir here; xcode-select chose the locked one."""
+    sources = (locked.get("developer_dir_source"), live.get("developer_dir_source"))
+    return sources == ("xcode-select", "DEVELOPER_DIR")
+
+
+def _unset_fix(locked: AppleSection) -> str:
+    return (
+        "set DEVELOPER_DIR to the locked developer dir where it is installed, or unset it if "
+        f"xcode-select selects that one ({_getting(locked)} where it is not), or {RELOCK}"
+    )
 
 
 def _developer_dir_env(d: Diff) -> Verdict:
@@ -205,13 +221,16 @@ def _cannot_run(d: Diff) -> str | None:
     )
 
 
-def _switch_back_fix(locked: AppleSection) -> str:
+def _getting(locked: AppleSection) -> str:
+    """How to get *locked*'s developer tools where they are not installed."""
     if locked.get("xcode_version"):
-        get = f"install Xcode {_xcode_named(locked)} from Apple's downloads page"
-    else:
-        get = "install the locked Command Line Tools from Apple's downloads page"
+        return f"install Xcode {_xcode_named(locked)} from Apple's downloads page"
+    return "install the locked Command Line Tools from Apple's downloads page"
+
+
+def _switch_back_fix(locked: AppleSection) -> str:
     again = "select the locked developer dir again where it is installed"
-    return f"{again} ({get} where it is not), or {RELOCK}"
+    return f"{again} ({_getting(locked)} where it is not), or {RELOCK}"
 
 
 def _switch_action(apple: AppleSection) -> Action:
@@ -231,18 +250,28 @@ def _download(apple: AppleSection) -> Action | None:
         beta = " beta" if apple.get("xcode_beta") else ""
         name = f"Xcode {apple.get('xcode_version')}{beta} ({apple.get('xcode_build')})"
     elif clt := apple.get("clt_version"):
-        name = f"Command Line Tools for Xcode {clt_release(clt)}"
+        name = clt_download_name(clt)
     else:
         return None
     return Action(kind="install", target=name, via="apple", manual=True)
 
 
 def _switch_back(d: Diff) -> tuple[Action, ...]:
-    locked = apple_of(d.locked_entry)
+    """Select the locked developer dir again (unset DEVELOPER_DIR where it overrides
+    xcode-select's choice); the locked tools' download where this Mac may lack them; re-lock."""
+    locked, live = apple_of(d.locked_entry), apple_of(d.live_entry)
     if _cannot_run(d) is not None:
         return (relock(),)
-    download = _download(locked)
-    return (_switch_action(locked), *([download] if download else []), relock())
+    back = _switch_action(locked)
+    if _overridden(locked, live):  # DEVELOPER_DIR wins over any xcode-select choice
+        back = set_variable("DEVELOPER_DIR", str(_real_devdir(locked)))
+    if _clt_active(locked) and locked.get("clt_version") != live.get("clt_version"):
+        # the Command Line Tools installed here are another version: selecting them brings
+        # back the developer dir, not the locked tools (their download is named in the fix;
+        # their installer selects nothing while another developer dir is selected)
+        return (replace(back, clears="apple.developer_dir*"), relock())
+    download = _download(locked) if locked.get("xcode_version") else None
+    return (back, *([download] if download else []), relock())
 
 
 def _clt_update(d: Diff) -> tuple[Action, ...]:
@@ -266,6 +295,8 @@ def actions(d: Diff) -> tuple[Action, ...]:
         return _clt_update(d)
     if d.path == ("apple", "has_xcrun") and d.live is False:  # the developer tools are gone
         download = _download(apple_of(d.locked_entry))
+        if download and not _same_devdir(d):  # the tools come back; the choice of them differs
+            download = replace(download, clears="apple.has_xcrun")
         return (
             (download,)
             if download

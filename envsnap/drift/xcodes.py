@@ -46,6 +46,11 @@ def clt_release(receipt: str) -> str:
     return major if minor in ("", "0") else f"{major}.{minor}"
 
 
+def clt_download_name(receipt: str) -> str:
+    """The name Apple's downloads page gives the Command Line Tools of *receipt*."""
+    return f"Command Line Tools for Xcode {clt_release(receipt)}"
+
+
 def clang_short(version: str) -> str:
     """``Apple clang version 17.0.0 (clang-1700.0.13.5)`` as ``Apple clang 17.0.0``."""
     found = re.match(r"(.*?clang) version (\S+)", version)

@@ -3,8 +3,10 @@
 A lock is taken on one recording and verified on another (as a teammate's Mac would be); each
 finding either offers an action this harness can carry out on the replay (a variable set or
 unset, another developer dir selected, a package's files swapped in from a recording that has
-it at the locked version) after which that finding is gone, or its actions are all a person's
-to do (``manual``: a download, a re-lock to review) and say exactly what to run.
+it at the locked version, the Command Line Tools of a recording that has the ones a download
+names installed over them) after which that finding is gone, or its actions are all a person's
+to do (``manual``: a download no recording holds, a re-lock to review) and say exactly what to
+run. An action carried out that leaves its finding is never a pass.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from envsnap.cli import main
 from envsnap.config import THE_DEFAULT, load_config
 from envsnap.drift import Finding
 from envsnap.drift.actions import Action
+from envsnap.drift.xcodes import clt_download_name
 from envsnap.host import ReplayHost
-from envsnap.probes.apple import developer_dir
+from envsnap.probes.apple import CLT_PACKAGE, CLT_RECEIPT, clt_version, developer_dir
 from envsnap.workspace import Workspace
 from tests.conftest import RECORDINGS
+
+# Where Apple's Command Line Tools package installs.
+CLT_DIR = "/Library/Developer/CommandLineTools"
 
 
 def recordings(system: str = "darwin") -> list[Path]:
@@ -85,10 +91,28 @@ def _donor(host: ReplayHost, directory: str) -> ReplayHost | None:
     return None
 
 
+def _clt_donor(host: ReplayHost, name: str) -> ReplayHost | None:
+    """A recording of this kind of machine whose Command Line Tools are the ones Apple's
+    downloads page calls *name* ("Command Line Tools for Xcode 16.4"), selected there (so that
+    it holds what they answer)."""
+    for path in recordings(host.system):
+        other = ReplayHost(path)
+        clt, (selected, _) = clt_version(other), developer_dir(other)
+        named = clt is not None and name == clt_download_name(clt)
+        if other.machine == host.machine and named and selected == CLT_DIR:
+            return other
+    return None
+
+
 def applied(host: ReplayHost, action: Action) -> ReplayHost | None:
     """*host* after *action* is carried out on it; None where a replay cannot show it."""
     if action.kind in ("set", "unset") and action.via == "go-env" and host.getenv(action.target):
         return None  # the environment wins over `go env -w`: the action would not take
+    if (action.kind, action.target) == ("set", "DEVELOPER_DIR"):
+        like = _donor(host, action.value)  # the tools then answer from that developer dir
+        if like is None:
+            return None
+        return host.with_developer_dir(action.value, like).with_environ(action.target, action.value)
     try:
         if action.kind == "set":
             return host.with_environ(action.target, action.value)
@@ -99,7 +123,31 @@ def applied(host: ReplayHost, action: Action) -> ReplayHost | None:
     if action.kind == "developer-dir":
         like = _donor(host, action.target)
         return None if like is None else host.with_developer_dir(action.target, like)
+    if action.kind == "install" and action.via == "apple":
+        donor = _clt_donor(host, action.target)  # an Xcode download alone selects nothing
+        with contextlib.suppress(ValueError):
+            return None if donor is None else with_clt_of(host, donor)
     return None
+
+
+def with_clt_of(host: ReplayHost, like: ReplayHost) -> ReplayHost:
+    """*host* after installing the Command Line Tools *like* has: their tree under
+    /Library/Developer/CommandLineTools and their package receipt (what ``pkgutil --pkg-info``
+    answers) replace these; where the Command Line Tools are the selected developer dir, the
+    tools that answer from it (xcrun, the ``cc`` shim) answer as on *like*, where they must be
+    the selected developer dir too and have answered each (ValueError: the replay cannot show
+    it)."""
+    theirs, _ = developer_dir(like)
+    if theirs is None or not like.realpath(theirs).startswith(CLT_DIR):
+        raise ValueError(f"{like.directory.name} did not build with its Command Line Tools")
+    asked = [["pkgutil", f"--pkg-info={CLT_PACKAGE}"]]
+    selected, _ = developer_dir(host)
+    if selected is not None and host.realpath(selected).startswith(CLT_DIR):
+        # every answer the tools gave on *like*, and each one *host* recorded must be among them
+        answered = like.developer_tool_commands()
+        asked += answered + [c for c in host.developer_tool_commands() if c not in answered]
+    installed = host.with_files_of(like, CLT_DIR).with_files_of(like, CLT_RECEIPT)
+    return installed.with_answers_of(like, asked)
 
 
 @dataclass(frozen=True)
@@ -114,32 +162,50 @@ class Outcome:
 
 
 def judge(host: ReplayHost, module: Path, finding: Finding) -> Outcome:
-    """Whether *finding* has a proven action, or only manual ones that say what to do."""
-    doable = [a for a in finding.actions if not a.manual and a.kind != "nothing"]
-    tried, partly = [], []
-    for action in doable:
-        after = applied(host, action)
-        if after is not None and gone(finding, verify_on(after, module), action.clears):
-            if not action.clears:
-                return Outcome(finding, "proven", action.command)
-            partly.append(action.command)  # proven for the fields it says it brings back
+    """Whether *finding* has a proven action, or only manual ones that say what to do. Every
+    action the replay can carry out (a download of the Command Line Tools too) is carried out,
+    and each must clear what it says it brings back."""
+    proven: list[str] = []
+    partly: list[str] = []
+    tried: list[str] = []
+    for action in finding.actions:
+        if action.kind in ("nothing", "relock"):
             continue
-        tried.append(action.command)
+        after = applied(host, action)
+        if after is None and action.manual:
+            continue  # a person's to do: judged below by what it says
+        if after is not None and gone(finding, verify_on(after, module), action.clears):
+            (partly if action.clears else proven).append(action.command)
+        else:
+            tried.append(action.command)
     if tried:
         return Outcome(finding, "unproven", "; ".join(tried))
-    if partly and not any(a.manual and a.command for a in finding.actions):
+    if proven:
+        return Outcome(finding, "proven", proven[0])
+    manual = [a for a in finding.actions if a.manual and a.command]
+    if partly and not manual:
         return Outcome(finding, "unproven", "only part of it: " + "; ".join(partly))
     if finding.actions and all(a.kind == "nothing" for a in finding.actions):
         return Outcome(finding, "nothing")
-    manual = [a for a in finding.actions if a.manual and a.command]
     if manual:
         return Outcome(finding, "manual", manual[0].command)
     return Outcome(finding, "no action")
 
 
+def systems() -> list[str]:
+    """The kinds of machine the project's recordings are of (darwin, linux)."""
+    return sorted({ReplayHost(p).system for p in RECORDINGS.iterdir()})
+
+
+def every_pair() -> Iterator[tuple[Path, Path]]:
+    """Each (lock on A, verify on B) pair of every kind of recorded machine."""
+    for system in systems():
+        yield from pairs(system)
+
+
 def every_outcome(tmp: Path) -> Iterator[tuple[str, Outcome]]:
     """Each finding of each (lock on A, verify on B) pair, judged."""
-    for number, (a, b) in enumerate(pairs()):
+    for number, (a, b) in enumerate(every_pair()):
         module = tmp / f"m{number}"
         lock_on(a, module)
         host = ReplayHost(b)

@@ -1,5 +1,6 @@
-"""Every finding on the project's macOS recordings, each lock taken on one and verified on
-another of the same module: a proven action, or a manual one that says what to type."""
+"""Every finding on the project's recordings (macOS and Linux alike), each lock taken on one
+and verified on another of the same module and machine: a proven action, or a manual one that
+says what to type."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.proven.harness import Outcome, every_outcome, pairs
+from tests.proven.harness import Outcome, every_outcome, every_pair, pairs, recordings, systems
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +19,14 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Outcom
 def test_the_recordings_give_pairs_and_findings(outcomes: list[tuple[str, Outcome]]) -> None:
     assert len(list(pairs())) >= 100
     assert {o.finding.id for _, o in outcomes} >= {"os.version", "apple.sdk_version", "incomplete"}
+
+
+def test_every_kind_of_recorded_machine_is_enumerated() -> None:
+    """Linux recordings are paired as the macOS ones are (the one Debian recording has no
+    companion of its module yet, so it gives no pair)."""
+    assert systems() == ["darwin", "linux"]
+    assert recordings("linux") and set(pairs("linux")) <= set(every_pair())
+    assert set(pairs("darwin")) <= set(every_pair())
 
 
 def test_no_offered_action_fails_to_clear_its_finding(outcomes: list[tuple[str, Outcome]]) -> None:
