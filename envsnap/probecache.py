@@ -166,21 +166,30 @@ Inputs = Callable[[S], Iterable[str]]
 class ProbeCache:
     """Probe sections by name and key, each with its manifest, in the user's cache folder."""
 
-    def __init__(self, host: Host, file: Path | None) -> None:
+    def __init__(
+        self, host: Host, file: Path | None, remembered: Callable[[str], bool] = lambda _: True
+    ) -> None:
         self.host = host
         self.file = file
         self._secret = cache_secret(file)
         self._entries: JsonObject = read_cache_json(file, CACHE_VERSION) if self._secret else {}
         self._new: JsonObject = {}  # the entries this run computed, by slot
         self._lock = threading.Lock()
+        # which probes' answers from earlier runs may be used (an answer of this run always is)
+        self.remembered = remembered
         # what this run's answers stand on, for a verdict (envsnap.verdict); None once an
         # answer was computed but could not be kept (a racy stamp, an error)
         self.used: dict[str, Stamp] | None = {}
 
     @classmethod
-    def for_user(cls, host: Host, environ: Mapping[str, str]) -> ProbeCache:
+    def for_user(
+        cls,
+        host: Host,
+        environ: Mapping[str, str],
+        remembered: Callable[[str], bool] = lambda _: True,
+    ) -> ProbeCache:
         folder = cache_dir(environ)
-        return cls(host, folder / "probes.json" if folder else None)
+        return cls(host, folder / "probes.json" if folder else None, remembered)
 
     def memo(
         self,
@@ -189,13 +198,19 @@ class ProbeCache:
         compute: Probe[S],
         inputs: Inputs[S] = lambda _: (),
         host: Host | None = None,
+        *,
+        fresh: bool = False,
+        keep: Callable[[S], bool] = lambda _: True,
     ) -> S:
         """The section remembered for (*probe*, *key*) while its manifest holds, else computed
-        on *host* (default: the cache's; a build variant's host carries its GOFLAGS)."""
+        on *host* (default: the cache's; a build variant's host carries its GOFLAGS). With
+        *fresh* it is computed whatever is remembered; it is kept when *keep* says so (and it is
+        no error)."""
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit = self._entries.get(slot)
-        reused = _reused(self._secret, slot, hit, host or self.host)
+            usable = not fresh and (slot in self._new or self.remembered(probe))
+        reused = _reused(self._secret, slot, hit, host or self.host) if usable else None
         if reused is not None:
             value, manifest = reused
             self._stood_on(manifest)
@@ -203,7 +218,8 @@ class ProbeCache:
         started = time.time_ns()
         tracker = TrackingHost(host or self.host)
         section = compute(tracker)
-        paths = [] if "error" in section else [*tracker.paths, *inputs(section)]
+        kept = "error" not in section and keep(section)
+        paths = [*tracker.paths, *inputs(section)] if kept else []
         manifest = manifest_of(paths, (host or self.host).stamp)
         if not manifest or any(is_racy(s, started) for s in manifest.values()):
             self._stood_on(None)
@@ -211,11 +227,40 @@ class ProbeCache:
         self._stood_on(manifest)
         with self._lock:
             self._entries.pop(slot, None)
-            kept: Json = json.loads(json.dumps(section))
-            check = check_of(self._writing_secret(), slot, manifest, kept)
-            entry: JsonObject = {"manifest": json.loads(json.dumps(manifest)), "value": kept}
-            self._entries[slot] = self._new[slot] = {**entry, "check": check}
+            self._entries[slot] = self._new[slot] = self._sealed(slot, manifest, section)
         return section
+
+    def _sealed(self, slot: str, manifest: object, section: object) -> JsonObject:
+        """An entry as it is stored: its manifest and value as plain JSON, and their check (the
+        caller holds the lock)."""
+        value: Json = json.loads(json.dumps(section))
+        stamps: Json = json.loads(json.dumps(manifest))
+        check = check_of(self._writing_secret(), slot, stamps, value)
+        return {"manifest": stamps, "value": value, "check": check}
+
+    def restamp(self, before: Stamp, after: Stamp) -> None:
+        """A folder this run's answers stood on changed in a way none of them can see (the lock
+        written into the module's folder, nothing else): each stamp *before* of this run's new
+        entries, and of what the answers stood on, is *after* from now on."""
+        if before is None or after is None or before == after:
+            return
+        was, now = list(before), list(after)
+        with self._lock:
+            for slot, entry in self._new.items():
+                if not isinstance(entry, dict) or not isinstance(entry["manifest"], dict):
+                    continue
+                manifest = entry["manifest"]
+                if was in manifest.values():
+                    stamps = {
+                        path: now if found == was else found for path, found in manifest.items()
+                    }
+                    self._entries[slot] = self._new[slot] = self._sealed(
+                        slot, stamps, entry["value"]
+                    )
+            if self.used is not None:
+                self.used = {
+                    path: after if found == before else found for path, found in self.used.items()
+                }
 
     def _writing_secret(self) -> bytes:
         """The secret new entries are sealed with (the caller holds the lock): the user's,

@@ -6,11 +6,12 @@ import argparse
 import os
 import re
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsnap.atomic import atomic_write
+from envsnap.atomic import atomic_write, write_target
 from envsnap.commands import SUMMARIES
 from envsnap.config import THE_DEFAULT, Variant
 from envsnap.errors import (
@@ -21,9 +22,12 @@ from envsnap.errors import (
     LockError,
     expected_os_error,
 )
+from envsnap.host import LocalHost
 from envsnap.lockfile import LockFile, read_lock, render, with_entry, without
 from envsnap.mutex import exclusive
+from envsnap.probecache import ProbeCache
 from envsnap.probes.collect import Snapshot, take_snapshot
+from envsnap.stamps import Listing, Stamp, folder_state
 from envsnap.variants import split_key, user_goflags, variant_host
 from envsnap.workspace import Workspace
 
@@ -56,10 +60,13 @@ def _of_variant(snapshot: Snapshot) -> str:
     return "" if snapshot.variant == THE_DEFAULT.name else f" (variant {snapshot.variant})"
 
 
-def live_snapshot(ws: Workspace, variant: Variant = THE_DEFAULT) -> Snapshot:
-    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed."""
+def live_snapshot(
+    ws: Workspace, variant: Variant = THE_DEFAULT, cache: ProbeCache | None = None
+) -> Snapshot:
+    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed. Every probe
+    runs (none is taken from *cache*); what verify's memo can keep goes into *cache*."""
     snapshot = take_snapshot(
-        ws.host, str(ws.module_root), ws.config.track_env, variant=variant, trace=True
+        ws.host, str(ws.module_root), ws.config.track_env, cache, variant=variant, trace=True
     )
     for name in ESSENTIAL:
         section = snapshot.entry.get(name)
@@ -150,12 +157,14 @@ def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
     return existing, existing.text.encode()  # the bytes it was parsed from
 
 
-def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
+def snapshots(
+    ws: Workspace, allow_incomplete: bool, cache: ProbeCache | None = None
+) -> list[Snapshot]:
     """This machine's snapshot for the default variant and every declared one."""
     from envsnap.snapshot import validate_entry
 
     def one(variant: Variant) -> Snapshot:
-        snapshot = live_snapshot(ws, variant)
+        snapshot = live_snapshot(ws, variant, cache)
         say_left_out(snapshot, variant)
         return mark_incomplete(ws, snapshot, allow_incomplete)
 
@@ -189,7 +198,9 @@ def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
 
 def run(args: argparse.Namespace) -> int:
     ws = Workspace.from_args(args)
-    taken = snapshots(ws, args.allow_incomplete)
+    # lock asks every probe afresh, and leaves its answers where verify's memo looks for them
+    cache = ProbeCache.for_user(ws.host, os.environ, remembered=lambda _: False)
+    taken = snapshots(ws, args.allow_incomplete, cache)
     names = ", ".join(snapshot.key for snapshot in taken)
 
     def waiting() -> None:
@@ -202,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
             new_bytes = render(new_lock)
             if new_bytes == old_bytes:
                 print(f"{ws.lock_path.name} is up to date ({names})", file=sys.stderr)
+                leave_verify_warm(ws, args, cache, new_lock, taken)
                 return EXIT_OK
             changes = changes_since(ws, lock, new_lock, taken)
             if args.check:
@@ -211,13 +223,59 @@ def run(args: argparse.Namespace) -> int:
                 )
                 _print_lines(changes)
                 return EXIT_DRIFT
+            target = write_target(ws.lock_path)
+            before = folder_state(str(target.parent))
             atomic_write(ws.lock_path, new_bytes)
             _outwait_racy_window()
+            if isinstance(ws.host, LocalHost):
+                restamp_folder(cache, target, before)
+            leave_verify_warm(ws, args, cache, new_lock, taken)
     except OSError as exc:
         raise write_failure(ws.lock_path, exc) from None
     print(f"wrote {ws.lock_path} ({names})", file=sys.stderr)
     _print_lines([summary(snapshot) for snapshot in taken] + changes)
     return EXIT_OK
+
+
+def restamp_folder(cache: ProbeCache, written: Path, before: tuple[Stamp, Listing] | None) -> None:
+    """Writing the lock changed the stamp of the folder it is in, which the memos of the module's
+    folder hold: when nothing in that folder but the lock changed since *before* (taken under
+    the writers' lock, just before the write), the memos keep the folder's new stamp."""
+    after = folder_state(str(written.parent))
+    if before is None or after is None:
+        return
+    if _others(before[1], written.name) == _others(after[1], written.name):
+        cache.restamp(before[0], after[0])
+
+
+def _others(listing: Listing, name: str) -> Listing:
+    return {entry: found for entry, found in listing.items() if entry != name}
+
+
+def leave_verify_warm(
+    ws: Workspace,
+    args: argparse.Namespace,
+    cache: ProbeCache,
+    lock: LockFile,
+    taken: list[Snapshot],
+) -> None:
+    """Keep what a verify right after this lock needs: the probes' memos, and the clean verdict
+    when the lock now holds exactly what verify would find (every answer memoised, each entry
+    clean against the live one) on this machine."""
+    from envsnap.checking import is_clean
+    from envsnap.commands.verify import keep_clean_verdict, selected_variants
+
+    cache.save()
+    if cache.used is None or not isinstance(ws.host, LocalHost):
+        return
+    if not all(is_clean(lock.platforms[s.key], s.entry) for s in taken):
+        return
+    try:
+        variants = selected_variants(ws.config, args)
+    except EnvsnapError:  # an $ENVSNAP_VARIANT envsnap.toml does not declare: verify says so
+        return
+    shown = tuple(v.name for v in variants) if ws.config.variants else ()
+    keep_clean_verdict(ws, args, taken[0].platform, shown, cache.used, time.time_ns())
 
 
 def _outwait_racy_window() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict, cast
@@ -128,12 +128,21 @@ class Probes:
         self.scope = NOTHING_LEFT_OUT
 
     def _memo(
-        self, name: str, key: object, compute: Probe[S], inputs: Inputs[S] = lambda _: ()
+        self,
+        name: str,
+        key: object,
+        compute: Probe[S],
+        inputs: Inputs[S] = lambda _: (),
+        *,
+        fresh: bool = False,
+        keep: Callable[[S], bool] = lambda _: True,
     ) -> S:
+        """*compute*'s section, memoised under *key* unless there is no cache; with *fresh*, a
+        remembered answer is not used (the new one is kept when *keep* says so)."""
         if self.cache is None:
             return compute(self.host)
         slot = key_of(self.env_key, self.module_dir, key)
-        return self.cache.memo(name, slot, compute, inputs, self.host)
+        return self.cache.memo(name, slot, compute, inputs, self.host, fresh=fresh, keep=keep)
 
     def go(self, go_bin: str, scope: Packages) -> tuple[GoSection, CgoSection]:
         """The ``go`` and ``cgo`` sections: ``go env`` and ``go list`` of the packages of
@@ -241,10 +250,11 @@ class Probes:
         """The module's libraries: traced from a real link, or modelled (and memoised); and the
         owning packages of *tools* (the compiler's files), asked of dpkg in the same batch."""
         pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
+        modelled = [True]  # whether the answer is the model's too, as verify's memo keeps it
 
         def compute(host: Host) -> LibrariesAnswer:
             progress.phase("resolving libraries" + (" (a traced link)" if trace else ""))
-            found, owners = libraries.probe_libraries(
+            found, owners, modelled[0] = libraries.probe_libraries(
                 host, packages, go_env, self.module_dir, dirs, trace=trace, tools=tools
             )
             return {"libraries": found, "tools": owners}
@@ -254,10 +264,16 @@ class Probes:
             found += lookup_inputs(self.host, pkg_config)  # pkg-config installed changes them
             return [*found, DPKG_STATUS] if self.host.exists(DPKG_STATUS) else found
 
-        if trace:  # the truth is asked fresh: lock, and verify re-checking a drift
-            both = compute(self.host)
-        else:
-            both = self._memo("libraries", (packages, go_env, dirs, tools), compute, inputs)
+        # the truth is asked fresh (lock, and verify re-checking a drift of the libraries): the
+        # traced link is kept as the modelled answer only when the model finds the same files
+        both = self._memo(
+            "libraries",
+            (packages, go_env, dirs, tools),
+            compute,
+            inputs,
+            fresh=trace,
+            keep=lambda _: modelled[0],
+        )
         return both["libraries"], dict(both["tools"])
 
 
