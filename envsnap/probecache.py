@@ -19,6 +19,7 @@ secret, no longer matches it and is never used.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -229,6 +230,14 @@ class ProbeCache:
             self._entries.pop(slot, None)
             self._entries[slot] = self._new[slot] = self._sealed(slot, manifest, section)
         return section
+
+    def rechecking(self, remembered: Callable[[str], bool]) -> ProbeCache:
+        """This cache, for a second look: the answers this run computed are used, those of
+        earlier runs only for the probes *remembered* names; what the second look stands on is
+        its own."""
+        again = copy.copy(self)
+        again.remembered, again.used = remembered, {}
+        return again
 
     def _sealed(self, slot: str, manifest: object, section: object) -> JsonObject:
         """An entry as it is stored: its manifest and value as plain JSON, and their check (the

@@ -115,6 +115,31 @@ def default_library_dirs(
         return []
 
 
+# The memoised probes (Probes) whose answers each section of an entry is made from, the probes
+# that feed those answers included (go env names the compiler and the flags of the link).
+_GO = ("go", "goflags")
+PROBES_BEHIND: dict[str, tuple[str, ...]] = {
+    "os": ("os",),
+    "apple": ("apple",),
+    "go": _GO,
+    "cgo": _GO,
+    "cc": (*_GO, "cc", "cxx", "ld", "libraries"),  # a compiler's package: the library probe's
+    "libraries": (*_GO, "apple", "dirs", "libraries"),
+    "env": (),  # read from the environment, never memoised
+    "variant": (),
+}
+
+
+def probes_behind(sections: Iterable[str]) -> frozenset[str] | None:
+    """The memoised probes behind *sections*; None (every probe) for a section not known."""
+    found: set[str] = set()
+    for name in sections:
+        if name not in PROBES_BEHIND:
+            return None
+        found.update(PROBES_BEHIND[name])
+    return frozenset(found)
+
+
 class Probes:
     """The probes that run tools, memoised when a cache is given and the host's answers can be
     (the machine itself, or a replayed recording stamped from its own records)."""
