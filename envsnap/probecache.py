@@ -174,7 +174,9 @@ class ProbeCache:
         self.file = file
         self._secret = cache_secret(file)
         self._entries: JsonObject = read_cache_json(file, CACHE_VERSION) if self._secret else {}
-        self._new: JsonObject = {}  # the entries this run computed, by slot
+        self._new: JsonObject = {}  # the entries to write, by slot
+        self._computed: set[str] = set()  # the slots whose entry this run computed
+        self._used: set[str] = set()  # the slots whose entry this run used or computed
         self._lock = threading.Lock()
         # which probes' answers from earlier runs may be used (an answer of this run always is)
         self.remembered = remembered
@@ -210,11 +212,13 @@ class ProbeCache:
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit = self._entries.get(slot)
-            usable = not fresh and (slot in self._new or self.remembered(probe))
+            usable = not fresh and (slot in self._computed or self.remembered(probe))
         reused = _reused(self._secret, slot, hit, host or self.host) if usable else None
         if reused is not None:
             value, manifest = reused
             self._stood_on(manifest)
+            with self._lock:
+                self._used.add(slot)
             return _as_computed(compute, value)
         started = time.time_ns()
         tracker = TrackingHost(host or self.host)
@@ -227,8 +231,13 @@ class ProbeCache:
             return section
         self._stood_on(manifest)
         with self._lock:
+            entry = self._sealed(slot, manifest, section)
+            self._computed.add(slot)
+            self._used.add(slot)
+            if isinstance(hit, dict) and hit.get("check") == entry["check"]:
+                return section  # the very entry the file holds: nothing to write
             self._entries.pop(slot, None)
-            self._entries[slot] = self._new[slot] = self._sealed(slot, manifest, section)
+            self._entries[slot] = self._new[slot] = entry
         return section
 
     def rechecking(self, remembered: Callable[[str], bool]) -> ProbeCache:
@@ -249,13 +258,14 @@ class ProbeCache:
 
     def restamp(self, before: Stamp, after: Stamp) -> None:
         """A folder this run's answers stood on changed in a way none of them can see (the lock
-        written into the module's folder, nothing else): each stamp *before* of this run's new
-        entries, and of what the answers stood on, is *after* from now on."""
+        written into the module's folder, nothing else): each stamp *before* of the entries this
+        run used, and of what its answers stood on, is *after* from now on."""
         if before is None or after is None or before == after:
             return
         was, now = list(before), list(after)
         with self._lock:
-            for slot, entry in self._new.items():
+            for slot in self._used:
+                entry = self._entries.get(slot)
                 if not isinstance(entry, dict) or not isinstance(entry["manifest"], dict):
                     continue
                 manifest = entry["manifest"]
@@ -278,6 +288,10 @@ class ProbeCache:
         if self._secret is None:
             self._secret = cache_secret(self.file, create=True) or os.urandom(SECRET_SIZE)
         return self._secret
+
+    def stands_on_nothing(self) -> None:
+        """An answer of this run that a later run would not get from the memo: no verdict."""
+        self._stood_on(None)
 
     def _stood_on(self, manifest: Manifest | None) -> None:
         with self._lock:

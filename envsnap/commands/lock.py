@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from envsnap.entry import Content
 
 ESSENTIAL = ("go", "cgo")
+_GO = ("go", "goflags")  # the probes lock never takes from the memo
 
 
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -63,8 +65,8 @@ def _of_variant(snapshot: Snapshot) -> str:
 def live_snapshot(
     ws: Workspace, variant: Variant = THE_DEFAULT, cache: ProbeCache | None = None
 ) -> Snapshot:
-    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed. Every probe
-    runs (none is taken from *cache*); what verify's memo can keep goes into *cache*."""
+    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed. *cache*: the
+    memo, which gives the answers its ``remembered`` allows and keeps the new ones."""
     snapshot = take_snapshot(
         ws.host, str(ws.module_root), ws.config.track_env, cache, variant=variant, trace=True
     )
@@ -144,9 +146,13 @@ def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
     return Snapshot(snapshot.platform, entry, snapshot.variant)
 
 
-def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
+def _current(
+    ws: Workspace, force: bool, early: LockFile | None = None
+) -> tuple[LockFile, bytes | None]:
+    """The lock as it is now (read under the writers' lock), and its bytes; *early*: the lock
+    parsed while the probes ran, used if the file has not changed since."""
     try:
-        existing = read_lock(ws.lock_path)
+        existing = read_lock(ws.lock_path, early)
     except LockError:
         if not force:
             raise
@@ -157,10 +163,30 @@ def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
     return existing, existing.text.encode()  # the bytes it was parsed from
 
 
+def _early(ws: Workspace) -> LockFile | None:
+    """What the main thread would do after the probes, done while they run (they mostly wait
+    on the tools): the entry's validator built, and the lock as it is now parsed, with its
+    blocks (checked again under the writers' lock: see _current). None when it cannot be read."""
+    from envsnap.snapshot import build_validator
+
+    build_validator()
+    try:
+        lock = read_lock(ws.lock_path)
+    except (EnvsnapError, OSError):
+        return None
+    if lock is not None:
+        lock.blocks  # noqa: B018 - parsed now, kept in the lock
+    return lock
+
+
 def snapshots(
-    ws: Workspace, allow_incomplete: bool, cache: ProbeCache | None = None
+    ws: Workspace,
+    allow_incomplete: bool,
+    cache: ProbeCache | None = None,
+    validating: Callable[[], object] = lambda: None,
 ) -> list[Snapshot]:
-    """This machine's snapshot for the default variant and every declared one."""
+    """This machine's snapshot for the default variant and every declared one, each entry
+    validated (after *validating* returns: the validator may be in the making)."""
     from envsnap.snapshot import validate_entry
 
     def one(variant: Variant) -> Snapshot:
@@ -173,6 +199,7 @@ def snapshots(
             taken = list(pool.map(one, ws.config.all_variants()))
     finally:
         ws.close()
+    validating()
     for snapshot in taken:
         stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
         validate_entry(snapshot.key, {**stamp, **snapshot.entry}, strict=True)
@@ -198,9 +225,13 @@ def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
 
 def run(args: argparse.Namespace) -> int:
     ws = Workspace.from_args(args)
-    # lock asks every probe afresh, and leaves its answers where verify's memo looks for them
-    cache = ProbeCache.for_user(ws.host, os.environ, remembered=lambda _: False)
-    taken = snapshots(ws, args.allow_incomplete, cache)
+    # lock always asks go (go env, go list) afresh; the other probes' answers, the traced link's
+    # included, are reused while every stamp they stood on is unchanged (the link's also while
+    # the toolchain is); it leaves its answers where verify looks for them
+    cache = ProbeCache.for_user(ws.host, os.environ, remembered=lambda probe: probe not in _GO)
+    with ThreadPoolExecutor(max_workers=1) as aside:
+        early = aside.submit(_early, ws)
+        taken = snapshots(ws, args.allow_incomplete, cache, early.result)
     names = ", ".join(snapshot.key for snapshot in taken)
 
     def waiting() -> None:
@@ -208,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with exclusive(ws.lock_path, on_wait=waiting):
-            lock, old_bytes = _current(ws, args.force)
+            lock, old_bytes = _current(ws, args.force, early.result())
             new_lock = updated(lock, taken)
             new_bytes = render(new_lock)
             if new_bytes == old_bytes:
