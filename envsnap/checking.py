@@ -412,7 +412,8 @@ def rechecked(
     except ProbeTimeout as exc:
         sys.stderr.write(
             "envsnap: note: the re-check of the drift ran out of time "
-            f"({exc.message}); the findings below come from the first look\n"
+            f"({exc.message}); the findings below come from the first look (remembered probe "
+            "answers, where their files were unchanged)\n"
         )
         return seen
     return snapshot

@@ -9,8 +9,10 @@ knows its tools read (Go's settings files as ``go env`` names them, go.work and 
 directory ``go list`` reported, pkg-config's search path). An entry is reused only while every
 stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not stored.
 
-``lock`` never reads the memo; ``verify`` re-probes without it before it reports a drift, so a
-stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
+``lock`` asks go afresh and reuses the other answers by their stamps, and leaves every answer
+here for the verify after it; ``verify`` re-asks the probes behind a drifted section (those of
+this run excepted) before it reports the drift, so a stale entry could at most hide one, and the
+tests hold cached and uncached ``verify`` equal.
 ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently, and each
 entry carries a check (its slot, manifest and value sealed with the user's cache secret,
 :func:`envsnap.stamps.seal_data`): an entry changed on disk, or written by anyone without the
