@@ -19,14 +19,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from envsnap.entry import SECTIONS, Entry, Json, JsonObject, Tool, fields_of_kind
 from envsnap.errors import LockError
 
-__all__ = [
-    "PlatformEntry",
-    "Tool",
-    "build_validator",
-    "fields_of_kind",
-    "known_part",
-    "validate_entry",
-]
+__all__ = ["PlatformEntry", "Tool", "fields_of_kind", "known_part", "validate_entry"]
 
 # Every section refuses a field it does not declare and takes no coercion ("1" is no number).
 for _shape in SECTIONS:
@@ -38,12 +31,6 @@ PlatformEntry = Entry  # the name the lock schema gives the entry
 @cache
 def _adapter() -> TypeAdapter[Entry]:
     return TypeAdapter(Entry)
-
-
-def build_validator() -> None:
-    """Build the entry's validator now (pydantic makes its schema on first use: ~0.1 s), so that
-    lock can do it while its probes wait on their tools."""
-    _adapter()
 
 
 def _shape_in(hint: object) -> tuple[type | None, bool]:

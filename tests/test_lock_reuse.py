@@ -3,7 +3,8 @@
 One ``pkg-config --libs`` per module however many packages name it; the traced link asked again
 only once its inputs' stamps or the toolchain changed (a library that appears in an earlier -L
 directory is traced and locked); and a child that closes its pipes before it exits is waited for
-as long as it takes, not a whole polling interval.
+as long as it takes, not a whole polling interval; an entry whose content was validated before
+is not validated again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from envsnap import runner
-from tests.conftest import envsnap, require_tool, write_module
+from tests.conftest import envsnap, heavy_imports_of, require_tool, write_module
 from tests.test_link_truth import build_library, main_importing, package
 
 LINK_TRACE = "-Wl,--trace"
@@ -81,3 +84,27 @@ def test_a_child_that_closed_its_pipes_is_not_waited_on_for_a_whole_poll() -> No
         times.append(time.monotonic() - started)
         assert (outcome.ending, outcome.returncode) == ("exited", 0)
     assert min(times) < runner.POLL * 0.9, times
+
+
+def test_an_entry_validated_before_is_not_validated_again(
+    cgo_module: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydantic builds its validator only for content this envsnap has not validated yet."""
+    argv = ["lock", "-C", str(cgo_module)]
+    assert heavy_imports_of(argv)[:2] == (0, ["pydantic"])  # a new entry: validated
+    assert heavy_imports_of(argv)[:2] == (0, [])  # the very same content
+    source = cgo_module / "mm" / "mm.go"
+    source.write_text(source.read_text().replace("-lm", "-lm -lz"))
+    assert heavy_imports_of(argv)[:2] == (0, ["pydantic"])  # new content
+    monkeypatch.setenv("ENVSNAP_NO_CACHE", "1")
+    assert heavy_imports_of(argv)[:2] == (0, ["pydantic"])  # nothing remembered
+
+
+def test_a_validated_mark_not_sealed_by_this_user_is_not_taken(cgo_module: Path) -> None:
+    argv = ["lock", "-C", str(cgo_module)]
+    assert heavy_imports_of(argv)[:2] == (0, ["pydantic"])
+    marks = Path(os.environ["XDG_CACHE_HOME"], "envsnap", "validated.json")
+    document = json.loads(marks.read_text())
+    document["entries"] = {key: "0" * 64 for key in document["entries"]}  # forged checks
+    marks.write_text(json.dumps(document))
+    assert heavy_imports_of(argv)[:2] == (0, ["pydantic"])

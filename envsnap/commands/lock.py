@@ -7,7 +7,6 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -164,12 +163,9 @@ def _current(
 
 
 def _early(ws: Workspace) -> LockFile | None:
-    """What the main thread would do after the probes, done while they run (they mostly wait
-    on the tools): the entry's validator built, and the lock as it is now parsed, with its
-    blocks (checked again under the writers' lock: see _current). None when it cannot be read."""
-    from envsnap.snapshot import build_validator
-
-    build_validator()
+    """The lock as it is now, parsed with its blocks while the probes run (they mostly wait on
+    the tools), and checked again under the writers' lock (see _current); None when it cannot
+    be read."""
     try:
         lock = read_lock(ws.lock_path)
     except (EnvsnapError, OSError):
@@ -180,14 +176,10 @@ def _early(ws: Workspace) -> LockFile | None:
 
 
 def snapshots(
-    ws: Workspace,
-    allow_incomplete: bool,
-    cache: ProbeCache | None = None,
-    validating: Callable[[], object] = lambda: None,
+    ws: Workspace, allow_incomplete: bool, cache: ProbeCache | None = None
 ) -> list[Snapshot]:
     """This machine's snapshot for the default variant and every declared one, each entry
-    validated (after *validating* returns: the validator may be in the making)."""
-    from envsnap.snapshot import validate_entry
+    validated."""
 
     def one(variant: Variant) -> Snapshot:
         snapshot = live_snapshot(ws, variant, cache)
@@ -199,11 +191,26 @@ def snapshots(
             taken = list(pool.map(one, ws.config.all_variants()))
     finally:
         ws.close()
-    validating()
-    for snapshot in taken:
-        stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
-        validate_entry(snapshot.key, {**stamp, **snapshot.entry}, strict=True)
+    validate(taken)
     return taken
+
+
+def validate(taken: list[Snapshot]) -> None:
+    """Hold each entry to the lock's shape (a LockError names the first bad field), but one
+    whose very content this envsnap validated before (:mod:`envsnap.validated`)."""
+    from envsnap.validated import content_key, remember_validated, was_validated
+
+    stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
+    entries = {snapshot.key: {**stamp, **snapshot.entry} for snapshot in taken}
+    keys = {name: content_key(entry) for name, entry in entries.items()}
+    new = [name for name in entries if not was_validated(os.environ, keys[name])]
+    if not new:
+        return
+    from envsnap.snapshot import validate_entry  # pydantic: only for content not seen before
+
+    for name in new:
+        validate_entry(name, entries[name], strict=True)
+    remember_validated(os.environ, [keys[name] for name in new])
 
 
 def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
@@ -231,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     cache = ProbeCache.for_user(ws.host, os.environ, remembered=lambda probe: probe not in _GO)
     with ThreadPoolExecutor(max_workers=1) as aside:
         early = aside.submit(_early, ws)
-        taken = snapshots(ws, args.allow_incomplete, cache, early.result)
+        taken = snapshots(ws, args.allow_incomplete, cache)
     names = ", ".join(snapshot.key for snapshot in taken)
 
     def waiting() -> None:
