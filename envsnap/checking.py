@@ -114,7 +114,7 @@ def explain(
     from envsnap.ownexports import undo_own_exports
 
     def readable(entry: Content, label: str | None) -> Content:
-        if not any(e is entry for e in validate):
+        if not any(e is entry for e in validate) or _validated_before(entry):
             return entry
         known, note = readable_entry(label or "", platform, _as_entry(entry))
         if note and label:
@@ -131,6 +131,14 @@ def explain(
     if policy.ignore and compare(locked, live):  # envsnap.toml ignores every difference there is
         return []
     return unexplained(paths, locked, live, policy)
+
+
+def _validated_before(entry: Content) -> bool:
+    """An entry whose very content (its envsnap version and digest included) this envsnap
+    validated when lock wrote it: valid, and with no field unknown here (envsnap.validated)."""
+    from envsnap.validated import content_key, was_validated
+
+    return was_validated(os.environ, content_key(entry))
 
 
 def unexplained_paths(locked: Content, live: Content) -> list[tuple[str, ...]]:

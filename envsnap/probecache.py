@@ -312,6 +312,7 @@ class ProbeCache:
                 entries.pop(slot, None)
                 entries[slot] = entry
             write_cache_json(self.file, CACHE_VERSION, dict(list(entries.items())[-MAX_ENTRIES:]))
+            self._new.clear()  # written: a second look that computes nothing writes nothing
 
 
 def _as_computed(compute: Probe[S], value: Json) -> S:

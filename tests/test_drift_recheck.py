@@ -10,12 +10,14 @@ import json
 import os
 import shutil
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
-from tests.conftest import envsnap, require_tool
+from tests.conftest import envsnap, heavy_imports_of, require_tool
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "zlib"
 LINK_TRACE = "-Wl,--trace"
@@ -86,3 +88,22 @@ def test_a_drift_seen_in_a_remembered_answer_is_asked_again(module: Path, tmp_pa
     document, ran = verify(module, tmp_path)
     assert document["findings"] == [] and document["exit_code"] == 0
     assert [argv for argv in ran if argv.endswith("gcc --version")], "the compiler asked again"
+
+
+def test_the_entry_lock_wrote_is_not_validated_again(
+    module: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lock validated the entry it wrote; a drift against it builds no pydantic validator, and
+    an entry edited by hand (a digest that is its own, a field of the wrong type) still is."""
+    monkeypatch.setenv("CGO_CFLAGS", "-O3")
+    rc, heavy, _ = heavy_imports_of(["verify", "-C", str(module)])
+    assert (rc, "pydantic" in heavy) == (1, False)
+    from envsnap.lockfile import entry_digest
+
+    lock = tomllib.loads((module / "envsnap.lock").read_text())
+    (entry,) = lock["platforms"].values()
+    entry["go"]["version"] = 126  # a wrong type, digest made again: a hand edit
+    entry["digest"] = entry_digest(entry)
+    (module / "envsnap.lock").write_text(tomli_w.dumps(lock))
+    result = envsnap("verify", "-C", str(module))
+    assert result.returncode == 2 and "does not match the lock schema" in result.stderr

@@ -23,7 +23,7 @@ from envsnap.errors import (
     expected_os_error,
 )
 from envsnap.host import LocalHost
-from envsnap.lockfile import LockFile, read_lock, render, with_entry, without
+from envsnap.lockfile import LockFile, make_entry, read_lock, render, with_entry, without
 from envsnap.mutex import exclusive
 from envsnap.probecache import ProbeCache
 from envsnap.probes.collect import Snapshot, take_snapshot
@@ -197,20 +197,21 @@ def snapshots(
 
 def validate(taken: list[Snapshot]) -> None:
     """Hold each entry to the lock's shape (a LockError names the first bad field), but one
-    whose very content this envsnap validated before (:mod:`envsnap.validated`)."""
+    whose very content this envsnap validated before (:mod:`envsnap.validated`); then keep each
+    as validated, and as it is written (what verify reads back)."""
     from envsnap.validated import content_key, remember_validated, was_validated
 
     stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
     entries = {snapshot.key: {**stamp, **snapshot.entry} for snapshot in taken}
     keys = {name: content_key(entry) for name, entry in entries.items()}
     new = [name for name in entries if not was_validated(os.environ, keys[name])]
-    if not new:
-        return
-    from envsnap.snapshot import validate_entry  # pydantic: only for content not seen before
+    if new:
+        from envsnap.snapshot import validate_entry  # pydantic: only for content not seen yet
 
-    for name in new:
-        validate_entry(name, entries[name], strict=True)
-    remember_validated(os.environ, [keys[name] for name in new])
+        for name in new:
+            validate_entry(name, entries[name], strict=True)
+    written = [content_key(make_entry(snapshot.entry)) for snapshot in taken]
+    remember_validated(os.environ, [*keys.values(), *written])
 
 
 def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
