@@ -125,6 +125,61 @@ def verify_warm(ctx: Context) -> list[Row]:
     ]
 
 
+def verify_after_lock(ctx: Context) -> list[Row]:
+    """The verify right after a lock that wrote the file, against a warm verify."""
+    module = ctx.scratch / "zlib-after-lock"
+    shutil.copytree(REPO / "examples" / "zlib", module, ignore=shutil.ignore_patterns("*.lock"))
+    locked_and_clean(module, ctx.env)
+    lock = module / "envsnap.lock"
+    # the lock removed first (so lock writes it), long enough before lock starts that the
+    # folder's change is out of the racy window (docs/cache.md), as an edit before a lock is
+    relock = ["sh", "-c", f'rm -f {shlex.quote(str(lock))} && sleep 0.2 && exec "$@"', "sh"]
+    verify = envsnap("verify", "--quiet", "-C", str(module))
+    after, warm = timing.prepared_medians(
+        [*relock, *envsnap("lock", "-C", str(module))], verify, verify, ctx.env, ctx.sizes.runs
+    )
+    return [
+        Row(
+            "verify_after_lock",
+            "clean `envsnap verify` right after a `lock` that wrote the file (examples/zlib)",
+            "the warm clean verify after it",
+            after * 1000,
+            warm * 1000,
+            "ms",
+            after / warm,
+            "ratio",
+            "<= 1.2",
+            after / warm <= 1.2,
+        )
+    ]
+
+
+def verify_drift(ctx: Context) -> list[Row]:
+    """A verify that finds one changed flag (new each run, so no memo knows it), against an
+    uncached clean verify."""
+    module = ctx.scratch / "zlib-drift"
+    shutil.copytree(REPO / "examples" / "zlib", module, ignore=shutil.ignore_patterns("*.lock"))
+    locked_and_clean(module, ctx.env)
+    verify = shlex.join(envsnap("verify", "--quiet", "-C", str(module)))
+    drifted = ["sh", "-c", f'CGO_CFLAGS="-O2 -g -DRUN$$" exec {verify}']
+    uncached = ["sh", "-c", f"ENVSNAP_NO_CACHE=1 exec {verify}"]
+    ours, bare = timing.paired_medians(drifted, uncached, ctx.env, ctx.sizes.runs)
+    return [
+        Row(
+            "verify_drift",
+            "`envsnap verify` finding one changed flag (CGO_CFLAGS, examples/zlib)",
+            "a clean verify without caches (ENVSNAP_NO_CACHE=1)",
+            ours * 1000,
+            bare * 1000,
+            "ms",
+            ours / bare,
+            "ratio",
+            "<= 2",
+            ours / bare <= 2,
+        )
+    ]
+
+
 # --- start-up ----------------------------------------------------------------------------------
 
 
@@ -318,6 +373,8 @@ def hashing(ctx: Context) -> list[Row]:
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {
     "verify_warm": verify_warm,
+    "verify_after_lock": verify_after_lock,
+    "verify_drift": verify_drift,
     "startup": startup,
     "verify_scale": verify_scale,
     "lock_packages": lock_packages,

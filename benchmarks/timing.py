@@ -45,6 +45,27 @@ def paired_runs(
     return a, b
 
 
+def prepared_medians(
+    prepare: Sequence[str],
+    first: Sequence[str],
+    second: Sequence[str],
+    env: Mapping[str, str],
+    runs: int,
+    warmups: int = 2,
+) -> tuple[float, float]:
+    """Median wall times of two commands run alternately, *prepare* run (untimed) before each
+    run of *first*."""
+    a: list[float] = []
+    b: list[float] = []
+    for run in range(warmups + runs):
+        seconds(prepare, env)
+        timed = seconds(first, env), seconds(second, env)
+        if run >= warmups:
+            a.append(timed[0])
+            b.append(timed[1])
+    return statistics.median(a), statistics.median(b)
+
+
 def paired_medians(
     first: Sequence[str],
     second: Sequence[str],

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from envsnap.entry import Content, Entry, Json
     from envsnap.host import Host
     from envsnap.lockfile import LockFile
+    from envsnap.probecache import ProbeCache
     from envsnap.probes.collect import Snapshot
     from envsnap.stamps import Stamp
     from envsnap.workspace import Workspace
@@ -113,7 +114,7 @@ def explain(
     from envsnap.ownexports import undo_own_exports
 
     def readable(entry: Content, label: str | None) -> Content:
-        if not any(e is entry for e in validate):
+        if not any(e is entry for e in validate) or _validated_before(entry):
             return entry
         known, note = readable_entry(label or "", platform, _as_entry(entry))
         if note and label:
@@ -130,6 +131,14 @@ def explain(
     if policy.ignore and compare(locked, live):  # envsnap.toml ignores every difference there is
         return []
     return unexplained(paths, locked, live, policy)
+
+
+def _validated_before(entry: Content) -> bool:
+    """An entry whose very content (its envsnap version and digest included) this envsnap
+    validated when lock wrote it: valid, and with no field unknown here (envsnap.validated)."""
+    from envsnap.validated import content_key, was_validated
+
+    return was_validated(os.environ, content_key(entry))
 
 
 def unexplained_paths(locked: Content, live: Content) -> list[tuple[str, ...]]:
@@ -272,30 +281,27 @@ def against_lock(
 
 
 def live_snapshot(
-    ws: Workspace, cached: bool, variant: Variant | None = None
+    ws: Workspace, cache: ProbeCache, variant: Variant | None = None, trace: bool = False
 ) -> tuple[Snapshot, dict[str, Stamp] | None]:
-    """This machine's snapshot as *variant* builds; with *cached*, probe answers may come from
-    the memo. Also what the answers stood on, when every one of them is in the memo."""
+    """This machine's snapshot as *variant* builds, with the probe answers *cache* may give;
+    with *trace*, the libraries a real link opens. Also what the answers stood on, when every
+    one of them is in the memo."""
     from envsnap.host import LocalHost
-    from envsnap.probecache import ProbeCache
     from envsnap.probes.collect import take_snapshot
 
-    cache = ProbeCache.for_user(ws.host, os.environ) if cached else None
     try:
-        # the first look models the linker; a drift is re-checked against the real link
         snapshot = take_snapshot(
             ws.host,
             str(ws.module_root),
             ws.config.track_env,
             cache,
             variant=variant or ws.config.default,
-            trace=not cached,
+            trace=trace,
         )
     finally:
-        if cache is not None:
-            cache.save()
+        cache.save()
     # a verdict is checked against this machine's stamps, so only its answers are kept in one
-    stood_on = cache.used if cache is not None and isinstance(ws.host, LocalHost) else None
+    stood_on = cache.used if isinstance(ws.host, LocalHost) else None
     return snapshot, stood_on
 
 
@@ -322,20 +328,35 @@ def check_variant(
     notes: bool = True,
 ) -> Checked:
     """This machine, built as *variant*, against the lock: from the memo first, and a drift
-    re-checked without it (a drift is always reported fresh)."""
-    snapshot, stood_on = live_snapshot(ws, cached=True, variant=variant)
+    re-checked (:func:`rechecked`)."""
+    from envsnap.probecache import ProbeCache
+
+    cache = ProbeCache.for_user(ws.host, os.environ)
+    snapshot, stood_on = live_snapshot(ws, cache, variant)
     key = snapshot.key
     if key not in lock.platforms and allow_missing:
         return Checked(key, snapshot.platform, None)
-    if key in lock.platforms and is_clean(checked_entry(lock, key, name), snapshot.entry):
-        return Checked(key, snapshot.platform, [], stood_on)
-    if key in lock.platforms and stood_on is not None:  # a drift seen in the memo: re-check it
-        snapshot = fresh_or_memo(ws, variant, snapshot)
-    elif key in lock.platforms:
-        snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
+    if key in lock.platforms:
+        locked = checked_entry(lock, key, name)
+        if is_clean(locked, snapshot.entry):
+            return Checked(key, snapshot.platform, [], stood_on)
+        snapshot = rechecked(ws, cache, variant, snapshot, locked)
     findings = against_lock(lock, name, key, snapshot.entry, ws.config, notes)
     findings = [with_variant_choice(f, ws.config, variant) for f in findings]
     return Checked(key, snapshot.platform, doable(ws.host, findings))
+
+
+def drifted_sections(locked: Entry, live: Content) -> set[str]:
+    """The sections of *live* that differ from the *locked* entry's (held to what the lock
+    records); every one of them when the locked entry cannot be read that way."""
+    from envsnap.drift import without_unrecorded
+
+    names = (set(locked) | set(live)) - {"envsnap", "digest"}
+    try:
+        held = without_unrecorded(locked, live)
+    except (AttributeError, KeyError, TypeError):  # a hand edit of the wrong shape
+        return names
+    return {name for name in names if locked.get(name) != held.get(name)}
 
 
 def with_variant_choice(finding: Finding, config: Config, checked: Variant) -> Finding:
@@ -378,19 +399,30 @@ def can_do(host: Host, action: Action) -> bool:
     return True
 
 
-def fresh_or_memo(ws: Workspace, variant: Variant, seen: Snapshot) -> Snapshot:
-    """The snapshot taken again without the memo; if the tools' time budget runs out first,
-    the one the memo gave (every answer in it stood on unchanged files), said on stderr."""
+def rechecked(
+    ws: Workspace, cache: ProbeCache, variant: Variant, seen: Snapshot, locked: Entry
+) -> Snapshot:
+    """A drift confirmed before it is reported: the snapshot taken again, where every probe
+    behind a drifted section answers afresh (an answer remembered from an earlier run is not
+    used for it; one this run computed is) and the libraries, when they drifted, are those a
+    real link opens. The probes behind the sections that match the lock keep their answers. If
+    the tools' time budget runs out first, the snapshot *seen* (every answer in it stood on
+    unchanged files or was just computed), said on stderr."""
     import sys
 
     from envsnap.host import ProbeTimeout
+    from envsnap.probes.collect import probes_behind
 
+    drifted = drifted_sections(locked, seen.entry)
+    behind = probes_behind(drifted)
+    again = cache.rechecking(lambda probe: behind is not None and probe not in behind)
     try:
-        snapshot, _ = live_snapshot(ws, cached=False, variant=variant)
+        snapshot, _ = live_snapshot(ws, again, variant, trace="libraries" in drifted)
     except ProbeTimeout as exc:
         sys.stderr.write(
-            "envsnap: note: the re-check without caches ran out of time "
-            f"({exc.message}); the findings below come from remembered probe answers\n"
+            "envsnap: note: the re-check of the drift ran out of time "
+            f"({exc.message}); the findings below come from the first look (remembered probe "
+            "answers, where their files were unchanged)\n"
         )
         return seen
     return snapshot

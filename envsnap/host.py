@@ -13,7 +13,6 @@ import abc
 import copy
 import json
 import os
-import platform
 import signal
 import threading
 import time
@@ -249,8 +248,9 @@ class LocalHost(Host):
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = dict(os.environ if environ is None else environ)
-        self.system = goos_of_uname(platform.system())
-        self.machine = platform.machine()
+        uname = os.uname()  # what platform.system() and .machine() read, without importing it
+        self.system = goos_of_uname(uname.sysname)
+        self.machine = uname.machine
         self._hashes = hashing.HashCache.for_user(self._environ)
         self.timeout_cap = _timeout_cap(self._environ.get("ENVSNAP_TIMEOUT"))
         self.budget = runner.Budget(min(DEFAULT_BUDGET, self.timeout_cap))

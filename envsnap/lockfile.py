@@ -238,10 +238,11 @@ def _blocks_that_parse_alone(text: str, platforms: Mapping[str, Entry]) -> dict[
     return kept
 
 
-def read_lock(path: Path) -> LockFile | None:
+def read_lock(path: Path, parsed: LockFile | None = None) -> LockFile | None:
     """The lock at *path*, or None if there is none. Only a regular file of at most
     :data:`MAX_LOCK` bytes is read (:mod:`envsnap.safeio`): a FIFO, a device or a directory in
-    its place is refused, never waited on."""
+    its place is refused, never waited on. *parsed*: the lock read from *path* a moment ago,
+    taken as it is when the file still holds the bytes it was parsed from."""
     from envsnap.safeio import read_regular
 
     try:
@@ -250,6 +251,8 @@ def read_lock(path: Path) -> LockFile | None:
         return None
     except OSError as exc:
         raise _unusable(path, f"cannot be read ({exc.strerror})") from None
+    if parsed is not None and parsed.path == path and parsed.text.encode() == data:
+        return parsed
     return parse_lock(path, data)
 
 

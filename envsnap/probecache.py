@@ -9,8 +9,10 @@ knows its tools read (Go's settings files as ``go env`` names them, go.work and 
 directory ``go list`` reported, pkg-config's search path). An entry is reused only while every
 stamp is unchanged, so nothing is guessed; a manifest with a racy stamp is not stored.
 
-``lock`` never reads the memo; ``verify`` re-probes without it before it reports a drift, so a
-stale entry could at most hide one, and the tests hold cached and uncached ``verify`` equal.
+``lock`` asks go afresh and reuses the other answers by their stamps, and leaves every answer
+here for the verify after it; ``verify`` re-asks the probes behind a drifted section (those of
+this run excepted) before it reports the drift, so a stale entry could at most hide one, and the
+tests hold cached and uncached ``verify`` equal.
 ENVSNAP_NO_CACHE=1 turns it off. A corrupt or foreign cache file is discarded silently, and each
 entry carries a check (its slot, manifest and value sealed with the user's cache secret,
 :func:`envsnap.stamps.seal_data`): an entry changed on disk, or written by anyone without the
@@ -19,6 +21,7 @@ secret, no longer matches it and is never used.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -166,21 +169,32 @@ Inputs = Callable[[S], Iterable[str]]
 class ProbeCache:
     """Probe sections by name and key, each with its manifest, in the user's cache folder."""
 
-    def __init__(self, host: Host, file: Path | None) -> None:
+    def __init__(
+        self, host: Host, file: Path | None, remembered: Callable[[str], bool] = lambda _: True
+    ) -> None:
         self.host = host
         self.file = file
         self._secret = cache_secret(file)
         self._entries: JsonObject = read_cache_json(file, CACHE_VERSION) if self._secret else {}
-        self._new: JsonObject = {}  # the entries this run computed, by slot
+        self._new: JsonObject = {}  # the entries to write, by slot
+        self._computed: set[str] = set()  # the slots whose entry this run computed
+        self._used: set[str] = set()  # the slots whose entry this run used or computed
         self._lock = threading.Lock()
+        # which probes' answers from earlier runs may be used (an answer of this run always is)
+        self.remembered = remembered
         # what this run's answers stand on, for a verdict (envsnap.verdict); None once an
         # answer was computed but could not be kept (a racy stamp, an error)
         self.used: dict[str, Stamp] | None = {}
 
     @classmethod
-    def for_user(cls, host: Host, environ: Mapping[str, str]) -> ProbeCache:
+    def for_user(
+        cls,
+        host: Host,
+        environ: Mapping[str, str],
+        remembered: Callable[[str], bool] = lambda _: True,
+    ) -> ProbeCache:
         folder = cache_dir(environ)
-        return cls(host, folder / "probes.json" if folder else None)
+        return cls(host, folder / "probes.json" if folder else None, remembered)
 
     def memo(
         self,
@@ -189,33 +203,85 @@ class ProbeCache:
         compute: Probe[S],
         inputs: Inputs[S] = lambda _: (),
         host: Host | None = None,
+        *,
+        fresh: bool = False,
+        keep: Callable[[S], bool] = lambda _: True,
     ) -> S:
         """The section remembered for (*probe*, *key*) while its manifest holds, else computed
-        on *host* (default: the cache's; a build variant's host carries its GOFLAGS)."""
+        on *host* (default: the cache's; a build variant's host carries its GOFLAGS). With
+        *fresh* it is computed whatever is remembered; it is kept when *keep* says so (and it is
+        no error)."""
         slot = f"{probe}:{key_of(__version__, key)}"
         with self._lock:
             hit = self._entries.get(slot)
-        reused = _reused(self._secret, slot, hit, host or self.host)
+            usable = not fresh and (slot in self._computed or self.remembered(probe))
+        reused = _reused(self._secret, slot, hit, host or self.host) if usable else None
         if reused is not None:
             value, manifest = reused
             self._stood_on(manifest)
+            with self._lock:
+                self._used.add(slot)
             return _as_computed(compute, value)
         started = time.time_ns()
         tracker = TrackingHost(host or self.host)
         section = compute(tracker)
-        paths = [] if "error" in section else [*tracker.paths, *inputs(section)]
+        kept = "error" not in section and keep(section)
+        paths = [*tracker.paths, *inputs(section)] if kept else []
         manifest = manifest_of(paths, (host or self.host).stamp)
         if not manifest or any(is_racy(s, started) for s in manifest.values()):
             self._stood_on(None)
             return section
         self._stood_on(manifest)
         with self._lock:
+            entry = self._sealed(slot, manifest, section)
+            self._computed.add(slot)
+            self._used.add(slot)
+            if isinstance(hit, dict) and hit.get("check") == entry["check"]:
+                return section  # the very entry the file holds: nothing to write
             self._entries.pop(slot, None)
-            kept: Json = json.loads(json.dumps(section))
-            check = check_of(self._writing_secret(), slot, manifest, kept)
-            entry: JsonObject = {"manifest": json.loads(json.dumps(manifest)), "value": kept}
-            self._entries[slot] = self._new[slot] = {**entry, "check": check}
+            self._entries[slot] = self._new[slot] = entry
         return section
+
+    def rechecking(self, remembered: Callable[[str], bool]) -> ProbeCache:
+        """This cache, for a second look: the answers this run computed are used, those of
+        earlier runs only for the probes *remembered* names; what the second look stands on is
+        its own."""
+        again = copy.copy(self)
+        again.remembered, again.used = remembered, {}
+        return again
+
+    def _sealed(self, slot: str, manifest: object, section: object) -> JsonObject:
+        """An entry as it is stored: its manifest and value as plain JSON, and their check (the
+        caller holds the lock)."""
+        value: Json = json.loads(json.dumps(section))
+        stamps: Json = json.loads(json.dumps(manifest))
+        check = check_of(self._writing_secret(), slot, stamps, value)
+        return {"manifest": stamps, "value": value, "check": check}
+
+    def restamp(self, before: Stamp, after: Stamp) -> None:
+        """A folder this run's answers stood on changed in a way none of them can see (the lock
+        written into the module's folder, nothing else): each stamp *before* of the entries this
+        run used, and of what its answers stood on, is *after* from now on."""
+        if before is None or after is None or before == after:
+            return
+        was, now = list(before), list(after)
+        with self._lock:
+            for slot in self._used:
+                entry = self._entries.get(slot)
+                if not isinstance(entry, dict) or not isinstance(entry["manifest"], dict):
+                    continue
+                manifest = entry["manifest"]
+                if was in manifest.values():
+                    stamps = {
+                        path: now if found == was else found for path, found in manifest.items()
+                    }
+                    self._entries[slot] = self._new[slot] = self._sealed(
+                        slot, stamps, entry["value"]
+                    )
+            if self.used is not None:
+                self.used = {
+                    path: after if found == before else found for path, found in self.used.items()
+                }
 
     def _writing_secret(self) -> bytes:
         """The secret new entries are sealed with (the caller holds the lock): the user's,
@@ -224,6 +290,10 @@ class ProbeCache:
         if self._secret is None:
             self._secret = cache_secret(self.file, create=True) or os.urandom(SECRET_SIZE)
         return self._secret
+
+    def stands_on_nothing(self) -> None:
+        """An answer of this run that a later run would not get from the memo: no verdict."""
+        self._stood_on(None)
 
     def _stood_on(self, manifest: Manifest | None) -> None:
         with self._lock:
@@ -242,6 +312,7 @@ class ProbeCache:
                 entries.pop(slot, None)
                 entries[slot] = entry
             write_cache_json(self.file, CACHE_VERSION, dict(list(entries.items())[-MAX_ENTRIES:]))
+            self._new.clear()  # written: a second look that computes nothing writes nothing
 
 
 def _as_computed(compute: Probe[S], value: Json) -> S:

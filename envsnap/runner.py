@@ -228,8 +228,9 @@ def _wait(
             return "timeout"
         if reader.open:
             reader.pump(min(POLL, deadline - now))
-        else:
-            time.sleep(min(POLL, deadline - now))
+        else:  # the pipes closed as the child exits: wait for that, not a whole POLL
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(min(POLL, deadline - now))
 
 
 def _close_pipes(proc: subprocess.Popen[bytes]) -> None:

@@ -116,6 +116,25 @@ def stamp(path: str) -> Stamp:
         return None
 
 
+# A folder's entries: name -> (inode, is a folder, is a symlink).
+Listing = dict[str, tuple[int, bool, bool]]
+
+
+def folder_state(folder: str) -> tuple[Stamp, Listing] | None:
+    """*folder*'s stamp with its entries as they were at that stamp (the stamp taken again after
+    the listing is the same), or None when it cannot be read or changed meanwhile."""
+    before = stamp(folder)
+    try:
+        with os.scandir(folder) as entries:
+            listing = {
+                e.name: (e.inode(), e.is_dir(follow_symlinks=False), e.is_symlink())
+                for e in entries
+            }
+    except (OSError, ValueError):
+        return None
+    return (before, listing) if before is not None and stamp(folder) == before else None
+
+
 def holds(manifest: object, stamper: Callable[[str], Stamp] = stamp) -> bool:
     """True when *manifest* (path → stamp, as stored) is well formed and no stamp changed (as
     *stamper* takes them: a replayed host stamps from its recording)."""

@@ -156,7 +156,9 @@ def remember_clean(
         return
     verdicts = _decode(read_cache_bytes(file), secret)
     key = _key(environ, start, module_root, extra)
+    kept: Verdict = ({name: report[name] for name in RENDERINGS}, manifest)
+    if verdicts.get(key) == kept:
+        return  # the file holds this very verdict
     verdicts.pop(key, None)
-    verdicts[key] = ({name: report[name] for name in RENDERINGS}, manifest)
-    kept = dict(list(verdicts.items())[-MAX_VERDICTS:])
-    write_cache_bytes(file, _encode(kept, secret))
+    verdicts[key] = kept
+    write_cache_bytes(file, _encode(dict(list(verdicts.items())[-MAX_VERDICTS:]), secret))

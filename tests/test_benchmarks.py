@@ -21,6 +21,8 @@ from tests.conftest import REPO, require_tool
 RUNNER = REPO / "benchmarks" / "run.py"
 ROWS = {
     "verify_warm",
+    "verify_after_lock",
+    "verify_drift",
     "startup__version",
     "startup__help",
     "verify_files",

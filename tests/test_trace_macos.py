@@ -89,6 +89,18 @@ def test_a_warm_clean_verify_of_a_replayed_mac_runs_no_tool(
     assert runs(trace) == []
 
 
+@pytest.mark.parametrize("name", [*MACS, "debian12-amd64-zlib-example"])
+def test_the_verify_right_after_lock_runs_no_tool(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mac = Mac(tmp_path, name, monkeypatch)
+    assert mac.envsnap("lock")[0] == 0
+    code, trace = mac.envsnap("verify")
+    assert code == 0
+    assert trace, "the trace holds the host calls (stamps) of the verify"
+    assert runs(trace) == [], "lock left every answer in the memo"
+
+
 @pytest.mark.parametrize(("name", "path"), CHANGES)
 def test_a_changed_apple_file_runs_the_probe_again(
     tmp_path: Path, name: str, path: str, monkeypatch: pytest.MonkeyPatch

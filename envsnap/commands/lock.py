@@ -6,11 +6,12 @@ import argparse
 import os
 import re
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envsnap.atomic import atomic_write
+from envsnap.atomic import atomic_write, write_target
 from envsnap.commands import SUMMARIES
 from envsnap.config import THE_DEFAULT, Variant
 from envsnap.errors import (
@@ -21,9 +22,12 @@ from envsnap.errors import (
     LockError,
     expected_os_error,
 )
-from envsnap.lockfile import LockFile, read_lock, render, with_entry, without
+from envsnap.host import LocalHost
+from envsnap.lockfile import LockFile, make_entry, read_lock, render, with_entry, without
 from envsnap.mutex import exclusive
+from envsnap.probecache import ProbeCache
 from envsnap.probes.collect import Snapshot, take_snapshot
+from envsnap.stamps import Listing, Stamp, folder_state
 from envsnap.variants import split_key, user_goflags, variant_host
 from envsnap.workspace import Workspace
 
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from envsnap.entry import Content
 
 ESSENTIAL = ("go", "cgo")
+_GO = ("go", "goflags")  # the probes lock never takes from the memo
 
 
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -56,10 +61,13 @@ def _of_variant(snapshot: Snapshot) -> str:
     return "" if snapshot.variant == THE_DEFAULT.name else f" (variant {snapshot.variant})"
 
 
-def live_snapshot(ws: Workspace, variant: Variant = THE_DEFAULT) -> Snapshot:
-    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed."""
+def live_snapshot(
+    ws: Workspace, variant: Variant = THE_DEFAULT, cache: ProbeCache | None = None
+) -> Snapshot:
+    """Probe the host as *variant* builds; refuse when the Go or cgo probe failed. *cache*: the
+    memo, which gives the answers its ``remembered`` allows and keeps the new ones."""
     snapshot = take_snapshot(
-        ws.host, str(ws.module_root), ws.config.track_env, variant=variant, trace=True
+        ws.host, str(ws.module_root), ws.config.track_env, cache, variant=variant, trace=True
     )
     for name in ESSENTIAL:
         section = snapshot.entry.get(name)
@@ -137,9 +145,13 @@ def mark_incomplete(ws: Workspace, snapshot: Snapshot, allow: bool) -> Snapshot:
     return Snapshot(snapshot.platform, entry, snapshot.variant)
 
 
-def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
+def _current(
+    ws: Workspace, force: bool, early: LockFile | None = None
+) -> tuple[LockFile, bytes | None]:
+    """The lock as it is now (read under the writers' lock), and its bytes; *early*: the lock
+    parsed while the probes ran, used if the file has not changed since."""
     try:
-        existing = read_lock(ws.lock_path)
+        existing = read_lock(ws.lock_path, early)
     except LockError:
         if not force:
             raise
@@ -150,12 +162,27 @@ def _current(ws: Workspace, force: bool) -> tuple[LockFile, bytes | None]:
     return existing, existing.text.encode()  # the bytes it was parsed from
 
 
-def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
-    """This machine's snapshot for the default variant and every declared one."""
-    from envsnap.snapshot import validate_entry
+def _early(ws: Workspace) -> LockFile | None:
+    """The lock as it is now, parsed with its blocks while the probes run (they mostly wait on
+    the tools), and checked again under the writers' lock (see _current); None when it cannot
+    be read."""
+    try:
+        lock = read_lock(ws.lock_path)
+    except (EnvsnapError, OSError):
+        return None
+    if lock is not None:
+        lock.blocks  # noqa: B018 - parsed now, kept in the lock
+    return lock
+
+
+def snapshots(
+    ws: Workspace, allow_incomplete: bool, cache: ProbeCache | None = None
+) -> list[Snapshot]:
+    """This machine's snapshot for the default variant and every declared one, each entry
+    validated."""
 
     def one(variant: Variant) -> Snapshot:
-        snapshot = live_snapshot(ws, variant)
+        snapshot = live_snapshot(ws, variant, cache)
         say_left_out(snapshot, variant)
         return mark_incomplete(ws, snapshot, allow_incomplete)
 
@@ -164,10 +191,27 @@ def snapshots(ws: Workspace, allow_incomplete: bool) -> list[Snapshot]:
             taken = list(pool.map(one, ws.config.all_variants()))
     finally:
         ws.close()
-    for snapshot in taken:
-        stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
-        validate_entry(snapshot.key, {**stamp, **snapshot.entry}, strict=True)
+    validate(taken)
     return taken
+
+
+def validate(taken: list[Snapshot]) -> None:
+    """Hold each entry to the lock's shape (a LockError names the first bad field), but one
+    whose very content this envsnap validated before (:mod:`envsnap.validated`); then keep each
+    as validated, and as it is written (what verify reads back)."""
+    from envsnap.validated import content_key, remember_validated, was_validated
+
+    stamp = {"envsnap": "-", "digest": "sha256:" + "0" * 64}
+    entries = {snapshot.key: {**stamp, **snapshot.entry} for snapshot in taken}
+    keys = {name: content_key(entry) for name, entry in entries.items()}
+    new = [name for name in entries if not was_validated(os.environ, keys[name])]
+    if new:
+        from envsnap.snapshot import validate_entry  # pydantic: only for content not seen yet
+
+        for name in new:
+            validate_entry(name, entries[name], strict=True)
+    written = [content_key(make_entry(snapshot.entry)) for snapshot in taken]
+    remember_validated(os.environ, [*keys.values(), *written])
 
 
 def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
@@ -189,7 +233,13 @@ def updated(lock: LockFile, taken: list[Snapshot]) -> LockFile:
 
 def run(args: argparse.Namespace) -> int:
     ws = Workspace.from_args(args)
-    taken = snapshots(ws, args.allow_incomplete)
+    # lock always asks go (go env, go list) afresh; the other probes' answers, the traced link's
+    # included, are reused while every stamp they stood on is unchanged (the link's also while
+    # the toolchain is); it leaves its answers where verify looks for them
+    cache = ProbeCache.for_user(ws.host, os.environ, remembered=lambda probe: probe not in _GO)
+    with ThreadPoolExecutor(max_workers=1) as aside:
+        early = aside.submit(_early, ws)
+        taken = snapshots(ws, args.allow_incomplete, cache)
     names = ", ".join(snapshot.key for snapshot in taken)
 
     def waiting() -> None:
@@ -197,11 +247,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with exclusive(ws.lock_path, on_wait=waiting):
-            lock, old_bytes = _current(ws, args.force)
+            lock, old_bytes = _current(ws, args.force, early.result())
             new_lock = updated(lock, taken)
             new_bytes = render(new_lock)
             if new_bytes == old_bytes:
                 print(f"{ws.lock_path.name} is up to date ({names})", file=sys.stderr)
+                leave_verify_warm(ws, args, cache, new_lock, taken)
                 return EXIT_OK
             changes = changes_since(ws, lock, new_lock, taken)
             if args.check:
@@ -211,13 +262,59 @@ def run(args: argparse.Namespace) -> int:
                 )
                 _print_lines(changes)
                 return EXIT_DRIFT
+            target = write_target(ws.lock_path)
+            before = folder_state(str(target.parent))
             atomic_write(ws.lock_path, new_bytes)
             _outwait_racy_window()
+            if isinstance(ws.host, LocalHost):
+                restamp_folder(cache, target, before)
+            leave_verify_warm(ws, args, cache, new_lock, taken)
     except OSError as exc:
         raise write_failure(ws.lock_path, exc) from None
     print(f"wrote {ws.lock_path} ({names})", file=sys.stderr)
     _print_lines([summary(snapshot) for snapshot in taken] + changes)
     return EXIT_OK
+
+
+def restamp_folder(cache: ProbeCache, written: Path, before: tuple[Stamp, Listing] | None) -> None:
+    """Writing the lock changed the stamp of the folder it is in, which the memos of the module's
+    folder hold: when nothing in that folder but the lock changed since *before* (taken under
+    the writers' lock, just before the write), the memos keep the folder's new stamp."""
+    after = folder_state(str(written.parent))
+    if before is None or after is None:
+        return
+    if _others(before[1], written.name) == _others(after[1], written.name):
+        cache.restamp(before[0], after[0])
+
+
+def _others(listing: Listing, name: str) -> Listing:
+    return {entry: found for entry, found in listing.items() if entry != name}
+
+
+def leave_verify_warm(
+    ws: Workspace,
+    args: argparse.Namespace,
+    cache: ProbeCache,
+    lock: LockFile,
+    taken: list[Snapshot],
+) -> None:
+    """Keep what a verify right after this lock needs: the probes' memos, and the clean verdict
+    when the lock now holds exactly what verify would find (every answer memoised, each entry
+    clean against the live one) on this machine."""
+    from envsnap.checking import is_clean
+    from envsnap.commands.verify import keep_clean_verdict, selected_variants
+
+    cache.save()
+    if cache.used is None or not isinstance(ws.host, LocalHost):
+        return
+    if not all(is_clean(lock.platforms[s.key], s.entry) for s in taken):
+        return
+    try:
+        variants = selected_variants(ws.config, args)
+    except EnvsnapError:  # an $ENVSNAP_VARIANT envsnap.toml does not declare: verify says so
+        return
+    shown = tuple(v.name for v in variants) if ws.config.variants else ()
+    keep_clean_verdict(ws, args, taken[0].platform, shown, cache.used, time.time_ns())
 
 
 def _outwait_racy_window() -> None:

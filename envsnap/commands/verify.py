@@ -129,13 +129,27 @@ def remember(
 ) -> None:
     """Keep the clean verdict, with its report, when every variant's answers came from the memo
     (the next clean verify is answered by envsnap.shortcut)."""
-    from envsnap.verdict import remember_clean
-
     stood_on: dict[str, Stamp] = {}
     for result in results:
         if result.findings is None or result.stood_on is None:
             return
         stood_on.update(result.stood_on)
+    keep_clean_verdict(ws, args, platform, shown, stood_on, started)
+
+
+def keep_clean_verdict(
+    ws: Workspace,
+    args: argparse.Namespace,
+    platform: str,
+    shown: tuple[str, ...],
+    stood_on: dict[str, Stamp],
+    started: int,
+) -> None:
+    """Remember the clean report a verify with *args* prints, standing on *stood_on* (and the
+    lock, envsnap.toml and go.mod) as of *started*: ``verify`` after a clean check, ``lock``
+    after writing what it found."""
+    from envsnap.verdict import remember_clean
+
     outcome = Outcome(platform, LOCK_NAME, [], False, shown)
     report = {
         "text": render_text(outcome),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict, cast
@@ -83,6 +83,10 @@ class LibrariesAnswer(TypedDict):
     tools: dict[str, str]  # the owning package of each compiler file
 
 
+class TracedAnswer(LibrariesAnswer):
+    modelled: bool  # the model of the link finds the same files (verify's memo holds them)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The live state of one platform (``darwin-arm64``) and variant, and its lock entry."""
@@ -115,6 +119,31 @@ def default_library_dirs(
         return []
 
 
+# The memoised probes (Probes) whose answers each section of an entry is made from, the probes
+# that feed those answers included (go env names the compiler and the flags of the link).
+_GO = ("go", "goflags")
+PROBES_BEHIND: dict[str, tuple[str, ...]] = {
+    "os": ("os",),
+    "apple": ("apple",),
+    "go": _GO,
+    "cgo": _GO,
+    "cc": (*_GO, "cc", "cxx", "ld", "libraries", "link"),  # a compiler's package: dpkg's
+    "libraries": (*_GO, "apple", "dirs", "libraries", "link"),
+    "env": (),  # read from the environment, never memoised
+    "variant": (),
+}
+
+
+def probes_behind(sections: Iterable[str]) -> frozenset[str] | None:
+    """The memoised probes behind *sections*; None (every probe) for a section not known."""
+    found: set[str] = set()
+    for name in sections:
+        if name not in PROBES_BEHIND:
+            return None
+        found.update(PROBES_BEHIND[name])
+    return frozenset(found)
+
+
 class Probes:
     """The probes that run tools, memoised when a cache is given and the host's answers can be
     (the machine itself, or a replayed recording stamped from its own records)."""
@@ -128,12 +157,25 @@ class Probes:
         self.scope = NOTHING_LEFT_OUT
 
     def _memo(
-        self, name: str, key: object, compute: Probe[S], inputs: Inputs[S] = lambda _: ()
+        self,
+        name: str,
+        key: object,
+        compute: Probe[S],
+        inputs: Inputs[S] = lambda _: (),
+        *,
+        fresh: bool = False,
+        keep: Callable[[S], bool] = lambda _: True,
+        host: Host | None = None,
     ) -> S:
+        """*compute*'s section, memoised under *key* unless there is no cache; with *fresh*, a
+        remembered answer is not used (the new one is kept when *keep* says so). *host*: the
+        probes' own, or the one an enclosing memo notes what is asked on."""
         if self.cache is None:
-            return compute(self.host)
+            return compute(host or self.host)
         slot = key_of(self.env_key, self.module_dir, key)
-        return self.cache.memo(name, slot, compute, inputs, self.host)
+        return self.cache.memo(
+            name, slot, compute, inputs, host or self.host, fresh=fresh, keep=keep
+        )
 
     def go(self, go_bin: str, scope: Packages) -> tuple[GoSection, CgoSection]:
         """The ``go`` and ``cgo`` sections: ``go env`` and ``go list`` of the packages of
@@ -236,15 +278,19 @@ class Probes:
         go_env: dict[str, str],
         dirs: list[str],
         trace: bool,
-        tools: list[str] = [],  # noqa: B006 - never mutated
+        toolchain: tuple[Tool | None, ...] = (),
     ) -> tuple[list[Library], dict[str, str]]:
-        """The module's libraries: traced from a real link, or modelled (and memoised); and the
-        owning packages of *tools* (the compiler's files), asked of dpkg in the same batch."""
+        """The module's libraries: traced from a real link, or modelled; and the owning packages
+        of the compilers' files (*toolchain*: the C and C++ compilers, the linker), asked of dpkg
+        in the same batch. Both are memoised: the model's answer for verify, the traced link's
+        for lock and a drift's re-check (by the toolchain too, whose files the link runs)."""
         pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
+        tools = tool_files(*toolchain[:2])
+        modelled = [True]  # whether the answer is the model's too, as verify's memo keeps it
 
         def compute(host: Host) -> LibrariesAnswer:
             progress.phase("resolving libraries" + (" (a traced link)" if trace else ""))
-            found, owners = libraries.probe_libraries(
+            found, owners, modelled[0] = libraries.probe_libraries(
                 host, packages, go_env, self.module_dir, dirs, trace=trace, tools=tools
             )
             return {"libraries": found, "tools": owners}
@@ -254,11 +300,28 @@ class Probes:
             found += lookup_inputs(self.host, pkg_config)  # pkg-config installed changes them
             return [*found, DPKG_STATUS] if self.host.exists(DPKG_STATUS) else found
 
-        if trace:  # the truth is asked fresh: lock, and verify re-checking a drift
-            both = compute(self.host)
-        else:
-            both = self._memo("libraries", (packages, go_env, dirs, tools), compute, inputs)
-        return both["libraries"], dict(both["tools"])
+        def model(host: Host) -> TracedAnswer:
+            # the traced link is kept as the modelled answer only when the model finds the same
+            # files (else verify models it for itself)
+            both = self._memo(
+                "libraries",
+                (packages, go_env, dirs, tools),
+                compute,
+                inputs,
+                fresh=trace,
+                keep=lambda _: modelled[0],
+                host=host,
+            )
+            return {**both, "modelled": modelled[0]}
+
+        if not trace:
+            answer = model(self.host)
+        else:  # the truth: a real link, asked again once its inputs or the toolchain changed
+            key = (packages, go_env, dirs, toolchain)
+            answer = self._memo("link", key, model, inputs)
+            if not answer["modelled"] and self.cache is not None:
+                self.cache.stands_on_nothing()  # verify would model another answer
+        return answer["libraries"], dict(answer["tools"])
 
 
 def lookup_inputs(host: Host, name: str) -> list[str]:
@@ -355,7 +418,8 @@ def take_snapshot(
             go_env, apple_f.result(), cxx and not system.library_dirs_from_sdk
         )
         compilers = (compiler_f.result(), cxx_f.result() if cxx_f else None)
-        libs, owners = probes.libraries(packages, go_env, dirs, trace, tool_files(*compilers))
+        toolchain = (*compilers, linker_f.result()) if trace else compilers
+        libs, owners = probes.libraries(packages, go_env, dirs, trace, toolchain)
         apple_section = apple_f.result()
         os_section: OsSection = {
             "goos": go_env.get("GOOS", ""),

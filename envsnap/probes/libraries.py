@@ -83,16 +83,20 @@ def _receipt_version(receipt: bytes | None) -> str | None:
 
 def resolve_link(
     host: Host, plan: LinkPlan, default_dirs: Sequence[str], trace: bool
-) -> dict[Key, Resolution]:
-    """The traced link when asked for; the model when not, or when the link cannot be replayed."""
+) -> tuple[dict[Key, Resolution], bool]:
+    """The traced link when asked for; the model when not, or when the link cannot be replayed.
+    Also whether the model gives the same files (so the answer is the model's as well: verify's
+    memo may keep it)."""
     if trace and not host.replayed:  # a replay holds no scratch-dir link
         try:
-            return resolve_traced(host, plan)
+            traced = resolve_traced(host, plan)
         except ToolNotFound:
             pass  # no driver: the model says what resolves, cc.compiler says why
         except EnvsnapError as exc:
-            return {key: Resolution(errors=[exc.message]) for key in plan.used_by}
-    return resolve_fast(host, plan, default_dirs)
+            return {key: Resolution(errors=[exc.message]) for key in plan.used_by}, False
+        else:
+            return traced, traced == resolve_fast(host, plan, default_dirs)
+    return resolve_fast(host, plan, default_dirs), True
 
 
 class LibrarySections:
@@ -188,12 +192,13 @@ def probe_libraries(
     default_dirs: Sequence[str],
     trace: bool = False,
     tools: Sequence[str] = (),
-) -> tuple[list[Library], dict[str, str]]:
+) -> tuple[list[Library], dict[str, str], bool]:
     """One lock entry per ``-l`` name, direct library file and pkg-config module of the link,
-    with its owning package; and the owning package of each of *tools* (the compiler's file)."""
+    with its owning package; the owning package of each of *tools* (the compiler's file); and
+    whether the model of the link finds the same files (always, without *trace*)."""
     pkg_config = go_env.get("PKG_CONFIG") or "pkg-config"
     plan = link_plan(host, packages, go_env, module_dir, pkg_config)
-    resolved = resolve_link(host, plan, default_dirs, trace)
+    resolved, modelled = resolve_link(host, plan, default_dirs, trace)
     sections = LibrarySections(host, pkg_config)
     found = []
     for key, users in plan.used_by.items():
@@ -207,4 +212,4 @@ def probe_libraries(
             section["package"] = owner
     tool_owners = {tool: owner for tool in tools if (owner := first_owner(owners, [tool]))}
     libs = sorted((s for s, _ in found), key=lambda lib: (lib["found_by"], lib["name"]))
-    return libs, tool_owners
+    return libs, tool_owners, modelled

@@ -245,12 +245,27 @@ def link_plan(
 ) -> LinkPlan:
     """The module's external link: per package $CGO_LDFLAGS, #cgo LDFLAGS, pkg-config --libs.
 
-    One pkg-config call per module (as recorded hosts hold them); cmd/go asks once per package
-    with every module of it, which differs only in pkg-config's de-duplication.
+    One pkg-config call per module and options (as recorded hosts hold them), however many
+    packages name it; cmd/go asks once per package with every module of it, which differs only
+    in pkg-config's de-duplication.
     """
     builder = _Builder(module_dir)
     env_flags = go_words(go_env, "CGO_LDFLAGS")
     failures: dict[Key, str] = {}
+    asked: dict[tuple[tuple[str, ...], str], str | EnvsnapError] = {}
+
+    def libs(options: list[str], module: str) -> str:
+        said = asked.get((tuple(options), module))
+        if said is None:
+            try:
+                said = pkg_config_libs(host, pkg_config, options, module)
+            except EnvsnapError as exc:
+                said = exc
+            asked[(tuple(options), module)] = said
+        if isinstance(said, EnvsnapError):
+            raise said
+        return said
+
     for pkg in packages:
         builder.package = pkg["path"]
         builder.add(env_flags + pkg["ldflags"], lambda n: ("ldflags", n))
@@ -264,7 +279,7 @@ def link_plan(
             key = ("pkg-config", module)
             builder.use(key)
             try:
-                text = pkg_config_libs(host, pkg_config, options, module)
+                text = libs(options, module)
             except EnvsnapError as exc:
                 failures[key] = exc.message
                 continue

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import plistlib
 import re
 from typing import TypedDict
-from xml.parsers.expat import ExpatError
 
 from envsnap.host import VERSION_OUTPUT_LIMIT, Host, ToolNotFound
 from envsnap.platforms import platform_for
@@ -35,6 +33,9 @@ def parse_os_release(text: str) -> dict[str, str]:
 
 
 def parse_plist(data: bytes) -> dict[str, object]:
+    import plistlib  # macOS's answers only: not on the path of every Linux lock
+    from xml.parsers.expat import ExpatError
+
     try:
         loaded = plistlib.loads(data)
     except (plistlib.InvalidFileException, ExpatError, ValueError, KeyError, TypeError):

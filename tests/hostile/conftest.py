@@ -54,10 +54,14 @@ def tools(tmp_path: Path) -> Tools:
     return Tools(tmp_path)
 
 
-def assert_reported(ran: Ran, *words: str, codes: tuple[int, ...] = (1, 2)) -> str:
-    """Exit 1 or 2, no traceback, and a line of stderr naming *words*; returns that line."""
+def assert_reported(
+    ran: Ran, *words: str, codes: tuple[int, ...] = (1, 2), in_report: bool = False
+) -> str:
+    """Exit 1 or 2, no traceback, and a line of stderr (with *in_report*, of the report on
+    stdout too) naming *words*; returns that line."""
     assert ran.returncode in codes, (ran.returncode, ran.stderr)
     assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr, ran.stderr
-    lines = [line for line in ran.stderr.splitlines() if all(w in line for w in words)]
+    text = ran.stdout + ran.stderr if in_report else ran.stderr
+    lines = [line for line in text.splitlines() if all(w in line for w in words)]
     assert lines, (words, ran.stderr)
     return lines[0]

@@ -370,11 +370,16 @@ verdict.remember_clean(environ, start, root, report, stood_on, time.time_ns())
 
 
 def read_verdict(file: Path) -> tuple[str, dict[str, str], list[str]]:
-    """The key, report and manifest paths of the one verdict in *file*."""
+    """The key, report and manifest paths of the last verdict kept in *file* (the hook's: lock
+    kept one before it, for its own directory)."""
     fields = file.read_bytes().decode().split("\0")
-    key, texts, count = fields[1], fields[2:5], int(fields[5])
-    paths = fields[6 : 6 + 2 * count : 2]
-    return key, dict(zip(("text", "json", "quiet"), texts, strict=True)), paths
+    at = 1
+    while True:
+        key, texts, count = fields[at], fields[at + 1 : at + 4], int(fields[at + 4])
+        paths = fields[at + 5 : at + 5 + 2 * count : 2]
+        at += 5 + 2 * count + 1  # the record, then its check
+        if at >= len(fields):
+            return key, dict(zip(("text", "json", "quiet"), texts, strict=True)), paths
 
 
 def plant_clean_verdict(victim: Path, module: Path, tmp_path: Path) -> Path:
