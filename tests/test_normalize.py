@@ -1,0 +1,84 @@
+"""envsnap.normalize: the paths that differ between machines become marks, in every string of a
+snapshot and only where a path starts; TOML's missing null is pruned.
+
+(Credentials and NUL bytes refused by check_secrets: tests/hostile/test_secrets.py and
+tests/hostile/test_secret_shapes.py.)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from envsnap.entry import JsonObject
+from envsnap.normalize import PathNormalizer, prune
+
+HOME = "/home/ada"
+CACHE = "/home/ada/go/pkg/mod"
+MODULE = "/home/ada/src/app"
+
+
+def _normalizer() -> PathNormalizer:
+    return PathNormalizer(MODULE, HOME, CACHE)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (HOME, "~"),
+        (f"{HOME}/.local/include", "~/.local/include"),
+        (f"{CACHE}/example.com/dep@v1/include", "${GOMODCACHE}/example.com/dep@v1/include"),
+        (f"{MODULE}/include", "${MODULE}/include"),
+        (MODULE, "${MODULE}"),
+        # where a path starts: after a space, '=', ':', ',', ';', a quote or a one-letter flag
+        (f"-I{MODULE}/include -L{CACHE}/x", "-I${MODULE}/include -L${GOMODCACHE}/x"),
+        (f"--sysroot={HOME}/sdk", "--sysroot=~/sdk"),
+        (f"/usr/lib:{HOME}/lib,{HOME}/a;{HOME}/b", "/usr/lib:~/lib,~/a;~/b"),
+        (f"'{HOME}/q' \"{HOME}/d\"", "'~/q' \"~/d\""),
+        (f"{HOME} {MODULE}", "~ ${MODULE}"),
+        # never inside another path, nor as the start of a longer name
+        (f"/srv{HOME}/lib", f"/srv{HOME}/lib"),
+        ("/home/adam/lib", "/home/adam/lib"),
+        (f"{MODULE}-old/include", "~/src/app-old/include"),
+        (f"x{HOME}", f"x{HOME}"),
+    ],
+)
+def test_each_path_becomes_its_mark_where_a_path_starts(value: str, expected: str) -> None:
+    assert _normalizer().text(value) == expected
+
+
+def test_a_path_is_also_known_by_its_real_path() -> None:
+    real = {"/tmp/app": "/private/tmp/app", "/Users/ada": "/Users/ada"}
+    normalizer = PathNormalizer(
+        "/tmp/app/", "/Users/ada/", None, lambda path: real[path.rstrip("/")]
+    )
+    assert normalizer.text("-I/tmp/app/a -I/private/tmp/app/b") == "-I${MODULE}/a -I${MODULE}/b"
+    assert normalizer.text("/Users/ada/x") == "~/x"
+
+
+@pytest.mark.parametrize("home", [None, "", "/", "//", "relative/home", "~"])
+def test_a_home_that_is_no_absolute_folder_is_left_alone(home: str | None) -> None:
+    normalizer = PathNormalizer(MODULE, home)
+    assert normalizer.text(f"{MODULE}/a /b/c relative/home/x") == "${MODULE}/a /b/c relative/home/x"
+
+
+def test_every_string_of_a_snapshot_is_rewritten_but_no_key() -> None:
+    data: JsonObject = {
+        HOME: [f"{HOME}/a", {"k": f"{MODULE}/b"}, 3, None, True],
+        "n": 1.5,
+    }
+    assert _normalizer().apply(data) == {
+        HOME: ["~/a", {"k": "${MODULE}/b"}, 3, None, True],
+        "n": 1.5,
+    }
+
+
+def test_prune_drops_every_null_toml_cannot_hold() -> None:
+    data: JsonObject = {
+        "a": None,
+        "b": [1, None, {"c": None, "d": [None]}],
+        "e": {"f": None},
+        "g": 0,
+    }
+    assert prune(data) == {"b": [1, {"d": []}], "e": {}, "g": 0}
+    assert prune([None, "x"]) == ["x"]
+    assert prune("x") == "x"
