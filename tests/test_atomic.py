@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -136,7 +137,10 @@ def test_root_rewriting_a_user_s_file_keeps_its_owner_when_asked(
     path = tmp_path / "envsnap.lock"
     path.write_bytes(b"old\n")
     os.chown(path, 54321, 54322)
-    atomic_write(path, b"new\n", keep_owner=keep_owner)
+    if keep_owner:
+        atomic_write(path, b"new\n")  # the default
+    else:
+        atomic_write(path, b"new\n", keep_owner=False)
     info = path.stat()
     assert (info.st_uid, info.st_gid) == ((54321, 54322) if keep_owner else (0, 0))
     assert path.read_bytes() == b"new\n"
@@ -173,6 +177,14 @@ def test_what_is_no_file_is_refused_by_its_name_and_reason(tmp_path: Path) -> No
         errno.EISDIR,
         "is a directory",
         str(folder),
+    )
+    fifo = tmp_path / "fifo.lock"
+    os.mkfifo(fifo)
+    refused = _refusal(lambda: atomic_write(fifo, b"new\n"))
+    assert (refused.errno, refused.strerror, refused.filename) == (
+        errno.EEXIST,
+        "is not a regular file",
+        str(fifo),
     )
     loop = tmp_path / "loop.lock"
     loop.symlink_to(loop)
@@ -235,3 +247,78 @@ def test_a_folder_that_is_not_private_is_refused_by_its_name_and_reason(
         private_folder(folder)
     refused = caught.value
     assert (refused.errno, refused.strerror, refused.filename) == (errno.EPERM, reason, str(folder))
+
+
+def test_without_following_a_symlink_the_link_itself_is_replaced(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious\n")
+    victim.chmod(0o640)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name, points_at in (("file-link", victim), ("folder-link", folder)):
+        link = tmp_path / name
+        link.symlink_to(points_at)
+        atomic_write(link, b"cache\n", follow_symlinks=False)
+        assert not link.is_symlink() and link.read_bytes() == b"cache\n"
+        # a new file: the umask decides its mode, never the file the link named
+        assert link.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert victim.read_bytes() == b"precious\n" and victim.stat().st_mode & 0o777 == 0o640
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_write_the_kernel_takes_in_pieces_lands_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:3])))
+    path = tmp_path / "envsnap.lock"
+    atomic_write(path, b"0123456789\n")
+    assert path.read_bytes() == b"0123456789\n"
+
+
+def test_an_owner_that_cannot_be_kept_or_a_folder_that_cannot_be_synced_fails_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user may not give a file away (only root may), and some filesystems refuse to fsync a
+    folder: the write lands all the same."""
+    path = tmp_path / "envsnap.lock"
+    path.write_bytes(b"old\n")
+    info = path.stat()
+
+    def fchown(fd: int, uid: int, gid: int) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fchown", fchown)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "geteuid", lambda: info.st_uid + 1)  # as another user would
+    atomic_write(path, b"new\n")
+    assert path.read_bytes() == b"new\n"
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o600, 0o755, 0o4750])
+def test_a_rewritten_file_keeps_its_mode_and_a_new_one_gets_the_umask_s(
+    tmp_path: Path, mode: int
+) -> None:
+    path = tmp_path / "envsnap.lock"
+    path.write_bytes(b"old\n")
+    path.chmod(mode)
+    atomic_write(path, b"new\n")
+    assert path.stat().st_mode & 0o7777 == mode
+    mask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "new.lock", b"new\n")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "new.lock").stat().st_mode & 0o7777 == 0o644

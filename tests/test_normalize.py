@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from envsnap.entry import JsonObject
-from envsnap.normalize import PathNormalizer, prune
+from envsnap.errors import EnvsnapError, NulRefused, SecretRefused
+from envsnap.normalize import PathNormalizer, check_secrets, prune
 
 HOME = "/home/ada"
 CACHE = "/home/ada/go/pkg/mod"
@@ -40,6 +41,7 @@ def _normalizer() -> PathNormalizer:
         ("/home/adam/lib", "/home/adam/lib"),
         (f"{MODULE}-old/include", "~/src/app-old/include"),
         (f"x{HOME}", f"x{HOME}"),
+        (f"-o{HOME}/bin/app", "-o~/bin/app"),  # a lower-case flag too
     ],
 )
 def test_each_path_becomes_its_mark_where_a_path_starts(value: str, expected: str) -> None:
@@ -82,3 +84,39 @@ def test_prune_drops_every_null_toml_cannot_hold() -> None:
     assert prune(data) == {"b": [1, {"d": []}], "e": {}, "g": 0}
     assert prune([None, "x"]) == ["x"]
     assert prune("x") == "x"
+
+
+@pytest.mark.parametrize("home", ["/Users/ALEX", "/X", "/srv/a b ", "/home/ada/"])
+def test_a_home_is_matched_as_it_is_spelled(home: str) -> None:
+    folder = home.rstrip("/")
+    normalizer = PathNormalizer(None, home)
+    assert normalizer.text(f"{folder}/a {folder}") == "~/a ~"
+    for other in {folder[:-1], folder.rstrip(), f"{folder[:-1]}/x"} - {folder}:
+        assert normalizer.text(other) == other  # a shorter name is another folder
+
+
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+def _hint(error: type[EnvsnapError], name: str, value: str, where: str) -> str:
+    with pytest.raises(error) as caught:
+        check_secrets({name: value}, where)
+    assert name in str(caught.value) and where in str(caught.value)
+    return caught.value.hint
+
+
+def test_a_nul_byte_s_hint_offers_go_env_u_only_for_go_s_settings() -> None:
+    go_hint = _hint(NulRefused, "CGO_CFLAGS", "-O2\0-g", "go env")
+    assert "`go env -u CGO_CFLAGS`" in go_hint and "set CGO_CFLAGS again" in go_hint
+    env_hint = _hint(NulRefused, "CPATH", "/usr/include\0", "environment")
+    assert env_hint.startswith("set CPATH again") and "go env" not in env_hint
+
+
+def test_a_credential_s_hint_is_what_the_user_can_really_do() -> None:
+    go_hint = _hint(SecretRefused, "GOFLAGS", f"-ldflags=-X=main.t={TOKEN}", "go env")
+    assert "`go env -u GOFLAGS`" in go_hint and "envsnap always locks GOFLAGS" in go_hint
+    # a variable envsnap always locks cannot be untracked; one envsnap.toml adds can
+    always = _hint(SecretRefused, "CPATH", f"/x/{TOKEN}", "environment")
+    assert "envsnap always locks CPATH" in always and "[track]" not in always
+    added = _hint(SecretRefused, "MY_BUILD_KEY", TOKEN, "environment")
+    assert '"MY_BUILD_KEY"' in added and "[track]" in added and "always locks" not in added
