@@ -20,6 +20,7 @@ from envsnap.atomic import (
     atomic_write,
     is_alive,
     private_folder,
+    remove_dead_temporaries,
     temporary_for,
     write_target,
     writer_pid,
@@ -322,3 +323,43 @@ def test_a_rewritten_file_keeps_its_mode_and_a_new_one_gets_the_umask_s(
     finally:
         os.umask(mask)
     assert (tmp_path / "new.lock").stat().st_mode & 0o7777 == 0o644
+
+
+def test_a_dead_writer_s_temporary_another_cleaner_took_first_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = tmp_path / "envsnap.lock"
+    dead = (9_999_999_998, 9_999_999_999)  # pids no process can have
+    gone, taken = (tmp_path / f".envsnap.lock.{pid}.0123abcd.tmp" for pid in dead)
+    for path in (gone, taken):
+        path.write_text("torn\n")
+    real_unlink = os.unlink
+
+    def unlink(path: str | Path) -> None:
+        if os.fspath(path) == str(taken):
+            real_unlink(path)  # another cleaner's
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", os.fspath(path))
+        real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    assert remove_dead_temporaries(lock) == [gone.name]
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_names_the_file_and_keeps_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "envsnap.lock"
+    path.write_bytes(b"old\n")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    refused = _refusal(lambda: atomic_write(path, b"new\n"))
+    assert (refused.errno, refused.strerror, refused.filename) == (
+        errno.ENOSPC,
+        "No space left on device",
+        str(path),
+    )
+    assert sorted(tmp_path.iterdir()) == [path] and path.read_bytes() == b"old\n"
