@@ -55,6 +55,11 @@ def test_a_path_is_also_known_by_its_real_path() -> None:
     )
     assert normalizer.text("-I/tmp/app/a -I/private/tmp/app/b") == "-I${MODULE}/a -I${MODULE}/b"
     assert normalizer.text("/Users/ada/x") == "~/x"
+    # a real path is matched as it is spelled too; a home that is the root itself names nothing
+    real = {"/Users/ada": "/Volumes/HOMEX", "/srv/app": "/"}
+    normalizer = PathNormalizer("/srv/app", "/Users/ada", None, lambda path: real[path])
+    assert normalizer.text("/Volumes/HOMEX/y /Volumes/HOME/x") == "~/y /Volumes/HOME/x"
+    assert normalizer.text("/usr/lib /srv/app/a") == "/usr/lib ${MODULE}/a"
 
 
 @pytest.mark.parametrize("home", [None, "", "/", "//", "relative/home", "~"])
@@ -108,6 +113,8 @@ def _hint(error: type[EnvsnapError], name: str, value: str, where: str) -> str:
 def test_a_nul_byte_s_hint_offers_go_env_u_only_for_go_s_settings() -> None:
     go_hint = _hint(NulRefused, "CGO_CFLAGS", "-O2\0-g", "go env")
     assert "`go env -u CGO_CFLAGS`" in go_hint and "set CGO_CFLAGS again" in go_hint
+    with pytest.raises(NulRefused, match="no environment variable, shell or Nix string can carry"):
+        check_secrets({"CGO_CFLAGS": "-O2\0-g"}, "go env")  # why it is refused
     env_hint = _hint(NulRefused, "CPATH", "/usr/include\0", "environment")
     assert env_hint.startswith("set CPATH again") and "go env" not in env_hint
 
