@@ -22,7 +22,14 @@ import pytest
 from envsnap import cli
 from envsnap.errors import SecretRefused
 from envsnap.normalize import check_secrets
-from envsnap.redact import REDACTED, looks_like_credential, scrub, strip_userinfo
+from envsnap.redact import (
+    REDACTED,
+    looks_like_credential,
+    scrub,
+    scrub_message,
+    secret_values,
+    strip_userinfo,
+)
 from tests.conftest import envsnap, require_tool, write_module
 from tests.hostile.test_secret_shapes import HEX32, JWT, UUID
 
@@ -175,6 +182,45 @@ def test_a_secret_named_variables_value_is_hidden_by_value() -> None:
     secrets = {v for v in SECRET_ENV.values()}
     for value in SECRET_ENV.values():
         assert not leaks(scrub(f"cc: warning: {value} unused", secrets))
+
+
+@pytest.mark.parametrize(
+    "uuid",
+    # of one class only, it is still a UUID (no hex key has so few kinds of characters)
+    [UUID, "12345678-1234-1234-1234-123456789012", "abcdefab-abcd-abcd-abcd-abcdefabcdef"],
+)
+def test_a_uuid_standing_alone_is_hidden(uuid: str) -> None:
+    assert scrub(f"key {uuid} refused") == f"key {REDACTED} refused"
+
+
+@pytest.mark.parametrize(
+    ("environ", "hidden"),
+    [
+        # secret-shaped, not a known token: hidden even glued to a path, where no pattern sees it
+        (
+            {"BUILD_SEED": "Abcdefgh12345678IJKLMNOP90qrstuvWXyz"},
+            "Abcdefgh12345678IJKLMNOP90qrstuvWXyz",
+        ),
+        # the part of a secret-named value that looks random, alone
+        ({"DB_PASSWORD": "user=ada pass=Xk9mQ2vL7pR4"}, "pass=Xk9mQ2vL7pR4"),
+        # a credential of the shortest length hidden, inside a flag or a whole secret-named value
+        ({"CGO_CFLAGS": "-DAPI_TOKEN=Hunt3r -O2"}, "Hunt3r"),
+        ({"API_TOKEN": "482913"}, "482913"),
+    ],
+)
+def test_a_machine_s_secret_values_are_hidden_wherever_they_appear(
+    environ: dict[str, str], hidden: str
+) -> None:
+    text = f"cc: cannot open {hidden}/lib.a ({hidden})"
+    assert hidden in scrub(text)  # no pattern would hide it
+    assert scrub(text, secret_values(environ)) == f"cc: cannot open {REDACTED}/lib.a ({REDACTED})"
+
+
+def test_an_error_message_hides_this_machine_s_secret_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("API_TOKEN", "482913")
+    assert scrub_message("login 482913 refused") == f"login {REDACTED} refused"
 
 
 # What Go's net/url makes of each URL (go1.26: `url.Parse`, then `u.User` and the URL without
