@@ -24,6 +24,7 @@ from envsnap.errors import SecretRefused
 from envsnap.normalize import check_secrets
 from envsnap.redact import (
     REDACTED,
+    go_env_file,
     looks_like_credential,
     scrub,
     scrub_message,
@@ -221,6 +222,16 @@ def test_an_error_message_hides_this_machine_s_secret_values(
 ) -> None:
     monkeypatch.setenv("API_TOKEN", "482913")
     assert scrub_message("login 482913 refused") == f"login {REDACTED} refused"
+
+
+def test_the_go_env_file_is_read_as_go_writes_it(tmp_path: Path) -> None:
+    goenv = tmp_path / "env"
+    # a value holding '=' (go env -w GOFLAGS=-ldflags=-X=…), and bytes that are no UTF-8
+    goenv.write_bytes(b"GOFLAGS=-ldflags=-X=main.key=Q1w2E3r4\nGOPRIVATE=corp\xff.example\n")
+    assert go_env_file({"GOENV": str(goenv)}) == {
+        "GOFLAGS": "-ldflags=-X=main.key=Q1w2E3r4",
+        "GOPRIVATE": "corp\ufffd.example",
+    }
 
 
 # What Go's net/url makes of each URL (go1.26: `url.Parse`, then `u.User` and the URL without
