@@ -227,7 +227,10 @@ def test_an_error_message_hides_this_machine_s_secret_values(
 def test_the_go_env_file_is_read_as_go_writes_it(tmp_path: Path) -> None:
     goenv = tmp_path / "env"
     # a value holding '=' (go env -w GOFLAGS=-ldflags=-X=…), and bytes that are no UTF-8
-    goenv.write_bytes(b"GOFLAGS=-ldflags=-X=main.key=Q1w2E3r4\nGOPRIVATE=corp\xff.example\n")
+    goenv.write_bytes(
+        b"GOFLAGS=-ldflags=-X=main.key=Q1w2E3r4\nGOPRIVATE=corp\xff.example\n"
+        b"a line without a setting\n = no name\n"  # go skips both
+    )
     assert go_env_file({"GOENV": str(goenv)}) == {
         "GOFLAGS": "-ldflags=-X=main.key=Q1w2E3r4",
         "GOPRIVATE": "corp\ufffd.example",
