@@ -237,6 +237,20 @@ def test_the_go_env_file_is_read_as_go_writes_it(tmp_path: Path) -> None:
     }
 
 
+def test_the_go_env_file_is_where_go_looks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    (config / "go").mkdir(parents=True)
+    (config / "go" / "env").write_text("GOPRIVATE=corp.example\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "off").write_text("GOPRIVATE=not.read\n")  # GOENV=off names no file
+    found = {"GOPRIVATE": "corp.example"}
+    assert go_env_file({"XDG_CONFIG_HOME": str(config)}) == found  # os.UserConfigDir
+    assert go_env_file({"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(config)}) == found
+    assert go_env_file({"GOENV": "off", "XDG_CONFIG_HOME": str(config)}) == {}
+
+
 # What Go's net/url makes of each URL (go1.26: `url.Parse`, then `u.User` and the URL without
 # it; None where Go refuses the URL). test_the_table_is_what_go_says re-asks Go itself.
 GO_URLS: dict[str, tuple[str, str] | None] = {
