@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from envsnap import cli
+from envsnap import cli, safeio
 from envsnap.errors import SecretRefused
 from envsnap.normalize import check_secrets
 from envsnap.redact import (
@@ -249,6 +249,14 @@ def test_the_go_env_file_is_where_go_looks_for_it(
     assert go_env_file({"XDG_CONFIG_HOME": str(config)}) == found  # os.UserConfigDir
     assert go_env_file({"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(config)}) == found
     assert go_env_file({"GOENV": "off", "XDG_CONFIG_HOME": str(config)}) == {}
+    read: list[str] = []
+
+    def read_regular(path: str, limit: int) -> bytes:
+        read.append(path)
+        return b""
+
+    monkeypatch.setattr(safeio, "read_regular", read_regular)
+    assert go_env_file({}) == {} and read == []  # no HOME: no folder, and no file in its place
 
 
 # What Go's net/url makes of each URL (go1.26: `url.Parse`, then `u.User` and the URL without
