@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from envsnap import cli, safeio
+from envsnap import cli, redact, safeio
 from envsnap.errors import SecretRefused
 from envsnap.normalize import check_secrets
 from envsnap.redact import (
@@ -249,6 +249,13 @@ def test_the_go_env_file_is_where_go_looks_for_it(
     assert go_env_file({"XDG_CONFIG_HOME": str(config)}) == found  # os.UserConfigDir
     assert go_env_file({"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(config)}) == found
     assert go_env_file({"GOENV": "off", "XDG_CONFIG_HOME": str(config)}) == {}
+    mac = tmp_path / "mac" / "Library" / "Application Support" / "go"
+    mac.mkdir(parents=True)
+    (mac / "env").write_text("GOPRIVATE=mac.example\n")
+    monkeypatch.setattr(redact, "this_goos", lambda: "darwin")  # macOS's own folder, not XDG's
+    assert go_env_file({"HOME": str(tmp_path / "mac"), "XDG_CONFIG_HOME": str(config)}) == {
+        "GOPRIVATE": "mac.example"
+    }
     read: list[str] = []
 
     def read_regular(path: str, limit: int) -> bytes:
