@@ -266,6 +266,18 @@ def test_the_go_env_file_is_where_go_looks_for_it(
     assert go_env_file({}) == {} and read == []  # no HOME: no folder, and no file in its place
 
 
+def test_a_long_lowercase_run_with_an_equals_sign_is_no_secret() -> None:
+    """Upper case, lower case and digits make an opaque run a key; '=' joins its parts and
+    adds no class."""
+    text = "ld: -Wl,--defsym=libfoo_bar_baz_1_2_3=module_name_for_test_99 kept"
+    assert scrub(text) == text
+
+
+def test_a_longer_secret_is_hidden_before_the_shorter_one_inside_it() -> None:
+    hidden = scrub("auth ada:hunter22 failed", {"hunter22", "ada:hunter22"})
+    assert hidden == f"auth {REDACTED} failed"  # not "ada:<redacted>": the user stays hidden
+
+
 # What Go's net/url makes of each URL (go1.26: `url.Parse`, then `u.User` and the URL without
 # it; None where Go refuses the URL). test_the_table_is_what_go_says re-asks Go itself.
 GO_URLS: dict[str, tuple[str, str] | None] = {
