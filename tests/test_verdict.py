@@ -133,3 +133,24 @@ def test_an_unusual_command_line_takes_the_full_path(cgo_module: Path) -> None:
     locked_and_verified(cgo_module)
     _, _, own = heavy_imports_of(["verify", "--rev", "HEAD", "-C", str(cgo_module)])
     assert "envsnap.probes.collect" in own or "envsnap.git" in own
+
+
+def test_a_verdict_answers_only_for_the_variant_it_was_kept_for(tmp_path: Path) -> None:
+    from envsnap import verdict
+    from envsnap.stamps import stamp
+
+    root = tmp_path / "module"
+    root.mkdir()
+    (root / "go.mod").write_text("module example.com/m\n")
+    library = tmp_path / "libz.so"
+    library.write_bytes(b"library\n")
+    os.utime(library, (1_000_000_000, 1_000_000_000))
+    time.sleep(0.2)  # past the racy window of the files' ctime
+    environ = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    report = {"text": "clean\n", "json": "{}\n", "quiet": ""}
+    stood_on = {str(library): stamp(str(library))}
+    module = str(root)
+    verdict.remember_clean(environ, module, module, report, stood_on, time.time_ns(), "race")
+    assert verdict.clean_report(environ, module, module, "race") == report
+    assert verdict.clean_report(environ, module, module) is None  # the default variant
+    assert verdict.clean_report(environ, module, module, "debug") is None

@@ -19,10 +19,18 @@ from urllib.parse import unquote
 
 import pytest
 
-from envsnap import cli
+from envsnap import cli, redact, safeio
 from envsnap.errors import SecretRefused
 from envsnap.normalize import check_secrets
-from envsnap.redact import REDACTED, looks_like_credential, scrub, strip_userinfo
+from envsnap.redact import (
+    REDACTED,
+    go_env_file,
+    looks_like_credential,
+    scrub,
+    scrub_message,
+    secret_values,
+    strip_userinfo,
+)
 from tests.conftest import envsnap, require_tool, write_module
 from tests.hostile.test_secret_shapes import HEX32, JWT, UUID
 
@@ -175,6 +183,99 @@ def test_a_secret_named_variables_value_is_hidden_by_value() -> None:
     secrets = {v for v in SECRET_ENV.values()}
     for value in SECRET_ENV.values():
         assert not leaks(scrub(f"cc: warning: {value} unused", secrets))
+
+
+@pytest.mark.parametrize(
+    "uuid",
+    # of one class only, it is still a UUID (no hex key has so few kinds of characters)
+    [UUID, "12345678-1234-1234-1234-123456789012", "abcdefab-abcd-abcd-abcd-abcdefabcdef"],
+)
+def test_a_uuid_standing_alone_is_hidden(uuid: str) -> None:
+    assert scrub(f"key {uuid} refused") == f"key {REDACTED} refused"
+
+
+@pytest.mark.parametrize(
+    ("environ", "hidden"),
+    [
+        # secret-shaped, not a known token: hidden even glued to a path, where no pattern sees it
+        (
+            {"BUILD_SEED": "Abcdefgh12345678IJKLMNOP90qrstuvWXyz"},
+            "Abcdefgh12345678IJKLMNOP90qrstuvWXyz",
+        ),
+        # the part of a secret-named value that looks random, alone
+        ({"DB_PASSWORD": "user=ada pass=Xk9mQ2vL7pR4"}, "pass=Xk9mQ2vL7pR4"),
+        # a credential of the shortest length hidden, inside a flag or a whole secret-named value
+        ({"CGO_CFLAGS": "-DAPI_TOKEN=Hunt3r -O2"}, "Hunt3r"),
+        ({"API_TOKEN": "482913"}, "482913"),
+    ],
+)
+def test_a_machine_s_secret_values_are_hidden_wherever_they_appear(
+    environ: dict[str, str], hidden: str
+) -> None:
+    text = f"cc: cannot open {hidden}/lib.a ({hidden})"
+    assert hidden in scrub(text)  # no pattern would hide it
+    assert scrub(text, secret_values(environ)) == f"cc: cannot open {REDACTED}/lib.a ({REDACTED})"
+
+
+def test_an_error_message_hides_this_machine_s_secret_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("API_TOKEN", "482913")
+    assert scrub_message("login 482913 refused") == f"login {REDACTED} refused"
+
+
+def test_the_go_env_file_is_read_as_go_writes_it(tmp_path: Path) -> None:
+    goenv = tmp_path / "env"
+    # a value holding '=' (go env -w GOFLAGS=-ldflags=-X=…), and bytes that are no UTF-8
+    goenv.write_bytes(
+        b"GOFLAGS=-ldflags=-X=main.key=Q1w2E3r4\nGOPRIVATE=corp\xff.example\n"
+        b"a line without a setting\n = no name\n"  # go skips both
+    )
+    assert go_env_file({"GOENV": str(goenv)}) == {
+        "GOFLAGS": "-ldflags=-X=main.key=Q1w2E3r4",
+        "GOPRIVATE": "corp\ufffd.example",
+    }
+
+
+def test_the_go_env_file_is_where_go_looks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    (config / "go").mkdir(parents=True)
+    (config / "go" / "env").write_text("GOPRIVATE=corp.example\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "off").write_text("GOPRIVATE=not.read\n")  # GOENV=off names no file
+    found = {"GOPRIVATE": "corp.example"}
+    assert go_env_file({"XDG_CONFIG_HOME": str(config)}) == found  # os.UserConfigDir
+    assert go_env_file({"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(config)}) == found
+    assert go_env_file({"GOENV": "off", "XDG_CONFIG_HOME": str(config)}) == {}
+    mac = tmp_path / "mac" / "Library" / "Application Support" / "go"
+    mac.mkdir(parents=True)
+    (mac / "env").write_text("GOPRIVATE=mac.example\n")
+    monkeypatch.setattr(redact, "this_goos", lambda: "darwin")  # macOS's own folder, not XDG's
+    assert go_env_file({"HOME": str(tmp_path / "mac"), "XDG_CONFIG_HOME": str(config)}) == {
+        "GOPRIVATE": "mac.example"
+    }
+    read: list[str] = []
+
+    def read_regular(path: str, limit: int) -> bytes:
+        read.append(path)
+        return b""
+
+    monkeypatch.setattr(safeio, "read_regular", read_regular)
+    assert go_env_file({}) == {} and read == []  # no HOME: no folder, and no file in its place
+
+
+def test_a_long_lowercase_run_with_an_equals_sign_is_no_secret() -> None:
+    """Upper case, lower case and digits make an opaque run a key; '=' joins its parts and
+    adds no class."""
+    text = "ld: -Wl,--defsym=libfoo_bar_baz_1_2_3=module_name_for_test_99 kept"
+    assert scrub(text) == text
+
+
+def test_a_longer_secret_is_hidden_before_the_shorter_one_inside_it() -> None:
+    hidden = scrub("auth ada:hunter22 failed", {"hunter22", "ada:hunter22"})
+    assert hidden == f"auth {REDACTED} failed"  # not "ada:<redacted>": the user stays hidden
 
 
 # What Go's net/url makes of each URL (go1.26: `url.Parse`, then `u.User` and the URL without
