@@ -111,10 +111,6 @@ def _decode(data: bytes | None, secret: bytes | None) -> dict[str, Verdict]:
     return verdicts
 
 
-def _stamp(text: str) -> list[int] | None:
-    return None if text == "-" else [int(n) for n in text.split(",")]
-
-
 def clean_report(
     environ: Mapping[str, str], start: str, module_root: str, extra: object = None
 ) -> dict[str, str] | None:
