@@ -122,3 +122,32 @@ def test_an_unchanged_lock_imports_no_other_system_and_nothing_only_writing_need
     assert rc == 0
     assert "envsnap.platforms.linux" in modules
     assert not {"envsnap.platforms.darwin", "secrets", "tempfile", "random"} & modules
+
+
+def test_the_old_lock_is_parsed_only_once_go_list_is_about_to_run(
+    cgo_module: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lock parses the lock it may replace while ``go list`` runs, not before: started earlier,
+    the parse only holds up the probes that lead to it."""
+    from envsnap.cli import main
+    from envsnap.commands import lock
+    from envsnap.lockfile import read_lock
+    from envsnap.probes import collect
+    from envsnap.probes.scope import resolve
+
+    assert main(["lock", "-C", str(cgo_module)]) == 0
+    events: list[str] = []
+
+    def reading(*args: Any) -> Any:
+        events.append("read the lock")
+        return read_lock(*args)
+
+    def resolving(*args: Any) -> Any:
+        found = resolve(*args)
+        events.append("resolved the packages to list")
+        return found
+
+    monkeypatch.setattr(lock, "read_lock", reading)
+    monkeypatch.setattr(collect, "resolve", resolving)
+    assert main(["lock", "-C", str(cgo_module)]) == 0
+    assert events[:2] == ["resolved the packages to list", "read the lock"]
