@@ -177,7 +177,8 @@ def _current(
 def _early(ws: Workspace, listing: threading.Event) -> LockFile | None:
     """The lock as it is now, parsed with its blocks while ``go list`` runs (the probes wait on
     it; started before, the parse would only slow them down), and checked again under the
-    writers' lock (see _current); None when it cannot be read."""
+    writers' lock (see _current); None when it cannot be read. The remembered verdicts are
+    decoded then too."""
     listing.wait()
     try:
         lock = read_lock(ws.lock_path)
@@ -185,6 +186,9 @@ def _early(ws: Workspace, listing: threading.Event) -> LockFile | None:
         return None
     if lock is not None:
         lock.blocks  # noqa: B018 - parsed now, kept in the lock
+    from envsnap.verdict import read_ahead
+
+    read_ahead(os.environ)  # what leave_verify_warm compares its verdict with
     return lock
 
 
