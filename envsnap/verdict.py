@@ -23,7 +23,6 @@ is read only from a folder and a file this user owns and alone may write.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 
 from envsnap import __version__
@@ -120,6 +119,8 @@ _read_ahead: dict[str, tuple[Stamp, bytes, dict[str, Verdict]]] = {}
 def read_ahead(environ: Mapping[str, str]) -> None:
     """Decode the verdicts file now, for a :func:`remember_clean` later in this process: it takes
     them as decoded while the file's stamp is the same (else it reads the file again)."""
+    import time  # lock's alone: the clean path never reads ahead
+
     file = _file(environ)
     secret = cache_secret(file)
     if file is None or secret is None:
