@@ -17,7 +17,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import stat
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def _current_umask() -> int:
 
 def temporary_for(target: Path) -> Path:
     """A fresh temporary name beside *target*, owned by this process (its pid is in the name)."""
-    return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    return target.parent / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
 
 
 def writer_pid(name: str, target_name: str) -> int | None:

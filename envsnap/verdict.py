@@ -111,6 +111,36 @@ def _decode(data: bytes | None, secret: bytes | None) -> dict[str, Verdict]:
     return verdicts
 
 
+# Verdicts files decoded ahead of need (lock reads its while go list runs), by path: the file's
+# stamp when read, the secret that checked them, and what they held.
+_read_ahead: dict[str, tuple[Stamp, bytes, dict[str, Verdict]]] = {}
+
+
+def read_ahead(environ: Mapping[str, str]) -> None:
+    """Decode the verdicts file now, for a :func:`remember_clean` later in this process: it takes
+    them as decoded while the file's stamp is the same (else it reads the file again)."""
+    import time  # lock's alone: the clean path never reads ahead
+
+    file = _file(environ)
+    secret = cache_secret(file)
+    if file is None or secret is None:
+        return
+    started = time.time_ns()
+    before = stamp(file)
+    data = read_cache_bytes(file)
+    after = stamp(file)
+    if before is not None and before == after and not is_racy(after, started):
+        _read_ahead[file] = (after, secret, _decode(data, secret))
+
+
+def _verdicts(file: str, secret: bytes) -> dict[str, Verdict]:
+    """The verdicts the file holds now: those read ahead while it is unchanged since."""
+    ahead = _read_ahead.pop(file, None)
+    if ahead is not None and ahead[1] == secret and ahead[0] == stamp(file):
+        return ahead[2]
+    return _decode(read_cache_bytes(file), secret)
+
+
 def clean_report(
     environ: Mapping[str, str], start: str, module_root: str, extra: object = None
 ) -> dict[str, str] | None:
@@ -150,7 +180,7 @@ def remember_clean(
     secret = cache_secret(file, create=True)
     if secret is None:  # a folder that is not this user's alone: nothing is kept there
         return
-    verdicts = _decode(read_cache_bytes(file), secret)
+    verdicts = _verdicts(file, secret)
     key = _key(environ, start, module_root, extra)
     kept: Verdict = ({name: report[name] for name in RENDERINGS}, manifest)
     if verdicts.get(key) == kept:

@@ -100,16 +100,14 @@ def envsnap(
 HEAVY_MODULES = ("deepdiff", "git", "pydantic")
 
 
-def heavy_imports_of(argv: Sequence[str]) -> tuple[int, list[str], set[str]]:
-    """Run ``main(argv)`` in a fresh interpreter: its exit code, the heavy top-level packages it
-    imported, and every envsnap module it imported."""
+def imports_of(argv: Sequence[str]) -> tuple[int, set[str]]:
+    """Run ``main(argv)`` in a fresh interpreter: its exit code and every module it imported."""
     code = (
         "import json, sys\n"
         "from envsnap.cli import main\n"
         "try:\n    rc = main(json.loads(sys.argv[1]))\n"
         "except SystemExit as exit:\n    rc = exit.code\n"
-        "print(json.dumps([rc, sorted(m for m in sys.modules if m.startswith('envsnap')),"
-        " sorted({m.split('.')[0] for m in sys.modules})]))\n"
+        "print(json.dumps([rc, sorted(sys.modules)]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, json.dumps(list(argv))],
@@ -117,8 +115,17 @@ def heavy_imports_of(argv: Sequence[str]) -> tuple[int, list[str], set[str]]:
         text=True,
         check=True,
     )
-    rc, own, top = json.loads(out.stdout.strip().splitlines()[-1])
-    return rc, sorted(set(top) & set(HEAVY_MODULES)), set(own)
+    rc, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    return rc, set(modules)
+
+
+def heavy_imports_of(argv: Sequence[str]) -> tuple[int, list[str], set[str]]:
+    """Run ``main(argv)`` in a fresh interpreter: its exit code, the heavy top-level packages it
+    imported, and every envsnap module it imported."""
+    rc, modules = imports_of(argv)
+    top = {m.split(".")[0] for m in modules}
+    own = {m for m in modules if m.startswith("envsnap")}
+    return rc, sorted(top & set(HEAVY_MODULES)), own
 
 
 def write_module(root: Path, files: Mapping[str, str], module: str = "example.com/m") -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from envsnap import runner
-from tests.conftest import envsnap, heavy_imports_of, require_tool, write_module
+from tests.conftest import envsnap, heavy_imports_of, imports_of, require_tool, write_module
 from tests.test_link_truth import build_library, main_importing, package
 
 LINK_TRACE = "-Wl,--trace"
@@ -108,3 +108,46 @@ def test_a_validated_mark_not_sealed_by_this_user_is_not_taken(cgo_module: Path)
     document["entries"] = {key: "0" * 64 for key in document["entries"]}  # forged checks
     marks.write_text(json.dumps(document))
     assert heavy_imports_of(argv)[:2] == (0, ["pydantic"])
+
+
+def test_an_unchanged_lock_imports_no_other_system_and_nothing_only_writing_needs(
+    cgo_module: Path,
+) -> None:
+    """A lock that finds its entry unchanged on Linux loads neither macOS's platform module nor
+    what only a write or a traced link uses (the random temporary names)."""
+    require_tool("gcc")
+    argv = ["lock", "-C", str(cgo_module)]
+    assert imports_of(argv)[0] == 0  # writes the lock, traces the link
+    rc, modules = imports_of(argv)
+    assert rc == 0
+    assert "envsnap.platforms.linux" in modules
+    assert not {"envsnap.platforms.darwin", "secrets", "tempfile", "random"} & modules
+
+
+def test_the_old_lock_is_parsed_only_once_go_list_is_about_to_run(
+    cgo_module: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lock parses the lock it may replace while ``go list`` runs, not before: started earlier,
+    the parse only holds up the probes that lead to it."""
+    from envsnap.cli import main
+    from envsnap.commands import lock
+    from envsnap.lockfile import read_lock
+    from envsnap.probes import collect
+    from envsnap.probes.scope import resolve
+
+    assert main(["lock", "-C", str(cgo_module)]) == 0
+    events: list[str] = []
+
+    def reading(*args: Any) -> Any:
+        events.append("read the lock")
+        return read_lock(*args)
+
+    def resolving(*args: Any) -> Any:
+        found = resolve(*args)
+        events.append("resolved the packages to list")
+        return found
+
+    monkeypatch.setattr(lock, "read_lock", reading)
+    monkeypatch.setattr(collect, "resolve", resolving)
+    assert main(["lock", "-C", str(cgo_module)]) == 0
+    assert events[:2] == ["resolved the packages to list", "read the lock"]

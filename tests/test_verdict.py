@@ -154,3 +154,56 @@ def test_a_verdict_answers_only_for_the_variant_it_was_kept_for(tmp_path: Path) 
     assert verdict.clean_report(environ, module, module, "race") == report
     assert verdict.clean_report(environ, module, module) is None  # the default variant
     assert verdict.clean_report(environ, module, module, "debug") is None
+
+
+def test_verdicts_read_ahead_are_taken_only_while_their_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lock decodes the verdicts file while go list runs; keeping its own verdict afterwards, it
+    reads the file again only when another envsnap wrote it in between (whose verdict stays)."""
+    from envsnap import verdict
+    from envsnap.stamps import cache_secret, read_cache_bytes, stamp
+
+    module = tmp_path / "m"
+    module.mkdir()
+    (module / "go.mod").write_text("module m\n")
+    time.sleep(0.1)  # out of the racy window of the go.mod just written
+    keep = (
+        "import os, sys, time\n"
+        "from envsnap import verdict\n"
+        "root = sys.argv[1]\n"
+        "stood_on = {root + '/go.mod': verdict.stamp(root + '/go.mod')}\n"
+        "report = {'text': 'clean', 'json': '{}', 'quiet': ''}\n"
+        "verdict.remember_clean(os.environ, root, root, report, stood_on, time.time_ns(), "
+        "sys.argv[2])\n"
+    )
+
+    def another_envsnap_keeps(extra: str) -> None:
+        subprocess.run([sys.executable, "-c", keep, str(module), extra], check=True)
+
+    def this_one_keeps(extra: str) -> None:
+        stood_on = {str(module / "go.mod"): stamp(str(module / "go.mod"))}
+        report = {"text": "clean", "json": "{}", "quiet": ""}
+        root = str(module)
+        verdict.remember_clean(os.environ, root, root, report, stood_on, time.time_ns(), extra)
+
+    another_envsnap_keeps("first")
+    reads: list[object] = []
+
+    def counted(path: str | Path | None) -> bytes | None:
+        reads.append(path)
+        return read_cache_bytes(path)
+
+    monkeypatch.setattr(verdict, "read_cache_bytes", counted)
+    time.sleep(0.1)  # out of the racy window of the file just written
+    verdict.read_ahead(os.environ)
+    this_one_keeps("second")
+    assert len(reads) == 1  # taken as read ahead
+    time.sleep(0.1)
+    verdict.read_ahead(os.environ)
+    another_envsnap_keeps("third")
+    this_one_keeps("fourth")
+    assert len(reads) == 3  # read again: it changed since
+    file = verdict._file(os.environ)
+    held = verdict._decode(read_cache_bytes(file), cache_secret(file))
+    assert len(held) == 4  # every verdict kept, the other envsnap's too

@@ -6,7 +6,9 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,12 +64,22 @@ def _of_variant(snapshot: Snapshot) -> str:
 
 
 def live_snapshot(
-    ws: Workspace, variant: Variant = THE_DEFAULT, cache: ProbeCache | None = None
+    ws: Workspace,
+    variant: Variant = THE_DEFAULT,
+    cache: ProbeCache | None = None,
+    listing: Callable[[], None] = lambda: None,
 ) -> Snapshot:
     """Probe the host as *variant* builds; refuse when the Go or cgo probe failed. *cache*: the
-    memo, which gives the answers its ``remembered`` allows and keeps the new ones."""
+    memo, which gives the answers its ``remembered`` allows and keeps the new ones; *listing*:
+    called as ``go list`` starts."""
     snapshot = take_snapshot(
-        ws.host, str(ws.module_root), ws.config.track_env, cache, variant=variant, trace=True
+        ws.host,
+        str(ws.module_root),
+        ws.config.track_env,
+        cache,
+        variant=variant,
+        trace=True,
+        listing=listing,
     )
     for name in ESSENTIAL:
         section = snapshot.entry.get(name)
@@ -162,27 +174,35 @@ def _current(
     return existing, existing.text.encode()  # the bytes it was parsed from
 
 
-def _early(ws: Workspace) -> LockFile | None:
-    """The lock as it is now, parsed with its blocks while the probes run (they mostly wait on
-    the tools), and checked again under the writers' lock (see _current); None when it cannot
-    be read."""
+def _early(ws: Workspace, listing: threading.Event) -> LockFile | None:
+    """The lock as it is now, parsed with its blocks while ``go list`` runs (the probes wait on
+    it; started before, the parse would only slow them down), and checked again under the
+    writers' lock (see _current); None when it cannot be read. The remembered verdicts are
+    decoded then too."""
+    listing.wait()
     try:
         lock = read_lock(ws.lock_path)
     except (EnvsnapError, OSError):
         return None
     if lock is not None:
         lock.blocks  # noqa: B018 - parsed now, kept in the lock
+    from envsnap.verdict import read_ahead
+
+    read_ahead(os.environ)  # what leave_verify_warm compares its verdict with
     return lock
 
 
 def snapshots(
-    ws: Workspace, allow_incomplete: bool, cache: ProbeCache | None = None
+    ws: Workspace,
+    allow_incomplete: bool,
+    cache: ProbeCache | None = None,
+    listing: Callable[[], None] = lambda: None,
 ) -> list[Snapshot]:
     """This machine's snapshot for the default variant and every declared one, each entry
-    validated."""
+    validated; *listing* is called as each ``go list`` starts."""
 
     def one(variant: Variant) -> Snapshot:
-        snapshot = live_snapshot(ws, variant, cache)
+        snapshot = live_snapshot(ws, variant, cache, listing)
         say_left_out(snapshot, variant)
         return mark_incomplete(ws, snapshot, allow_incomplete)
 
@@ -237,9 +257,13 @@ def run(args: argparse.Namespace) -> int:
     # included, are reused while every stamp they stood on is unchanged (the link's also while
     # the toolchain is); it leaves its answers where verify looks for them
     cache = ProbeCache.for_user(ws.host, os.environ, remembered=lambda probe: probe not in _GO)
+    listing = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as aside:
-        early = aside.submit(_early, ws)
-        taken = snapshots(ws, args.allow_incomplete, cache)
+        early = aside.submit(_early, ws, listing)
+        try:
+            taken = snapshots(ws, args.allow_incomplete, cache, listing.set)
+        finally:
+            listing.set()  # a probe that failed before go list ran: the parse waits no more
     names = ", ".join(snapshot.key for snapshot in taken)
 
     def waiting() -> None:

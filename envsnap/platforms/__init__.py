@@ -25,11 +25,17 @@ KNOWN = ("linux", "darwin")
 
 def platform_for(goos: str) -> Platform:
     """The platform of *goos*; a system envsnap does not know behaves as a bare Unix."""
-    from envsnap.platforms.base import Unix
-    from envsnap.platforms.darwin import DARWIN
-    from envsnap.platforms.linux import LINUX
+    if goos == "linux":  # each system's module loads only when asked: a lock on Linux never
+        from envsnap.platforms.linux import LINUX  # imports macOS's (xcrun, SDKs, Homebrew)
 
-    return {"linux": LINUX, "darwin": DARWIN}.get(goos) or Unix(goos)
+        return LINUX
+    if goos == "darwin":
+        from envsnap.platforms.darwin import DARWIN
+
+        return DARWIN
+    from envsnap.platforms.base import Unix
+
+    return Unix(goos)
 
 
 def for_key(key: str) -> Platform:

@@ -177,16 +177,18 @@ class Probes:
             name, slot, compute, inputs, host or self.host, fresh=fresh, keep=keep
         )
 
-    def go(self, go_bin: str, scope: Packages) -> tuple[GoSection, CgoSection]:
+    def go(
+        self, go_bin: str, scope: Packages, listing: Callable[[], None] = lambda: None
+    ) -> tuple[GoSection, CgoSection]:
         """The ``go`` and ``cgo`` sections: ``go env`` and ``go list`` of the packages of
-        *scope*, run side by side."""
+        *scope*, run side by side; *listing* is called as ``go list`` starts."""
         settings: dict[str, str] = {}  # what the uncached run saw, for its inputs
         seen: list[JsonObject] = []
 
         def compute(host: Host) -> GoAnswer:
             progress.phase("listing the module's packages (go env, go list)")
             with ThreadPoolExecutor(max_workers=2) as pool, stopping_on_failure(self.host):
-                listed = pool.submit(guarded_list, host, go_bin, self.module_dir, scope)
+                listed = pool.submit(guarded_list, host, go_bin, self.module_dir, scope, listing)
                 build = go.build_go(host, self.module_dir, go_bin)
                 section = go.go_section(host, build, self.module_dir)
                 check_secrets(section["env"], "go env")  # never cache a credential
@@ -357,12 +359,17 @@ def stopping_on_failure(host: Host) -> Iterator[None]:
 
 
 def guarded_list(
-    host: Host, go_bin: str, module_dir: str, scope: Packages
+    host: Host,
+    go_bin: str,
+    module_dir: str,
+    scope: Packages,
+    listing: Callable[[], None] = lambda: None,
 ) -> tuple[list[JsonObject], CgoSection, Roots]:
     """``go list``'s packages of *scope*, the cgo section built from them (an error section on
-    failure), and what the exclusions left out."""
+    failure), and what the exclusions left out; *listing* is called as ``go list`` starts."""
     try:
         roots = resolve(host, go_bin, module_dir, scope)
+        listing()
         packages = cgo.list_packages(host, go_bin, module_dir, roots.args)
     except BrokenGoFile:
         raise  # nothing of the module can be probed: every command stops with go's message
@@ -387,9 +394,11 @@ def take_snapshot(
     variant: Variant = THE_DEFAULT,
     *,
     trace: bool = False,
+    listing: Callable[[], None] = lambda: None,
 ) -> Snapshot:
     """Probe *host* for the module at *local_module_dir*, built as *variant* (its tags reach
-    every go command through GOFLAGS); raises only if Go itself is unusable.
+    every go command through GOFLAGS); raises only if Go itself is unusable. *listing* is
+    called as the module's ``go list`` starts (the caller's own work can wait on that tool).
 
     With *trace* the module's libraries are the files a real link opens (``lock``, and
     ``verify`` re-checking a drift); without, GNU ld's search is modelled (fast).
@@ -402,7 +411,7 @@ def take_snapshot(
         host = variant_host(host, variant, probes.goflags(go_bin))
         probes = Probes(host, module_dir, cache)
     with ThreadPoolExecutor(max_workers=8) as pool, stopping_on_failure(host):
-        go_f = pool.submit(probes.go, go_bin, variant.packages)
+        go_f = pool.submit(probes.go, go_bin, variant.packages, listing)
         os_f = pool.submit(probes.os)
         apple_f = pool.submit(probes.apple)
         env_f = pool.submit(env.probe_env, host, tuple(extra_env))

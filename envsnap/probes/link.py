@@ -23,7 +23,6 @@ import posixpath
 import re
 import shlex
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -439,6 +438,8 @@ def resolve_traced(host: Host, plan: LinkPlan) -> dict[Key, Resolution]:
     inputs = plan.inputs
     if not inputs:
         return found
+    import tempfile  # only a traced link needs a scratch folder (and tempfile's random names)
+
     scratch = Path(tempfile.mkdtemp(prefix="envsnap-link-"))
     try:
         argv, marks = _trace_argv(host, plan, scratch)
