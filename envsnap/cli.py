@@ -257,6 +257,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if requested_verb(argv) == "lock":
+        from envsnap import prefetch
+
+        prefetch.start_listing(argv)  # before the probes are imported (envsnap.prefetch)
+        try:
+            return _command(argv)
+        finally:
+            prefetch.discard()
+    return _command(argv)
+
+
+def _command(argv: list[str]) -> int:
     shortcut = _clean_verify(argv)
     if shortcut is not None:
         return shortcut

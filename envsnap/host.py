@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -27,6 +27,8 @@ from envsnap.platforms import KNOWN, goos_of_uname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from subprocess import Popen
+
     from envsnap.hosttrace import Field, HostTrace
     from envsnap.stamps import Stamp
 
@@ -52,6 +54,9 @@ class CommandResult:
     returncode: int
     stdout: bytes
     stderr: bytes
+    # when it started (time.time_ns()), on this machine: a run started early for a probe
+    # (envsnap.prefetch) began before the probe did
+    started_ns: int | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -258,6 +263,7 @@ class LocalHost(Host):
             from envsnap.hosttrace import from_environment
 
             self.trace = from_environment(self._environ, "local")
+        self._prefetched: dict[_RunKey, _Prefetched] = {}  # shared with the twins
 
     def run(
         self,
@@ -279,12 +285,69 @@ class LocalHost(Host):
         env: Mapping[str, str] | None = None,
         limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
-        """Run *argv* within its share of the budget; a signal's end is returned, not raised."""
+        """Run *argv* within its share of the budget; a signal's end is returned, not raised.
+        The very run started early by :meth:`prefetch` is waited for instead."""
+        early = self._prefetched_run(argv, cwd, timeout, self._child_env(cwd, env), limit)
+        if early is not None:
+            return early.wait()
+        return self._traced(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+
+    def prefetch(self, argv: Sequence[str], *, cwd: str, timeout: float, limit: int) -> None:
+        """Start *argv* now, in a thread of its own, for a probe that will ask for exactly this
+        run (the same argv, directory, environment, timeout and limit) later."""
+        key = _run_key(argv, cwd, timeout, self._child_env(cwd, None), limit)
+        started: list[Popen[bytes]] = []
+
+        def run() -> CommandResult:
+            return self._traced(
+                argv, cwd=cwd, timeout=timeout, limit=limit, on_start=started.append
+            )
+
+        self._prefetched[key] = _Prefetched(run, started)
+
+    def _prefetched_run(
+        self,
+        argv: Sequence[str],
+        cwd: str | None,
+        timeout: float,
+        child_env: Mapping[str, str],
+        limit: int,
+    ) -> _Prefetched | None:
+        """The early run of exactly this command, taken (once); an early run of the same tool
+        in the same place and environment that this command is not will not be asked for: it
+        is stopped."""
+        if not self._prefetched:
+            return None
+        key = _run_key(argv, cwd, timeout, child_env, limit)
+        early = self._prefetched.pop(key, None)
+        if early is None:
+            for other in [k for k in self._prefetched if _same_tool(k, key)]:
+                self._stop_prefetched(self._prefetched.pop(other))
+        return early
+
+    def _stop_prefetched(self, early: _Prefetched) -> None:
+        for proc in early.started:
+            self.budget.stop(proc)
+
+    def _child_env(self, cwd: str | None, env: Mapping[str, str] | None) -> dict[str, str]:
+        return {**self._environ, **CHILD_ENV, **_pwd(cwd), **(env or {})}
+
+    def _traced(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+        limit: int = OUTPUT_LIMIT,
+        on_start: Callable[[Popen[bytes]], None] = lambda _: None,
+    ) -> CommandResult:
+        """Run *argv*, traced when ENVSNAP_TRACE asks for it; *on_start* is given its process."""
         if self.trace is None:
-            return self._execute(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+            return self._execute(argv, cwd, timeout, env, limit, on_start)
         started = time.monotonic()
         try:
-            result = self._execute(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+            result = self._execute(argv, cwd, timeout, env, limit, on_start)
         except HostError as exc:
             self.note_run(argv, cwd, started, error=type(exc).__name__)
             raise
@@ -294,16 +357,16 @@ class LocalHost(Host):
     def _execute(
         self,
         argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        env: Mapping[str, str] | None = None,
-        limit: int = OUTPUT_LIMIT,
+        cwd: str | None,
+        timeout: float,
+        env: Mapping[str, str] | None,
+        limit: int,
+        on_start: Callable[[Popen[bytes]], None],
     ) -> CommandResult:
         allowed, budget_bound = self._allowed_time(argv, timeout)
-        child_env = {**self._environ, **CHILD_ENV, **_pwd(cwd), **(env or {})}
+        started = time.time_ns()
         try:
-            proc = runner.start(argv, cwd, child_env)
+            proc = runner.start(argv, cwd, self._child_env(cwd, env))
         except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as exc:
             raise ToolNotFound(
                 f"cannot run `{argv[0]}`: {exc.strerror}", "check that it is installed and on PATH"
@@ -313,11 +376,14 @@ class LocalHost(Host):
                 f"cannot run `{shown_command(argv)}`: a word of it holds a NUL byte",
                 "a tool printed it: run the ones that gave its flags by hand (go env, pkg-config)",
             ) from None
+        on_start(proc)
         outcome = runner.run_bounded(proc, allowed, limit, self.budget)
         if outcome.ending != "exited":
             raise self._failure(argv, outcome, allowed, budget_bound, limit)
         _refuse_out_of_memory(argv, outcome)
-        return CommandResult(tuple(argv), outcome.returncode, outcome.stdout, outcome.stderr)
+        return CommandResult(
+            tuple(argv), outcome.returncode, outcome.stdout, outcome.stderr, started
+        )
 
     def _allowed_time(self, argv: Sequence[str], timeout: float) -> tuple[float, bool]:
         """The seconds *argv* may take, and whether the command's budget is what limits it."""
@@ -426,7 +492,49 @@ class LocalHost(Host):
         return self._hashes.digest(path)
 
     def close(self) -> None:
+        for early in list(self._prefetched.values()):  # asked for by no probe
+            self._stop_prefetched(early)
+        self._prefetched.clear()
         self._hashes.save()
+
+
+# a run as a probe asks for it: argv, directory, environment, timeout, output limit
+_RunKey = tuple[tuple[str, ...], str | None, tuple[tuple[str, str], ...], float, int]
+
+
+def _run_key(
+    argv: Sequence[str], cwd: str | None, timeout: float, env: Mapping[str, str], limit: int
+) -> _RunKey:
+    return tuple(argv), cwd, tuple(sorted(env.items())), timeout, limit
+
+
+def _same_tool(one: _RunKey, other: _RunKey) -> bool:
+    """The same tool and subcommand, in the same directory and environment."""
+    return one[0][:2] == other[0][:2] and one[1:3] == other[1:3]
+
+
+class _Prefetched:
+    """A run going on in a thread of its own until a probe asks for it (LocalHost.prefetch);
+    *started* holds its process once it started."""
+
+    def __init__(self, run: Callable[[], CommandResult], started: list[Any]) -> None:
+        self.started = started
+        self._outcome: CommandResult | BaseException = HostError("not run")
+        self._thread = threading.Thread(target=self._run, args=(run,), daemon=True)
+        self._thread.start()
+
+    def _run(self, run: Callable[[], CommandResult]) -> None:
+        try:
+            self._outcome = run()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the thread that asks
+            self._outcome = exc
+
+    def wait(self) -> CommandResult:
+        """Its result (its own deadline bounds the wait), or what it raised."""
+        self._thread.join()
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
 
 
 def _pwd(cwd: str | None) -> dict[str, str]:

@@ -62,6 +62,9 @@ class TrackingHost(Host):
         self.system, self.machine = inner.system, inner.machine
         self.replayed = inner.replayed
         self.paths: set[str] = set()
+        # when the probe started (time.time_ns()), or a tool run it was handed, started before
+        # it (envsnap.prefetch): the files that run read may have changed since
+        self.earliest_run_ns = time.time_ns()
         self._lock = threading.Lock()
 
     def note(self, paths: Iterable[str]) -> None:
@@ -81,7 +84,11 @@ class TrackingHost(Host):
     ) -> CommandResult:
         program = argv[0] if argv[0].startswith("/") else self.which(argv[0])
         self.note([program] if program else [])
-        return self.inner.run(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+        result = self.inner.run(argv, cwd=cwd, timeout=timeout, env=env, limit=limit)
+        if result.started_ns is not None:
+            with self._lock:
+                self.earliest_run_ns = min(self.earliest_run_ns, result.started_ns)
+        return result
 
     def stop_running(self) -> None:
         self.inner.stop_running()
@@ -222,9 +229,9 @@ class ProbeCache:
             with self._lock:
                 self._used.add(slot)
             return _as_computed(compute, value)
-        started = time.time_ns()
         tracker = TrackingHost(host or self.host)
         section = compute(tracker)
+        started = tracker.earliest_run_ns  # the probe's start, or its early tool run's
         kept = "error" not in section and keep(section)
         paths = [*tracker.paths, *inputs(section)] if kept else []
         manifest = manifest_of(paths, (host or self.host).stamp)

@@ -64,6 +64,14 @@ class Budget:
         with self._lock:
             return proc.pid in self._stopped
 
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """Kill *proc* if it still runs; it then ends as ``stopped``."""
+        with self._lock:
+            if proc.poll() is not None:
+                return
+            self._stopped.add(proc.pid)
+        kill_group(proc)
+
     def stop_running(self) -> None:
         """Kill every command in flight; each of them then ends as ``stopped``."""
         with self._lock:

@@ -34,4 +34,8 @@ class Workspace:
 
 def make_host(args: argparse.Namespace) -> Host:
     replay = getattr(args, "replay", None)
-    return ReplayHost(Path(replay)) if replay else LocalHost()
+    if replay:
+        return ReplayHost(Path(replay))
+    from envsnap.prefetch import taken_host
+
+    return taken_host() or LocalHost()

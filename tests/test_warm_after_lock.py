@@ -26,6 +26,7 @@ def module(tmp_path: Path) -> Path:
     copy = tmp_path / "zlib"
     shutil.copytree(EXAMPLE, copy)
     (copy / "envsnap.lock").unlink()
+    time.sleep(0.1)  # out of the racy window: lock's go list starts at once
     return copy
 
 

@@ -15,19 +15,14 @@ from envsnap.config import THE_WHOLE_MODULE, Packages
 from envsnap.entry import CgoPackage, CgoSection, JsonObject
 from envsnap.errors import BrokenGoFile, HostError
 from envsnap.host import CommandResult, Host, ToolNotFound
+from envsnap.prefetch import FIELDS as FIELDS  # the listing lock starts early (prefetch)
+from envsnap.prefetch import GO_LIST_OUTPUT_LIMIT as GO_LIST_OUTPUT_LIMIT
+from envsnap.prefetch import GO_LIST_TIMEOUT as GO_LIST_TIMEOUT
+from envsnap.prefetch import LISTING as LISTING
+from envsnap.prefetch import WHOLE_MODULE as WHOLE_MODULE
 from envsnap.probes import listerrors
 
-GO_LIST_TIMEOUT = 120.0
-GO_LIST_OUTPUT_LIMIT = 32 * 1024 * 1024  # bytes of JSON kept (docs/security.md)
 GO_LIST_MESSAGE_LINES = 20  # go's whole message: what failed comes first, the fix after
-# The fields envsnap reads; asking for them alone (go 1.20+) spares go the work of the others
-# (staleness above all) and envsnap a tenth of the JSON.
-FIELDS = (
-    "ImportPath,Dir,Standard,CgoFiles,CgoPkgConfig,CgoCPPFLAGS,CgoCFLAGS,CgoCXXFLAGS,CgoLDFLAGS,"
-    "CXXFiles,Error,DepsErrors"
-)
-WHOLE_MODULE = ("./...",)
-LISTING = ("list", "-e", "-test", "-deps", f"-json={FIELDS}")
 # a go before 1.20 (and a recording made by an envsnap that asked so) lists every field
 TEST_LISTING = ("list", "-e", "-test", "-deps", "-json")
 PLAIN_LISTING = ("list", "-e", "-deps", "-json")
