@@ -34,6 +34,7 @@ def test_clean_verify_reuses_go_env_and_go_list(
     cgo_module: Path, logged_go: tuple[dict[str, str], Path]
 ) -> None:
     env, log = logged_go
+    time.sleep(0.1)  # out of the racy window: lock's go list starts at once
     assert envsnap("lock", "-C", str(cgo_module), env=env).returncode == 0
     assert "list" in calls(log)
     assert envsnap("verify", "-C", str(cgo_module), env=env).returncode == 0
