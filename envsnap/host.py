@@ -296,14 +296,11 @@ class LocalHost(Host):
         """Start *argv* now, in a thread of its own, for a probe that will ask for exactly this
         run (the same argv, directory, environment, timeout and limit) later."""
         key = _run_key(argv, cwd, timeout, self._child_env(cwd, None), limit)
-        started: list[Popen[bytes]] = []
 
-        def run() -> CommandResult:
-            return self._traced(
-                argv, cwd=cwd, timeout=timeout, limit=limit, on_start=started.append
-            )
+        def run(on_start: Callable[[Popen[bytes]], None]) -> CommandResult:
+            return self._traced(argv, cwd=cwd, timeout=timeout, limit=limit, on_start=on_start)
 
-        self._prefetched[key] = _Prefetched(run, started)
+        self._prefetched[key] = _Prefetched(run, self.budget)
 
     def _prefetched_run(
         self,
@@ -322,12 +319,8 @@ class LocalHost(Host):
         early = self._prefetched.pop(key, None)
         if early is None:
             for other in [k for k in self._prefetched if _same_tool(k, key)]:
-                self._stop_prefetched(self._prefetched.pop(other))
+                self._prefetched.pop(other).stop()
         return early
-
-    def _stop_prefetched(self, early: _Prefetched) -> None:
-        for proc in early.started:
-            self.budget.stop(proc)
 
     def _child_env(self, cwd: str | None, env: Mapping[str, str] | None) -> dict[str, str]:
         return {**self._environ, **CHILD_ENV, **_pwd(cwd), **(env or {})}
@@ -493,7 +486,7 @@ class LocalHost(Host):
 
     def close(self) -> None:
         for early in list(self._prefetched.values()):  # asked for by no probe
-            self._stop_prefetched(early)
+            early.stop()
         self._prefetched.clear()
         self._hashes.save()
 
@@ -514,20 +507,40 @@ def _same_tool(one: _RunKey, other: _RunKey) -> bool:
 
 
 class _Prefetched:
-    """A run going on in a thread of its own until a probe asks for it (LocalHost.prefetch);
-    *started* holds its process once it started."""
+    """A run going on in a thread of its own until a probe asks for it (LocalHost.prefetch),
+    or it is stopped (within *budget*, as a failed probe's siblings are)."""
 
-    def __init__(self, run: Callable[[], CommandResult], started: list[Any]) -> None:
-        self.started = started
+    def __init__(
+        self, run: Callable[[Callable[[Popen[bytes]], None]], CommandResult], budget: runner.Budget
+    ) -> None:
+        self._budget = budget
+        self._lock = threading.Lock()
+        self._proc: Popen[bytes] | None = None
+        self._stopped = False
         self._outcome: CommandResult | BaseException = HostError("not run")
         self._thread = threading.Thread(target=self._run, args=(run,), daemon=True)
         self._thread.start()
 
-    def _run(self, run: Callable[[], CommandResult]) -> None:
+    def _run(self, run: Callable[[Callable[[Popen[bytes]], None]], CommandResult]) -> None:
         try:
-            self._outcome = run()
+            self._outcome = run(self._started)
         except BaseException as exc:  # noqa: BLE001 - raised again in the thread that asks
             self._outcome = exc
+
+    def _started(self, proc: Popen[bytes]) -> None:
+        with self._lock:
+            self._proc = proc
+            stopped = self._stopped
+        if stopped:
+            self._budget.stop(proc)
+
+    def stop(self) -> None:
+        """Kill it: no probe will ask for it (now or as soon as it starts)."""
+        with self._lock:
+            self._stopped = True
+            proc = self._proc
+        if proc is not None:
+            self._budget.stop(proc)
 
     def wait(self) -> CommandResult:
         """Its result (its own deadline bounds the wait), or what it raised."""
