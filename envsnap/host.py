@@ -517,7 +517,9 @@ class _Prefetched:
         self._lock = threading.Lock()
         self._proc: Popen[bytes] | None = None
         self._stopped = False
-        self._outcome: CommandResult | BaseException = HostError("not run")
+        self._outcome: CommandResult | BaseException = HostError(
+            "an early run ended before it started", "run the command again"
+        )
         self._thread = threading.Thread(target=self._run, args=(run,), daemon=True)
         self._thread.start()
 
